@@ -1,0 +1,52 @@
+#pragma once
+// Process-wide services shared by all workers. Owned by main(); outlives every worker.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "llmgate/config.hpp"
+#include "llmgate/http_types.hpp"
+#include "llmgate/ledger.hpp"
+#include "llmgate/metrics.hpp"
+#include "llmgate/pricing.hpp"
+
+namespace llmgate {
+
+class HealthMonitor;
+
+struct App {
+  // The current config snapshot. Workers load it once per request (atomic, no lock held).
+  std::shared_ptr<const Config> config() const { return std::atomic_load(&config_); }
+  void set_config(std::shared_ptr<const Config> c) { std::atomic_store(&config_, std::move(c)); }
+
+  Ledger* ledger = nullptr;           // may be null (ledger disabled in some unit tests)
+  Metrics* metrics = nullptr;
+  const PriceTable* prices = nullptr;
+  HealthMonitor* health = nullptr;
+  std::atomic<bool> draining{false};
+  std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+  std::atomic<uint64_t> in_flight{0};
+
+ private:
+  std::shared_ptr<const Config> config_;
+};
+
+// A Beast-free endpoint (admin API, spend API, dashboard, metrics). `blocking` handlers
+// (database queries) run on a small reader thread pool; others run on the worker thread.
+struct Route {
+  std::string method;      // "GET", "POST", "DELETE", "*"
+  std::string path;        // exact path, or a prefix when it ends with '*'
+  bool blocking = false;
+  bool needs_master_key = true;  // checked by the server before the handler runs
+  std::function<HttpResponse(const HttpRequest&, App&)> handler;
+};
+
+// Each module appends its routes here (called once at startup, src/server/routes.cpp).
+void register_ledger_routes(std::vector<Route>& routes);   // src/store/   (issue: ledger)
+void register_ui_routes(std::vector<Route>& routes);       // src/handlers/ui* (issue: dashboard)
+
+}  // namespace llmgate

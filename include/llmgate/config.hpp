@@ -1,0 +1,147 @@
+#pragma once
+// Plain configuration structs, loaded from a LiteLLM-compatible config.yaml (src/config/).
+// No Asio here: config is shared read-only between threads as shared_ptr<const Config>.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace llmgate {
+
+// A credential. Never printed: use masked() for anything a human or a log sees.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string v) : v_(std::move(v)) {}
+  bool empty() const { return v_.empty(); }
+  const std::string& reveal() const { return v_; }
+  // "sk-1****" style: at most the first 4 characters (fewer for short secrets), then ****.
+  std::string masked() const;
+
+ private:
+  std::string v_;
+};
+
+// A parsed http(s) URL. `base_path` has no trailing '/'.
+struct Url {
+  bool tls = false;
+  std::string host;
+  std::string port;       // always set ("80"/"443" by default)
+  std::string base_path;  // e.g. "/v1" or ""
+  std::string origin() const { return (tls ? "https://" : "http://") + host + ":" + port; }
+};
+// Parses "http(s)://host[:port][/path]". Returns nullopt on anything else.
+std::optional<Url> parse_url(const std::string& s);
+
+enum class ProviderKind { openai, hosted_vllm, mock, azure, ollama, ollama_chat };
+const char* to_string(ProviderKind k);
+
+struct Deployment {
+  std::string id;              // model_info.id, or "<model_name>-<index>" when absent
+  std::string model_name;      // the alias clients ask for
+  ProviderKind provider = ProviderKind::openai;
+  std::string provider_prefix; // as written: "openai", "hosted_vllm", ...
+  std::string upstream_model;  // litellm_params.model without the provider prefix
+  std::string api_base;        // resolved, as configured (no trailing '/')
+  Url url;                     // parsed api_base (unset for mock)
+  Secret api_key;
+  std::string api_version;     // azure
+  Secret azure_ad_token;       // azure
+  double timeout_s = 600;      // time to response headers (litellm_params.timeout)
+  double stream_timeout_s = 0; // max gap between stream chunks; 0 = use timeout_s
+  bool ssl_verify = true;
+  std::string ssl_ca_bundle;   // custom CA file for internal CAs
+  int rpm = 0, tpm = 0;        // 0 = unlimited
+  // mock provider
+  int mock_latency_ms = 0;             // time to first byte
+  double mock_tokens_per_second = 0;   // stream pacing; 0 = as fast as possible
+  std::string mock_response;           // fixed reply text; empty = deterministic echo
+  int mock_stream_chunks = 0;          // 0 = one chunk per word
+  // pricing overrides (USD per token)
+  std::optional<double> input_cost_per_token;
+  std::optional<double> output_cost_per_token;
+  std::string base_model;      // model_info.base_model
+  nlohmann::json model_info = nlohmann::json::object();
+};
+
+struct Limits {
+  std::size_t max_request_line = 8 * 1024;    // 414
+  std::size_t max_header_bytes = 16 * 1024;   // 431
+  std::size_t max_header_fields = 100;        // 431
+  std::size_t max_body_bytes = 32 * 1024 * 1024;  // 413
+  double header_timeout_s = 10;     // 408
+  double body_idle_timeout_s = 20;  // 408
+  double keepalive_idle_s = 75;
+  std::size_t max_connections_per_worker = 10000;
+  std::size_t max_sse_event_bytes = 4 * 1024 * 1024;
+};
+
+struct ServerSettings {            // llmgate_settings (our own section) + command line
+  std::string host = "0.0.0.0";
+  int port = 4000;
+  int workers = 0;                 // 0 = number of cores
+  double drain_seconds = 5;        // keep accepting after SIGTERM while endpoints are removed
+  double shutdown_grace_seconds = 30;  // in-flight requests may finish within this
+  double stream_keepalive_s = 15;  // ": keep-alive" comment after this much silence
+  double connect_timeout_s = 5;
+  double pool_idle_s = 2;          // pooled upstream connections dropped after this idle time
+  std::string price_table;         // optional path overriding the embedded price table
+  Limits limits;
+};
+
+struct LedgerSettings {
+  std::string database_url;        // as configured
+  std::string database_path;       // resolved path of the SQLite file
+  bool store_bodies = true;        // !turn_off_message_logging && store_prompts_in_spend_logs(default true here)
+  std::size_t max_body_log_bytes = 64 * 1024;  // stored bodies are capped; truncation flagged
+  double batch_write_at_s = 1;     // general_settings.proxy_batch_write_at
+  std::size_t queue_max_records = 50000;
+  std::size_t queue_max_bytes = 256 * 1024 * 1024;
+  std::size_t batch_max_records = 2000;
+  double retention_s = 0;          // maximum_spend_logs_retention_period; 0 = keep forever
+};
+
+struct HealthSettings {
+  bool background_health_checks = true;
+  double health_check_interval_s = 300;
+};
+
+struct Config {
+  std::string source_path;
+  std::vector<Deployment> deployments;
+  Secret master_key;
+  bool json_logs = false;
+  bool require_auth_for_metrics = false;
+  std::map<std::string, std::vector<std::string>> fallbacks;  // router_settings.fallbacks
+  int num_retries = 0;
+  ServerSettings server;
+  LedgerSettings ledger;
+  HealthSettings health;
+  std::vector<std::string> warnings;  // one per unsupported key, "path: message"
+
+  // Deployments for an alias (in config order); empty when unknown.
+  std::vector<const Deployment*> find(const std::string& model_name) const;
+  // Distinct aliases in config order.
+  std::vector<std::string> model_names() const;
+};
+
+// Thrown by the loader for fatal errors. what() names file, line and YAML path.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Loads and validates a config file. Env placeholders (os.environ/VAR, ${VAR}) are resolved
+// with getenv. Throws ConfigError. Pure apart from reading the file and the environment.
+Config load_config_file(const std::string& path);
+Config load_config_string(const std::string& yaml, const std::string& source_name = "<string>");
+
+// The effective model table with secrets masked (for --check-config and the dashboard).
+nlohmann::json describe_config(const Config& cfg);
+
+}  // namespace llmgate

@@ -1,0 +1,44 @@
+#pragma once
+// The usage ledger: a bounded queue into one SQLite writer thread, plus read queries for the
+// spend API and the dashboard. Implemented in src/store/.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "llmgate/config.hpp"
+#include "llmgate/record.hpp"
+
+namespace llmgate {
+
+struct LedgerStats {
+  uint64_t queued = 0;         // records waiting now
+  uint64_t queued_bytes = 0;
+  uint64_t written = 0;        // records committed since start
+  uint64_t dropped = 0;        // records dropped because the queue was full
+  uint64_t db_errors = 0;      // failed batch attempts
+  uint64_t batches = 0;
+  double last_batch_seconds = 0;
+};
+
+class Ledger : public RecordSink {
+ public:
+  // Opens (creating and migrating) the database. Throws std::runtime_error with a clear message
+  // for an unusable database_url (e.g. postgresql://). Starts the writer thread.
+  static std::unique_ptr<Ledger> open(const LedgerSettings& s);
+  ~Ledger() override = default;
+  // Any thread; never blocks on the database. Drops and counts when the queue is full.
+  void submit(RequestRecord&& r) override = 0;
+  // Flushes everything queued and stops the writer (SIGTERM path). Blocks the caller.
+  virtual void shutdown() = 0;
+  virtual LedgerStats stats() const = 0;
+  // Read queries (any thread except the writer; each opens/uses its own read connection).
+  // They return JSON ready to send, and throw std::invalid_argument for bad parameters.
+  virtual nlohmann::json query(const std::string& name,
+                               const std::multimap<std::string, std::string>& params) = 0;
+  virtual std::string database_path() const = 0;
+};
+
+}  // namespace llmgate

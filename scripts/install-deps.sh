@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what llmgate needs on Debian 12 (as root, or with sudo). Idempotent and quick when
+# everything is already there. Shared by the README's commands and the Dockerfile build stage.
+#   scripts/install-deps.sh            build dependencies
+#   scripts/install-deps.sh --test     + test/bench tools (Node packages, chromium, nginx, wrk)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WANT_TEST=0
+for a in "$@"; do
+  case "$a" in
+    --test) WANT_TEST=1 ;;
+    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  esac
+done
+
+BUILD_PKGS=(build-essential cmake ninja-build ccache pkg-config git ca-certificates
+  libboost1.81-dev libboost-system1.81-dev nlohmann-json3-dev libyaml-cpp-dev libsqlitecpp-dev
+  libsqlite3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libssl-dev zlib1g-dev)
+TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev nodejs npm chromium sqlite3 curl openssl
+  nginx-light wrk procps)
+
+pkgs=("${BUILD_PKGS[@]}")
+[ "$WANT_TEST" = 1 ] && pkgs+=("${TEST_PKGS[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  # node/npm may come from outside Debian (preinstalled): accept the commands.
+  if [ "$p" = nodejs ] && command -v node >/dev/null; then continue; fi
+  if [ "$p" = npm ] && command -v npm >/dev/null; then continue; fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ "$WANT_TEST" = 1 ]; then
+  # Node packages for the end-to-end and browser tests (lockfiles committed).
+  for d in tests/e2e; do
+    if [ -f "$d/package.json" ] && [ ! -d "$d/node_modules" -o "$d/package-lock.json" -nt "$d/node_modules" ]; then
+      echo "==> npm ci in $d"
+      (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done
+fi

@@ -1,0 +1,63 @@
+#include "llmgate/sse.hpp"
+
+#include <algorithm>
+
+namespace llmgate {
+
+std::size_t SseParser::find_event_end(std::size_t start) {
+  std::size_t pos = std::max(start, resume_);
+  const std::size_t n = buf_.size();
+  while (pos < n) {
+    std::size_t idx = buf_.find_first_of("\r\n", pos);
+    if (idx == std::string::npos) break;
+    std::size_t eol = 1;
+    if (buf_[idx] == '\r') {
+      if (idx + 1 >= n) break;  // cannot tell CR from CRLF yet
+      if (buf_[idx + 1] == '\n') eol = 2;
+    }
+    if (idx == pos) {  // blank line: the event ends here
+      resume_ = idx + eol;
+      return idx + eol;
+    }
+    pos = idx + eol;
+  }
+  resume_ = pos;
+  return std::string::npos;
+}
+
+void SseParser::parse_event(std::string_view raw, SseEvent& ev) {
+  ev.raw = raw;
+  bool any_field = false, any_comment = false;
+  std::size_t pos = 0;
+  while (pos < raw.size()) {
+    std::size_t idx = raw.find_first_of("\r\n", pos);
+    if (idx == std::string_view::npos) idx = raw.size();
+    std::string_view line = raw.substr(pos, idx - pos);
+    std::size_t eol = 1;
+    if (idx < raw.size() && raw[idx] == '\r' && idx + 1 < raw.size() && raw[idx + 1] == '\n') eol = 2;
+    pos = idx + eol;
+    if (line.empty()) continue;
+    if (line[0] == ':') {
+      any_comment = true;
+      continue;
+    }
+    std::string_view field = line, value;
+    auto colon = line.find(':');
+    if (colon != std::string_view::npos) {
+      field = line.substr(0, colon);
+      value = line.substr(colon + 1);
+      if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
+    }
+    any_field = true;
+    if (field == "data") {
+      if (ev.has_data) ev.data.push_back('\n');
+      ev.data.append(value);
+      ev.has_data = true;
+    } else if (field == "event") {
+      ev.event.assign(value);
+    }
+  }
+  ev.comment_only = any_comment && !any_field;
+}
+
+}  // namespace llmgate
