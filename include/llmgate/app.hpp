@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "llmgate/auth.hpp"
 #include "llmgate/config.hpp"
 #include "llmgate/http_types.hpp"
 #include "llmgate/ledger.hpp"
@@ -27,6 +28,8 @@ struct App {
   Metrics* metrics = nullptr;
   const PriceTable* prices = nullptr;
   HealthMonitor* health = nullptr;
+  KeyStore* keys = nullptr;           // virtual keys; null = master key only
+  UiSessions* ui_sessions = nullptr;  // dashboard sessions; null = no dashboard login
   std::atomic<bool> draining{false};
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
   std::atomic<uint64_t> in_flight{0};
@@ -48,5 +51,7 @@ struct Route {
 // Each module appends its routes here (called once at startup, src/server/routes.cpp).
 void register_ledger_routes(std::vector<Route>& routes);   // src/store/   (issue: ledger)
 void register_ui_routes(std::vector<Route>& routes);       // src/handlers/ui* (issue: dashboard)
+void register_key_routes(std::vector<Route>& routes);      // src/auth/key_* (LiteLLM /key/*)
+void register_model_routes(std::vector<Route>& routes);    // src/handlers/model_admin* (/model/*)
 
 }  // namespace llmgate

@@ -1,0 +1,88 @@
+#pragma once
+// Provider dialects: pure request/response translation between the OpenAI API the clients
+// speak and what each upstream speaks. No I/O; called on worker threads; stateless objects
+// (per-stream state lives in StreamState).
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "llmgate/config.hpp"
+#include "llmgate/error.hpp"
+
+namespace llmgate {
+
+enum class Endpoint { chat, completions, embeddings };
+const char* to_string(Endpoint e);  // "/v1/chat/completions", ...
+
+struct UpstreamRequest {
+  std::string method = "POST";
+  std::string target;  // path + query on the deployment's origin, e.g. "/v1/chat/completions"
+  std::vector<std::pair<std::string, std::string>> headers;  // besides Host/Content-Length
+  std::string body;
+};
+
+struct Usage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t total_tokens = 0;
+  int64_t cached_tokens = 0;
+  int64_t reasoning_tokens = 0;
+  bool present = false;  // the upstream reported usage
+};
+// Reads an OpenAI "usage" object (prompt_tokens_details.cached_tokens,
+// completion_tokens_details.reasoning_tokens included). Leaves `u` untouched when absent.
+void read_openai_usage(const nlohmann::json& usage, Usage& u);
+
+enum class StreamFormat { sse, ndjson };
+
+// Per-stream translation state (one per streamed request).
+struct StreamState {
+  std::string id;            // chat.completion.chunk id to emit
+  std::string model;         // model name to report
+  int64_t created = 0;
+  bool include_usage = false;  // the client asked for stream_options.include_usage
+  bool sent_role = false;
+  bool finished = false;     // a final chunk (finish_reason) was seen
+  Usage usage;               // accumulated usage
+  std::string text;          // assembled completion text (for the ledger / estimates)
+  std::string error;         // an upstream error reported inside the stream (OpenAI error JSON)
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  // Translates the client's parsed OpenAI body (already validated: has "model") into the
+  // upstream request. May modify `body`. Returns Errc::ok or an error with `err` set.
+  virtual Errc build_request(Endpoint ep, const Deployment& d, nlohmann::json& body, bool stream,
+                             UpstreamRequest& out, std::string& err) const = 0;
+  virtual StreamFormat stream_format(Endpoint ep) const { return StreamFormat::sse; }
+  // Non-streaming success body -> OpenAI JSON body. Returns false when the upstream body is
+  // already OpenAI JSON and may be forwarded unchanged (then only `usage` is filled).
+  virtual bool translate_response(Endpoint ep, const Deployment& d, std::string_view upstream_body,
+                                  std::string& out, Usage& usage) const = 0;
+  // Streaming: one upstream unit (an SSE event's data, or one NDJSON line) -> zero or more
+  // complete OpenAI SSE events appended to `out` ("data: {...}\n\n"; "data: [DONE]\n\n" at the
+  // end). Providers speaking OpenAI SSE natively are not called per event (see passthrough()).
+  virtual void translate_stream_unit(Endpoint ep, const Deployment& d, StreamState& st,
+                                     std::string_view unit, std::string& out) const {}
+  // True when the upstream speaks OpenAI SSE and events are forwarded byte for byte.
+  virtual bool passthrough_stream() const { return true; }
+  // Upstream error (non-2xx) -> OpenAI-shaped error body for the client.
+  virtual std::string translate_error(int status, std::string_view upstream_body) const;
+  // A health probe that never spends tokens (GET), or nullopt when none applies.
+  virtual std::optional<UpstreamRequest> health_probe(const Deployment& d) const { return std::nullopt; }
+  // Interprets the probe's answer; `detail` explains a failure (never contains a secret).
+  virtual bool health_ok(const Deployment& d, int status, std::string_view body, std::string& detail) const {
+    return status >= 200 && status < 300;
+  }
+};
+
+// The provider for a kind (static instances; never null). mock is handled in-process by the
+// server but still has a Provider for symmetry.
+const Provider& provider_for(ProviderKind k);
+
+}  // namespace llmgate
