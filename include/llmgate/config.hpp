@@ -123,6 +123,7 @@ struct Config {
   LedgerSettings ledger;
   HealthSettings health;
   std::vector<std::string> warnings;  // one per unsupported key, "path: message"
+  bool set_verbose = false;           // litellm_settings.set_verbose: debug-level logging
 
   // Deployments for an alias (in config order); empty when unknown.
   std::vector<const Deployment*> find(const std::string& model_name) const;

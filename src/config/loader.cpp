@@ -1,0 +1,115 @@
+// load_config_file / load_config_string: the top level of a LiteLLM config.yaml.
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/loader_state.hpp"
+
+namespace llmgate {
+
+using config_detail::LoadState;
+using config_detail::Reader;
+
+namespace {
+
+// Top-level LiteLLM sections we recognise but do not implement.
+const std::set<std::string> kTopUnsupported = {
+    "include", "credential_list", "guardrails", "mcp_servers", "mcp_tools", "files_settings",
+    "assistant_settings", "finetune_settings", "callback_settings", "vector_store_registry",
+    "search_tools", "prompts", "pass_through_endpoints", "model_group_settings",
+};
+
+Config load_document(const YAML::Node& root, const std::string& source) {
+  LoadState st;
+  Reader r(source, st.cfg.warnings);
+  st.cfg.source_path = source;
+  st.cfg.ledger.database_path = "./data/llmgate.db";
+  st.cfg.ledger.database_url = "";
+
+  if (Reader::present(root) && !root.IsMap())
+    r.fail(root, "", std::string("the top level must be a map of sections, got ") +
+                         config_detail::node_kind(root));
+  YAML::Node empty(YAML::NodeType::Map);
+  const YAML::Node& doc = root.IsMap() ? root : empty;
+
+  // environment_variables first: later placeholders may refer to what it sets.
+  if (doc["environment_variables"]) config_detail::load_environment_variables(r, doc["environment_variables"]);
+
+  // Settings before model_list: they provide deployment defaults (timeouts, ssl_verify).
+  YAML::Node empty_map(YAML::NodeType::Null);
+  auto section = [&](const char* name) {
+    YAML::Node n = doc[name];
+    return n ? n : empty_map;
+  };
+  config_detail::load_general_settings(r, section("general_settings"), st);
+  config_detail::load_litellm_settings(r, section("litellm_settings"), st);
+  config_detail::load_router_settings(r, section("router_settings"), st);
+  config_detail::load_llmgate_settings(r, section("llmgate_settings"), st);
+  config_detail::load_model_list(r, section("model_list"), st);
+
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    const std::string key = it->first.Scalar();
+    if (key == "model_list" || key == "litellm_settings" || key == "general_settings" ||
+        key == "router_settings" || key == "environment_variables" || key == "llmgate_settings")
+      continue;
+    if (kTopUnsupported.count(key)) r.not_supported(key);
+    else r.unknown(key);
+  }
+
+  Config& c = st.cfg;
+  c.ledger.store_bodies = st.store_prompts && !st.turn_off_message_logging;
+  c.num_retries = st.router_num_retries.value_or(st.litellm_num_retries.value_or(0));
+  c.fallbacks = st.litellm_fallbacks;
+  for (auto& [k, v] : st.router_fallbacks) c.fallbacks[k] = v;  // router_settings wins
+
+  // Fallbacks naming models that are not configured cannot work: say so (never fatal).
+  const auto names = c.model_names();
+  auto known = [&](const std::string& m) {
+    return std::find(names.begin(), names.end(), m) != names.end();
+  };
+  for (const auto& [alias, targets] : c.fallbacks) {
+    if (!known(alias)) r.warn("fallbacks." + alias, "model '" + alias + "' is not in model_list");
+    for (const auto& t : targets)
+      if (!known(t))
+        r.warn("fallbacks." + alias, "fallback model '" + t + "' is not in model_list");
+  }
+  return std::move(st.cfg);
+}
+
+}  // namespace
+
+Config load_config_string(const std::string& yaml, const std::string& source_name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    std::string msg = source_name;
+    if (e.mark.line >= 0)
+      msg += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+    msg += ": invalid YAML: " + e.msg;
+    throw ConfigError(msg);
+  }
+  try {
+    return load_document(root, source_name);
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const YAML::Exception& e) {  // e.g. a non-scalar map key
+    std::string msg = source_name;
+    if (e.mark.line >= 0) msg += ":" + std::to_string(e.mark.line + 1);
+    throw ConfigError(msg + ": " + e.msg);
+  } catch (const std::exception& e) {
+    throw ConfigError(source_name + ": " + e.what());
+  }
+}
+
+Config load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot open config file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw ConfigError(path + ": cannot read config file");
+  return load_config_string(ss.str(), path);
+}
+
+}  // namespace llmgate
