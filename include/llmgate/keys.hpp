@@ -1,0 +1,72 @@
+#pragma once
+// Virtual keys (LiteLLM's /key/* API): the SQLite-backed KeyStore and its management operations.
+// Implemented in src/auth/key_store*.cpp. No Asio here.
+//
+// Threads: authorize()/record_usage() run on worker threads (in-memory only, never block on the
+// database). The management operations (generate, info, list, update, remove, set_blocked) run on
+// the reader pool and write to the database synchronously. One background thread persists spend
+// about once per `flush_interval_s`.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "llmgate/auth.hpp"
+#include "llmgate/error.hpp"
+
+namespace llmgate {
+
+struct KeyStoreOptions {
+  std::string database_path;       // Config::ledger.database_path (the ledger's SQLite file)
+  double flush_interval_s = 1.0;   // spend is persisted at least this often while it changes
+  // Clock in unix microseconds (tests inject one); default: system_clock.
+  std::function<int64_t()> now_us;
+};
+
+// Result of a management operation: `err == ok` and a JSON body ready to send, or an error and a
+// message that never contains a key.
+struct KeyResult {
+  Errc err = Errc::ok;
+  std::string message;
+  nlohmann::json body;
+};
+
+class VirtualKeyStore : public KeyStore {
+ public:
+  // Opens (creating the table if needed) the database, loads every key into memory and starts
+  // the spend flusher thread. Throws std::runtime_error with a clear message when the database
+  // cannot be opened.
+  static std::unique_ptr<VirtualKeyStore> open(const KeyStoreOptions& opt);
+
+  // POST /key/generate body -> {key, token, key_alias, ...}. The raw key appears only here.
+  virtual KeyResult generate(const nlohmann::json& req) = 0;
+  // GET /key/info: `key` is a raw key ("sk-...") or its SHA-256 hex -> {key: hash, info: {...}}.
+  virtual KeyResult info(std::string_view key_or_hash) = 0;
+  // GET /key/list: {keys: [hash...] | [object...], total_count, current_page, total_pages}.
+  // page >= 1, 1 <= size <= 100; newest first; `key_alias` filters when non-empty.
+  virtual KeyResult list(int page, int size, bool full_objects, const std::string& key_alias) = 0;
+  // POST /key/update body {key, ...fields} -> the updated key object.
+  virtual KeyResult update(const nlohmann::json& req) = 0;
+  // POST /key/delete body {keys: [...]} or {key_aliases: [...]} -> {deleted_keys: [hash...]}.
+  // All-or-nothing: an unknown key fails the whole call with not_found.
+  virtual KeyResult remove(const nlohmann::json& req) = 0;
+  // POST /key/block, /key/unblock body {key} -> the key object.
+  virtual KeyResult set_blocked(std::string_view key_or_hash, bool blocked) = 0;
+
+  // Writes pending spend now (blocks the caller; any thread).
+  virtual void flush() = 0;
+  // Final flush and stop of the flusher thread (SIGTERM path; idempotent). Also run by the
+  // destructor.
+  virtual void shutdown() = 0;
+  // Number of keys in memory.
+  virtual std::size_t size() const = 0;
+};
+
+// Parses a LiteLLM duration ("30s", "15m", "1h", "30d", "2w", "1mo") into seconds; -1 when
+// malformed. "mo" is 30 days.
+int64_t parse_duration_seconds(std::string_view s);
+
+}  // namespace llmgate

@@ -1,0 +1,340 @@
+// Virtual keys: the in-memory table (hot path), its SQLite persistence and the spend flusher.
+// The management operations are in key_store_admin.cpp, the HTTP routes in key_store_routes.cpp.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "auth/key_store_impl.hpp"
+
+namespace llmgate {
+
+int64_t parse_duration_seconds(std::string_view s) {
+  std::size_t i = 0;
+  int64_t n = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+    if (n > 1'000'000'000) return -1;
+    n = n * 10 + (s[i] - '0');
+    ++i;
+  }
+  if (i == 0 || n <= 0) return -1;
+  std::string_view unit = s.substr(i);
+  if (unit == "s") return n;
+  if (unit == "m") return n * 60;
+  if (unit == "h") return n * 3600;
+  if (unit == "d") return n * 86400;
+  if (unit == "w") return n * 7 * 86400;
+  if (unit == "mo") return n * 30 * 86400;
+  return -1;
+}
+
+namespace keys_detail {
+
+std::string iso8601_us(int64_t us) {
+  std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>((us / 1000) % 1000));
+  return buf;
+}
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS llmgate_keys (
+  token      TEXT PRIMARY KEY,          -- SHA-256 hex of the key; the key itself is never stored
+  key_name   TEXT NOT NULL,             -- "sk-...abcd"
+  key_alias  TEXT,                      -- NULL = none; unique when set
+  spend      REAL NOT NULL DEFAULT 0,   -- USD, persisted by the flusher about once a second
+  max_budget REAL,                      -- NULL = unlimited
+  models     TEXT NOT NULL DEFAULT '[]',
+  rpm_limit  INTEGER,
+  tpm_limit  INTEGER,
+  expires_us INTEGER,                   -- unix microseconds; NULL = never
+  blocked    INTEGER NOT NULL DEFAULT 0,
+  metadata   TEXT NOT NULL DEFAULT '{}',
+  user_id    TEXT,
+  team_id    TEXT,
+  created_us INTEGER NOT NULL,
+  updated_us INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS llmgate_keys_alias ON llmgate_keys(key_alias)
+  WHERE key_alias IS NOT NULL;
+)sql";
+
+int64_t system_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool is_hex64(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+}  // namespace
+
+KeyStoreImpl::KeyStoreImpl(const KeyStoreOptions& opt) : opt_(opt) {
+  if (!opt_.now_us) opt_.now_us = system_now_us;
+  if (opt_.flush_interval_s <= 0) opt_.flush_interval_s = 1.0;
+  if (opt_.database_path.empty())
+    throw std::runtime_error("virtual keys: no database path (general_settings.database_url)");
+  try {
+    std::filesystem::path p(opt_.database_path);
+    if (p.has_parent_path()) {
+      std::error_code ec;
+      std::filesystem::create_directories(p.parent_path(), ec);
+    }
+    db_ = std::make_unique<SQLite::Database>(opt_.database_path,
+                                             SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db_->setBusyTimeout(5000);
+    db_->exec("PRAGMA journal_mode=WAL");
+    db_->exec("PRAGMA synchronous=NORMAL");
+    db_->exec(kSchema);
+    load_all();
+  } catch (const SQLite::Exception& e) {
+    throw std::runtime_error("virtual keys: cannot open database '" + opt_.database_path +
+                             "': " + e.what());
+  }
+  flusher_ = std::thread([this] { flusher_loop(); });
+}
+
+KeyStoreImpl::~KeyStoreImpl() { shutdown(); }
+
+int64_t KeyStoreImpl::now_us() const { return opt_.now_us(); }
+
+void KeyStoreImpl::load_all() {
+  SQLite::Statement q(*db_,
+                      "SELECT token, key_name, key_alias, spend, max_budget, models, rpm_limit, "
+                      "tpm_limit, expires_us, blocked, metadata, user_id, team_id, created_us, "
+                      "updated_us FROM llmgate_keys");
+  std::unique_lock lk(table_mu_);
+  table_.clear();
+  while (q.executeStep()) {
+    auto m = std::make_shared<KeyMeta>();
+    auto s = std::make_shared<KeyState>();
+    s->hash = q.getColumn(0).getString();
+    m->key_name = q.getColumn(1).getString();
+    m->key_alias = q.getColumn(2).getString();  // NULL -> ""
+    s->spend = q.getColumn(3).getDouble();
+    if (!q.getColumn(4).isNull()) m->max_budget = q.getColumn(4).getDouble();
+    auto models = nlohmann::json::parse(q.getColumn(5).getString(), nullptr, false);
+    if (models.is_array())
+      for (const auto& v : models)
+        if (v.is_string()) m->models.push_back(v.get<std::string>());
+    if (!q.getColumn(6).isNull()) m->rpm_limit = q.getColumn(6).getInt64();
+    if (!q.getColumn(7).isNull()) m->tpm_limit = q.getColumn(7).getInt64();
+    if (!q.getColumn(8).isNull()) m->expires_us = q.getColumn(8).getInt64();
+    m->blocked = q.getColumn(9).getInt() != 0;
+    auto md = nlohmann::json::parse(q.getColumn(10).getString(), nullptr, false);
+    m->metadata = md.is_object() ? std::move(md) : nlohmann::json::object();
+    m->user_id = q.getColumn(11).getString();
+    m->team_id = q.getColumn(12).getString();
+    m->created_us = q.getColumn(13).getInt64();
+    m->updated_us = q.getColumn(14).getInt64();
+    s->meta = std::move(m);
+    table_.emplace(s->hash, std::move(s));
+  }
+}
+
+std::shared_ptr<KeyState> KeyStoreImpl::find(const std::string& hash) const {
+  std::shared_lock lk(table_mu_);
+  auto it = table_.find(hash);
+  return it == table_.end() ? nullptr : it->second;
+}
+
+std::string KeyStoreImpl::to_hash(std::string_view key_or_hash) {
+  if (key_or_hash.empty()) return {};
+  if (is_hex64(key_or_hash)) return std::string(key_or_hash);
+  return hash_key(key_or_hash);
+}
+
+std::size_t KeyStoreImpl::size() const {
+  std::shared_lock lk(table_mu_);
+  return table_.size();
+}
+
+// ---- hot path ---------------------------------------------------------------------------------
+
+Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_group,
+                             Principal& out, std::string& message) {
+  if (raw_key.empty()) {
+    message = "Authentication Error, no API key provided";
+    return Errc::unauthorized;
+  }
+  const std::string hash = hash_key(raw_key);
+  std::shared_ptr<KeyState> s;
+  std::shared_ptr<const KeyMeta> m;
+  {
+    std::shared_lock lk(table_mu_);
+    auto it = table_.find(hash);
+    if (it != table_.end()) {
+      s = it->second;
+      m = s->meta;
+    }
+  }
+  if (!s) {
+    message = "Authentication Error, invalid API key";
+    return Errc::unauthorized;
+  }
+  const int64_t now = now_us();
+  if (m->expires_us != 0 && now >= m->expires_us) {
+    message = "Authentication Error, the API key expired at " + iso8601_us(m->expires_us);
+    return Errc::unauthorized;
+  }
+  if (m->blocked) {
+    // LiteLLM answers 401 for a blocked key (clients treat it like a revoked key).
+    message = "Authentication Error, key is blocked. Update via /key/unblock if you're an admin.";
+    return Errc::unauthorized;
+  }
+  if (!model_group.empty() && !m->models.empty()) {
+    bool allowed = false;
+    for (const auto& a : m->models)
+      if (a == model_group || a == "all-proxy-models" || a == "*") {
+        allowed = true;
+        break;
+      }
+    if (!allowed) {
+      message = "key not allowed to access model '" + std::string(model_group) + "'";
+      return Errc::forbidden;
+    }
+  }
+  {
+    std::lock_guard lk(s->mu);
+    if (m->max_budget && s->spend >= *m->max_budget) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "Budget has been exceeded: current spend %.6f, max budget %.6f",
+                    s->spend, *m->max_budget);
+      message = buf;
+      return Errc::budget_exceeded;
+    }
+    const int64_t minute = now / 60'000'000;
+    if (s->window_minute != minute) {
+      s->window_minute = minute;
+      s->requests_in_window = 0;
+      s->tokens_in_window = 0;
+    }
+    if (m->rpm_limit && s->requests_in_window >= *m->rpm_limit) {
+      message = "Rate limit exceeded: key rpm_limit " + std::to_string(*m->rpm_limit) +
+                " requests per minute";
+      return Errc::rate_limited;
+    }
+    if (m->tpm_limit && s->tokens_in_window >= *m->tpm_limit) {
+      message = "Rate limit exceeded: key tpm_limit " + std::to_string(*m->tpm_limit) +
+                " tokens per minute";
+      return Errc::rate_limited;
+    }
+    ++s->requests_in_window;
+  }
+  out.master = false;
+  out.ui_session = false;
+  out.key_hash = hash;
+  out.key_alias = m->key_alias;
+  out.allowed_models = m->models;
+  return Errc::ok;
+}
+
+void KeyStoreImpl::record_usage(const Principal& p, const RequestRecord& r) {
+  if (p.key_hash.empty()) return;
+  auto s = find(p.key_hash);
+  if (!s) return;  // deleted meanwhile
+  int64_t tokens = r.total_tokens > 0 ? r.total_tokens : r.prompt_tokens + r.completion_tokens;
+  const double cost = r.cost_usd.value_or(0.0);
+  const int64_t minute = now_us() / 60'000'000;
+  {
+    std::lock_guard lk(s->mu);
+    if (s->window_minute != minute) {
+      s->window_minute = minute;
+      s->requests_in_window = 0;
+      s->tokens_in_window = 0;
+    }
+    s->tokens_in_window += tokens;
+    if (cost > 0) {
+      s->spend += cost;
+      s->dirty = true;
+    }
+  }
+  if (cost > 0) any_dirty_.store(true, std::memory_order_release);
+}
+
+// ---- spend persistence ------------------------------------------------------------------------
+
+void KeyStoreImpl::flush() {
+  std::lock_guard dblk(db_mu_);  // collect + write atomically w.r.t. other flushes and updates
+  if (!db_ || !any_dirty_.exchange(false, std::memory_order_acq_rel)) return;
+  std::vector<std::pair<std::shared_ptr<KeyState>, double>> pending;
+  {
+    std::shared_lock lk(table_mu_);
+    for (const auto& [hash, s] : table_) {
+      std::lock_guard slk(s->mu);
+      if (s->dirty) {
+        s->dirty = false;
+        pending.emplace_back(s, s->spend);
+      }
+    }
+  }
+  if (pending.empty()) return;
+  try {
+    SQLite::Transaction tx(*db_);
+    SQLite::Statement up(*db_, "UPDATE llmgate_keys SET spend = ? WHERE token = ?");
+    for (const auto& [s, spend] : pending) {
+      up.bind(1, spend);
+      up.bind(2, s->hash);
+      up.exec();
+      up.reset();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    spdlog::warn("virtual keys: persisting spend of {} keys failed, will retry: {}",
+                 pending.size(), e.what());
+    for (const auto& [s, spend] : pending) {
+      std::lock_guard slk(s->mu);
+      s->dirty = true;
+    }
+    any_dirty_.store(true);
+  }
+}
+
+void KeyStoreImpl::flusher_loop() {
+  const auto interval = std::chrono::duration<double>(opt_.flush_interval_s);
+  for (;;) {
+    bool stop;
+    {
+      std::unique_lock lk(flush_mu_);
+      flush_cv_.wait_for(lk, interval, [&] { return stopping_; });
+      stop = stopping_;
+    }
+    try {
+      flush();
+    } catch (const std::exception& e) {
+      spdlog::error("virtual keys: spend flusher: {}", e.what());
+    }
+    if (stop) return;
+  }
+}
+
+void KeyStoreImpl::shutdown() {
+  if (stopped_.exchange(true)) return;
+  {
+    std::lock_guard lk(flush_mu_);
+    stopping_ = true;
+  }
+  flush_cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();  // its last iteration flushed
+}
+
+}  // namespace keys_detail
+
+std::unique_ptr<VirtualKeyStore> VirtualKeyStore::open(const KeyStoreOptions& opt) {
+  return std::make_unique<keys_detail::KeyStoreImpl>(opt);
+}
+
+}  // namespace llmgate

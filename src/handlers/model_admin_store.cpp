@@ -1,0 +1,194 @@
+// Runtime models: the SQLite table of LiteLLM model entries, their validation through the config
+// loader, and merge_db_models (file config + stored models -> one snapshot).
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "handlers/model_admin_store.hpp"
+#include "llmgate/model_store.hpp"
+
+namespace llmgate {
+
+namespace model_admin_detail {
+
+using json = nlohmann::json;
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS llmgate_models (
+  id         TEXT PRIMARY KEY,   -- model_info.id
+  model_name TEXT NOT NULL,
+  body       TEXT NOT NULL,      -- {"model_name","litellm_params","model_info"} as accepted
+  created_us INTEGER NOT NULL,
+  updated_us INTEGER NOT NULL
+);
+)sql";
+
+SQLite::Database open_db(const std::string& path) {
+  try {
+    std::filesystem::path p(path);
+    if (p.has_parent_path()) {
+      std::error_code ec;
+      std::filesystem::create_directories(p.parent_path(), ec);
+    }
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.setBusyTimeout(5000);
+    db.exec("PRAGMA journal_mode=WAL");
+    db.exec("PRAGMA synchronous=NORMAL");
+    db.exec(kSchema);
+    return db;
+  } catch (const SQLite::Exception& e) {
+    throw std::runtime_error("runtime models: cannot open database '" + path + "': " + e.what());
+  }
+}
+
+StoredModel read_row(SQLite::Statement& q) {
+  StoredModel m;
+  m.id = q.getColumn(0).getString();
+  m.model_name = q.getColumn(1).getString();
+  m.body = json::parse(q.getColumn(2).getString(), nullptr, false);
+  m.created_us = q.getColumn(3).getInt64();
+  m.updated_us = q.getColumn(4).getInt64();
+  return m;
+}
+
+// "request:1: model_list[0].litellm_params.api_base: msg" -> "litellm_params.api_base: msg"
+std::string tidy(std::string msg) {
+  static const std::string kSource = "request:";
+  if (msg.rfind(kSource, 0) == 0) {
+    std::size_t i = kSource.size();
+    while (i < msg.size() && std::isdigit(static_cast<unsigned char>(msg[i]))) ++i;
+    if (i + 1 < msg.size() && msg[i] == ':' && msg[i + 1] == ' ') msg.erase(0, i + 2);
+    else if (i < msg.size() && msg[i] == ' ') msg.erase(0, i + 1);
+  }
+  for (std::size_t pos; (pos = msg.find("model_list[0].")) != std::string::npos;)
+    msg.erase(pos, 14);
+  for (std::size_t pos; (pos = msg.find("model_list[0]")) != std::string::npos;)
+    msg.replace(pos, 13, "model");
+  return msg;
+}
+
+}  // namespace
+
+ModelDb::ModelDb(const std::string& path) : db_(open_db(path)) {}
+
+std::vector<StoredModel> ModelDb::all() {
+  SQLite::Statement q(db_, "SELECT id, model_name, body, created_us, updated_us FROM llmgate_models "
+                           "ORDER BY created_us, id");
+  std::vector<StoredModel> out;
+  while (q.executeStep()) out.push_back(read_row(q));
+  return out;
+}
+
+std::optional<StoredModel> ModelDb::get(const std::string& id) {
+  SQLite::Statement q(db_, "SELECT id, model_name, body, created_us, updated_us FROM llmgate_models "
+                           "WHERE id = ?");
+  q.bind(1, id);
+  if (!q.executeStep()) return std::nullopt;
+  return read_row(q);
+}
+
+void ModelDb::insert(const StoredModel& m) {
+  SQLite::Statement st(db_, "INSERT INTO llmgate_models (id, model_name, body, created_us, "
+                            "updated_us) VALUES (?,?,?,?,?)");
+  st.bind(1, m.id);
+  st.bind(2, m.model_name);
+  st.bind(3, m.body.dump(-1, ' ', false, json::error_handler_t::replace));
+  st.bind(4, m.created_us);
+  st.bind(5, m.updated_us);
+  st.exec();
+}
+
+void ModelDb::update(const StoredModel& m) {
+  SQLite::Statement st(db_, "UPDATE llmgate_models SET model_name=?, body=?, updated_us=? WHERE id=?");
+  st.bind(1, m.model_name);
+  st.bind(2, m.body.dump(-1, ' ', false, json::error_handler_t::replace));
+  st.bind(3, m.updated_us);
+  st.bind(4, m.id);
+  st.exec();
+}
+
+bool ModelDb::remove(const std::string& id) {
+  SQLite::Statement st(db_, "DELETE FROM llmgate_models WHERE id = ?");
+  st.bind(1, id);
+  return st.exec() > 0;
+}
+
+std::optional<Deployment> validate_entry(const json& entry, std::string& error,
+                                         std::vector<std::string>& warnings) {
+  // JSON is YAML: the loader sees exactly what a config.yaml with this one entry would hold.
+  const std::string doc = json{{"model_list", json::array({entry})}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
+  Config cfg;
+  try {
+    cfg = load_config_string(doc, "request");
+  } catch (const ConfigError& e) {
+    error = tidy(e.what());
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    error = tidy(e.what());
+    return std::nullopt;
+  }
+  for (auto& w : cfg.warnings) warnings.push_back(tidy(w));
+  if (cfg.deployments.size() != 1) {
+    error = "the model was not accepted";
+    for (const auto& w : warnings)
+      if (w.find("skipped") != std::string::npos) error = w;
+    return std::nullopt;
+  }
+  return std::move(cfg.deployments.front());
+}
+
+}  // namespace model_admin_detail
+
+std::shared_ptr<const Config> merge_db_models(const Config& file_config,
+                                              const std::string& db_path) {
+  using namespace model_admin_detail;
+  auto cfg = std::make_shared<Config>(file_config);
+  std::erase_if(cfg->deployments, [](const Deployment& d) {
+    auto it = d.model_info.find("db_model");
+    return it != d.model_info.end() && it->is_boolean() && it->get<bool>();
+  });
+  if (db_path.empty()) return cfg;
+  ModelDb db(db_path);
+  std::vector<StoredModel> rows;
+  try {
+    rows = db.all();
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("runtime models: cannot read the database: ") + e.what());
+  }
+  for (const auto& row : rows) {
+    const std::string where = "database model '" + row.id + "' (" + row.model_name + ")";
+    if (!row.body.is_object()) {
+      cfg->warnings.push_back(where + ": stored entry is not valid JSON, skipped");
+      continue;
+    }
+    std::string error;
+    std::vector<std::string> warnings;
+    auto d = validate_entry(row.body, error, warnings);
+    if (!d) {
+      cfg->warnings.push_back(where + ": " + error + "; skipped");
+      spdlog::warn("{}: {}; skipped", where, error);
+      continue;
+    }
+    bool dup = false;
+    for (const auto& other : cfg->deployments) dup = dup || other.id == d->id;
+    if (dup) {
+      cfg->warnings.push_back(where + ": id already used by a config-file deployment; skipped");
+      continue;
+    }
+    d->model_info["db_model"] = true;
+    cfg->deployments.push_back(std::move(*d));
+  }
+  return cfg;
+}
+
+}  // namespace llmgate
