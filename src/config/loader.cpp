@@ -20,6 +20,26 @@ const std::set<std::string> kTopUnsupported = {
     "search_tools", "prompts", "pass_through_endpoints", "model_group_settings",
 };
 
+// YAML allows nothing of the sort, yet yaml-cpp (and PyYAML, which keeps the last one) accept
+// a repeated key silently: a second `general_settings:` would simply vanish. Fatal here.
+void check_keys(const Reader& r, const YAML::Node& n, const std::string& path) {
+  if (n.IsMap()) {
+    std::set<std::string> seen;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (!it->first.IsScalar())
+        r.fail(it->first, path, "map keys must be plain strings");
+      const std::string key = it->first.Scalar();
+      const std::string p = path.empty() ? key : path + "." + key;
+      if (!seen.insert(key).second) r.fail(it->first, p, "duplicate key");
+      check_keys(r, it->second, p);
+    }
+  } else if (n.IsSequence()) {
+    std::size_t i = 0;
+    for (auto it = n.begin(); it != n.end(); ++it, ++i)
+      check_keys(r, *it, path + "[" + std::to_string(i) + "]");
+  }
+}
+
 Config load_document(const YAML::Node& root, const std::string& source) {
   LoadState st;
   Reader r(source, st.cfg.warnings);
@@ -30,6 +50,7 @@ Config load_document(const YAML::Node& root, const std::string& source) {
   if (Reader::present(root) && !root.IsMap())
     r.fail(root, "", std::string("the top level must be a map of sections, got ") +
                          config_detail::node_kind(root));
+  check_keys(r, root, "");
   YAML::Node empty(YAML::NodeType::Map);
   const YAML::Node& doc = root.IsMap() ? root : empty;
 
