@@ -16,6 +16,9 @@ class Metrics {
  public:
   explicit Metrics(const Config& cfg);
   ~Metrics();
+  // After a config reload (any thread): the new model groups / deployments become label values.
+  // Existing series stay.
+  void reconfigure(const Config& cfg);
   // Worker threads, hot path.
   void in_flight_add(int delta);
   void observe(const RequestRecord& r);  // once per finished request

@@ -1,0 +1,138 @@
+#include "store/schema.hpp"
+
+#include <SQLiteCpp/Transaction.h>
+
+#include <string>
+
+namespace llmgate::store {
+
+namespace {
+
+std::string rollup_table(const char* name) {
+  std::string s = std::string("CREATE TABLE ") + name +
+                  " ("
+                  "t INTEGER NOT NULL,"  // bucket start, unix seconds
+                  "model_group TEXT NOT NULL,"
+                  "key_hash TEXT NOT NULL,"
+                  "key_alias TEXT NOT NULL DEFAULT '',"
+                  "requests INTEGER NOT NULL DEFAULT 0,"
+                  "errors INTEGER NOT NULL DEFAULT 0,"
+                  "prompt_tokens INTEGER NOT NULL DEFAULT 0,"
+                  "completion_tokens INTEGER NOT NULL DEFAULT 0,"
+                  "total_tokens INTEGER NOT NULL DEFAULT 0,"
+                  "cost REAL NOT NULL DEFAULT 0,"
+                  "cost_unknown INTEGER NOT NULL DEFAULT 0,"
+                  "cache_hits INTEGER NOT NULL DEFAULT 0,"
+                  "latency_ms_sum REAL NOT NULL DEFAULT 0,";
+  for (std::size_t i = 0; i < kLatencyBucketsMs.size(); ++i)
+    s += "b" + std::to_string(i) + " INTEGER NOT NULL DEFAULT 0,";
+  s += "PRIMARY KEY (t, model_group, key_hash)) WITHOUT ROWID";
+  return s;
+}
+
+void migrate_v1(SQLite::Database& db) {
+  db.exec(
+      "CREATE TABLE spend_logs ("
+      " id INTEGER PRIMARY KEY,"                 // rowid: keyset pagination, retention ranges
+      " request_id TEXT NOT NULL,"
+      " call_type TEXT NOT NULL DEFAULT '',"     // endpoint, e.g. /v1/chat/completions
+      " api_key TEXT NOT NULL DEFAULT '',"       // sha256 hex (prefix) of the key, never the key
+      " key_alias TEXT NOT NULL DEFAULT '',"
+      " spend REAL,"                             // USD; NULL when the price is unknown
+      " total_tokens INTEGER NOT NULL DEFAULT 0,"
+      " prompt_tokens INTEGER NOT NULL DEFAULT 0,"
+      " completion_tokens INTEGER NOT NULL DEFAULT 0,"
+      " cached_tokens INTEGER NOT NULL DEFAULT 0,"
+      " reasoning_tokens INTEGER NOT NULL DEFAULT 0,"
+      " tokens_estimated INTEGER NOT NULL DEFAULT 0,"
+      " startTime INTEGER NOT NULL,"             // unix microseconds
+      " endTime INTEGER NOT NULL,"
+      " completionStartTime INTEGER NOT NULL DEFAULT 0,"  // first byte to the client, 0 = none
+      " ttft_us INTEGER NOT NULL DEFAULT 0,"
+      " upstream_us INTEGER NOT NULL DEFAULT 0,"
+      " overhead_us INTEGER NOT NULL DEFAULT 0,"
+      " model TEXT NOT NULL DEFAULT '',"         // requested alias as sent
+      " model_group TEXT NOT NULL DEFAULT '',"   // configured alias, '' when unknown
+      " model_id TEXT NOT NULL DEFAULT '',"      // deployment id
+      " custom_llm_provider TEXT NOT NULL DEFAULT '',"
+      " upstream_model TEXT NOT NULL DEFAULT '',"
+      " api_base TEXT NOT NULL DEFAULT '',"
+      " \"user\" TEXT NOT NULL DEFAULT '',"
+      " requester_ip_address TEXT NOT NULL DEFAULT '',"
+      " status_code INTEGER NOT NULL DEFAULT 0,"
+      " status TEXT NOT NULL DEFAULT '',"        // 'success' | 'failure' (LiteLLM)
+      " error_type TEXT NOT NULL DEFAULT '',"
+      " error_message TEXT NOT NULL DEFAULT '',"
+      " stream INTEGER NOT NULL DEFAULT 0,"
+      " cache_hit INTEGER NOT NULL DEFAULT 0,"
+      " retries INTEGER NOT NULL DEFAULT 0,"
+      " fallback_from TEXT NOT NULL DEFAULT '',"
+      " messages TEXT NOT NULL DEFAULT '',"      // request body (capped, valid UTF-8)
+      " response TEXT NOT NULL DEFAULT '',"      // response body (capped, valid UTF-8)
+      " request_truncated INTEGER NOT NULL DEFAULT 0,"
+      " response_truncated INTEGER NOT NULL DEFAULT 0,"
+      " metadata TEXT NOT NULL DEFAULT '{}'"
+      ")");
+  db.exec("CREATE UNIQUE INDEX spend_logs_request_id ON spend_logs(request_id)");
+  db.exec("CREATE INDEX spend_logs_time ON spend_logs(startTime)");
+  db.exec("CREATE INDEX spend_logs_model_time ON spend_logs(model, startTime)");
+  db.exec("CREATE INDEX spend_logs_key_time ON spend_logs(api_key, startTime)");
+  db.exec("CREATE INDEX spend_logs_error_time ON spend_logs(startTime) WHERE status_code >= 400");
+  db.exec(
+      "CREATE VIRTUAL TABLE spend_logs_fts USING fts5(messages, response, error_message,"
+      " content='spend_logs', content_rowid='id')");
+  db.exec(rollup_table("usage_hourly"));
+  db.exec(rollup_table("usage_daily"));
+  db.exec("CREATE INDEX usage_daily_key ON usage_daily(key_hash, t)");
+  db.exec("CREATE TABLE ledger_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID");
+  db.exec("INSERT INTO ledger_meta(k, v) VALUES ('spend_logs_rows', 0)");
+}
+
+}  // namespace
+
+void configure_connection(SQLite::Database& db, int busy_timeout_ms, bool writer) {
+  db.setBusyTimeout(busy_timeout_ms);
+  if (writer) {
+    db.exec("PRAGMA journal_mode=WAL");
+    db.exec("PRAGMA journal_size_limit=67108864");  // WAL truncated to 64 MiB after checkpoints
+    db.exec("PRAGMA wal_autocheckpoint=4000");     // pages (~16 MiB) between passive checkpoints
+  }
+  db.exec("PRAGMA synchronous=NORMAL");
+  db.exec("PRAGMA temp_store=MEMORY");
+  db.exec("PRAGMA cache_size=-32000");  // 32 MiB page cache per connection
+  if (!writer) db.exec("PRAGMA query_only=1");
+}
+
+void migrate(SQLite::Database& db) {
+  int v = db.execAndGet("PRAGMA user_version").getInt();
+  if (v > kSchemaVersion)
+    throw SQLite::Exception("database schema version " + std::to_string(v) +
+                            " is newer than this llmgate understands (" +
+                            std::to_string(kSchemaVersion) + ")");
+  if (v == kSchemaVersion) return;
+  SQLite::Transaction tx(db);
+  if (v < 1) migrate_v1(db);
+  db.exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
+  tx.commit();
+}
+
+double histogram_quantile(const std::array<int64_t, 16>& counts, double q) {
+  int64_t total = 0;
+  for (auto c : counts) total += c;
+  if (total <= 0) return 0;
+  double rank = q * static_cast<double>(total);
+  double cum = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    double next = cum + static_cast<double>(counts[i]);
+    if (counts[i] > 0 && next >= rank) {
+      double lo = i == 0 ? 0 : kLatencyBucketsMs[i - 1];
+      double hi = i + 1 == counts.size() ? lo * 2 : kLatencyBucketsMs[i];
+      double frac = (rank - cum) / static_cast<double>(counts[i]);
+      return lo + (hi - lo) * frac;
+    }
+    cum = next;
+  }
+  return kLatencyBucketsMs[counts.size() - 2];
+}
+
+}  // namespace llmgate::store

@@ -1,0 +1,554 @@
+#include "store/sqlite_ledger.hpp"
+
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Transaction.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <tuple>
+
+#include "store/schema.hpp"
+#include "store/text_util.hpp"
+
+namespace llmgate {
+
+std::unique_ptr<Ledger> Ledger::open(const LedgerSettings& s) {
+  return std::make_unique<store::SqliteLedger>(s);
+}
+
+namespace store {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::size_t record_bytes(const RequestRecord& r) {
+  return sizeof(RequestRecord) + r.request_id.size() + r.endpoint.size() + r.model.size() +
+         r.model_group.size() + r.deployment_id.size() + r.provider.size() +
+         r.upstream_model.size() + r.api_base.size() + r.key_hash.size() + r.key_alias.size() +
+         r.user.size() + r.client_ip.size() + r.error_type.size() + r.error_message.size() +
+         r.fallback_from.size() + r.request_body.size() + r.response_body.size();
+}
+
+// Errors that concern the whole database (retry the batch later), as opposed to one record.
+bool is_db_level_error(int code) {
+  switch (code & 0xff) {
+    case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_FULL: case SQLITE_IOERR:
+    case SQLITE_READONLY: case SQLITE_CANTOPEN: case SQLITE_NOMEM: case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: case SQLITE_PERM: case SQLITE_PROTOCOL: case SQLITE_INTERRUPT:
+    case SQLITE_ABORT: case SQLITE_SCHEMA: case SQLITE_MISUSE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Errors after which the connection is reopened.
+bool needs_reopen(int code) {
+  switch (code & 0xff) {
+    case SQLITE_CANTOPEN: case SQLITE_CORRUPT: case SQLITE_NOTADB: case SQLITE_IOERR:
+    case SQLITE_READONLY: case SQLITE_PERM: case SQLITE_MISUSE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+struct RollupKey {
+  int64_t t;
+  std::string model_group, key_hash;
+  bool operator<(const RollupKey& o) const {
+    return std::tie(t, model_group, key_hash) < std::tie(o.t, o.model_group, o.key_hash);
+  }
+};
+struct RollupVal {
+  std::string key_alias;
+  int64_t requests = 0, errors = 0, prompt = 0, completion = 0, total = 0, cost_unknown = 0,
+          cache_hits = 0;
+  double cost = 0, latency_ms_sum = 0;
+  std::array<int64_t, 16> buckets{};
+};
+
+std::string rollup_upsert_sql(const char* table) {
+  std::string cols = "t, model_group, key_hash, key_alias, requests, errors, prompt_tokens,"
+                     " completion_tokens, total_tokens, cost, cost_unknown, cache_hits,"
+                     " latency_ms_sum";
+  std::string vals = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+  std::string upd = "key_alias = excluded.key_alias";
+  for (const char* c : {"requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens",
+                        "cost", "cost_unknown", "cache_hits", "latency_ms_sum"})
+    upd += std::string(", ") + c + " = " + c + " + excluded." + c;
+  for (std::size_t i = 0; i < kLatencyBucketsMs.size(); ++i) {
+    std::string b = "b" + std::to_string(i);
+    cols += ", " + b;
+    vals += ", ?";
+    upd += ", " + b + " = " + b + " + excluded." + b;
+  }
+  return std::string("INSERT INTO ") + table + " (" + cols + ") VALUES (" + vals +
+         ") ON CONFLICT (t, model_group, key_hash) DO UPDATE SET " + upd;
+}
+
+constexpr const char* kInsertSql =
+    "INSERT OR IGNORE INTO spend_logs (request_id, call_type, api_key, key_alias, spend,"
+    " total_tokens, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,"
+    " tokens_estimated, startTime, endTime, completionStartTime, ttft_us, upstream_us,"
+    " overhead_us, model, model_group, model_id, custom_llm_provider, upstream_model, api_base,"
+    " \"user\", requester_ip_address, status_code, status, error_type, error_message, stream,"
+    " cache_hit, retries, fallback_from, messages, response, request_truncated,"
+    " response_truncated, metadata) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+    "?,?,?,?,?,?,?,?,?,?,?,?)";
+
+}  // namespace
+
+std::string resolve_database_path(const LedgerSettings& s) {
+  if (!s.database_path.empty()) return s.database_path;
+  const std::string& u = s.database_url;
+  if (u.empty()) return "./data/llmgate.db";
+  const std::string pfx = "sqlite:///";
+  if (u.rfind(pfx, 0) == 0) {
+    std::string rest = u.substr(pfx.size());  // "rel/path" or "/abs/path"
+    auto q = rest.find('?');
+    if (q != std::string::npos) rest.resize(q);
+    if (rest.empty()) throw std::runtime_error("database_url '" + u + "' has no file path");
+    return rest;
+  }
+  auto colon = u.find("://");
+  if (colon != std::string::npos) {
+    throw std::runtime_error("database_url scheme '" + u.substr(0, colon) +
+                             "://' is not supported yet: use sqlite:///relative/path or "
+                             "sqlite:////absolute/path");
+  }
+  return u;  // a plain path
+}
+
+struct SqliteLedger::WriterDb {
+  SQLite::Database db;
+  SQLite::Statement insert, fts_insert, hourly, daily, meta_add;
+  SQLite::Statement retention_ids, fts_delete, del;
+  explicit WriterDb(const std::string& path)
+      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE),
+        insert((configure_connection(db, 1000, true), migrate(db), db), kInsertSql),
+        fts_insert(db,
+                   "INSERT INTO spend_logs_fts (rowid, messages, response, error_message)"
+                   " VALUES (?, ?, ?, ?)"),
+        hourly(db, rollup_upsert_sql("usage_hourly")),
+        daily(db, rollup_upsert_sql("usage_daily")),
+        meta_add(db, "UPDATE ledger_meta SET v = v + ? WHERE k = 'spend_logs_rows'"),
+        retention_ids(db,
+                      "SELECT id FROM spend_logs WHERE startTime < ? ORDER BY startTime LIMIT ?"),
+        fts_delete(db,
+                   "INSERT INTO spend_logs_fts (spend_logs_fts, rowid, messages, response,"
+                   " error_message) SELECT 'delete', id, messages, response, error_message"
+                   " FROM spend_logs WHERE id = ?"),
+        del(db, "DELETE FROM spend_logs WHERE id = ?") {}
+};
+
+SqliteLedger::SqliteLedger(LedgerSettings s) : s_(std::move(s)) {
+  path_ = resolve_database_path(s_);  // throws for postgresql:// etc.
+  if (s_.batch_max_records == 0) s_.batch_max_records = 1;
+  if (s_.queue_max_records == 0) s_.queue_max_records = 1;
+  if (!(s_.batch_write_at_s > 0)) s_.batch_write_at_s = 1;
+  pending_.reserve(std::min<std::size_t>(s_.batch_max_records, 4096));
+  // Open once synchronously so a good path is ready (and migrated) before the first request;
+  // a bad one is logged and retried by the writer: the gateway keeps serving either way.
+  ensure_writer_db();
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+SqliteLedger::~SqliteLedger() { shutdown(); }
+
+void SqliteLedger::submit(RequestRecord&& r) {
+  if (!s_.store_bodies) {
+    r.request_body.clear();
+    r.response_body.clear();
+  } else {
+    if (truncate_utf8(r.request_body, s_.max_body_log_bytes)) r.request_truncated = true;
+    if (truncate_utf8(r.response_body, s_.max_body_log_bytes)) r.response_truncated = true;
+  }
+  const std::size_t bytes = record_bytes(r);
+  bool wake = false, dropped = false;
+  {
+    std::lock_guard lk(mu_);
+    const std::size_t n = pending_.size() + inflight_;
+    if (shut_down_ || n >= s_.queue_max_records ||
+        pending_bytes_ + inflight_bytes_ + bytes > s_.queue_max_bytes) {
+      dropped = true;
+    } else {
+      pending_.push_back(std::move(r));
+      pending_bytes_ += bytes;
+      ++submitted_;
+      wake = pending_.size() == s_.batch_max_records;
+    }
+  }
+  if (dropped) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    warn_drop_rate_limited();
+  } else if (wake) {
+    cv_.notify_one();
+  }
+}
+
+void SqliteLedger::warn_drop_rate_limited() {
+  drops_since_warn_.fetch_add(1, std::memory_order_relaxed);
+  int64_t now = now_us();
+  int64_t last = last_drop_warn_us_.load(std::memory_order_relaxed);
+  if (now - last < 10'000'000) return;
+  if (!last_drop_warn_us_.compare_exchange_strong(last, now)) return;
+  uint64_t n = drops_since_warn_.exchange(0);
+  spdlog::warn("ledger: queue full (max {} records / {} bytes): dropped {} log records",
+               s_.queue_max_records, s_.queue_max_bytes, n);
+}
+
+LedgerStats SqliteLedger::stats() const {
+  LedgerStats st;
+  {
+    std::lock_guard lk(mu_);
+    st.queued = pending_.size() + inflight_;
+    st.queued_bytes = pending_bytes_ + inflight_bytes_;
+  }
+  st.written = written_.load();
+  st.dropped = dropped_.load();
+  st.db_errors = db_errors_.load();
+  st.batches = batches_.load();
+  st.last_batch_seconds = last_batch_s_.load();
+  return st;
+}
+
+bool SqliteLedger::ensure_writer_db() {
+  if (wdb_) return true;
+  try {
+    std::filesystem::path p(path_);
+    if (p.has_parent_path()) {
+      std::error_code ec;
+      std::filesystem::create_directories(p.parent_path(), ec);
+    }
+    wdb_ = std::make_unique<WriterDb>(path_);
+    return true;
+  } catch (const std::exception& e) {
+    db_errors_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error("ledger: cannot open database '{}': {} (will retry; requests are not affected)",
+                  path_, e.what());
+    return false;
+  }
+}
+
+bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b, std::size_t e) {
+  if (!ensure_writer_db()) return false;
+  const auto t0 = Clock::now();
+  WriterDb& w = *wdb_;
+  std::map<RollupKey, RollupVal> hourly, daily;
+  int64_t inserted = 0;
+  try {
+    SQLite::Transaction tx(w.db, SQLite::TransactionBehavior::IMMEDIATE);
+    for (std::size_t i = b; i < e; ++i) {
+      const RequestRecord& r = batch[i];
+      try {
+        auto& st = w.insert;
+        st.reset();
+        int k = 1;
+        auto text = [&](const std::string& v) { st.bind(k++, sanitize_utf8(v)); };
+        text(r.request_id);
+        text(r.endpoint);
+        text(r.key_hash);
+        text(r.key_alias);
+        if (r.cost_usd && std::isfinite(*r.cost_usd)) st.bind(k++, *r.cost_usd);
+        else st.bind(k++);
+        st.bind(k++, static_cast<int64_t>(r.total_tokens));
+        st.bind(k++, static_cast<int64_t>(r.prompt_tokens));
+        st.bind(k++, static_cast<int64_t>(r.completion_tokens));
+        st.bind(k++, static_cast<int64_t>(r.cached_tokens));
+        st.bind(k++, static_cast<int64_t>(r.reasoning_tokens));
+        st.bind(k++, r.tokens_estimated ? 1 : 0);
+        st.bind(k++, static_cast<int64_t>(r.start_us));
+        st.bind(k++, static_cast<int64_t>(r.end_us));
+        st.bind(k++, static_cast<int64_t>(r.first_byte_us));
+        st.bind(k++, static_cast<int64_t>(r.ttft_us));
+        st.bind(k++, static_cast<int64_t>(r.upstream_us));
+        st.bind(k++, static_cast<int64_t>(r.overhead_us));
+        text(r.model);
+        text(r.model_group);
+        text(r.deployment_id);
+        text(r.provider);
+        text(r.upstream_model);
+        text(r.api_base);
+        text(r.user);
+        text(r.client_ip);
+        st.bind(k++, r.status);
+        st.bind(k++, (r.status >= 400 || !r.error_type.empty()) ? "failure" : "success");
+        text(r.error_type);
+        const std::string err = sanitize_utf8(r.error_message);
+        st.bind(k++, err);
+        st.bind(k++, r.stream ? 1 : 0);
+        st.bind(k++, r.cache_hit ? 1 : 0);
+        st.bind(k++, r.retries);
+        text(r.fallback_from);
+        const std::string req = sanitize_utf8(r.request_body);
+        const std::string resp = sanitize_utf8(r.response_body);
+        st.bindNoCopy(k++, req);
+        st.bindNoCopy(k++, resp);
+        st.bind(k++, r.request_truncated ? 1 : 0);
+        st.bind(k++, r.response_truncated ? 1 : 0);
+        st.bind(k++, "{}");
+        st.exec();
+        if (w.db.getChanges() != 1) {  // duplicate request_id: the first one wins
+          rejected_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        const int64_t rowid = w.db.getLastInsertRowid();
+        if (!req.empty() || !resp.empty() || !err.empty()) {
+          w.fts_insert.reset();
+          w.fts_insert.bind(1, rowid);
+          w.fts_insert.bindNoCopy(2, req);
+          w.fts_insert.bindNoCopy(3, resp);
+          w.fts_insert.bindNoCopy(4, err);
+          w.fts_insert.exec();
+        }
+        ++inserted;
+        const int64_t sec = r.start_us >= 0 ? r.start_us / 1000000 : (r.start_us - 999999) / 1000000;
+        const double lat_ms = std::max<double>(0, static_cast<double>(r.end_us - r.start_us) / 1000.0);
+        std::size_t bucket = 0;
+        while (bucket + 1 < kLatencyBucketsMs.size() && lat_ms > kLatencyBucketsMs[bucket]) ++bucket;
+        const std::string mg = sanitize_utf8(r.model_group);
+        const std::string kh = sanitize_utf8(r.key_hash);
+        for (auto* m : {&hourly, &daily}) {
+          int64_t span = m == &hourly ? 3600 : 86400;
+          int64_t t = sec - ((sec % span) + span) % span;
+          RollupVal& v = (*m)[RollupKey{t, mg, kh}];
+          if (!r.key_alias.empty()) v.key_alias = sanitize_utf8(r.key_alias);
+          v.requests += 1;
+          v.errors += r.status >= 400 ? 1 : 0;
+          v.prompt += r.prompt_tokens;
+          v.completion += r.completion_tokens;
+          v.total += r.total_tokens;
+          if (r.cost_usd && std::isfinite(*r.cost_usd)) v.cost += *r.cost_usd;
+          else v.cost_unknown += 1;
+          v.cache_hits += r.cache_hit ? 1 : 0;
+          v.latency_ms_sum += lat_ms;
+          v.buckets[bucket] += 1;
+        }
+      } catch (const SQLite::Exception& ex) {
+        if (is_db_level_error(ex.getErrorCode())) throw;
+        // One bad record never loses the batch: skip it and keep going.
+        rejected_.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("ledger: record rejected by the database ({}); the rest of the batch is kept",
+                     ex.what());
+      }
+    }
+    for (auto* m : {&hourly, &daily}) {
+      SQLite::Statement& st = m == &hourly ? w.hourly : w.daily;
+      for (const auto& [key, v] : *m) {
+        st.reset();
+        int k = 1;
+        st.bind(k++, static_cast<int64_t>(key.t));
+        st.bind(k++, key.model_group);
+        st.bind(k++, key.key_hash);
+        st.bind(k++, v.key_alias);
+        st.bind(k++, static_cast<int64_t>(v.requests));
+        st.bind(k++, static_cast<int64_t>(v.errors));
+        st.bind(k++, static_cast<int64_t>(v.prompt));
+        st.bind(k++, static_cast<int64_t>(v.completion));
+        st.bind(k++, static_cast<int64_t>(v.total));
+        st.bind(k++, v.cost);
+        st.bind(k++, static_cast<int64_t>(v.cost_unknown));
+        st.bind(k++, static_cast<int64_t>(v.cache_hits));
+        st.bind(k++, v.latency_ms_sum);
+        for (auto c : v.buckets) st.bind(k++, static_cast<int64_t>(c));
+        st.exec();
+      }
+    }
+    w.meta_add.reset();
+    w.meta_add.bind(1, static_cast<int64_t>(inserted));
+    w.meta_add.exec();
+    tx.commit();
+  } catch (const std::exception& ex) {
+    db_errors_.fetch_add(1, std::memory_order_relaxed);
+    int code = 0;
+    if (auto* se = dynamic_cast<const SQLite::Exception*>(&ex)) code = se->getErrorCode();
+    spdlog::warn("ledger: batch of {} records not committed ({}); retrying with backoff",
+                 e - b, ex.what());
+    if (code == 0 || needs_reopen(code)) wdb_.reset();
+    return false;
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  last_batch_s_.store(secs, std::memory_order_relaxed);
+  batches_.fetch_add(1, std::memory_order_relaxed);
+  written_.fetch_add(static_cast<uint64_t>(inserted), std::memory_order_relaxed);
+  return true;
+}
+
+void SqliteLedger::run_maintenance(bool force_checkpoint) {
+  if (!wdb_) return;
+  const auto now = Clock::now();
+  WriterDb& w = *wdb_;
+  // Retention: small DELETE transactions (<= 1000 rows each, <= ~50 ms per pass) so neither
+  // readers nor the next batch wait long. Rollups are kept.
+  if (s_.retention_s > 0 && now - last_maintenance_ >= std::chrono::seconds(2)) {
+    last_maintenance_ = now;
+    const int64_t cutoff = now_us() - static_cast<int64_t>(s_.retention_s * 1e6);
+    const auto deadline = now + std::chrono::milliseconds(50);
+    try {
+      while (Clock::now() < deadline) {
+        std::vector<int64_t> ids;
+        w.retention_ids.reset();
+        w.retention_ids.bind(1, static_cast<int64_t>(cutoff));
+        w.retention_ids.bind(2, static_cast<int64_t>(1000));
+        while (w.retention_ids.executeStep()) ids.push_back(w.retention_ids.getColumn(0).getInt64());
+        w.retention_ids.reset();
+        if (ids.empty()) break;
+        SQLite::Transaction tx(w.db, SQLite::TransactionBehavior::IMMEDIATE);
+        for (int64_t id : ids) {
+          w.fts_delete.reset();
+          w.fts_delete.bind(1, id);
+          w.fts_delete.exec();
+          w.del.reset();
+          w.del.bind(1, id);
+          w.del.exec();
+        }
+        w.meta_add.reset();
+        w.meta_add.bind(1, -static_cast<int64_t>(ids.size()));
+        w.meta_add.exec();
+        tx.commit();
+        if (ids.size() < 1000) break;
+      }
+    } catch (const std::exception& ex) {
+      db_errors_.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("ledger: retention pass failed ({}); will retry", ex.what());
+    }
+  }
+  // Checkpoints: SQLite's auto-checkpoint runs PASSIVE ones on commit; we add a TRUNCATE one
+  // when idle or at shutdown so the -wal file does not stay large.
+  if (force_checkpoint || now - last_checkpoint_ >= std::chrono::seconds(30)) {
+    last_checkpoint_ = now;
+    try {
+      w.db.setBusyTimeout(force_checkpoint ? 1000 : 0);
+      w.db.exec(force_checkpoint ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
+    } catch (const std::exception& ex) {
+      spdlog::debug("ledger: checkpoint skipped: {}", ex.what());
+    }
+    try { w.db.setBusyTimeout(1000); } catch (...) {}
+  }
+}
+
+void SqliteLedger::writer_loop() {
+  std::vector<RequestRecord> batch;
+  std::size_t batch_bytes_left = 0;
+  auto backoff = std::chrono::milliseconds(100);
+  std::optional<Clock::time_point> stop_deadline;
+  const auto flush_every = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(s_.batch_write_at_s));
+  for (;;) {
+    {
+      std::unique_lock lk(mu_);
+      if (batch.empty()) {
+        cv_.wait_for(lk, flush_every,
+                     [&] { return stopping_ || flush_now_ || pending_.size() >= s_.batch_max_records; });
+        flush_now_ = false;
+        if (pending_.empty()) {
+          if (stopping_) break;
+          lk.unlock();
+          run_maintenance(false);
+          continue;
+        }
+        batch.swap(pending_);
+        inflight_ = batch.size();
+        inflight_bytes_ = pending_bytes_;
+        batch_bytes_left = pending_bytes_;
+        pending_bytes_ = 0;
+      }
+    }
+    std::size_t done = 0;
+    bool ok = true;
+    while (done < batch.size()) {
+      std::size_t end = std::min(batch.size(), done + s_.batch_max_records);
+      if (!write_batch(batch, done, end)) { ok = false; break; }
+      std::size_t bytes = 0;
+      for (std::size_t i = done; i < end; ++i) bytes += record_bytes(batch[i]);
+      {
+        std::lock_guard lk(mu_);
+        inflight_ -= end - done;
+        inflight_bytes_ -= std::min(inflight_bytes_, bytes);
+        settled_ += end - done;
+      }
+      batch_bytes_left -= std::min(batch_bytes_left, bytes);
+      idle_cv_.notify_all();
+      done = end;
+    }
+    if (ok) {
+      batch.clear();
+      backoff = std::chrono::milliseconds(100);
+      run_maintenance(false);
+      continue;
+    }
+    batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(done));
+    std::unique_lock lk(mu_);
+    if (stopping_) {
+      if (!stop_deadline) stop_deadline = Clock::now() + std::chrono::seconds(5);
+      if (Clock::now() >= *stop_deadline) {
+        spdlog::error("ledger: database unavailable at shutdown; {} queued records lost",
+                      batch.size() + pending_.size());
+        dropped_.fetch_add(batch.size() + pending_.size());
+        settled_ += batch.size() + pending_.size();
+        batch.clear();
+        pending_.clear();
+        pending_bytes_ = 0;
+        inflight_ = inflight_bytes_ = 0;
+        idle_cv_.notify_all();
+        break;
+      }
+    }
+    // Wait out the backoff (shutdown shortens nothing here: we still want the data written).
+    cv_.wait_for(lk, backoff, [&] { return false; });
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    if (stopping_) backoff = std::min(backoff, std::chrono::milliseconds(500));
+  }
+  run_maintenance(true);
+  wdb_.reset();
+}
+
+void SqliteLedger::shutdown() {
+  {
+    std::lock_guard lk(mu_);
+    if (shut_down_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  std::lock_guard lk(mu_);
+  shut_down_ = true;
+}
+
+bool SqliteLedger::flush_for_test(std::chrono::milliseconds timeout) {
+  std::unique_lock lk(mu_);
+  const uint64_t target = submitted_;
+  flush_now_ = true;
+  cv_.notify_one();
+  const auto deadline = Clock::now() + timeout;
+  while (settled_ < target) {
+    // Nudge the writer so it does not wait for the batch timer.
+    flush_now_ = true;
+    lk.unlock();
+    cv_.notify_one();
+    lk.lock();
+    if (idle_cv_.wait_until(lk, std::min(deadline, Clock::now() + std::chrono::milliseconds(20)),
+                            [&] { return settled_ >= target; }))
+      return true;
+    if (Clock::now() >= deadline) return false;
+  }
+  return true;
+}
+
+}  // namespace store
+}  // namespace llmgate

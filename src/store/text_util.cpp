@@ -1,0 +1,149 @@
+#include "store/text_util.hpp"
+
+#include <openssl/evp.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace llmgate::store {
+
+namespace {
+// Length of the well-formed UTF-8 sequence starting at p (Unicode Table 3-7), 0 if invalid.
+std::size_t utf8_seq_len(const unsigned char* p, std::size_t n) {
+  unsigned char c = p[0];
+  if (c < 0x80) return c == 0 ? 0 : 1;
+  auto cont = [&](std::size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
+    return i < n && p[i] >= lo && p[i] <= hi;
+  };
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c == 0xE0) return cont(1, 0xA0, 0xBF) && cont(2) ? 3 : 0;
+  if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return cont(1) && cont(2) ? 3 : 0;
+  if (c == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;  // no surrogates
+  if (c == 0xF0) return cont(1, 0x90, 0xBF) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xF1 && c <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+}  // namespace
+
+std::string sanitize_utf8(std::string_view s, bool* changed) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  // Fast path: scan until the first problem.
+  while (i < n) {
+    if (p[i] >= 0x01 && p[i] < 0x80) { ++i; continue; }
+    std::size_t l = utf8_seq_len(p + i, n - i);
+    if (l == 0) break;
+    i += l;
+  }
+  if (changed) *changed = i < n;
+  if (i == n) return std::string(s);
+  std::string out;
+  out.reserve(n + 16);
+  out.append(s.data(), i);
+  static const char* hex = "0123456789abcdef";
+  while (i < n) {
+    std::size_t l = utf8_seq_len(p + i, n - i);
+    if (l == 0) {
+      out += "\\x";
+      out += hex[p[i] >> 4];
+      out += hex[p[i] & 15];
+      ++i;
+    } else {
+      out.append(s.data() + i, l);
+      i += l;
+    }
+  }
+  return out;
+}
+
+bool truncate_utf8(std::string& s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return false;
+  std::size_t cut = max_bytes;
+  // Step back over continuation bytes so we never split a sequence.
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  return true;
+}
+
+static bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+std::optional<int64_t> parse_time_us(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  if (s.empty() || s.size() > 40) return std::nullopt;
+  // Unix seconds (optionally fractional).
+  auto dot = s.find('.');
+  std::string_view ip = s.substr(0, dot);
+  if (all_digits(ip) && (dot == std::string_view::npos || all_digits(s.substr(dot + 1)) )) {
+    double v = 0;
+    std::string tmp(s);
+    char* end = nullptr;
+    v = std::strtod(tmp.c_str(), &end);
+    if (!end || *end || !std::isfinite(v) || v > 1e11) return std::nullopt;
+    return static_cast<int64_t>(std::llround(v * 1e6));
+  }
+  int Y = 0, M = 0, D = 0, h = 0, m = 0, sec = 0;
+  std::string tmp(s);
+  int consumed = 0;
+  if (std::sscanf(tmp.c_str(), "%4d-%2d-%2d%n", &Y, &M, &D, &consumed) != 3 || consumed != 10)
+    return std::nullopt;
+  std::string_view rest = s.substr(10);
+  if (!rest.empty()) {
+    if (rest[0] != 'T' && rest[0] != ' ') return std::nullopt;
+    int c2 = 0;
+    std::string r(rest.substr(1));
+    if (std::sscanf(r.c_str(), "%2d:%2d:%2d%n", &h, &m, &sec, &c2) != 3 || c2 != 8)
+      return std::nullopt;
+    std::string_view tail = rest.substr(1 + 8);
+    if (!tail.empty() && tail != "Z" && tail != "+00:00") return std::nullopt;
+  }
+  if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60 || Y < 1970 || Y > 9999)
+    return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = Y - 1900;
+  tm.tm_mon = M - 1;
+  tm.tm_mday = D;
+  tm.tm_hour = h;
+  tm.tm_min = m;
+  tm.tm_sec = sec;
+  time_t t = timegm(&tm);
+  return static_cast<int64_t>(t) * 1000000;
+}
+
+std::string iso8601_us(int64_t us) {
+  time_t t = static_cast<time_t>(us / 1000000);
+  int64_t frac = us % 1000000;
+  if (frac < 0) { frac += 1000000; --t; }
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac));
+  return buf;
+}
+
+std::string sha256_hex(std::string_view s) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace llmgate::store
