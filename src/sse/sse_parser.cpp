@@ -16,6 +16,12 @@ std::size_t SseParser::find_event_end(std::size_t start) {
       if (buf_[idx + 1] == '\n') eol = 2;
     }
     if (idx == pos) {  // blank line: the event ends here
+      if (idx + eol - start > max_) {
+        // Oversized even though complete: leave it buffered so feed() reports failure instead
+        // of delivering an event beyond the cap because one read happened to hold all of it.
+        resume_ = start;
+        return std::string::npos;
+      }
       resume_ = idx + eol;
       return idx + eol;
     }
