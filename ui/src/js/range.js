@@ -23,7 +23,7 @@ export function rangePicker({ preset = '24h', start, end, onChange, allowAll = f
   const el = h('span.range', null, h('label', null, 'Time range', sel), custom);
   function get() {
     const n = Math.floor(Date.now() / 1000);
-    if (sel.value === 'all') return { start: null, end: null, preset: 'all' };
+    if (sel.value === 'all') return { start: 0, end: n, preset: 'all' };
     if (sel.value === 'custom') {
       const s = fromLocalInput(from.value), e = fromLocalInput(to.value);
       return { start: s ?? n - 86400, end: e ?? n, preset: 'custom' };

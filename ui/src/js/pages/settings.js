@@ -38,7 +38,7 @@ export default async function settings(root) {
   ])));
 
   if (stats) {
-    const q = stats.queue || stats.ledger || stats;
+    const q = stats.writer || stats.queue || stats;
     grid.append(h('div.card', { id: 'settings-database' }, h('h2', null, 'Usage database'), kv([
       ['Path', h('code', null, stats.database_path ?? '—')],
       ['Size', bytes(stats.database_bytes)],

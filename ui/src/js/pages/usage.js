@@ -90,7 +90,7 @@ export default async function usage(root, params) {
       charts.push(() => timeChart(c.box, { xs: p.xs, series: [...p.groups.entries()].map(([g, v]) => ({ label: g || '(none)', values: v })), yFmt: fmt }));
     };
     grouped('Requests by model', 'by-model', byModel, mErr, 'requests', v => num(v), r => r.group ?? r.model ?? '');
-    grouped('Cost by key', 'by-key', byKey, kErr, 'cost', v => usd(v), r => r.key_alias || r.group || '(master key)');
+    grouped('Cost by key', 'by-key', byKey, kErr, 'cost', v => usd(v), r => r.key_alias || (!r.group || r.group === 'none' ? '(master key / session)' : String(r.group).slice(0, 12) + '…'));
     // Charts measure their container: draw once the cards are in the page.
     requestAnimationFrame(() => charts.forEach(f => f()));
 
