@@ -4,14 +4,15 @@
 #   scripts/gatewayctl.sh start|stop|restart|status|health|logs
 # Env: MODE=auto|compose|local (default auto), ENV_FILE (default .env),
 #      LLMGATE_CONFIG (local mode, default config/demo.yaml), LLMGATE_PORT (default 4000),
-#      LLMGATE_BIN (local mode, default build/llmgate), FOLLOW=0 (logs without following).
+#      LLMGATE_BIN (local mode, default build/llmgate), LLMGATE_RUN_DIR (pid + log, default .run),
+#      FOLLOW=0 (logs without following).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CMD="${1:-status}"
 ENV_FILE="${ENV_FILE:-.env}"
 COMPOSE_FILE=deploy/compose/docker-compose.yml
-RUN_DIR=.run
+RUN_DIR="${LLMGATE_RUN_DIR:-.run}"
 PID_FILE="$RUN_DIR/llmgate.pid"
 LOG_FILE="$RUN_DIR/llmgate.log"
 PORT="${LLMGATE_PORT:-4000}"

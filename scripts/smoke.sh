@@ -92,5 +92,5 @@ else
   bad "GET /metrics -> $code (want 200 with litellm_proxy_total_requests_metric)" "$tmp/metrics"
 fi
 
-echo "$pass passed, $fail failed"
+echo "smoke: $pass checks ok, $fail failed"
 [ "$fail" = 0 ]

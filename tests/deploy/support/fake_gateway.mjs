@@ -49,13 +49,13 @@ export async function startFakeGateway(opts = {}) {
       send(404, { error: { message: 'not found' } });
     });
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise((r) => server.listen(o.port || 0, '127.0.0.1', r));
   const { port } = server.address();
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }) };
 }
 
 // Standalone: node support/fake_gateway.mjs  -> prints the URL, serves until killed.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const g = await startFakeGateway({ rateLimitEvery: Number(process.env.RATE_LIMIT_EVERY || 0) });
+  const g = await startFakeGateway({ rateLimitEvery: Number(process.env.RATE_LIMIT_EVERY || 0), port: Number(process.env.PORT || 0) });
   console.log(g.url);
 }
