@@ -25,8 +25,11 @@ FROM debian:bookworm-slim AS runtime
 # Exactly the shared libraries `ldd llmgate` resolves outside the base image (libc6,
 # libstdc++6, libgcc-s1 are already in bookworm-slim), plus CA certificates for HTTPS upstreams.
 ARG RUNTIME_PACKAGES="ca-certificates libssl3 libyaml-cpp0.7 libsqlite3-0 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0"
+# Operator tools (~1.1 MB): the sqlite3 CLI for online backups of the ledger
+# (kubectl exec ... sqlite3 /app/data/llmgate.db ".backup ..."; docs/operations.md).
+ARG TOOL_PACKAGES="sqlite3"
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${RUNTIME_PACKAGES} \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${RUNTIME_PACKAGES} ${TOOL_PACKAGES} \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*
 
 COPY --from=build /src/build/llmgate /usr/local/bin/llmgate

@@ -31,6 +31,7 @@ const runtime = df.stages.at(-1);
 const runs = (st) => st.ins.filter((i) => i.I === 'RUN').map((i) => i.rest).join('\n');
 const one = (st, I) => st.ins.filter((i) => i.I === I).map((i) => i.rest);
 const RUNTIME_PACKAGES = df.args.RUNTIME_PACKAGES.split(/\s+/).filter(Boolean);
+const TOOL_PACKAGES = (df.args.TOOL_PACKAGES || '').split(/\s+/).filter(Boolean);
 // In debian:bookworm-slim already (priority required/important, or apt's own dependencies).
 const IN_SLIM = new Set(['libc6', 'libgcc-s1', 'libstdc++6', 'zlib1g', 'libzstd1', 'liblzma5', 'libbz2-1.0', 'libcrypt1', 'libselinux1', 'libpcre2-8-0', 'libgmp10', 'libacl1', 'libattr1', 'libsystemd0', 'libudev1', 'libcap2', 'libtinfo6', 'libxxhash0', 'liblz4-1', 'libgcrypt20', 'libgpg-error0']);
 
@@ -107,9 +108,10 @@ describe('Dockerfile', () => {
   });
 
   test('the runtime packages exist in Debian 12', { skip: spawnSync('apt-cache', ['--version'], { stdio: 'ignore' }).status === 0 ? false : 'no apt-cache' }, () => {
-    const r = spawnSync('apt-cache', ['show', '--no-all-versions', ...RUNTIME_PACKAGES], { encoding: 'utf8' });
+    const all = [...RUNTIME_PACKAGES, ...TOOL_PACKAGES];
+    const r = spawnSync('apt-cache', ['show', '--no-all-versions', ...all], { encoding: 'utf8' });
     const found = new Set([...r.stdout.matchAll(/^Package: (\S+)/gm)].map((m) => m[1]));
-    for (const p of RUNTIME_PACKAGES) assert.ok(found.has(p), `apt-cache show ${p}`);
+    for (const p of all) assert.ok(found.has(p), `apt-cache show ${p}`);
   });
 
   test('the runtime packages provide every shared library the built binary links (ldd), and nothing unused', { skip: llmgateBin() ? false : SKIP_NO_BIN }, () => {
