@@ -10,8 +10,11 @@
 ############################ build ############################
 FROM debian:bookworm AS build
 WORKDIR /src
-# Dependencies first, so this layer is cached until the script changes.
+# Dependencies first, so this layer is cached until the script or the dashboard's npm lockfile
+# changes. install-deps.sh also runs `npm ci` in ui/ (the dashboard bundles uPlot from npm;
+# node_modules never comes from the build context, see .dockerignore).
 COPY scripts/install-deps.sh scripts/install-deps.sh
+COPY ui/package.json ui/package-lock.json ui/
 RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/ccache \

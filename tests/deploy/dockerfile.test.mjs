@@ -47,7 +47,15 @@ describe('Dockerfile', () => {
     const r = runs(build);
     assert.match(r, /(^|\s)scripts\/install-deps\.sh(\s|&|$)/, 'install-deps.sh');
     assert.match(r, /(^|\s)scripts\/build\.sh Release(\s|$)/, 'build.sh Release');
-    assert.doesNotMatch(r, /apt-get install|cmake |ninja |g\+\+ /, 'no inlined install/build steps');
+    assert.doesNotMatch(r, /apt-get install|cmake |ninja |g\+\+ |npm (ci|install)/, 'no inlined install/build steps');
+    // What install-deps.sh reads is in the image before it runs (it runs before `COPY . .`):
+    // itself, and the dashboard's npm manifest + lockfile (CMake embeds ui/node_modules/uplot).
+    const firstRun = build.ins.findIndex((i) => i.I === 'RUN' && /scripts\/install-deps\.sh/.test(i.rest));
+    const copiedBefore = build.ins.slice(0, firstRun).filter((i) => i.I === 'COPY').flatMap((i) => i.rest.split(/\s+/).slice(0, -1));
+    assert.ok(copiedBefore.includes('scripts/install-deps.sh'));
+    if (fs.existsSync(rel('ui/package.json'))) {
+      assert.ok(copiedBefore.includes('ui/package.json') && copiedBefore.includes('ui/package-lock.json'), 'ui npm manifest copied before install-deps.sh');
+    }
     // ... and CI (.ci/run -> scripts/test.sh) runs the very same two scripts.
     const ci = read('.ci/run');
     assert.match(ci, /scripts\/test\.sh/);
