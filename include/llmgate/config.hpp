@@ -97,7 +97,7 @@ struct ServerSettings {            // llmgate_settings (our own section) + comma
 struct LedgerSettings {
   std::string database_url;        // as configured
   std::string database_path;       // resolved path of the SQLite file
-  bool store_bodies = true;        // !turn_off_message_logging && store_prompts_in_spend_logs(default true here)
+  bool store_bodies = true;        // loader: store_prompts_in_spend_logs (default false, as LiteLLM) && !turn_off_message_logging
   std::size_t max_body_log_bytes = 64 * 1024;  // stored bodies are capped; truncation flagged
   double batch_write_at_s = 1;     // general_settings.proxy_batch_write_at
   std::size_t queue_max_records = 50000;
@@ -124,6 +124,7 @@ struct Config {
   HealthSettings health;
   std::vector<std::string> warnings;  // one per unsupported key, "path: message"
   bool set_verbose = false;           // litellm_settings.set_verbose: debug-level logging
+  bool store_model_in_db = false;     // general_settings.store_model_in_db (runtime /model/new)
 
   // Deployments for an alias (in config order); empty when unknown.
   std::vector<const Deployment*> find(const std::string& model_name) const;

@@ -65,6 +65,7 @@ nlohmann::json describe_config(const Config& c) {
            {"auth", c.master_key.empty() ? "open (no master_key)" : "master_key required"},
            {"json_logs", c.json_logs},
            {"set_verbose", c.set_verbose},
+           {"store_model_in_db", c.store_model_in_db},
            {"require_auth_for_metrics_endpoint", c.require_auth_for_metrics},
            {"num_retries", c.num_retries},
            {"fallbacks", std::move(fallbacks)},

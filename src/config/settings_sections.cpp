@@ -175,8 +175,8 @@ void load_general_settings(Reader& r, const YAML::Node& n, LoadState& st) {
       } else if (key == "background_health_checks") {
         if (Reader::present(v)) c.health.background_health_checks = r.boolean(v, path);
       } else if (key == "store_model_in_db") {
-        // Accepted; models are only ever read from this file, so `true` has no effect.
-        if (Reader::present(v) && r.boolean(v, path)) r.not_supported(path);
+        // Runtime models (/model/new) kept in the ledger database (src/handlers/model_admin*).
+        if (Reader::present(v)) c.store_model_in_db = r.boolean(v, path);
       } else if (kGeneralUnsupported.count(key)) {
         r.not_supported(path);
       } else {

@@ -533,6 +533,8 @@ llmgate_settings:
   drain_seconds: 0
 )");
   EXPECT_EQ(c.ledger.batch_write_at_s, 0.5);
+  EXPECT_FALSE(c.store_model_in_db);
+  EXPECT_TRUE(load_config_string("general_settings: {store_model_in_db: true}").store_model_in_db);
   EXPECT_TRUE(c.ledger.store_bodies);
   EXPECT_EQ(c.health.health_check_interval_s, 60);
   EXPECT_FALSE(c.health.background_health_checks);
