@@ -530,6 +530,11 @@ struct FakeUpstream::Impl {
     if (get && path == "/api/tags") co_return co_await reply(200, "application/json; charset=utf-8", tags_body());
     if (get && path == "/api/version") co_return co_await reply(200, "application/json; charset=utf-8", R"({"version":"0.12.6"})");
     if (get && path == "/health") co_return co_await reply(200, "application/json", R"({"status":"ok"})");
+    if (get && path == "/openai/models") {  // Azure data-plane model list (health probes)
+      if (req.find("api-key") == req.end() && req.find(http::field::authorization) == req.end())
+        co_return co_await reply(401, "application/json", kAzure401);
+      co_return co_await reply(200, "application/json", models_body());
+    }
     if (!post) co_return co_await reply(404, "application/json", kNotFound);
 
     if (path == "/chat/completions" || path == "/completions" || path == "/embeddings")
