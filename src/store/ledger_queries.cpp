@@ -180,8 +180,8 @@ int64_t file_size(const std::string& p) {
 // Resolves a "key" filter (hash prefix or alias) to the key hashes seen in the rollups.
 std::vector<std::string> resolve_keys(SQLite::Database& db, const std::string& key) {
   SQLite::Statement st(db,
-                       "SELECT DISTINCT key_hash FROM usage_daily WHERE key_alias = ?1"
-                       " OR (key_hash >= ?2 AND key_hash < ?3) LIMIT 100");
+                       "SELECT DISTINCT key_hash FROM usage_daily WHERE key_hash <> '' AND (key_alias = ?1"
+                       " OR (key_hash >= ?2 AND key_hash < ?3)) LIMIT 100");
   st.bind(1, key);
   st.bind(2, key);
   st.bind(3, prefix_upper(key));

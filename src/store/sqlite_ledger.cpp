@@ -495,7 +495,7 @@ void SqliteLedger::writer_loop() {
     batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(done));
     std::unique_lock lk(mu_);
     if (stopping_) {
-      if (!stop_deadline) stop_deadline = Clock::now() + std::chrono::seconds(5);
+      if (!stop_deadline) stop_deadline = Clock::now() + std::chrono::seconds(3);
       if (Clock::now() >= *stop_deadline) {
         spdlog::error("ledger: database unavailable at shutdown; {} queued records lost",
                       batch.size() + pending_.size());

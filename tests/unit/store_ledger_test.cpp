@@ -1,0 +1,416 @@
+// The ledger writer: every record lands exactly once, bad bytes never lose a batch, the queue
+// stays bounded, database trouble is survived, and committed batches survive SIGKILL.
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "store/text_util.hpp"
+#include "store_test_util.hpp"
+
+using namespace llmgate;
+using namespace llmgate::testing_store;
+using nlohmann::json;
+
+namespace {
+
+int64_t count_rows(const std::string& path, const std::string& where = "1") {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  return db.execAndGet("SELECT count(*) FROM spend_logs WHERE " + where).getInt64();
+}
+
+json get_log(Ledger& l, const std::string& id) {
+  return l.query("log", {{"request_id", id}});
+}
+
+// Polls a condition that another thread makes true (bounded; not a sleep-as-synchronisation).
+template <class F>
+bool eventually(F f, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return f();
+}
+
+}  // namespace
+
+TEST(StoreLedger, OneRecordRoundTripsEveryField) {
+  TempDir dir;
+  auto l = open_ledger(settings_for(dir.file("l.db")));
+  RequestRecord r = make_record(1);
+  r.cached_tokens = 3;
+  r.reasoning_tokens = 4;
+  r.tokens_estimated = true;
+  r.retries = 2;
+  r.fallback_from = "gpt-4o-old";
+  r.request_truncated = true;
+  r.cost_usd = 0.00125;
+  const RequestRecord copy = r;
+  l->submit(std::move(r));
+  ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  json j = get_log(*l, copy.request_id);
+  ASSERT_TRUE(j.is_object()) << j;
+  EXPECT_EQ(j["request_id"], copy.request_id);
+  EXPECT_EQ(j["endpoint"], copy.endpoint);
+  EXPECT_DOUBLE_EQ(j["start_time"].get<double>(), copy.start_us / 1e6);
+  EXPECT_DOUBLE_EQ(j["first_byte_time"].get<double>(), copy.first_byte_us / 1e6);
+  EXPECT_DOUBLE_EQ(j["end_time"].get<double>(), copy.end_us / 1e6);
+  EXPECT_DOUBLE_EQ(j["latency_ms"].get<double>(), (copy.end_us - copy.start_us) / 1e3);
+  EXPECT_DOUBLE_EQ(j["ttft_ms"].get<double>(), copy.ttft_us / 1e3);
+  EXPECT_DOUBLE_EQ(j["upstream_ms"].get<double>(), copy.upstream_us / 1e3);
+  EXPECT_DOUBLE_EQ(j["overhead_ms"].get<double>(), copy.overhead_us / 1e3);
+  EXPECT_EQ(j["model"], copy.model);
+  EXPECT_EQ(j["model_group"], copy.model_group);
+  EXPECT_EQ(j["deployment_id"], copy.deployment_id);
+  EXPECT_EQ(j["provider"], copy.provider);
+  EXPECT_EQ(j["upstream_model"], copy.upstream_model);
+  EXPECT_EQ(j["api_base"], copy.api_base);
+  EXPECT_EQ(j["key_hash"], copy.key_hash);
+  EXPECT_EQ(j["key_alias"], copy.key_alias);
+  EXPECT_EQ(j["user"], copy.user);
+  EXPECT_EQ(j["client_ip"], copy.client_ip);
+  EXPECT_EQ(j["status"], copy.status);
+  EXPECT_EQ(j["error_type"], copy.error_type);
+  EXPECT_EQ(j["error_message"], copy.error_message);
+  EXPECT_EQ(j["prompt_tokens"], copy.prompt_tokens);
+  EXPECT_EQ(j["completion_tokens"], copy.completion_tokens);
+  EXPECT_EQ(j["total_tokens"], copy.total_tokens);
+  EXPECT_EQ(j["cached_tokens"], 3);
+  EXPECT_EQ(j["reasoning_tokens"], 4);
+  EXPECT_EQ(j["tokens_estimated"], true);
+  EXPECT_DOUBLE_EQ(j["cost"].get<double>(), 0.00125);
+  EXPECT_EQ(j["stream"], copy.stream);
+  EXPECT_EQ(j["cache_hit"], copy.cache_hit);
+  EXPECT_EQ(j["retries"], 2);
+  EXPECT_EQ(j["fallback_from"], "gpt-4o-old");
+  EXPECT_EQ(j["request_body"], copy.request_body);
+  EXPECT_EQ(j["response_body"], copy.response_body);
+  EXPECT_EQ(j["request_truncated"], true);
+  EXPECT_EQ(j["response_truncated"], false);
+  EXPECT_TRUE(get_log(*l, "no-such-id").is_null());
+  EXPECT_EQ(l->stats().written, 1u);
+}
+
+TEST(StoreLedger, UnknownCostIsNullNotZero) {
+  TempDir dir;
+  auto l = open_ledger(settings_for(dir.file("l.db")));
+  RequestRecord r = make_record(3);  // i % 4 == 3 -> unknown price
+  ASSERT_FALSE(r.cost_usd);
+  l->submit(std::move(r));
+  ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  EXPECT_TRUE(get_log(*l, "req-3")["cost"].is_null());
+  auto rows = l->query("logs", {});
+  ASSERT_EQ(rows["data"].size(), 1u);
+  EXPECT_TRUE(rows["data"][0]["cost"].is_null());
+}
+
+TEST(StoreLedger, BadBytesInBodiesNeverLoseTheBatch) {
+  TempDir dir;
+  auto s = settings_for(dir.file("l.db"));
+  s.batch_write_at_s = 30;  // both records go into one batch (flushed by flush_for_test)
+  auto l = open_ledger(s);
+  RequestRecord bad = make_record(1);
+  bad.request_id = "bad";
+  bad.request_body = std::string("{\"content\":\"nul\0here \xff\xfe cesu \xed\xa0\x80 lone \\ud800\"}", 53);
+  bad.response_body = std::string("\x80\x80 trailing \xe2\x82", 14);
+  bad.error_message = std::string("err\0or", 6);
+  bad.user = "\xc3\x28";
+  RequestRecord good = make_record(2);
+  good.request_id = "good";
+  l->submit(std::move(bad));
+  l->submit(std::move(good));
+  ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  EXPECT_EQ(l->stats().written, 2u);
+  json jb = get_log(*l, "bad");
+  json jg = get_log(*l, "good");
+  ASSERT_TRUE(jb.is_object());
+  ASSERT_TRUE(jg.is_object());
+  const std::string body = jb["request_body"];
+  EXPECT_NE(body.find("nul\\x00here"), std::string::npos) << body;
+  EXPECT_NE(body.find("\\xff\\xfe"), std::string::npos) << body;
+  EXPECT_NE(body.find("cesu \\xed\\xa0\\x80"), std::string::npos) << body;
+  EXPECT_NE(body.find("lone \\ud800"), std::string::npos) << body;  // JSON escape kept as text
+  EXPECT_EQ(jb["response_body"], "\\x80\\x80 trailing \\xe2\\x82");
+  EXPECT_EQ(jb["error_message"], "err\\x00or");
+  EXPECT_EQ(jb["user"], "\\xc3(");
+  EXPECT_NO_THROW((void)jb.dump());  // valid UTF-8 all the way to the API
+  // Full-text search still works on the sanitised text.
+  auto hits = l->query("logs", {{"q", "cesu"}});
+  ASSERT_EQ(hits["data"].size(), 1u);
+  EXPECT_EQ(hits["data"][0]["request_id"], "bad");
+}
+
+TEST(StoreLedger, BodiesAreCappedAndFlagged) {
+  TempDir dir;
+  auto s = settings_for(dir.file("l.db"));
+  s.max_body_log_bytes = 10;
+  auto l = open_ledger(s);
+  RequestRecord r = make_record(1);
+  r.request_body = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";  // 12 bytes of 2-byte chars
+  r.response_body = "short";
+  l->submit(std::move(r));
+  ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  json j = get_log(*l, "req-1");
+  EXPECT_EQ(j["request_body"], "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");  // cut on a boundary
+  EXPECT_EQ(j["request_truncated"], true);
+  EXPECT_EQ(j["response_truncated"], false);
+}
+
+TEST(StoreLedger, BodyLoggingOffStoresNoBodies) {
+  TempDir dir;
+  auto s = settings_for(dir.file("l.db"));
+  s.store_bodies = false;
+  auto l = open_ledger(s);
+  l->submit(make_record(1));
+  ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  json j = get_log(*l, "req-1");
+  EXPECT_EQ(j["request_body"], "");
+  EXPECT_EQ(j["response_body"], "");
+  EXPECT_EQ(j["prompt_tokens"], make_record(1).prompt_tokens);
+}
+
+TEST(StoreLedger, QueueOverflowDropsAndCountsWithoutBlocking) {
+  TempDir dir;
+  auto s = settings_for(dir.file("l.db"));
+  s.queue_max_records = 10;
+  s.batch_max_records = 1000;  // the writer only wakes on its timer...
+  s.batch_write_at_s = 600;    // ...which does not fire during this test
+  auto l = open_ledger(s);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5000; ++i) l->submit(make_record(i));
+  const auto spent = std::chrono::steady_clock::now() - t0;
+  LedgerStats st = l->stats();
+  EXPECT_EQ(st.queued, 10u);
+  EXPECT_EQ(st.dropped, 4990u);
+  EXPECT_LT(spent, std::chrono::seconds(2));  // generous; typically a few ms
+  // shutdown() flushes what was queued.
+  l->shutdown();
+  EXPECT_EQ(count_rows(dir.file("l.db")), 10);
+  EXPECT_EQ(l->stats().written, 10u);
+  // After shutdown, submit neither blocks nor crashes: it drops.
+  l->submit(make_record(99999));
+  EXPECT_EQ(l->stats().dropped, 4991u);
+}
+
+TEST(StoreLedger, QueueIsBoundedByBytesToo) {
+  TempDir dir;
+  auto s = settings_for(dir.file("l.db"));
+  s.queue_max_bytes = 64 * 1024;
+  s.batch_max_records = 1000;
+  s.batch_write_at_s = 600;
+  auto l = open_ledger(s);
+  for (int i = 0; i < 100; ++i) {
+    RequestRecord r = make_record(i);
+    r.request_body.assign(8 * 1024, 'x');
+    l->submit(std::move(r));
+  }
+  LedgerStats st = l->stats();
+  EXPECT_LE(st.queued_bytes, 64u * 1024);
+  EXPECT_GT(st.dropped, 80u);
+  EXPECT_EQ(st.queued + st.dropped, 100u);
+}
+
+TEST(StoreLedger, ShutdownFlushesEverythingQueued) {
+  TempDir dir;
+  auto s = settings_for(dir.file("l.db"));
+  s.batch_write_at_s = 600;
+  s.batch_max_records = 100000;
+  auto l = open_ledger(s);
+  for (int i = 0; i < 2500; ++i) l->submit(make_record(i));
+  l->shutdown();
+  EXPECT_EQ(count_rows(dir.file("l.db")), 2500);
+  EXPECT_EQ(l->stats().queued, 0u);
+}
+
+TEST(StoreLedger, DatabaseLockedForSecondsThenResumesWithoutLoss) {
+  TempDir dir;
+  auto l = open_ledger(settings_for(dir.file("l.db")));
+  SQLite::Database other(dir.file("l.db"), SQLite::OPEN_READWRITE);
+  other.exec("BEGIN IMMEDIATE");  // holds the write lock
+  for (int i = 0; i < 300; ++i) l->submit(make_record(i));
+  // The writer fails (busy) at least twice (~1 s busy_timeout each) while we hold the lock.
+  ASSERT_TRUE(eventually([&] { return l->stats().db_errors >= 2; }));
+  EXPECT_EQ(l->stats().written, 0u);
+  EXPECT_EQ(l->stats().queued, 300u);
+  for (int i = 300; i < 400; ++i) l->submit(make_record(i));  // still accepted meanwhile
+  other.exec("ROLLBACK");
+  ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(20)));
+  EXPECT_EQ(l->stats().written, 400u);
+  EXPECT_EQ(count_rows(dir.file("l.db")), 400);
+  EXPECT_EQ(l->stats().dropped, 0u);
+}
+
+TEST(StoreLedger, UnwritablePathShowsErrorsAndNeverCrashes) {
+  TempDir dir;
+  {
+    std::ofstream f(dir.file("not-a-dir"));
+    f << "x";
+  }
+  auto s = settings_for(dir.file("not-a-dir") + "/ledger.db");  // parent is a regular file
+  std::unique_ptr<store::SqliteLedger> l;
+  ASSERT_NO_THROW(l = open_ledger(s));
+  for (int i = 0; i < 20; ++i) l->submit(make_record(i));
+  ASSERT_TRUE(eventually([&] { return l->stats().db_errors >= 2; }));
+  EXPECT_EQ(l->stats().written, 0u);
+  EXPECT_THROW(l->query("logs", {}), std::runtime_error);
+  l->shutdown();  // gives up after a bounded time and counts the loss
+  EXPECT_EQ(l->stats().dropped, 20u);
+}
+
+TEST(StoreLedger, PostgresUrlIsAClearStartupError) {
+  LedgerSettings s;
+  s.database_url = "postgresql://user:pw@db/litellm";
+  try {
+    Ledger::open(s);
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("postgresql"), std::string::npos);
+    EXPECT_EQ(std::string(e.what()).find("pw"), std::string::npos);
+  }
+}
+
+TEST(StoreLedger, DatabaseUrlForms) {
+  LedgerSettings s;
+  s.database_url = "sqlite:////app/data/litellm.db";
+  EXPECT_EQ(store::resolve_database_path(s), "/app/data/litellm.db");
+  s.database_url = "sqlite:///data/x.db";
+  EXPECT_EQ(store::resolve_database_path(s), "data/x.db");
+  s.database_url = "";
+  EXPECT_EQ(store::resolve_database_path(s), "./data/llmgate.db");
+}
+
+TEST(StoreLedger, SigkillAfterCommitKeepsEveryCommittedRow) {
+  TempDir dir;
+  const std::string path = dir.file("l.db");
+  int pipefd[2];
+  ASSERT_EQ(::pipe(pipefd), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    auto s = settings_for(path);
+    s.batch_max_records = 100;  // several batches
+    auto l = open_ledger(s);
+    for (int i = 0; i < 750; ++i) l->submit(make_record(i));
+    bool ok = l->flush_for_test(std::chrono::seconds(20));
+    // Keep writing while the parent kills us: those records may or may not be committed.
+    char c = ok ? 'y' : 'n';
+    (void)!::write(pipefd[1], &c, 1);
+    for (int i = 750;; ++i) {
+      l->submit(make_record(i));
+      if (i % 50 == 0) std::this_thread::yield();
+    }
+    ::_exit(0);
+  }
+  ::close(pipefd[1]);
+  char c = 0;
+  ASSERT_EQ(::read(pipefd[0], &c, 1), 1);
+  ::close(pipefd[0]);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_EQ(c, 'y');
+  ASSERT_TRUE(WIFSIGNALED(status));
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
+    const int64_t n = db.execAndGet("SELECT count(*) FROM spend_logs").getInt64();
+    EXPECT_GE(n, 750);
+    EXPECT_EQ(db.execAndGet("SELECT count(DISTINCT request_id) FROM spend_logs").getInt64(), n);
+    // Every record acknowledged before the kill is there.
+    EXPECT_EQ(db.execAndGet("SELECT count(*) FROM spend_logs WHERE CAST(substr(request_id, 5) AS "
+                            "INTEGER) < 750")
+                  .getInt64(),
+              750);
+    // Rollups were committed in the same transactions as the rows.
+    EXPECT_EQ(db.execAndGet("SELECT sum(requests) FROM usage_daily").getInt64(), n);
+    EXPECT_EQ(db.execAndGet("SELECT v FROM ledger_meta WHERE k='spend_logs_rows'").getInt64(), n);
+  }
+  // The gateway restarts on the same file and keeps logging.
+  auto l = open_ledger(settings_for(path));
+  l->submit(make_record(1000000));
+  ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  EXPECT_FALSE(get_log(*l, "req-1000000").is_null());
+}
+
+TEST(StoreLedger, DuplicateRequestIdKeepsTheFirst) {
+  TempDir dir;
+  auto l = open_ledger(settings_for(dir.file("l.db")));
+  l->submit(make_record(1));
+  RequestRecord again = make_record(1);
+  again.user = "someone-else";
+  l->submit(std::move(again));
+  l->submit(make_record(2));
+  ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  EXPECT_EQ(count_rows(dir.file("l.db")), 2);
+  EXPECT_EQ(get_log(*l, "req-1")["user"], make_record(1).user);
+}
+
+TEST(StoreLedger, RetentionDeletesOldRowsAndKeepsRollups) {
+  TempDir dir;
+  auto s = settings_for(dir.file("l.db"));
+  s.retention_s = 24 * 3600;
+  auto l = open_ledger(s);
+  const int64_t old_start = now_us() - 3LL * 24 * 3600 * 1000000;
+  for (int i = 0; i < 1500; ++i) {
+    RequestRecord r = make_record(i, old_start + i);
+    r.request_body = "ancientword";
+    l->submit(std::move(r));
+  }
+  for (int i = 1500; i < 1600; ++i) l->submit(make_record(i));
+  ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  ASSERT_TRUE(eventually([&] { return count_rows(dir.file("l.db")) == 100; },
+                         std::chrono::seconds(20)));
+  auto stats = l->query("stats", {});
+  EXPECT_EQ(stats["rows"]["spend_logs"], 100);
+  // Rollups keep the history.
+  auto sum = l->query("summary", {{"start", std::to_string(old_start / 1000000 - 10)}});
+  EXPECT_EQ(sum["totals"]["requests"], 1600);
+  // The full-text index forgot the deleted rows.
+  SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM spend_logs_fts WHERE spend_logs_fts MATCH "
+                          "'ancientword'")
+                .getInt64(),
+            0);
+  EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
+}
+
+TEST(StoreLedger, SchemaIsVersionedAndReopenIsIdempotent) {
+  TempDir dir;
+  { auto l = open_ledger(settings_for(dir.file("l.db"))); }
+  { auto l = open_ledger(settings_for(dir.file("l.db"))); }
+  SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 1);
+  EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
+}
+
+TEST(StoreTextUtil, SanitizeUtf8) {
+  using store::sanitize_utf8;
+  bool changed = true;
+  EXPECT_EQ(sanitize_utf8("plain \xe2\x82\xac \xf0\x9f\x98\x80", &changed), "plain \xe2\x82\xac \xf0\x9f\x98\x80");
+  EXPECT_FALSE(changed);
+  EXPECT_EQ(sanitize_utf8(std::string("a\0b", 3), &changed), "a\\x00b");
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(sanitize_utf8("\xc0\xaf"), "\\xc0\\xaf");          // overlong
+  EXPECT_EQ(sanitize_utf8("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // > U+10FFFF
+  EXPECT_EQ(sanitize_utf8("\xed\xbf\xbf"), "\\xed\\xbf\\xbf");  // surrogate
+}
+
+TEST(StoreTextUtil, ParseTime) {
+  using store::parse_time_us;
+  EXPECT_EQ(parse_time_us("1700000000"), 1700000000LL * 1000000);
+  EXPECT_EQ(parse_time_us("1700000000.5"), 1700000000LL * 1000000 + 500000);
+  EXPECT_EQ(parse_time_us("2023-11-14"), 1699920000LL * 1000000);
+  EXPECT_EQ(parse_time_us("2023-11-14T22:13:20Z"), 1700000000LL * 1000000);
+  EXPECT_EQ(parse_time_us("2023-11-14 22:13:20"), 1700000000LL * 1000000);
+  EXPECT_FALSE(parse_time_us("yesterday"));
+  EXPECT_FALSE(parse_time_us("1' OR '1'='1"));
+  EXPECT_FALSE(parse_time_us("-5"));
+}
