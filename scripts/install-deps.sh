@@ -16,8 +16,8 @@ done
 
 BUILD_PKGS=(build-essential cmake ninja-build ccache pkg-config git ca-certificates
   libboost1.81-dev libboost-system1.81-dev nlohmann-json3-dev libyaml-cpp-dev libsqlitecpp-dev
-  libsqlite3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libssl-dev zlib1g-dev)
-TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev nodejs npm chromium sqlite3 curl openssl
+  libsqlite3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libssl-dev zlib1g-dev nodejs npm)
+TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev chromium sqlite3 curl openssl
   nginx-light wrk procps)
 
 pkgs=("${BUILD_PKGS[@]}")
@@ -39,12 +39,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if [ "$WANT_TEST" = 1 ]; then
-  # Node packages for the end-to-end and browser tests (lockfiles committed).
-  for d in tests/e2e; do
-    if [ -f "$d/package.json" ] && [ ! -d "$d/node_modules" -o "$d/package-lock.json" -nt "$d/node_modules" ]; then
-      echo "==> npm ci in $d"
-      (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
-    fi
-  done
-fi
+# Node packages (lockfiles committed): the dashboard's chart library is bundled into the binary
+# at build time; the test suites use the openai SDK, playwright-core and schema validators.
+npm_dirs=(ui)
+[ "$WANT_TEST" = 1 ] && npm_dirs+=(tests/e2e tests/deploy)
+for d in "${npm_dirs[@]}"; do
+  if [ -f "$d/package-lock.json" ] && { [ ! -d "$d/node_modules" ] || [ "$d/package-lock.json" -nt "$d/node_modules" ]; }; then
+    echo "==> npm ci in $d"
+    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$d/node_modules"
+  fi
+done

@@ -45,6 +45,7 @@ struct Route {
   std::string path;        // exact path, or a prefix when it ends with '*'
   bool blocking = false;
   bool needs_master_key = true;  // checked by the server before the handler runs
+  bool needs_key = false;        // any valid key (master or virtual) when !needs_master_key
   std::function<HttpResponse(const HttpRequest&, App&)> handler;
 };
 

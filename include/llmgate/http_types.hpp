@@ -19,6 +19,7 @@ struct HttpRequest {
   std::string body;
   std::string client_ip;
   bool tls = false;
+  std::vector<std::string> allowed_models;  // set by the server for virtual keys (empty = all)
   // First header with that (lower-case) name, or "".
   std::string_view header(std::string_view lower_name) const;
   // First query parameter, or `def`.

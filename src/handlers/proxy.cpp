@@ -1,0 +1,672 @@
+// The proxy endpoints: /v1/chat/completions, /v1/completions, /v1/embeddings (and the
+// Azure-style paths). Parse the body once, pick a deployment, call the upstream (or the
+// in-process mock), forward the answer (SSE event by event for streams), record the request.
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "llmgate/providers.hpp"
+#include "llmgate/sse.hpp"
+#include "providers/mock.hpp"
+#include "server/session.hpp"
+
+namespace llmgate {
+
+namespace {
+
+using clock_t_ = std::chrono::steady_clock;
+
+int64_t us_since(clock_t_::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(clock_t_::now() - t0).count();
+}
+
+std::string fmt_ms(int64_t us) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3f", us / 1000.0);
+  return b;
+}
+
+std::string capped(std::string_view s, std::size_t cap, bool& truncated) {
+  truncated = s.size() > cap;
+  return std::string(truncated ? s.substr(0, cap) : s);
+}
+
+// Watches the client socket while the upstream works: when the client closes, `on_gone` runs
+// (it aborts the upstream call). Pipelined bytes stop the watch (the client is alive).
+class ClientWatch {
+ public:
+  ClientWatch(tcp::socket& sock, std::function<void()> on_gone) : sock_(sock), st_(std::make_shared<State>()) {
+    st_->on_gone = std::move(on_gone);
+    arm();
+  }
+  ~ClientWatch() { stop(); }
+  void stop() {
+    if (!st_->active) return;
+    st_->active = false;
+    st_->on_gone = nullptr;
+    boost::system::error_code ig;
+    sock_.cancel(ig);  // only the wait is pending when we stop (writes are sequential)
+  }
+  bool gone() const { return st_->gone; }
+
+ private:
+  struct State {
+    bool active = true;
+    bool gone = false;
+    std::function<void()> on_gone;
+  };
+  void arm() {
+    sock_.async_wait(tcp::socket::wait_read, [st = st_, &sock = sock_](boost::system::error_code ec) {
+      if (!st->active || ec == net::error::operation_aborted) return;
+      char c;
+      ssize_t r = ec ? 0 : ::recv(sock.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (r > 0) return;  // pipelined request bytes: alive; stop watching
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      st->gone = true;
+      if (st->on_gone) st->on_gone();
+    });
+  }
+  tcp::socket& sock_;
+  std::shared_ptr<State> st_;
+};
+
+struct Outcome {
+  bool done = false;       // a response was sent (or the client is gone): stop trying
+  bool keep_alive = true;
+  Errc retry_error = Errc::ok;  // retryable failure before anything reached the client
+  std::string retry_message;
+};
+
+class ProxyExchange {
+ public:
+  ProxyExchange(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep, std::string azure_model,
+                RequestInfo& info)
+      : w_(w), sock_(sock), req_(req), ep_(ep), azure_model_(std::move(azure_model)), info_(info),
+        cfg_(w.app.config()) {
+    rec_.request_id = info.request_id;
+    rec_.endpoint = to_string(ep);
+    rec_.start_us = info.start_us;
+    rec_.client_ip = info.client_ip;
+    w_.app.in_flight.fetch_add(1, std::memory_order_relaxed);
+    if (w_.app.metrics) w_.app.metrics->in_flight_add(1);
+  }
+  ~ProxyExchange() {
+    w_.app.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (w_.app.metrics) w_.app.metrics->in_flight_add(-1);
+  }
+
+  awaitable<bool> run();
+
+ private:
+  awaitable<bool> fail(Errc e, std::string_view msg, std::string_view param = {}, std::string_view code = {}) {
+    const auto m = map_error(e);
+    rec_.status = m.status;
+    rec_.error_type = std::string(m.type);
+    rec_.error_message = std::string(msg);
+    bool ok = co_await write_error(sock_, e, msg, info_, param, code);
+    if (!ok) rec_.status = 499;
+    finish();
+    co_return ok && info_.keep_alive;
+  }
+  awaitable<Outcome> attempt(const Deployment& d, nlohmann::json& body, bool last);
+  awaitable<Outcome> serve_mock(const Deployment& d, const nlohmann::json& body);
+  awaitable<Outcome> stream_upstream(const Deployment& d, UpstreamCall& call, const Provider& prov,
+                                     ClientWatch& watch);
+  awaitable<bool> write_chunk(std::string_view data);
+  awaitable<bool> start_stream_response();
+  void set_common_headers(http::response_header<>& h, int64_t overhead_us);
+  void apply_usage(const Usage& u, bool estimated);
+  void finish();
+
+  Worker& w_;
+  tcp::socket& sock_;
+  BeastRequest& req_;
+  Endpoint ep_;
+  std::string azure_model_;
+  RequestInfo& info_;
+  std::shared_ptr<const Config> cfg_;
+  RequestRecord rec_;
+  Principal who_;
+  const Deployment* dep_ = nullptr;
+  bool stream_ = false;
+  bool client_include_usage = false;
+  int64_t upstream_us_ = 0;
+  bool finished_ = false;
+};
+
+void ProxyExchange::set_common_headers(http::response_header<>& h, int64_t overhead_us) {
+  h.set("x-litellm-overhead-duration-ms", fmt_ms(overhead_us));
+  if (dep_) {
+    h.set("x-litellm-model-id", dep_->id);
+    h.set("x-litellm-model-group", dep_->model_name);
+  }
+}
+
+void ProxyExchange::apply_usage(const Usage& u, bool estimated) {
+  rec_.prompt_tokens = u.prompt_tokens;
+  rec_.completion_tokens = u.completion_tokens;
+  rec_.total_tokens = u.total_tokens ? u.total_tokens : u.prompt_tokens + u.completion_tokens;
+  rec_.cached_tokens = u.cached_tokens;
+  rec_.reasoning_tokens = u.reasoning_tokens;
+  rec_.tokens_estimated = estimated;
+}
+
+void ProxyExchange::finish() {
+  if (finished_) return;
+  finished_ = true;
+  rec_.end_us = now_unix_us();
+  const int64_t latency = rec_.end_us - rec_.start_us;
+  rec_.upstream_us = upstream_us_;
+  rec_.overhead_us = std::max<int64_t>(0, latency - upstream_us_);
+  if (dep_) {
+    rec_.deployment_id = dep_->id;
+    rec_.provider = to_string(dep_->provider);
+    rec_.upstream_model = dep_->upstream_model;
+    rec_.api_base = dep_->api_base;
+    if (w_.app.prices && rec_.total_tokens > 0 && !rec_.cost_usd) rec_.cost_usd = w_.app.prices->cost(*dep_, rec_);
+  }
+  rec_.key_hash = who_.key_hash;
+  rec_.key_alias = who_.key_alias;
+  if (cfg_->json_logs) {
+    nlohmann::json j = {{"message", "request"}, {"request_id", rec_.request_id}, {"model", rec_.model_group},
+                        {"deployment", rec_.deployment_id}, {"status", rec_.status},
+                        {"latency_ms", latency / 1000.0}, {"overhead_ms", rec_.overhead_us / 1000.0},
+                        {"stream", rec_.stream}, {"total_tokens", rec_.total_tokens}};
+    spdlog::info("{}", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    spdlog::info("req={} model={} deployment={} status={} latency_ms={:.3f} overhead_ms={:.3f} stream={} tokens={}",
+                 rec_.request_id, rec_.model_group.empty() ? "-" : rec_.model_group,
+                 rec_.deployment_id.empty() ? "-" : rec_.deployment_id, rec_.status, latency / 1000.0,
+                 rec_.overhead_us / 1000.0, rec_.stream, rec_.total_tokens);
+  }
+  if (w_.app.metrics) w_.app.metrics->observe(rec_);
+  if (w_.app.keys && !who_.key_hash.empty()) w_.app.keys->record_usage(who_, rec_);
+  if (w_.app.ledger) w_.app.ledger->submit(std::move(rec_));
+}
+
+awaitable<bool> ProxyExchange::write_chunk(std::string_view data) {
+  if (data.empty()) co_return true;
+  auto [ec, n] = co_await net::async_write(sock_, http::make_chunk(net::const_buffer(data.data(), data.size())),
+                                           use_nothrow);
+  co_return !ec;
+}
+
+awaitable<bool> ProxyExchange::start_stream_response() {
+  http::response<http::empty_body> res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/event-stream");
+  res.set(http::field::cache_control, "no-cache");
+  res.set("x-request-id", info_.request_id);
+  set_common_headers(res.base(), us_since(info_.t0) - upstream_us_);
+  res.keep_alive(info_.keep_alive);
+  res.chunked(true);
+  http::response_serializer<http::empty_body> sr(res);
+  auto [ec, n] = co_await http::async_write_header(sock_, sr, use_nothrow);
+  if (!ec) rec_.first_byte_us = now_unix_us();
+  co_return !ec;
+}
+
+awaitable<bool> ProxyExchange::run() {
+  // 1. Who is calling. A virtual key is checked once the model is known (allowed models).
+  const std::string_view key = presented_key(req_);
+  const bool deferred = w_.app.keys && !key.empty() &&
+                        !(!cfg_->master_key.empty() && constant_time_equals(key, cfg_->master_key.reveal()));
+  if (!deferred) {
+    std::string msg;
+    Errc e = authenticate(w_.app, *cfg_, req_, "", who_, msg);
+    if (e != Errc::ok) co_return co_await fail(e, msg);
+  }
+  // 2. Parse the body once.
+  nlohmann::json body = nlohmann::json::parse(req_.body(), nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    co_return co_await fail(Errc::invalid_json,
+                            "We could not parse the JSON body of your request. The body must be a JSON object.");
+  std::string model = azure_model_;
+  if (model.empty()) {
+    auto it = body.find("model");
+    if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+      co_return co_await fail(Errc::missing_model, "You must provide a model parameter.", "model");
+    model = it->get<std::string>();
+  }
+  rec_.model = model;
+  if (auto it = body.find("stream"); it != body.end() && it->is_boolean()) stream_ = it->get<bool>();
+  if (ep_ == Endpoint::embeddings) stream_ = false;
+  rec_.stream = stream_;
+  if (auto it = body.find("user"); it != body.end() && it->is_string()) rec_.user = it->get<std::string>();
+  if (stream_) {
+    auto so = body.find("stream_options");
+    client_include_usage = so != body.end() && so->is_object() && so->value("include_usage", false);
+  }
+  if (cfg_->ledger.store_bodies)
+    rec_.request_body = capped(req_.body(), cfg_->ledger.max_body_log_bytes, rec_.request_truncated);
+
+  auto deployments = cfg_->find(model);
+  if (deferred) {
+    std::string msg;
+    Errc e = authenticate(w_.app, *cfg_, req_, deployments.empty() ? "" : model, who_, msg);
+    if (e != Errc::ok) co_return co_await fail(e, msg);
+  }
+  if (deployments.empty())
+    co_return co_await fail(Errc::model_not_found,
+                            "The model `" + model + "` does not exist or you do not have access to it.", "model");
+  rec_.model_group = model;
+
+  // 3. Candidates: the alias's deployments starting at a random one, then fallback aliases.
+  std::vector<const Deployment*> candidates;
+  const std::size_t n = deployments.size();
+  const std::size_t start = n > 1 ? w_.rng() % n : 0;
+  const std::size_t primary = std::min<std::size_t>(n, 1 + std::max(0, cfg_->num_retries));
+  for (std::size_t i = 0; i < primary; ++i) candidates.push_back(deployments[(start + i) % n]);
+  std::size_t first_fallback = candidates.size();
+  if (auto fb = cfg_->fallbacks.find(model); fb != cfg_->fallbacks.end()) {
+    for (const auto& alias : fb->second) {
+      auto ds = cfg_->find(alias);
+      if (!ds.empty()) candidates.push_back(ds[ds.size() > 1 ? w_.rng() % ds.size() : 0]);
+    }
+  }
+
+  Outcome last;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    dep_ = candidates[i];
+    if (i > 0) {
+      ++rec_.retries;
+      if (i >= first_fallback && rec_.fallback_from.empty()) rec_.fallback_from = model;
+      body = nlohmann::json::parse(req_.body(), nullptr, false);  // providers may have changed it
+    }
+    last = co_await attempt(*dep_, body, i + 1 == candidates.size());
+    if (last.done) {
+      finish();
+      co_return last.keep_alive && info_.keep_alive;
+    }
+    spdlog::warn("req={} deployment {} failed ({}); trying the next one", info_.request_id, dep_->id,
+                 last.retry_message);
+  }
+  co_return co_await fail(last.retry_error, last.retry_message);
+}
+
+awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, nlohmann::json& body, bool last) {
+  if (d.provider == ProviderKind::mock) co_return co_await serve_mock(d, body);
+
+  const Provider& prov = provider_for(d.provider);
+  UpstreamRequest ureq;
+  std::string err;
+  Errc be = prov.build_request(ep_, d, body, stream_, ureq, err);
+  if (be != Errc::ok) {
+    Outcome o;
+    o.done = true;
+    rec_.status = map_error(be).status;
+    rec_.error_type = std::string(map_error(be).type);
+    rec_.error_message = err;
+    o.keep_alive = co_await write_error(sock_, be, err, info_);
+    co_return o;
+  }
+
+  UpstreamCall call(*w_.pool);
+  ClientWatch watch(sock_, [&call] { call.abort(); });
+  const auto t_up = clock_t_::now();
+  Errc e = co_await call.start(d, ureq, d.timeout_s, err);
+  Outcome o;
+  if (e != Errc::ok) {
+    upstream_us_ += us_since(t_up);
+    if (watch.gone() || e == Errc::client_closed) {
+      rec_.status = 499;
+      rec_.error_type = "client_closed_request";
+      rec_.error_message = "client closed the connection before the response";
+      o.done = true;
+      o.keep_alive = false;
+      co_return o;
+    }
+    if (map_error(e).retryable && !last) {
+      o.retry_error = e;
+      o.retry_message = err;
+      co_return o;
+    }
+    watch.stop();
+    rec_.status = map_error(e).status;
+    rec_.error_type = std::string(map_error(e).type);
+    rec_.error_message = err;
+    o.done = true;
+    o.keep_alive = co_await write_error(sock_, e, err, info_);
+    co_return o;
+  }
+
+  const int status = call.status();
+  const auto body_timeout = seconds_d(d.timeout_s);
+  if (status >= 200 && status < 300 && stream_ &&
+      call.header("content-type").find("text/event-stream") != std::string::npos) {
+    co_return co_await stream_upstream(d, call, prov, watch);
+  }
+  if (status >= 200 && status < 300 && stream_ && !prov.passthrough_stream()) {
+    co_return co_await stream_upstream(d, call, prov, watch);  // NDJSON dialects
+  }
+
+  std::string ubody;
+  Errc re = co_await call.read_all(body_timeout, ubody, 256u << 20);
+  upstream_us_ += us_since(t_up);
+  if (re != Errc::ok) {
+    if (watch.gone() || re == Errc::client_closed) {
+      rec_.status = 499;
+      rec_.error_type = "client_closed_request";
+      o.done = true;
+      o.keep_alive = false;
+      co_return o;
+    }
+    std::string msg = re == Errc::upstream_timeout ? "upstream " + d.url.host + " stopped sending the response"
+                                                   : "upstream " + d.url.host + " broke off the response";
+    if (!last && map_error(re).retryable) {
+      o.retry_error = re;
+      o.retry_message = msg;
+      co_return o;
+    }
+    watch.stop();
+    rec_.status = map_error(re).status;
+    rec_.error_type = std::string(map_error(re).type);
+    rec_.error_message = msg;
+    o.done = true;
+    o.keep_alive = co_await write_error(sock_, re, msg, info_);
+    co_return o;
+  }
+  call.release();
+  watch.stop();
+
+  http::response<http::string_body> res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  if (status >= 400) {
+    if ((status == 429 || status >= 500) && !last) {
+      o.retry_error = status == 429 ? Errc::rate_limited : Errc::upstream_protocol;
+      o.retry_message = "upstream " + d.url.host + " answered HTTP " + std::to_string(status);
+      co_return o;
+    }
+    res.body() = prov.translate_error(status, ubody);
+    auto ej = nlohmann::json::parse(res.body(), nullptr, false);
+    rec_.error_type = ej.is_object() ? ej["error"].value("type", "api_error") : "api_error";
+    rec_.error_message = ej.is_object() ? ej["error"].value("message", "") : "";
+    if (auto ra = call.header("retry-after"); !ra.empty()) res.set(http::field::retry_after, ra);
+  } else {
+    Usage u;
+    std::string translated;
+    if (prov.translate_response(ep_, d, ubody, translated, u)) res.body() = std::move(translated);
+    else res.body() = std::move(ubody);
+    if (u.present) apply_usage(u, false);
+    if (w_.app.prices && rec_.total_tokens > 0) {
+      rec_.cost_usd = w_.app.prices->cost(d, rec_);
+      if (rec_.cost_usd) res.set("x-litellm-response-cost", std::to_string(*rec_.cost_usd));
+    }
+  }
+  rec_.status = status;
+  if (cfg_->ledger.store_bodies)
+    rec_.response_body = capped(res.body(), cfg_->ledger.max_body_log_bytes, rec_.response_truncated);
+  set_common_headers(res.base(), us_since(info_.t0) - upstream_us_);
+  rec_.first_byte_us = now_unix_us();
+  o.done = true;
+  o.keep_alive = co_await write_response(sock_, res, info_);
+  if (!o.keep_alive) rec_.status = 499;
+  co_return o;
+}
+
+awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamCall& call, const Provider& prov,
+                                                  ClientWatch& watch) {
+  Outcome o;
+  o.done = true;
+  rec_.status = 200;
+  const auto t_up_stream = clock_t_::now();
+  if (!co_await start_stream_response()) {
+    call.abort();
+    rec_.status = 499;
+    o.keep_alive = false;
+    co_return o;
+  }
+  const bool passthrough = prov.passthrough_stream();
+  const auto keepalive = seconds_d(cfg_->server.stream_keepalive_s);
+  const auto gap_limit = seconds_d(d.stream_timeout_s > 0 ? d.stream_timeout_s : d.timeout_s);
+  const std::size_t body_cap = cfg_->ledger.store_bodies ? cfg_->ledger.max_body_log_bytes : 0;
+  SseParser parser(cfg_->server.limits.max_sse_event_bytes);
+  StreamState st;
+  st.include_usage = client_include_usage;
+  st.model = d.model_name;
+  Usage usage;
+  int64_t data_events = 0;
+  bool saw_done = false;
+  std::string in, out, ndjson_pending;
+  auto last_data = clock_t_::now();
+  Errc end_error = Errc::ok;
+  std::string end_message;
+
+  auto log_body = [&](std::string_view s) {
+    if (rec_.response_body.size() < body_cap) {
+      std::size_t room = body_cap - rec_.response_body.size();
+      rec_.response_body.append(s.substr(0, room));
+      if (s.size() > room) rec_.response_truncated = true;
+    } else if (body_cap && !s.empty()) {
+      rec_.response_truncated = true;
+    }
+  };
+
+  for (;;) {
+    in.clear();
+    bool done = false;
+    const auto waited = clock_t_::now() - last_data;
+    const auto remaining = gap_limit - waited;
+    Errc e = co_await call.read_some(std::min(keepalive, std::max(remaining, clock_t_::duration(0))), in, done);
+    if (e == Errc::upstream_timeout && clock_t_::now() - last_data < gap_limit) {
+      // Silence: keep intermediaries (e.g. the OpenShift router's 30 s idle timeout) from cutting us.
+      if (!co_await write_chunk(": keep-alive\n\n")) {
+        end_error = Errc::client_closed;
+        break;
+      }
+      continue;
+    }
+    if (e != Errc::ok) {
+      end_error = watch.gone() ? Errc::client_closed : e;
+      end_message = e == Errc::upstream_timeout ? "upstream " + d.url.host + " stopped sending events"
+                                                : "upstream " + d.url.host + " closed the stream before it ended";
+      break;
+    }
+    if (!in.empty()) last_data = clock_t_::now();
+    out.clear();
+    if (passthrough) {
+      bool ok = parser.feed(in, [&](const SseEvent& ev) {
+        if (!ev.has_data) {
+          if (ev.comment_only) out.append(ev.raw);
+          return;
+        }
+        if (ev.is_done()) {
+          saw_done = true;
+          out.append(ev.raw);
+          return;
+        }
+        ++data_events;
+        bool forward = true;
+        if (ev.data.find("\"usage\"") != std::string::npos) {
+          Usage u;
+          if (extract_usage_fast(ev.data, u) && u.present) usage = u;
+          // The usage-only chunk we asked for on the client's behalf: drop it unless asked.
+          if (!client_include_usage && ev.data.find("\"choices\":[]") != std::string::npos) forward = false;
+        }
+        if (forward) {
+          if (rec_.ttft_us == 0) rec_.ttft_us = us_since(info_.t0);
+          out.append(ev.raw);
+          log_body(ev.data);
+          log_body("\n");
+        }
+      });
+      if (!ok) {
+        end_error = Errc::upstream_protocol;
+        end_message = "upstream sent an SSE event larger than the limit";
+        break;
+      }
+    } else {
+      ndjson_pending += in;
+      std::size_t pos = 0;
+      for (;;) {
+        auto nl = ndjson_pending.find('\n', pos);
+        if (nl == std::string::npos) break;
+        std::string_view line(ndjson_pending.data() + pos, nl - pos);
+        pos = nl + 1;
+        if (line.empty() || line == "\r") continue;
+        std::size_t before = out.size();
+        prov.translate_stream_unit(ep_, d, st, line, out);
+        if (out.size() > before && rec_.ttft_us == 0) rec_.ttft_us = us_since(info_.t0);
+        ++data_events;
+      }
+      ndjson_pending.erase(0, pos);
+      if (done && !ndjson_pending.empty()) {
+        prov.translate_stream_unit(ep_, d, st, ndjson_pending, out);
+        ndjson_pending.clear();
+      }
+      if (!st.error.empty()) {
+        end_error = Errc::upstream_stream_cut;
+        end_message = st.error;
+      }
+      log_body(out);
+    }
+    if (!out.empty() && !co_await write_chunk(out)) {
+      end_error = Errc::client_closed;
+      break;
+    }
+    if (done || end_error != Errc::ok) break;
+  }
+  upstream_us_ += std::chrono::duration_cast<std::chrono::microseconds>(clock_t_::now() - t_up_stream).count();
+
+  if (!passthrough && st.usage.present) usage = st.usage;
+  if (usage.present) {
+    apply_usage(usage, false);
+  } else {
+    Usage est;  // nothing reported: estimate (about one token per content event) and say so
+    est.prompt_tokens = static_cast<int64_t>(req_.body().size() / 4);
+    est.completion_tokens = std::max<int64_t>(0, data_events - 1);
+    est.total_tokens = est.prompt_tokens + est.completion_tokens;
+    apply_usage(est, true);
+  }
+
+  if (end_error == Errc::client_closed) {
+    call.abort();
+    rec_.status = 499;
+    rec_.error_type = "client_closed_request";
+    rec_.error_message = "client closed the connection during the stream";
+    o.keep_alive = false;
+    co_return o;
+  }
+  if (end_error != Errc::ok) {
+    call.abort();
+    // Never a fabricated finish_reason: tell the client the stream failed, then end it.
+    const auto m = map_error(end_error);
+    rec_.status = m.status;
+    rec_.error_type = std::string(m.type);
+    rec_.error_message = end_message;
+    std::string ev = "event: error\ndata: " + error_json(end_error, end_message) + "\n\n";
+    bool ok = co_await write_chunk(ev);
+    if (ok) {
+      auto [ec, n] = co_await net::async_write(sock_, http::make_chunk_last(), use_nothrow);
+      ok = !ec;
+    }
+    o.keep_alive = false;
+    co_return o;
+  }
+  call.release();
+  watch.stop();
+  auto [ec, n] = co_await net::async_write(sock_, http::make_chunk_last(), use_nothrow);
+  if (ec) rec_.status = 499;
+  o.keep_alive = !ec;
+  (void)saw_done;
+  co_return o;
+}
+
+awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, const nlohmann::json& body) {
+  Outcome o;
+  o.done = true;
+  MockReply r = mock_reply(d, body, ep_);
+  const std::string id = (ep_ == Endpoint::chat ? "chatcmpl-" : "cmpl-") + info_.request_id.substr(0, 24);
+  const int64_t created = info_.start_us / 1000000;
+  net::steady_timer timer(sock_.get_executor());
+  const auto t_up = clock_t_::now();
+  if (d.mock_latency_ms > 0) {
+    ClientWatch watch(sock_, [&timer] { timer.cancel(); });
+    timer.expires_after(std::chrono::milliseconds(d.mock_latency_ms));
+    co_await timer.async_wait(use_nothrow);
+    if (watch.gone()) {
+      upstream_us_ += us_since(t_up);
+      rec_.status = 499;
+      rec_.error_type = "client_closed_request";
+      o.keep_alive = false;
+      co_return o;
+    }
+  }
+  apply_usage(r.usage, false);
+  if (!stream_) {
+    http::response<http::string_body> res{http::status::ok, 11};
+    res.set(http::field::content_type, "application/json");
+    res.body() = mock_response_body(d, r, ep_, id, created, body);
+    upstream_us_ += us_since(t_up);
+    if (w_.app.prices) {
+      rec_.cost_usd = w_.app.prices->cost(d, rec_);
+      if (rec_.cost_usd) res.set("x-litellm-response-cost", std::to_string(*rec_.cost_usd));
+    }
+    rec_.status = 200;
+    if (cfg_->ledger.store_bodies)
+      rec_.response_body = capped(res.body(), cfg_->ledger.max_body_log_bytes, rec_.response_truncated);
+    set_common_headers(res.base(), us_since(info_.t0) - upstream_us_);
+    rec_.first_byte_us = now_unix_us();
+    o.keep_alive = co_await write_response(sock_, res, info_);
+    if (!o.keep_alive) rec_.status = 499;
+    co_return o;
+  }
+  upstream_us_ += us_since(t_up);
+  rec_.status = 200;
+  if (!co_await start_stream_response()) {
+    rec_.status = 499;
+    o.keep_alive = false;
+    co_return o;
+  }
+  const auto pace = d.mock_tokens_per_second > 0
+                        ? std::chrono::duration_cast<clock_t_::duration>(std::chrono::duration<double>(1.0 / d.mock_tokens_per_second))
+                        : clock_t_::duration(0);
+  Usage delivered;
+  for (std::size_t i = 0; i <= r.pieces.size(); ++i) {
+    if (pace.count() > 0 && i > 0 && i < r.pieces.size()) {
+      const auto tp = clock_t_::now();
+      timer.expires_after(pace);
+      co_await timer.async_wait(use_nothrow);
+      upstream_us_ += us_since(tp);
+    }
+    std::string ev = mock_stream_event(d, r, ep_, id, created, i, false);
+    if (i == 0) rec_.ttft_us = us_since(info_.t0);
+    if (cfg_->ledger.store_bodies && rec_.response_body.size() < cfg_->ledger.max_body_log_bytes)
+      rec_.response_body.append(ev);
+    if (!co_await write_chunk(ev)) {
+      // Client left: record what was delivered.
+      delivered = r.usage;
+      delivered.completion_tokens = static_cast<int64_t>(i);
+      delivered.total_tokens = delivered.prompt_tokens + delivered.completion_tokens;
+      apply_usage(delivered, false);
+      rec_.status = 499;
+      rec_.error_type = "client_closed_request";
+      rec_.error_message = "client closed the connection during the stream";
+      o.keep_alive = false;
+      co_return o;
+    }
+  }
+  std::string tail;
+  if (client_include_usage) tail += mock_stream_event(d, r, ep_, id, created, 0, true);
+  tail += "data: [DONE]\n\n";
+  bool ok = co_await write_chunk(tail);
+  if (ok) {
+    auto [ec, n] = co_await net::async_write(sock_, http::make_chunk_last(), use_nothrow);
+    ok = !ec;
+  }
+  if (!ok) rec_.status = 499;
+  o.keep_alive = ok;
+  co_return o;
+}
+
+}  // namespace
+
+awaitable<bool> handle_proxy(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep, std::string azure_model,
+                             RequestInfo& info) {
+  ProxyExchange ex(w, sock, req, ep, std::move(azure_model), info);
+  co_return co_await ex.run();
+}
+
+}  // namespace llmgate

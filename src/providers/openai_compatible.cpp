@@ -1,0 +1,66 @@
+#include <nlohmann/json.hpp>
+
+#include "llmgate/providers.hpp"
+
+namespace llmgate {
+
+namespace {
+// Body fields that would redirect the request or carry credentials: never honoured, never sent.
+constexpr const char* kForbiddenFields[] = {"api_base", "base_url", "api_key", "extra_headers",
+                                            "azure_ad_token", "api_version", "custom_llm_provider"};
+
+class OpenAICompatible final : public Provider {
+ public:
+  Errc build_request(Endpoint ep, const Deployment& d, nlohmann::json& body, bool stream,
+                     UpstreamRequest& out, std::string& err) const override {
+    for (const char* f : kForbiddenFields) body.erase(f);
+    body["model"] = d.upstream_model;
+    if (stream && ep != Endpoint::embeddings) {
+      // Always ask for usage so tokens and cost are known; the proxy strips the usage chunk
+      // again when the client did not ask for it.
+      auto& so = body["stream_options"];
+      if (!so.is_object()) so = nlohmann::json::object();
+      so["include_usage"] = true;
+    }
+    out.method = "POST";
+    switch (ep) {
+      case Endpoint::chat: out.target = d.url.base_path + "/chat/completions"; break;
+      case Endpoint::completions: out.target = d.url.base_path + "/completions"; break;
+      case Endpoint::embeddings: out.target = d.url.base_path + "/embeddings"; break;
+    }
+    if (!d.api_key.empty()) out.headers.emplace_back("Authorization", "Bearer " + d.api_key.reveal());
+    out.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return Errc::ok;
+  }
+  bool translate_response(Endpoint, const Deployment&, std::string_view upstream_body, std::string&,
+                          Usage& usage) const override {
+    if (!extract_usage_fast(upstream_body, usage)) {
+      auto j = nlohmann::json::parse(upstream_body, nullptr, false);
+      if (!j.is_discarded() && j.is_object() && j.contains("usage")) read_openai_usage(j["usage"], usage);
+    }
+    return false;  // forwarded unchanged
+  }
+  std::optional<UpstreamRequest> health_probe(const Deployment& d) const override {
+    UpstreamRequest r;
+    r.method = "GET";
+    r.target = d.url.base_path + "/models";
+    if (!d.api_key.empty()) r.headers.emplace_back("Authorization", "Bearer " + d.api_key.reveal());
+    return r;
+  }
+};
+}  // namespace
+
+const Provider& openai_compatible_provider() {
+  static const OpenAICompatible p;
+  return p;
+}
+
+const Provider& provider_for(ProviderKind k) {
+  switch (k) {
+    case ProviderKind::mock: return mock_provider();
+    // azure / ollama are wired once their dialects land (src/providers/azure.cpp, ollama.cpp).
+    default: return openai_compatible_provider();
+  }
+}
+
+}  // namespace llmgate

@@ -1,0 +1,95 @@
+#include <nlohmann/json.hpp>
+
+#include "llmgate/provider.hpp"
+#include "llmgate/providers.hpp"
+
+namespace llmgate {
+
+const char* to_string(Endpoint e) {
+  switch (e) {
+    case Endpoint::chat: return "/v1/chat/completions";
+    case Endpoint::completions: return "/v1/completions";
+    case Endpoint::embeddings: return "/v1/embeddings";
+  }
+  return "";
+}
+
+void read_openai_usage(const nlohmann::json& usage, Usage& u) {
+  if (!usage.is_object()) return;
+  auto num = [](const nlohmann::json& j, const char* k) -> int64_t {
+    auto it = j.find(k);
+    return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
+  };
+  u.prompt_tokens = num(usage, "prompt_tokens");
+  u.completion_tokens = num(usage, "completion_tokens");
+  u.total_tokens = num(usage, "total_tokens");
+  if (u.total_tokens == 0) u.total_tokens = u.prompt_tokens + u.completion_tokens;
+  if (auto it = usage.find("prompt_tokens_details"); it != usage.end() && it->is_object())
+    u.cached_tokens = num(*it, "cached_tokens");
+  if (auto it = usage.find("completion_tokens_details"); it != usage.end() && it->is_object())
+    u.reasoning_tokens = num(*it, "reasoning_tokens");
+  u.present = true;
+}
+
+bool extract_usage_fast(std::string_view body, Usage& u) {
+  // The last `"usage":{...}` key in the document (a quote inside a JSON string is always
+  // escaped, so an unescaped "usage" followed by ':' is a key). Parse only that object.
+  std::size_t pos = body.size();
+  while (pos > 0) {
+    pos = body.rfind("\"usage\"", pos - 1);
+    if (pos == std::string_view::npos) return false;
+    std::size_t i = pos + 7;
+    while (i < body.size() && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) ++i;
+    if (i >= body.size() || body[i] != ':') continue;
+    ++i;
+    while (i < body.size() && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) ++i;
+    if (i >= body.size() || body[i] != '{') return false;  // "usage": null
+    int depth = 0;
+    bool in_str = false;
+    for (std::size_t j = i; j < body.size(); ++j) {
+      char c = body[j];
+      if (in_str) {
+        if (c == '\\') ++j;
+        else if (c == '"') in_str = false;
+      } else if (c == '"') {
+        in_str = true;
+      } else if (c == '{') {
+        ++depth;
+      } else if (c == '}' && --depth == 0) {
+        auto j2 = nlohmann::json::parse(body.substr(i, j - i + 1), nullptr, false);
+        if (j2.is_discarded()) return false;
+        read_openai_usage(j2, u);
+        return true;
+      }
+    }
+    return false;
+  }
+  return false;
+}
+
+std::string Provider::translate_error(int status, std::string_view upstream_body) const {
+  auto j = nlohmann::json::parse(upstream_body, nullptr, false);
+  if (!j.is_discarded() && j.is_object()) {
+    auto it = j.find("error");
+    if (it != j.end() && it->is_object()) {
+      nlohmann::json e = *it;
+      if (!e.contains("message")) e["message"] = "upstream error";
+      if (!e.contains("type")) e["type"] = status >= 500 ? "api_error" : "invalid_request_error";
+      if (!e.contains("param")) e["param"] = nullptr;
+      if (!e.contains("code")) e["code"] = nullptr;
+      return nlohmann::json{{"error", e}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    if (it != j.end() && it->is_string()) {  // {"error": "text"} (Ollama, vLLM)
+      nlohmann::json e = {{"message", *it}, {"type", status >= 500 ? "api_error" : "invalid_request_error"},
+                          {"param", nullptr}, {"code", std::to_string(status)}};
+      return nlohmann::json{{"error", e}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+  }
+  std::string msg(upstream_body.substr(0, 1000));
+  if (msg.empty()) msg = "upstream returned HTTP " + std::to_string(status);
+  nlohmann::json e = {{"message", msg}, {"type", status >= 500 ? "api_error" : "invalid_request_error"},
+                      {"param", nullptr}, {"code", std::to_string(status)}};
+  return nlohmann::json{{"error", e}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace llmgate

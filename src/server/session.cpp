@@ -1,0 +1,365 @@
+// One client connection: read requests with limits and timeouts, dispatch, write responses.
+#include <spdlog/spdlog.h>
+
+#include "llmgate/version.hpp"
+#include "server/session.hpp"
+
+namespace llmgate {
+
+int64_t now_unix_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+awaitable<bool> write_response(tcp::socket& sock, http::response<http::string_body>& res, const RequestInfo& info) {
+  res.set("x-request-id", info.request_id);
+  res.keep_alive(info.keep_alive);
+  res.prepare_payload();
+  auto [ec, n] = co_await http::async_write(sock, res, use_nothrow);
+  co_return !ec;
+}
+
+awaitable<bool> write_error(tcp::socket& sock, Errc e, std::string_view message, const RequestInfo& info,
+                            std::string_view param, std::string_view code) {
+  http::response<http::string_body> res{static_cast<http::status>(map_error(e).status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = error_json(e, message, param, code);
+  co_return co_await write_response(sock, res, info);
+}
+
+static std::string_view strip_bearer(std::string_view v) {
+  if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer ")) v.remove_prefix(7);
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  return v;
+}
+
+std::string_view presented_key(const BeastRequest& req) {
+  std::string_view key;
+  if (auto it = req.find(http::field::authorization); it != req.end()) key = strip_bearer(it->value());
+  if (key.empty())
+    if (auto it = req.find("api-key"); it != req.end()) key = strip_bearer(it->value());
+  if (key.empty())
+    if (auto it = req.find("x-api-key"); it != req.end()) key = strip_bearer(it->value());
+  return key;
+}
+
+Errc authenticate(App& app, const Config& cfg, const BeastRequest& req, std::string_view model_group,
+                  Principal& who, std::string& message) {
+  const std::string_view key = presented_key(req);
+
+  if (cfg.master_key.empty() && !app.keys) {  // open gateway (warned at startup)
+    who.master = true;
+    return Errc::ok;
+  }
+  if (!key.empty() && !cfg.master_key.empty() && constant_time_equals(key, cfg.master_key.reveal())) {
+    who.master = true;
+    return Errc::ok;
+  }
+  if (!key.empty() && app.keys) return app.keys->authorize(key, model_group, who, message);
+  if (key.empty() && app.ui_sessions && req.find(http::field::cookie) != req.end()) {
+    Errc err = Errc::unauthorized;
+    HttpRequest hr = to_http_request(req, RequestInfo{});
+    if (app.ui_sessions->authorize(hr, err)) {
+      who.master = true;
+      who.ui_session = true;
+      return Errc::ok;
+    }
+    message = err == Errc::forbidden ? "Cross-site request rejected." : "Your dashboard session has expired.";
+    return err;
+  }
+  message = key.empty() ? "Missing API key. Send it as 'Authorization: Bearer <key>'."
+                        : "Invalid API key.";
+  return Errc::unauthorized;
+}
+
+HttpRequest to_http_request(const BeastRequest& req, const RequestInfo& info) {
+  HttpRequest r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  auto q = r.target.find('?');
+  r.path = url_decode(std::string_view(r.target).substr(0, q), false);
+  if (q != std::string::npos) r.query = parse_query(std::string_view(r.target).substr(q + 1));
+  for (const auto& f : req) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers.emplace_back(std::move(name), std::string(f.value()));
+  }
+  r.body = req.body();
+  r.client_ip = info.client_ip;
+  return r;
+}
+
+namespace {
+
+bool path_is(std::string_view path, std::string_view a, std::string_view b) { return path == a || path == b; }
+
+// Which proxy endpoint a POST path names; sets azure_model for Azure-style paths.
+std::optional<Endpoint> proxy_endpoint(std::string_view path, std::string& azure_model) {
+  if (path_is(path, "/v1/chat/completions", "/chat/completions")) return Endpoint::chat;
+  if (path_is(path, "/v1/completions", "/completions")) return Endpoint::completions;
+  if (path_is(path, "/v1/embeddings", "/embeddings")) return Endpoint::embeddings;
+  constexpr std::string_view az = "/openai/deployments/";
+  if (path.starts_with(az)) {
+    auto rest = path.substr(az.size());
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0) return std::nullopt;
+    auto tail = rest.substr(slash);
+    std::optional<Endpoint> ep;
+    if (tail == "/chat/completions") ep = Endpoint::chat;
+    else if (tail == "/completions") ep = Endpoint::completions;
+    else if (tail == "/embeddings") ep = Endpoint::embeddings;
+    if (ep) azure_model = url_decode(rest.substr(0, slash), false);
+    return ep;
+  }
+  return std::nullopt;
+}
+
+bool route_matches(const Route& r, std::string_view path) {
+  if (!r.path.empty() && r.path.back() == '*')
+    return path.starts_with(std::string_view(r.path).substr(0, r.path.size() - 1));
+  return path == r.path;
+}
+
+awaitable<bool> run_route(Worker& w, tcp::socket& sock, const Route& route, BeastRequest& req, RequestInfo& info) {
+  auto cfg = w.app.config();
+  Principal who;
+  if (route.needs_master_key || route.needs_key) {
+    std::string msg;
+    Errc e = authenticate(w.app, *cfg, req, "", who, msg);
+    if (e == Errc::ok && route.needs_master_key && !who.master) {
+      e = Errc::forbidden;
+      msg = "This endpoint needs the master key.";
+    }
+    if (e != Errc::ok) co_return co_await write_error(sock, e, msg, info) && info.keep_alive;
+  }
+  HttpRequest hr = to_http_request(req, info);
+  hr.allowed_models = std::move(who.allowed_models);
+  HttpResponse out;
+  auto call = [&route, &w](const HttpRequest& r) {
+    try {
+      return route.handler(r, w.app);
+    } catch (const std::exception& ex) {
+      spdlog::error("handler {} {} failed: {}", r.method, r.path, ex.what());
+      return HttpResponse{500, "application/json", error_json(Errc::internal, "Internal error."), {}};
+    }
+  };
+  if (route.blocking) {
+    // Database work runs on the reader pool; the worker keeps serving other connections.
+    out = co_await net::co_spawn(w.readers, [&]() -> awaitable<HttpResponse> { co_return call(hr); },
+                                 net::use_awaitable);
+  } else {
+    out = call(hr);
+  }
+  http::response<http::string_body> res{static_cast<http::status>(out.status), 11};
+  res.set(http::field::content_type, out.content_type);
+  for (auto& [k, v] : out.headers) res.insert(k, v);
+  res.body() = std::move(out.body);
+  co_return co_await write_response(sock, res, info) && info.keep_alive;
+}
+
+awaitable<bool> dispatch(Worker& w, tcp::socket& sock, BeastRequest& req, RequestInfo& info) {
+  std::string_view target = req.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (req.method() == http::verb::post) {
+    std::string azure_model;
+    if (auto ep = proxy_endpoint(path, azure_model))
+      co_return co_await handle_proxy(w, sock, req, *ep, std::move(azure_model), info);
+  }
+  bool path_known = false;
+  for (const Route& r : w.routes) {
+    if (!route_matches(r, path)) continue;
+    path_known = true;
+    if (r.method == "*" || r.method == req.method_string()) co_return co_await run_route(w, sock, r, req, info);
+  }
+  std::string tmp;
+  if (path_known || proxy_endpoint(path, tmp)) {
+    co_return co_await write_error(sock, Errc::method_not_allowed,
+                                   "Method " + std::string(req.method_string()) + " is not allowed on this path.", info) &&
+        info.keep_alive;
+  }
+  co_return co_await write_error(sock, Errc::not_found, "Unknown path.", info) && info.keep_alive;
+}
+
+// Closes after an error response without resetting: stop sending, discard what the client is
+// still sending for a short while, then close (so the client reads our response).
+awaitable<void> lingering_close(tcp::socket& sock) {
+  boost::system::error_code ig;
+  sock.shutdown(tcp::socket::shutdown_send, ig);
+  Deadline dl(sock.get_executor());
+  dl.arm(sock, std::chrono::milliseconds(500));
+  char sink[16384];
+  std::size_t total = 0;
+  for (;;) {
+    auto [ec, n] = co_await sock.async_read_some(net::buffer(sink), use_nothrow);
+    total += n;
+    if (ec || total > (8u << 20)) break;
+  }
+  dl.disarm();
+  sock.close(ig);
+}
+
+bool request_line_too_long(const beast::flat_buffer& buf, std::size_t max_line) {
+  std::string_view s(static_cast<const char*>(buf.data().data()), buf.size());
+  auto eol = s.find('\n');
+  return eol == std::string_view::npos ? s.size() > max_line : eol > max_line;
+}
+
+}  // namespace
+
+awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
+  boost::system::error_code ig;
+  sock.set_option(tcp::no_delay(true), ig);
+  ConnSlot slot{&sock, true};
+  w.conns.insert(&slot);
+  struct Unregister {
+    Worker& w;
+    ConnSlot* s;
+    ~Unregister() { w.conns.erase(s); }
+  } unregister{w, &slot};
+
+  RequestInfo info;
+  {
+    auto ep = sock.remote_endpoint(ig);
+    if (!ig) info.client_ip = ep.address().to_string();
+  }
+  beast::flat_buffer buffer;
+  Deadline dl(sock.get_executor());
+  bool close_gracefully = false;
+
+  for (;;) {
+    auto cfg = w.app.config();
+    const Limits& L = cfg->server.limits;
+    if (buffer.size() == 0) {  // keep-alive idle: wait for the next request's first byte
+      slot.idle = true;
+      if (w.stopping) break;
+      dl.arm(sock, seconds_d(L.keepalive_idle_s));
+      auto [ec, n] = co_await sock.async_read_some(buffer.prepare(16384), use_nothrow);
+      dl.disarm();
+      if (ec) break;
+      buffer.commit(n);
+    }
+    slot.idle = false;
+    info.t0 = std::chrono::steady_clock::now();
+    info.start_us = now_unix_us();
+    info.request_id.clear();
+    info.keep_alive = true;
+
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(L.max_request_line + L.max_header_bytes));
+    parser.body_limit(L.max_body_bytes);
+    dl.arm(sock, seconds_d(L.header_timeout_s));
+    auto [hec, hn] = co_await http::async_read_header(sock, buffer, parser, use_nothrow);
+    dl.disarm();
+    if (hec) {
+      info.request_id = w.new_request_id();
+      info.keep_alive = false;
+      Errc e;
+      std::string msg;
+      if (dl.fired()) {
+        e = Errc::request_timeout;
+        msg = "The request headers did not arrive in time.";
+      } else if (hec == http::error::header_limit) {
+        if (request_line_too_long(buffer, L.max_request_line)) {
+          e = Errc::uri_too_long;
+          msg = "The request line is longer than " + std::to_string(L.max_request_line) + " bytes.";
+        } else {
+          e = Errc::headers_too_large;
+          msg = "The request headers are larger than " + std::to_string(L.max_header_bytes) + " bytes.";
+        }
+      } else if (hec == http::error::body_limit) {
+        e = Errc::payload_too_large;
+        msg = "The request body is larger than " + std::to_string(L.max_body_bytes) + " bytes.";
+      } else if (hec.category() == http::make_error_code(http::error::end_of_stream).category()) {
+        if (hec == http::error::end_of_stream && buffer.size() == 0) break;
+        e = Errc::bad_request;
+        msg = "Malformed HTTP request: " + hec.message() + ".";
+      } else {
+        break;  // connection reset / closed mid-header: nobody to answer
+      }
+      co_await write_error(sock, e, msg, info);
+      close_gracefully = true;
+      break;
+    }
+
+    BeastRequest& hdr = parser.get();
+    if (auto it = hdr.find("x-request-id"); it != hdr.end() && !it->value().empty() && it->value().size() <= 128 &&
+        std::all_of(it->value().begin(), it->value().end(), [](char c) { return c > 32 && c < 127; })) {
+      info.request_id = std::string(it->value());
+    } else {
+      info.request_id = w.new_request_id();
+    }
+    info.keep_alive = hdr.keep_alive() && !w.stopping;
+
+    std::size_t nfields = 0, header_bytes = 0;
+    for (const auto& f : hdr) {
+      ++nfields;
+      header_bytes += f.name_string().size() + f.value().size() + 4;
+    }
+    Errc limit_err = Errc::ok;
+    std::string limit_msg;
+    if (hdr.target().size() > L.max_request_line) {
+      limit_err = Errc::uri_too_long;
+      limit_msg = "The request line is longer than " + std::to_string(L.max_request_line) + " bytes.";
+    } else if (nfields > L.max_header_fields || header_bytes > L.max_header_bytes) {
+      limit_err = Errc::headers_too_large;
+      limit_msg = nfields > L.max_header_fields
+                      ? "The request has more than " + std::to_string(L.max_header_fields) + " header fields."
+                      : "The request headers are larger than " + std::to_string(L.max_header_bytes) + " bytes.";
+    }
+    if (limit_err != Errc::ok) {
+      info.keep_alive = false;
+      co_await write_error(sock, limit_err, limit_msg, info);
+      close_gracefully = true;
+      break;
+    }
+
+    if (!parser.is_done()) {
+      if (auto it = hdr.find(http::field::expect); it != hdr.end() && beast::iequals(it->value(), "100-continue")) {
+        static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+        auto [cec, cn] = co_await net::async_write(sock, net::buffer(cont), use_nothrow);
+        if (cec) break;
+      }
+      Errc body_err = Errc::ok;
+      std::string body_msg;
+      while (!parser.is_done()) {
+        dl.arm(sock, seconds_d(L.body_idle_timeout_s));
+        auto [bec, bn] = co_await http::async_read_some(sock, buffer, parser, use_nothrow);
+        dl.disarm();
+        if (!bec) continue;
+        if (dl.fired()) {
+          body_err = Errc::request_timeout;
+          body_msg = "The request body stalled for more than " + std::to_string(int(L.body_idle_timeout_s)) + " s.";
+        } else if (bec == http::error::body_limit) {
+          body_err = Errc::payload_too_large;
+          body_msg = "The request body is larger than " + std::to_string(L.max_body_bytes) + " bytes.";
+        } else if (bec.category() == http::make_error_code(http::error::end_of_stream).category() && bec != http::error::end_of_stream &&
+                   bec != http::error::partial_message) {
+          body_err = Errc::bad_request;
+          body_msg = "Malformed HTTP request body: " + bec.message() + ".";
+        } else {
+          body_err = Errc::client_closed;
+        }
+        break;
+      }
+      if (body_err == Errc::client_closed) break;
+      if (body_err != Errc::ok) {
+        info.keep_alive = false;
+        co_await write_error(sock, body_err, body_msg, info);
+        close_gracefully = true;
+        break;
+      }
+    }
+
+    BeastRequest req = parser.release();
+    bool keep = co_await dispatch(w, sock, req, info);
+    if (!keep || !info.keep_alive || w.stopping) {
+      close_gracefully = keep;
+      break;
+    }
+  }
+  if (close_gracefully && sock.is_open()) co_await lingering_close(sock);
+  sock.close(ig);
+}
+
+}  // namespace llmgate

@@ -1,0 +1,44 @@
+#pragma once
+// Per-connection and per-request helpers shared by session.cpp and the proxy handler.
+#include <chrono>
+#include <string>
+
+#include "llmgate/auth.hpp"
+#include "llmgate/provider.hpp"
+#include "server/worker.hpp"
+
+namespace llmgate {
+
+using BeastRequest = http::request<http::string_body>;
+
+struct RequestInfo {
+  std::string request_id;
+  std::string client_ip;
+  std::chrono::steady_clock::time_point t0;  // first byte of the request seen
+  int64_t start_us = 0;                      // unix epoch microseconds
+  bool keep_alive = true;
+};
+
+int64_t now_unix_us();
+
+// Writes a complete response with the common headers (x-request-id, content-type).
+// Returns false when the client is gone.
+awaitable<bool> write_response(tcp::socket& sock, http::response<http::string_body>& res, const RequestInfo& info);
+awaitable<bool> write_error(tcp::socket& sock, Errc e, std::string_view message, const RequestInfo& info,
+                            std::string_view param = {}, std::string_view code = {});
+
+// The key presented in Authorization: Bearer, api-key or x-api-key ("" when none).
+std::string_view presented_key(const BeastRequest& req);
+// Who is calling, for the proxy endpoints and master-key routes. `model_group` is checked
+// against a virtual key's allowed models ("" = no model check).
+Errc authenticate(App& app, const Config& cfg, const BeastRequest& req, std::string_view model_group,
+                  Principal& who, std::string& message);
+// Beast-free copy of the request for Route handlers.
+HttpRequest to_http_request(const BeastRequest& req, const RequestInfo& info);
+
+// The proxy endpoints (proxy.cpp). `azure_model` is the deployment name from an Azure-style
+// path, empty otherwise. Returns whether the connection may be kept alive.
+awaitable<bool> handle_proxy(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep,
+                             std::string azure_model, RequestInfo& info);
+
+}  // namespace llmgate

@@ -1,0 +1,165 @@
+#include "server/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace llmgate {
+
+namespace {
+using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+void log_task_exception(std::exception_ptr e, const char* what) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("{} ended with an exception: {}", what, ex.what());
+  } catch (...) {
+    spdlog::error("{} ended with an unknown exception", what);
+  }
+}
+}  // namespace
+
+Worker::Worker(int idx, App& a, const std::vector<Route>& r, net::thread_pool& rd)
+    : index(idx), app(a), routes(r), readers(rd) {
+  auto cfg = app.config();
+  pool = std::make_unique<UpstreamPool>(ioc, cfg->server.pool_idle_s, cfg->server.connect_timeout_s);
+}
+
+Worker::~Worker() {
+  stop();
+  join();
+}
+
+void Worker::add_acceptor(tcp::acceptor a) { acceptors_.push_back(std::make_unique<tcp::acceptor>(std::move(a))); }
+
+void Worker::start() {
+  for (auto& a : acceptors_)
+    net::co_spawn(ioc, accept_loop(*a), [](std::exception_ptr e) { log_task_exception(e, "accept loop"); });
+  net::co_spawn(ioc, sweep_loop(), [](std::exception_ptr e) { log_task_exception(e, "pool sweeper"); });
+  thread_ = std::thread([this] {
+    for (;;) {
+      try {
+        ioc.run();
+        break;
+      } catch (const std::exception& e) {
+        spdlog::error("worker {}: unhandled exception: {}", index, e.what());
+      }
+    }
+  });
+}
+
+awaitable<void> Worker::accept_loop(tcp::acceptor& a) {
+  net::steady_timer backoff(ioc);
+  for (;;) {
+    auto [ec, sock] = co_await a.async_accept(use_nothrow);
+    if (ec) {
+      if (ec == net::error::operation_aborted || !a.is_open() || stopping) co_return;
+      // EMFILE/ENFILE etc.: pause instead of spinning.
+      spdlog::warn("worker {}: accept failed: {}; pausing 100 ms", index, ec.message());
+      backoff.expires_after(std::chrono::milliseconds(100));
+      co_await backoff.async_wait(use_nothrow);
+      continue;
+    }
+    const auto limit = app.config()->server.limits.max_connections_per_worker;
+    if (conns.size() >= limit) {
+      boost::system::error_code ig;
+      sock.close(ig);
+      continue;
+    }
+    ++connections_total;
+    net::co_spawn(ioc, serve_connection(*this, std::move(sock)),
+                  [](std::exception_ptr e) { log_task_exception(e, "connection"); });
+  }
+}
+
+awaitable<void> Worker::sweep_loop() {
+  net::steady_timer t(ioc);
+  while (!stopping) {
+    t.expires_after(std::chrono::milliseconds(500));
+    auto [ec] = co_await t.async_wait(use_nothrow);
+    if (ec) co_return;
+    pool->sweep();
+  }
+}
+
+void Worker::stop_accepting() {
+  net::post(ioc, [this] {
+    stopping = true;
+    boost::system::error_code ig;
+    for (auto& a : acceptors_) a->close(ig);
+    for (ConnSlot* c : conns)
+      if (c->idle && c->sock) c->sock->close(ig);  // idle keep-alive: wake and end the session
+    pool->close_all();
+  });
+}
+
+void Worker::stop() { ioc.stop(); }
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string Worker::new_request_id() {
+  static const char* hex = "0123456789abcdef";
+  std::string s(32, '0');
+  uint64_t a = rng(), b = rng();
+  for (int i = 0; i < 16; ++i) {
+    s[i] = hex[(a >> (i * 4)) & 0xF];
+    s[16 + i] = hex[(b >> (i * 4)) & 0xF];
+  }
+  return s;
+}
+
+Runtime::Runtime(App& app, std::vector<Route> routes, int workers) : app_(app), routes_(std::move(routes)) {
+  if (workers <= 0) workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, app_, routes_, readers_));
+}
+
+Runtime::~Runtime() {
+  stop();
+  readers_.join();
+}
+
+void Runtime::listen(const std::string& host, int port) {
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error("invalid listen address '" + host + "': " + ec.message());
+  tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+  // SO_REUSEPORT would let a second llmgate (same user) silently share the port. Probe with a
+  // plain socket first so "address in use" is reported, then bind the per-worker group.
+  {
+    net::io_context probe_ctx;
+    tcp::acceptor probe(probe_ctx);
+    probe.open(ep.protocol());
+    probe.set_option(net::socket_base::reuse_address(true));
+    probe.bind(ep, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(ep.port()) + ": " + ec.message());
+    ep.port(probe.local_endpoint().port());
+  }
+  for (auto& w : workers_) {
+    tcp::acceptor a(w->ioc);
+    a.open(ep.protocol());
+    a.set_option(net::socket_base::reuse_address(true));
+    a.set_option(reuse_port(true));
+    a.bind(ep, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(ep.port()) + ": " + ec.message());
+    a.listen(net::socket_base::max_listen_connections);
+    w->add_acceptor(std::move(a));
+  }
+  port_ = ep.port();
+}
+
+void Runtime::start() {
+  for (auto& w : workers_) w->start();
+}
+
+void Runtime::stop_accepting() {
+  for (auto& w : workers_) w->stop_accepting();
+}
+
+void Runtime::stop() {
+  for (auto& w : workers_) w->stop();
+  for (auto& w : workers_) w->join();
+}
+
+}  // namespace llmgate

@@ -1,0 +1,80 @@
+#pragma once
+// Workers: one io_context per thread (share nothing). Each owns its acceptor (SO_REUSEPORT),
+// its upstream pool and its connections. Runtime owns the workers and the staged shutdown.
+#include <atomic>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "llmgate/app.hpp"
+#include "server/net.hpp"
+#include "upstream/upstream.hpp"
+
+namespace llmgate {
+
+// A connection as seen by its worker (for closing idle keep-alive connections at shutdown).
+struct ConnSlot {
+  tcp::socket* sock = nullptr;
+  bool idle = true;  // waiting for the next request
+};
+
+class Worker {
+ public:
+  Worker(int index, App& app, const std::vector<Route>& routes, net::thread_pool& readers);
+  ~Worker();
+
+  const int index;
+  net::io_context ioc{1};
+  App& app;
+  const std::vector<Route>& routes;
+  net::thread_pool& readers;   // blocking (database) handlers run here
+  std::unique_ptr<UpstreamPool> pool;
+  std::unordered_set<ConnSlot*> conns;
+  bool stopping = false;       // worker thread only: finish current requests, then close
+  std::mt19937_64 rng{std::random_device{}()};
+  uint64_t connections_total = 0;
+
+  void add_acceptor(tcp::acceptor a);
+  void start();                // spawns the thread
+  void stop_accepting();       // thread-safe: posts to the worker
+  void stop();                 // thread-safe: stops the io_context
+  void join();
+  // New opaque request id (32 hex chars).
+  std::string new_request_id();
+
+ private:
+  awaitable<void> accept_loop(tcp::acceptor& a);
+  awaitable<void> sweep_loop();
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::thread thread_;
+};
+
+// The connection coroutine (session.cpp).
+awaitable<void> serve_connection(Worker& w, tcp::socket sock);
+
+class Runtime {
+ public:
+  Runtime(App& app, std::vector<Route> routes, int workers);
+  ~Runtime();
+  // Binds every worker's acceptor to host:port (port 0 = any free port). Throws on failure.
+  void listen(const std::string& host, int port);
+  int port() const { return port_; }
+  void start();
+  // Stage 2 of shutdown: stop accepting and close idle keep-alive connections.
+  void stop_accepting();
+  // Stage 3: stop all io_contexts and join the threads.
+  void stop();
+  std::size_t worker_count() const { return workers_.size(); }
+
+ private:
+  App& app_;
+  std::vector<Route> routes_;
+  net::thread_pool readers_{2};
+  std::vector<std::unique_ptr<Worker>> workers_;
+  int port_ = 0;
+};
+
+}  // namespace llmgate

@@ -1,0 +1,333 @@
+#include "upstream/upstream.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+namespace llmgate {
+
+namespace {
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+bool socket_looks_alive(tcp::socket& s) {
+  if (!s.is_open()) return false;
+  char c;
+  ssize_t r = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (r == 0) return false;                        // peer closed
+  if (r > 0) return false;                         // unexpected bytes: not safe to reuse
+  return errno == EAGAIN || errno == EWOULDBLOCK;  // nothing pending: alive
+}
+}  // namespace
+
+void UpstreamConn::close() {
+  boost::system::error_code ec;
+  auto& s = lowest();
+  s.shutdown(tcp::socket::shutdown_both, ec);
+  s.close(ec);
+}
+
+UpstreamPool::UpstreamPool(net::io_context& ioc, double idle_seconds, double connect_timeout_seconds)
+    : ioc_(ioc), idle_(seconds_d(idle_seconds)), connect_timeout_(seconds_d(connect_timeout_seconds)) {}
+
+UpstreamPool::~UpstreamPool() { close_all(); }
+
+std::string UpstreamPool::key_for(const Deployment& d) {
+  std::string k = d.url.origin();
+  if (d.url.tls) {
+    k += d.ssl_verify ? "|verify" : "|noverify";
+    if (!d.ssl_ca_bundle.empty()) k += "|ca=" + d.ssl_ca_bundle;
+  }
+  return k;
+}
+
+std::unique_ptr<UpstreamConn> UpstreamPool::take(const Deployment& d) {
+  auto it = idle_conns_.find(key_for(d));
+  if (it == idle_conns_.end()) return nullptr;
+  auto& v = it->second;
+  const auto now = std::chrono::steady_clock::now();
+  while (!v.empty()) {
+    auto c = std::move(v.back());  // most recently used first: warmest, least likely stale
+    v.pop_back();
+    if (now - c->idle_since < idle_ && socket_looks_alive(c->lowest())) return c;
+    c->close();
+  }
+  return nullptr;
+}
+
+void UpstreamPool::put(std::unique_ptr<UpstreamConn> c) {
+  c->idle_since = std::chrono::steady_clock::now();
+  auto& v = idle_conns_[c->key];
+  if (v.size() >= 256) {  // cap idle connections per origin
+    c->close();
+    return;
+  }
+  v.push_back(std::move(c));
+}
+
+void UpstreamPool::sweep() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [k, v] : idle_conns_) {
+    std::erase_if(v, [&](std::unique_ptr<UpstreamConn>& c) {
+      if (now - c->idle_since >= idle_) {
+        c->close();
+        return true;
+      }
+      return false;
+    });
+  }
+}
+
+void UpstreamPool::close_all() {
+  for (auto& [k, v] : idle_conns_)
+    for (auto& c : v) c->close();
+  idle_conns_.clear();
+}
+
+std::size_t UpstreamPool::idle_count() const {
+  std::size_t n = 0;
+  for (auto& [k, v] : idle_conns_) n += v.size();
+  return n;
+}
+
+ssl::context& UpstreamPool::ssl_context(const Deployment& d) {
+  std::string k = std::string(d.ssl_verify ? "v" : "n") + "|" + d.ssl_ca_bundle;
+  auto& slot = ssl_ctx_[k];
+  if (!slot) {
+    slot = std::make_unique<ssl::context>(ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(slot->native_handle(), TLS1_2_VERSION);
+    boost::system::error_code ec;
+    if (d.ssl_verify) {
+      slot->set_verify_mode(ssl::verify_peer, ec);
+      if (!d.ssl_ca_bundle.empty()) {
+        slot->load_verify_file(d.ssl_ca_bundle, ec);
+        if (ec) spdlog::error("cannot load CA bundle {}: {}", d.ssl_ca_bundle, ec.message());
+      } else {
+        slot->set_default_verify_paths(ec);
+      }
+    } else {
+      slot->set_verify_mode(ssl::verify_none, ec);
+    }
+  }
+  return *slot;
+}
+
+awaitable<std::unique_ptr<UpstreamConn>> UpstreamPool::connect(const Deployment& d, Errc& errc, std::string& err) {
+  auto ex = co_await net::this_coro::executor;
+  auto c = std::make_unique<UpstreamConn>();
+  c->key = key_for(d);
+  c->plain.emplace(ex);
+  const auto deadline_at = std::chrono::steady_clock::now() + connect_timeout_;
+
+  tcp::resolver resolver(ex);
+  net::steady_timer guard(ex);
+  bool timed_out = false;
+  guard.expires_at(deadline_at);
+  guard.async_wait([&](boost::system::error_code ec) {
+    if (ec) return;
+    timed_out = true;
+    resolver.cancel();
+    boost::system::error_code ig;
+    c->lowest().cancel(ig);
+    c->lowest().close(ig);
+  });
+  auto [rec, results] = co_await resolver.async_resolve(d.url.host, d.url.port, use_nothrow);
+  if (rec) {
+    guard.cancel();
+    errc = timed_out ? Errc::upstream_timeout : Errc::upstream_connect;
+    err = timed_out ? "timed out resolving " + d.url.host : "cannot resolve upstream host " + d.url.host;
+    co_return nullptr;
+  }
+  auto [cec, ep] = co_await net::async_connect(*c->plain, results, use_nothrow);
+  if (cec || timed_out) {
+    guard.cancel();
+    errc = timed_out ? Errc::upstream_timeout : Errc::upstream_connect;
+    err = timed_out ? "timed out connecting to " + d.url.host + ":" + d.url.port
+                    : "cannot connect to " + d.url.host + ":" + d.url.port + " (" + cec.message() + ")";
+    co_return nullptr;
+  }
+  boost::system::error_code ig;
+  c->plain->set_option(tcp::no_delay(true), ig);
+  if (d.url.tls) {
+    auto& ctx = ssl_context(d);
+    c->tls.emplace(std::move(*c->plain), ctx);
+    c->plain.reset();
+    if (!SSL_set_tlsext_host_name(c->tls->native_handle(), d.url.host.c_str())) {
+      guard.cancel();
+      errc = Errc::upstream_tls;
+      err = "cannot set TLS server name for " + d.url.host;
+      co_return nullptr;
+    }
+    if (d.ssl_verify) c->tls->set_verify_callback(ssl::host_name_verification(d.url.host));
+    auto [hec] = co_await c->tls->async_handshake(ssl::stream_base::client, use_nothrow);
+    if (hec || timed_out) {
+      guard.cancel();
+      errc = timed_out ? Errc::upstream_timeout : Errc::upstream_tls;
+      std::string why = hec.message();
+      long vr = SSL_get_verify_result(c->tls->native_handle());
+      if (vr != X509_V_OK) why = X509_verify_cert_error_string(vr);
+      err = timed_out ? "timed out in TLS handshake with " + d.url.host
+                      : "TLS handshake with " + d.url.host + " failed: " + why;
+      co_return nullptr;
+    }
+  }
+  guard.cancel();
+  co_return c;
+}
+
+UpstreamCall::~UpstreamCall() {
+  if (conn_) conn_->close();
+}
+
+std::string UpstreamCall::header(std::string_view name) const {
+  if (!parser_) return {};
+  auto& h = parser_->get();
+  auto it = h.find(name);
+  return it == h.end() ? std::string{} : std::string(it->value());
+}
+
+template <class Stream>
+awaitable<Errc> UpstreamCall::exchange(Stream& s, const UpstreamRequest& req, const Deployment& d,
+                                       std::chrono::steady_clock::duration header_timeout,
+                                       std::string& err, bool& any_response_byte) {
+  http::request<http::span_body<const char>> r;
+  r.version(11);
+  r.method_string(req.method);
+  r.target(req.target);
+  r.set(http::field::host, d.url.host);
+  r.set(http::field::user_agent, "llmgate/" LLMGATE_VERSION);
+  for (const auto& [k, v] : req.headers) r.set(k, v);
+  if (req.method != "GET") {
+    r.set(http::field::content_type, "application/json");
+    r.body() = {req.body.data(), req.body.size()};
+    r.prepare_payload();
+  }
+  Deadline dl(co_await net::this_coro::executor);
+  dl.arm(conn_->lowest(), header_timeout);
+  auto [wec, wn] = co_await http::async_write(s, r, use_nothrow);
+  if (wec) {
+    dl.disarm();
+    err = "cannot send request to upstream " + d.url.host + ": " + wec.message();
+    co_return dl.fired() ? Errc::upstream_timeout : Errc::upstream_connect;
+  }
+  parser_.emplace();
+  parser_->body_limit(boost::none);
+  buf_.clear();
+  auto [hec, hn] = co_await http::async_read_header(s, buf_, *parser_, use_nothrow);
+  any_response_byte = buf_.size() > 0 || parser_->got_some();
+  dl.disarm();
+  if (hec) {
+    if (dl.fired()) {
+      err = "upstream " + d.url.host + " did not answer within " + std::to_string(d.timeout_s) + " s";
+      co_return Errc::upstream_timeout;
+    }
+    if (aborted_) co_return Errc::client_closed;
+    err = "upstream " + d.url.host + " closed the connection: " + hec.message();
+    co_return any_response_byte ? Errc::upstream_protocol : Errc::upstream_connect;
+  }
+  status_ = parser_->get().result_int();
+  co_return Errc::ok;
+}
+
+awaitable<Errc> UpstreamCall::start(const Deployment& d, const UpstreamRequest& req,
+                                    double header_timeout_s, std::string& err) {
+  const auto header_timeout = seconds_d(header_timeout_s);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    conn_ = attempt == 0 ? pool_.take(d) : nullptr;
+    reused_ = conn_ != nullptr;
+    if (!conn_) {
+      Errc ec = Errc::ok;
+      conn_ = co_await pool_.connect(d, ec, err);
+      if (!conn_) co_return ec;
+    }
+    if (aborted_) co_return Errc::client_closed;
+    bool any_byte = false;
+    Errc ec = conn_->tls ? co_await exchange(*conn_->tls, req, d, header_timeout, err, any_byte)
+                         : co_await exchange(*conn_->plain, req, d, header_timeout, err, any_byte);
+    ++conn_->uses;
+    if (ec == Errc::ok) co_return ec;
+    conn_->close();
+    conn_.reset();
+    // A pooled connection the upstream closed while idle: retry once on a fresh one.
+    if (reused_ && !any_byte && ec == Errc::upstream_connect && !aborted_) {
+      spdlog::debug("stale pooled connection to {}; retrying on a fresh one", d.url.host);
+      continue;
+    }
+    co_return ec;
+  }
+  co_return Errc::upstream_connect;
+}
+
+template <class Stream>
+awaitable<boost::system::error_code> UpstreamCall::read_body_some(Stream& s, char* b, std::size_t cap,
+                                                                  std::size_t& got) {
+  auto& body = parser_->get().body();
+  body.data = b;
+  body.size = cap;
+  auto [ec, n] = co_await http::async_read_some(s, buf_, *parser_, use_nothrow);
+  got = cap - body.size;
+  if (ec == http::error::need_buffer) ec = {};
+  co_return ec;
+}
+
+awaitable<Errc> UpstreamCall::read_some(std::chrono::steady_clock::duration timeout, std::string& out, bool& done) {
+  done = false;
+  if (!conn_ || !parser_) co_return aborted_ ? Errc::client_closed : Errc::upstream_stream_cut;
+  if (parser_->is_done()) {
+    done = done_ = true;
+    co_return Errc::ok;
+  }
+  char b[kReadChunk];
+  Deadline dl(co_await net::this_coro::executor);
+  for (;;) {
+    dl.arm(conn_->lowest(), timeout);
+    std::size_t got = 0;
+    auto ec = conn_->tls ? co_await read_body_some(*conn_->tls, b, sizeof b, got)
+                         : co_await read_body_some(*conn_->plain, b, sizeof b, got);
+    dl.disarm();
+    if (got) out.append(b, got);
+    if (ec) {
+      if (aborted_) co_return Errc::client_closed;
+      if (dl.fired()) co_return Errc::upstream_timeout;
+      co_return Errc::upstream_stream_cut;
+    }
+    if (parser_->is_done()) done = done_ = true;
+    if (got || done) co_return Errc::ok;
+  }
+}
+
+awaitable<Errc> UpstreamCall::read_all(std::chrono::steady_clock::duration timeout, std::string& out,
+                                       std::size_t max_bytes) {
+  bool done = false;
+  if (auto cl = parser_ ? parser_->content_length() : boost::none; cl && *cl <= max_bytes) out.reserve(*cl);
+  while (!done) {
+    Errc ec = co_await read_some(timeout, out, done);
+    if (ec != Errc::ok) co_return ec;
+    if (out.size() > max_bytes) co_return Errc::upstream_protocol;
+  }
+  co_return Errc::ok;
+}
+
+void UpstreamCall::release() {
+  if (!conn_) return;
+  if (done_ && parser_ && parser_->keep_alive() && buf_.size() == 0 && !aborted_) {
+    pool_.put(std::move(conn_));
+  } else {
+    conn_->close();
+    conn_.reset();
+  }
+}
+
+void UpstreamCall::abort() {
+  aborted_ = true;
+  if (conn_) {
+    boost::system::error_code ig;
+    conn_->lowest().cancel(ig);
+    conn_->lowest().shutdown(tcp::socket::shutdown_both, ig);
+    conn_->lowest().close(ig);
+  }
+}
+
+}  // namespace llmgate

@@ -1,0 +1,100 @@
+#pragma once
+// Upstream HTTP/1.1 client: a per-worker keep-alive pool per origin (plain or TLS) and one
+// request/response exchange on a pooled connection. Single-threaded: everything here runs on
+// the owning worker's io_context.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llmgate/config.hpp"
+#include "llmgate/error.hpp"
+#include "llmgate/provider.hpp"
+#include "server/net.hpp"
+
+namespace llmgate {
+
+struct UpstreamConn {
+  std::string key;  // pool key: origin + TLS settings
+  std::optional<tcp::socket> plain;
+  std::optional<ssl::stream<tcp::socket>> tls;
+  std::chrono::steady_clock::time_point idle_since{};
+  int uses = 0;
+  tcp::socket& lowest() { return tls ? tls->next_layer() : *plain; }
+  void close();
+};
+
+class UpstreamPool {
+ public:
+  UpstreamPool(net::io_context& ioc, double idle_seconds, double connect_timeout_seconds);
+  ~UpstreamPool();
+  // A live idle connection for the deployment's origin, or nullptr.
+  std::unique_ptr<UpstreamConn> take(const Deployment& d);
+  // Returns a connection whose last exchange completed cleanly.
+  void put(std::unique_ptr<UpstreamConn> c);
+  // Opens a new connection (resolve, connect, TLS handshake with SNI + host verification)
+  // within the connect timeout. On failure returns nullptr and sets `ec`/`err`.
+  awaitable<std::unique_ptr<UpstreamConn>> connect(const Deployment& d, Errc& ec, std::string& err);
+  // Drops idle connections older than the idle limit (called by a per-worker timer).
+  void sweep();
+  void close_all();
+  std::size_t idle_count() const;
+  net::io_context& context() { return ioc_; }
+
+ private:
+  static std::string key_for(const Deployment& d);
+  ssl::context& ssl_context(const Deployment& d);
+  net::io_context& ioc_;
+  std::chrono::steady_clock::duration idle_;
+  std::chrono::steady_clock::duration connect_timeout_;
+  std::map<std::string, std::vector<std::unique_ptr<UpstreamConn>>> idle_conns_;
+  std::map<std::string, std::unique_ptr<ssl::context>> ssl_ctx_;
+};
+
+// One request/response exchange.
+class UpstreamCall {
+ public:
+  explicit UpstreamCall(UpstreamPool& pool) : pool_(pool) {}
+  ~UpstreamCall();
+  // Sends the request and reads the response header within `header_timeout`. A pooled
+  // connection that fails before any response byte is retried once on a fresh connection.
+  awaitable<Errc> start(const Deployment& d, const UpstreamRequest& req, double header_timeout_s,
+                        std::string& err);
+  int status() const { return status_; }
+  std::string header(std::string_view name) const;
+  // Appends the next piece of body to `out`; sets `done` at the end of the body. Returns
+  // upstream_timeout when nothing arrived within `timeout`, upstream_stream_cut when the
+  // connection broke, client_closed after abort().
+  awaitable<Errc> read_some(std::chrono::steady_clock::duration timeout, std::string& out, bool& done);
+  // Reads the whole body (capped at `max_bytes`).
+  awaitable<Errc> read_all(std::chrono::steady_clock::duration timeout, std::string& out,
+                           std::size_t max_bytes);
+  // Returns the connection to the pool when the body was read completely and the upstream
+  // allows keep-alive; closes it otherwise. Idempotent.
+  void release();
+  // Closes the connection now (the client went away). Pending reads complete with an error.
+  void abort();
+  bool aborted() const { return aborted_; }
+  bool reused() const { return reused_; }
+
+ private:
+  template <class Stream>
+  awaitable<Errc> exchange(Stream& s, const UpstreamRequest& req, const Deployment& d,
+                           std::chrono::steady_clock::duration header_timeout, std::string& err,
+                           bool& any_response_byte);
+  template <class Stream>
+  awaitable<boost::system::error_code> read_body_some(Stream& s, char* buf, std::size_t cap, std::size_t& got);
+
+  UpstreamPool& pool_;
+  std::unique_ptr<UpstreamConn> conn_;
+  std::optional<http::response_parser<http::buffer_body>> parser_;
+  beast::flat_buffer buf_;
+  int status_ = 0;
+  bool done_ = false;
+  bool aborted_ = false;
+  bool reused_ = false;
+};
+
+}  // namespace llmgate
