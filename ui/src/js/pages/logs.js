@@ -44,6 +44,14 @@ export default async function logs(root, params) {
     for (const x of (k && k.keys) || []) if (x && typeof x === 'object' && x.key_alias) keyList.append(h('option', { value: x.key_alias }));
   });
 
+  // Free-text search covers stored prompts and responses only: say so when none are stored.
+  attempt(() => api('/llmgate/api/config')).then(([c]) => {
+    const led = c && c.settings && c.settings.ledger;
+    if (led && led.store_bodies === false) {
+      form.after(h('p.notice', { id: 'logs-no-bodies' }, 'Request and response bodies are not stored (general_settings.store_prompts_in_spend_logs is false, or turn_off_message_logging is on): text search and the payload view have nothing to show.'));
+    }
+  });
+
   let cursors = [null];  // cursor of each page seen; the last entry is the current page's
   let nextCursor = null;
 
@@ -117,9 +125,9 @@ export default async function logs(root, params) {
           ['Total tokens', num(rec.total_tokens)], ['Cost', usd(rec.cost)],
         ]), h('h3', null, 'Timings'), kv(timing))),
       h('h3', null, 'Request body', rec.request_truncated || rec.request_body_truncated ? ' (truncated)' : ''),
-      rec.request_body == null ? h('p.muted', null, 'Not stored.') : jsonBlock(rec.request_body),
+      rec.request_body == null || rec.request_body === '' ? h('p.muted', null, 'Not stored (body logging is off, or the request failed before it was read).') : jsonBlock(rec.request_body),
       h('h3', null, 'Response body', rec.response_truncated || rec.response_body_truncated ? ' (truncated)' : ''),
-      rec.response_body == null ? h('p.muted', null, 'Not stored.') : jsonBlock(rec.response_body),
+      rec.response_body == null || rec.response_body === '' ? h('p.muted', null, 'Not stored.') : jsonBlock(rec.response_body),
       h('details', null, h('summary', null, 'Whole record (JSON)'), jsonBlock(rec)));
   }
 
