@@ -69,6 +69,8 @@ struct HealthMonitor::Impl {
   }
 
   awaitable<void> loop() {
+    // With background checks off, /health probes on demand (LiteLLM's behaviour).
+    if (!app.config()->health.background_health_checks) co_return;
     for (;;) {
       co_await round();
       auto cfg = app.config();

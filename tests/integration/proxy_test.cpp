@@ -1,0 +1,320 @@
+// The real daemon against the in-process fake OpenAI upstream: round trips, streaming,
+// passthrough, auth, upstream failures, disconnects, pooled-connection retry.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "fake_upstream.hpp"
+#include "harness.hpp"
+
+using namespace llmgate::test;
+using namespace std::chrono;
+using nlohmann::json;
+
+namespace {
+
+std::string config_for(const FakeUpstream& up, const std::string& extra_llmgate = "", const std::string& extra_models = "") {
+  return R"(model_list:
+  - model_name: gpt-test
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: )" + up.base_url() + R"(
+      api_key: sk-upstream-secret-key
+  - model_name: hang
+    litellm_params:
+      model: openai/hang
+      api_base: )" + up.base_url() + R"(
+      timeout: 1
+  - model_name: echo
+    litellm_params:
+      model: openai/echo
+      api_base: )" + up.base_url() + R"(
+      api_key: sk-upstream-secret-key
+  - model_name: err500
+    litellm_params:
+      model: openai/error-500
+      api_base: )" + up.base_url() + R"(
+  - model_name: cut
+    litellm_params:
+      model: openai/stream-cut
+      api_base: )" + up.base_url() + R"(
+  - model_name: slow
+    litellm_params:
+      model: openai/slow-stream
+      api_base: )" + up.base_url() + R"(
+  - model_name: stale
+    litellm_params:
+      model: openai/stale-once
+      api_base: )" + up.base_url() + R"(
+  - model_name: nousage
+    litellm_params:
+      model: openai/no-usage
+      api_base: )" + up.base_url() + R"(
+)" + extra_models + R"(
+general_settings:
+  master_key: )" + kMasterKey + R"(
+  background_health_checks: false
+llmgate_settings:
+  drain_seconds: 0.3
+)" + extra_llmgate;
+}
+
+// Data lines of an SSE body.
+std::vector<std::string> sse_data(const std::string& body) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while ((pos = body.find("data: ", pos)) != std::string::npos) {
+    auto end = body.find('\n', pos);
+    out.push_back(body.substr(pos + 6, end - pos - 6));
+    pos = end;
+  }
+  return out;
+}
+
+class ProxyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    up = new FakeUpstream();
+    gw = new Daemon(config_for(*up));
+  }
+  static void TearDownTestSuite() {
+    delete gw;
+    delete up;
+  }
+  static FakeUpstream* up;
+  static Daemon* gw;
+};
+FakeUpstream* ProxyTest::up = nullptr;
+Daemon* ProxyTest::gw = nullptr;
+
+TEST_F(ProxyTest, NonStreamingRoundTrip) {
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["choices"][0]["message"]["content"], FakeUpstream::kContent);
+  EXPECT_EQ(j["usage"]["prompt_tokens"], FakeUpstream::kPromptTokens);
+  EXPECT_EQ(r.header("x-request-id").size(), 32u);
+  EXPECT_FALSE(r.header("x-litellm-overhead-duration-ms").empty());
+  // The upstream got the deployment's key and model, not the client's.
+  auto h = up->last_headers();
+  EXPECT_EQ(h["authorization"], "Bearer sk-upstream-secret-key");
+  EXPECT_EQ(json::parse(up->last_body())["model"], "gpt-4o-mini");
+  // Same path without /v1.
+  auto r2 = request(gw->port(), "POST", "/chat/completions", chat_body("gpt-test"), {auth_header()});
+  EXPECT_EQ(r2.status, 200);
+}
+
+TEST_F(ProxyTest, ClientRequestIdIsKept) {
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
+                   {auth_header(), {"x-request-id", "my-trace-123"}});
+  EXPECT_EQ(r.header("x-request-id"), "my-trace-123");
+}
+
+TEST_F(ProxyTest, UnknownFieldsPassThroughAndRedirectFieldsDoNot) {
+  std::string extra = R"("tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"logprobs":true,"user":"u1","vendor_x":{"a":[1,2]},"api_base":"http://evil.example","base_url":"http://evil.example","api_key":"sk-client","extra_headers":{"X":"1"})";
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("echo", false, extra), {auth_header()});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto sent = json::parse(up->last_body());
+  EXPECT_EQ(sent["model"], "echo");
+  EXPECT_EQ(sent["vendor_x"], json::parse(R"({"a":[1,2]})"));
+  EXPECT_EQ(sent["logprobs"], true);
+  EXPECT_EQ(sent["user"], "u1");
+  EXPECT_EQ(sent["tools"][0]["function"]["name"], "f");
+  EXPECT_FALSE(sent.contains("api_base"));
+  EXPECT_FALSE(sent.contains("base_url"));
+  EXPECT_FALSE(sent.contains("api_key"));
+  EXPECT_FALSE(sent.contains("extra_headers"));
+}
+
+TEST_F(ProxyTest, StreamingForwardsEventsAndStripsUsageUnlessAsked) {
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test", true), {auth_header()});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.header("content-type").find("text/event-stream"), std::string::npos);
+  auto data = sse_data(r.body);
+  ASSERT_FALSE(data.empty());
+  EXPECT_EQ(data.back(), "[DONE]");
+  std::string text;
+  for (auto& d : data) {
+    if (d == "[DONE]") continue;
+    auto j = json::parse(d);
+    EXPECT_FALSE(j.contains("usage") && j["choices"].empty()) << "usage chunk leaked: " << d;
+    if (!j["choices"].empty() && j["choices"][0]["delta"].contains("content"))
+      text += j["choices"][0]["delta"]["content"].get<std::string>();
+  }
+  EXPECT_EQ(text, FakeUpstream::stream_text(5));
+  // The gateway asked the upstream for usage on the client's behalf.
+  EXPECT_EQ(json::parse(up->last_body())["stream_options"]["include_usage"], true);
+
+  auto r2 = request(gw->port(), "POST", "/v1/chat/completions",
+                    chat_body("gpt-test", true, R"("stream_options":{"include_usage":true})"), {auth_header()});
+  bool saw_usage = false;
+  for (auto& d : sse_data(r2.body))
+    if (d != "[DONE]" && json::parse(d).contains("usage") && !json::parse(d)["usage"].is_null()) saw_usage = true;
+  EXPECT_TRUE(saw_usage);
+}
+
+TEST_F(ProxyTest, ModelsList) {
+  auto r = request(gw->port(), "GET", "/v1/models", "", {auth_header()});
+  ASSERT_EQ(r.status, 200);
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["object"], "list");
+  bool found = false;
+  for (auto& m : j["data"]) found |= m["id"] == "gpt-test";
+  EXPECT_TRUE(found);
+}
+
+TEST_F(ProxyTest, AuthFailures) {
+  auto none = request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"));
+  EXPECT_EQ(none.status, 401);
+  auto wrong = request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
+                       {auth_header("sk-wrong-key-abcdef")});
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(wrong.body.find("sk-wrong"), std::string::npos) << "the key must not be echoed";
+  auto j = json::parse(wrong.body);
+  EXPECT_EQ(j["error"]["type"], "authentication_error");
+  EXPECT_TRUE(j["error"].contains("param"));
+  EXPECT_TRUE(j["error"].contains("code"));
+  // Azure SDKs send api-key; others x-api-key.
+  EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"api-key", kMasterKey}}).status, 200);
+  EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"x-api-key", kMasterKey}}).status, 200);
+  // Health needs no key.
+  EXPECT_EQ(request(gw->port(), "GET", "/health/liveliness").status, 200);
+  EXPECT_EQ(request(gw->port(), "GET", "/health/readiness").status, 200);
+  EXPECT_EQ(request(gw->port(), "GET", "/health").status, 200);
+  EXPECT_EQ(request(gw->port(), "GET", "/v1/models").status, 401);
+}
+
+TEST_F(ProxyTest, ClientErrors) {
+  auto unknown = request(gw->port(), "POST", "/v1/chat/completions", chat_body("no-such-model"), {auth_header()});
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(json::parse(unknown.body)["error"]["code"], "model_not_found");
+  auto missing = request(gw->port(), "POST", "/v1/chat/completions", R"({"messages":[]})", {auth_header()});
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(json::parse(missing.body)["error"]["param"], "model");
+  auto bad = request(gw->port(), "POST", "/v1/chat/completions", "{not json", {auth_header()});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["error"]["type"], "invalid_request_error");
+  auto path = request(gw->port(), "GET", "/nope", "", {auth_header()});
+  EXPECT_EQ(path.status, 404);
+  EXPECT_TRUE(json::parse(path.body).contains("error"));
+  auto method = request(gw->port(), "GET", "/v1/chat/completions", "", {auth_header()});
+  EXPECT_EQ(method.status, 405);
+  EXPECT_TRUE(json::parse(method.body).contains("error"));
+}
+
+TEST_F(ProxyTest, UpstreamErrorPassesThrough) {
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("err500"), {auth_header()});
+  EXPECT_EQ(r.status, 500);
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["error"]["message"], "fake upstream failure");
+  EXPECT_EQ(j["error"]["type"], "server_error");
+}
+
+TEST_F(ProxyTest, UpstreamHangIs504WithinTimeout) {
+  const auto t0 = steady_clock::now();
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("hang"), {auth_header()});
+  const auto took = steady_clock::now() - t0;
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "upstream_timeout");
+  EXPECT_LT(took, seconds(3));
+  EXPECT_GE(took, milliseconds(900));
+}
+
+TEST_F(ProxyTest, UpstreamDiesMidStreamGivesErrorEventNotFakeStop) {
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("cut", true), {auth_header()});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("event: error"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("\"finish_reason\":\"stop\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("[DONE]"), std::string::npos);
+}
+
+TEST_F(ProxyTest, ClientDisconnectClosesUpstreamWithinOneSecond) {
+  const int before = up->connections_open();
+  {
+    RawConn c(gw->port());
+    c.send(http_request("POST", "/v1/chat/completions", chat_body("slow", true), {auth_header()}));
+    std::string got = c.read_until("data: ", seconds(5));
+    ASSERT_NE(got.find("data: "), std::string::npos);
+  }  // client goes away mid-stream
+  EXPECT_TRUE(up->wait_open_connections_at_most(before, milliseconds(1000)))
+      << "upstream connections still open: " << up->connections_open();
+}
+
+TEST_F(ProxyTest, StalePooledConnectionIsRetriedOnce) {
+  auto r1 = request(gw->port(), "POST", "/v1/chat/completions", chat_body("stale"), {auth_header()});
+  ASSERT_EQ(r1.status, 200);
+  // The second request reuses the pooled connection, which the upstream closes unanswered.
+  auto r2 = request(gw->port(), "POST", "/v1/chat/completions", chat_body("stale"), {auth_header()});
+  EXPECT_EQ(r2.status, 200) << r2.body;
+}
+
+TEST_F(ProxyTest, PipelinedRequestsAnsweredInOrder) {
+  RawConn c(gw->port());
+  c.send(http_request("GET", "/health/liveliness") + http_request("GET", "/nope", "", {auth_header()}) +
+         http_request("POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()}));
+  auto a = c.read_response();
+  auto b = c.read_response();
+  auto d = c.read_response();
+  ASSERT_TRUE(a && b && d);
+  EXPECT_EQ(a->status, 200);
+  EXPECT_EQ(b->status, 404);
+  EXPECT_EQ(d->status, 200);
+}
+
+TEST_F(ProxyTest, ExpectContinue) {
+  RawConn c(gw->port());
+  std::string body = chat_body("gpt-test");
+  c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kMasterKey) +
+         "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n");
+  auto interim = c.read_response(seconds(5), true);
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  c.send(body);
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(ProxyTest, StreamWithoutUsageStillCounts) {
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("nousage", true), {auth_header()});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("[DONE]"), std::string::npos);
+}
+
+TEST(ProxyLifecycle, SigtermDrainsThenExitsZero) {
+  FakeUpstream up;
+  Daemon gw(config_for(up, "  shutdown_grace_seconds: 10\n",
+                       "  - model_name: paced\n    litellm_params:\n      model: mock/paced\n"
+                       "      mock_tokens_per_second: 20\n"
+                       "      mock_response: one two three four five six seven eight nine ten eleven twelve\n"));
+  // An in-flight stream (12 pieces at 20/s, about 0.6 s) must finish during the drain.
+  RawConn c(gw.port());
+  c.send(http_request("POST", "/v1/chat/completions", chat_body("paced", true), {auth_header()}));
+  ASSERT_NE(c.read_until("data: ", seconds(5)).find("data: "), std::string::npos);
+  gw.signal(SIGTERM);
+  // Readiness turns 503 at once; liveness stays 200.
+  bool saw_503 = false;
+  for (int i = 0; i < 100 && !saw_503; ++i) {
+    auto r = request(gw.port(), "GET", "/health/readiness");
+    saw_503 = r.status == 503 && json::parse(r.body)["status"] == "draining";
+  }
+  EXPECT_TRUE(saw_503);
+  EXPECT_EQ(request(gw.port(), "GET", "/health/liveliness").status, 200);
+  auto rest = c.read_until("[DONE]", seconds(10));
+  EXPECT_NE(rest.find("[DONE]"), std::string::npos) << "in-flight stream was cut";
+  EXPECT_EQ(gw.wait_exit(seconds(15)), 0) << gw.log();
+}
+
+TEST(ProxyLifecycle, SecondSignalExitsAtOnce) {
+  FakeUpstream up;
+  Daemon gw(config_for(up, "  shutdown_grace_seconds: 30\n").replace(
+      config_for(up).find("drain_seconds: 0.3"), 18, "drain_seconds: 30"));
+  gw.signal(SIGTERM);
+  auto r = request(gw.port(), "GET", "/health/readiness");  // the first signal was handled
+  EXPECT_EQ(r.status, 503);
+  gw.signal(SIGTERM);
+  EXPECT_NE(gw.wait_exit(seconds(3)), -1);
+}
+
+}  // namespace
