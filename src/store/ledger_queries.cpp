@@ -123,7 +123,7 @@ struct RollupSource {
   std::string cte;
   std::vector<Bind> binds;
 };
-RollupSource rollup_source(const Range& r) {
+RollupSource rollup_source(const Range& r, const char* dim /* "model" | "key" */) {
   const int64_t s = r.start_us / 1000000;
   const int64_t e = (r.end_us + 999999) / 1000000;
   const int64_t hs = s - ((s % 3600) + 3600) % 3600;
@@ -131,10 +131,10 @@ RollupSource rollup_source(const Range& r) {
   int64_t d1 = e / 86400 * 86400;
   if (d0 >= d1) d0 = d1 = e;
   RollupSource src;
-  src.cte =
-      "WITH r AS (SELECT * FROM usage_hourly WHERE t >= ? AND t < ?"
-      " UNION ALL SELECT * FROM usage_daily WHERE t >= ? AND t < ?"
-      " UNION ALL SELECT * FROM usage_hourly WHERE t >= ? AND t < ?) ";
+  const std::string h = std::string("usage_hourly_") + dim, d = std::string("usage_daily_") + dim;
+  src.cte = "WITH r AS (SELECT * FROM " + h + " WHERE t >= ? AND t < ?" +
+            " UNION ALL SELECT * FROM " + d + " WHERE t >= ? AND t < ?" +
+            " UNION ALL SELECT * FROM " + h + " WHERE t >= ? AND t < ?) ";
   src.binds = {hs, d0, d0, d1, std::max(d1, hs), e};
   return src;
 }
@@ -180,7 +180,7 @@ int64_t file_size(const std::string& p) {
 // Resolves a "key" filter (hash prefix or alias) to the key hashes seen in the rollups.
 std::vector<std::string> resolve_keys(SQLite::Database& db, const std::string& key) {
   SQLite::Statement st(db,
-                       "SELECT DISTINCT key_hash FROM usage_daily WHERE key_hash <> '' AND (key_alias = ?1"
+                       "SELECT DISTINCT key_hash FROM usage_daily_key WHERE key_hash <> '' AND (key_alias = ?1"
                        " OR (key_hash >= ?2 AND key_hash < ?3)) LIMIT 100");
   st.bind(1, key);
   st.bind(2, key);
@@ -284,20 +284,28 @@ json SqliteLedger::q_logs(SQLite::Database& db, const Params& p) {
   if (q && !fq.empty()) {
     // Drive from the full-text index newest-first (rowid = commit order), bounded below by the
     // first row of the time range (minus an hour of slack for long requests).
-    int64_t min_id = 0;
+    // The id window of the time range, with an hour of slack on both sides (a row's id follows
+    // its commit, which is at most a request's duration after its start).
+    int64_t min_id = 0, max_id = 0;
     {
       SQLite::Statement st(db,
-                           "SELECT id FROM spend_logs WHERE startTime >= ? ORDER BY startTime"
-                           " LIMIT 1");
+                           "SELECT (SELECT id FROM spend_logs WHERE startTime >= ?1"
+                           " ORDER BY startTime LIMIT 1),"
+                           " (SELECT id FROM spend_logs WHERE startTime < ?2"
+                           " ORDER BY startTime DESC LIMIT 1)");
       st.bind(1, static_cast<int64_t>(r.start_us - 3600LL * 1000000));
-      if (st.executeStep()) min_id = st.getColumn(0).getInt64();
-      else return json{{"data", json::array()}, {"next_cursor", nullptr}};
+      st.bind(2, static_cast<int64_t>(r.end_us + 3600LL * 1000000));
+      if (!st.executeStep() || st.getColumn(0).isNull() || st.getColumn(1).isNull())
+        return json{{"data", json::array()}, {"next_cursor", nullptr}};
+      min_id = st.getColumn(0).getInt64();
+      max_id = st.getColumn(1).getInt64();
     }
     sql = std::string("SELECT ") + kListColumns +
           " FROM spend_logs_fts f JOIN spend_logs l ON l.id = f.rowid" + where +
-          " AND spend_logs_fts MATCH ? AND f.rowid >= ?";
+          " AND spend_logs_fts MATCH ? AND f.rowid >= ? AND f.rowid <= ?";
     binds.emplace_back(fq);
     binds.emplace_back(min_id);
+    binds.emplace_back(max_id);
     if (cursor) {
       sql += " AND f.rowid < ?";
       binds.emplace_back(cursor->second);
@@ -452,7 +460,7 @@ json SqliteLedger::q_usage(SQLite::Database& db, const Params& p) {
   const int64_t from = s - ((s % span) + span) % span;
   const int64_t to = (r.end_us + 999999) / 1000000;
   std::string sql = "SELECT t, " + gcol + ", max(key_alias), " + bucket_sums() + " FROM " +
-                    (bucket == "hour" ? "usage_hourly" : "usage_daily") +
+                    (bucket == "hour" ? "usage_hourly_" : "usage_daily_") + (group_by == "key" ? "key" : "model") +
                     " WHERE t >= ? AND t < ? GROUP BY t, " + gcol + " ORDER BY t, " + gcol +
                     " LIMIT 100000";
   SQLite::Statement st(db, sql);
@@ -476,32 +484,44 @@ json SqliteLedger::q_usage(SQLite::Database& db, const Params& p) {
 
 json SqliteLedger::q_summary(SQLite::Database& db, const Params& p) {
   const Range r = time_range(p);
-  const RollupSource src = rollup_source(r);
+  const RollupSource src = rollup_source(r, "model");
+  const RollupSource ksrc = rollup_source(r, "key");
   json out;
-  {
-    SQLite::Statement st(db, src.cte + "SELECT " + bucket_sums() + " FROM r");
-    bind_all(st, src.binds);
-    st.executeStep();
-    out["totals"] = aggregate_json(st, 0);
-  }
   {
     SQLite::Statement st(db, src.cte + "SELECT model_group, " + bucket_sums() +
                                  " FROM r GROUP BY model_group ORDER BY sum(requests) DESC"
                                  " LIMIT 1000");
     bind_all(st, src.binds);
     json arr = json::array();
+    std::array<int64_t, 8 + kLatencyBucketsMs.size()> tot_i{};
+    double tot_cost = 0;
     while (st.executeStep()) {
       json row = aggregate_json(st, 1);
       row["model"] = group_name(st.getColumn(0).getString(), "unknown");
+      for (std::size_t i = 0; i < tot_i.size(); ++i)
+        if (i != 5) tot_i[i] += st.getColumn(1 + static_cast<int>(i)).getInt64();
+      tot_cost += st.getColumn(6).getDouble();
       arr.push_back(std::move(row));
     }
     out["by_model"] = std::move(arr);
+    // Totals from the per-model rows (one scan).
+    SQLite::Statement tot(db, "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8" + [] {
+      std::string s;
+      for (std::size_t i = 0; i < kLatencyBucketsMs.size(); ++i) s += ", ?" + std::to_string(9 + i);
+      return s;
+    }());
+    for (std::size_t i = 0; i < tot_i.size(); ++i) {
+      if (i == 5) tot.bind(6, tot_cost);
+      else tot.bind(static_cast<int>(i) + 1, static_cast<int64_t>(tot_i[i]));
+    }
+    tot.executeStep();
+    out["totals"] = aggregate_json(tot, 0);
   }
   {
-    SQLite::Statement st(db, src.cte + "SELECT key_hash, max(key_alias), " + bucket_sums() +
+    SQLite::Statement st(db, ksrc.cte + "SELECT key_hash, max(key_alias), " + bucket_sums() +
                                  " FROM r GROUP BY key_hash ORDER BY sum(cost) DESC,"
                                  " sum(requests) DESC LIMIT 1000");
-    bind_all(st, src.binds);
+    bind_all(st, ksrc.binds);
     json arr = json::array(), top = json::array();
     while (st.executeStep()) {
       json row = aggregate_json(st, 2);
@@ -524,8 +544,9 @@ json SqliteLedger::q_stats(SQLite::Database& db) {
   json rows;
   rows["spend_logs"] =
       db.execAndGet("SELECT v FROM ledger_meta WHERE k = 'spend_logs_rows'").getInt64();
-  rows["usage_hourly"] = db.execAndGet("SELECT count(*) FROM usage_hourly").getInt64();
-  rows["usage_daily"] = db.execAndGet("SELECT count(*) FROM usage_daily").getInt64();
+  for (const char* t : {"usage_hourly_model", "usage_hourly_key", "usage_daily_model",
+                        "usage_daily_key", "usage_daily"})
+    rows[t] = db.execAndGet(std::string("SELECT count(*) FROM ") + t).getInt64();
   const LedgerStats ls = stats();
   return json{{"database_path", path_},
               {"database_bytes", file_size(path_)},
@@ -563,11 +584,22 @@ json SqliteLedger::q_spend_logs(SQLite::Database& db, const Params& p) {
     if (auto k = param(p, "api_key")) {
       // Accept the raw key (hashed here) or a stored hash / hash prefix.
       std::string h = (k->rfind("sk-", 0) == 0) ? sha256_hex(*k) : *k;
-      sql += " AND api_key <> '' AND substr(?, 1, length(api_key)) = api_key";
-      binds.emplace_back(h);
+      // Stored hashes may be prefixes: match them through the (small) key rollup, then use the
+      // (api_key, startTime) index.
+      SQLite::Statement ks(db,
+                           "SELECT DISTINCT key_hash FROM usage_daily_key WHERE key_hash <> ''"
+                           " AND substr(?1, 1, length(key_hash)) = key_hash LIMIT 100");
+      ks.bind(1, h);
+      std::vector<std::string> hashes;
+      while (ks.executeStep()) hashes.push_back(ks.getColumn(0).getString());
+      if (hashes.empty()) return json::array();
+      sql += " AND api_key IN (?";
+      for (std::size_t i = 1; i < hashes.size(); ++i) sql += ",?";
+      sql += ")";
+      for (auto& x : hashes) binds.emplace_back(x);
     }
     if (auto u = param(p, "user_id")) {
-      sql += " AND \"user\" = ?";
+      sql += " AND \"user\" = ? AND \"user\" <> ''";  // literal term: partial index applies
       binds.emplace_back(*u);
     }
     sql += " ORDER BY startTime DESC LIMIT 1000";
@@ -615,7 +647,7 @@ json SqliteLedger::q_spend_logs(SQLite::Database& db, const Params& p) {
 }
 
 json SqliteLedger::q_global_spend(SQLite::Database& db, const Params& p) {
-  double spend = db.execAndGet("SELECT coalesce(sum(cost), 0) FROM usage_daily").getDouble();
+  double spend = db.execAndGet("SELECT coalesce(sum(cost), 0) FROM usage_daily_model").getDouble();
   return json{{"spend", spend}, {"max_budget", nullptr}};
 }
 

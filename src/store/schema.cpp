@@ -78,12 +78,18 @@ void migrate_v1(SQLite::Database& db) {
   db.exec("CREATE INDEX spend_logs_model_time ON spend_logs(model, startTime)");
   db.exec("CREATE INDEX spend_logs_key_time ON spend_logs(api_key, startTime)");
   db.exec("CREATE INDEX spend_logs_error_time ON spend_logs(startTime) WHERE status_code >= 400");
+  db.exec("CREATE INDEX spend_logs_user_time ON spend_logs(\"user\", startTime) WHERE \"user\" <> ''");
   db.exec(
       "CREATE VIRTUAL TABLE spend_logs_fts USING fts5(messages, response, error_message,"
       " content='spend_logs', content_rowid='id')");
-  db.exec(rollup_table("usage_hourly"));
-  db.exec(rollup_table("usage_daily"));
-  db.exec("CREATE INDEX usage_daily_key ON usage_daily(key_hash, t)");
+  // Rollups (maintained in the batch's transaction). One dimension per table keeps charts cheap:
+  // an hour holds one row per model (key_hash '') or per key (model_group ''), not their product.
+  // usage_daily keeps the model x key product per day for finer reports.
+  for (const char* t : {"usage_hourly_model", "usage_hourly_key", "usage_daily_model",
+                        "usage_daily_key", "usage_daily"})
+    db.exec(rollup_table(t));
+  db.exec("CREATE INDEX usage_daily_key_hash ON usage_daily_key(key_hash)");
+  db.exec("CREATE INDEX usage_daily_key_alias ON usage_daily_key(key_alias)");
   db.exec("CREATE TABLE ledger_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID");
   db.exec("INSERT INTO ledger_meta(k, v) VALUES ('spend_logs_rows', 0)");
 }

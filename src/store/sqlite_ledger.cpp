@@ -101,6 +101,18 @@ std::string rollup_upsert_sql(const char* table) {
          ") ON CONFLICT (t, model_group, key_hash) DO UPDATE SET " + upd;
 }
 
+struct RollupSpec {
+  const char* table;
+  int64_t span;     // seconds per bucket
+  bool by_model, by_key;
+};
+constexpr RollupSpec kRollups[] = {{"usage_hourly_model", 3600, true, false},
+                                   {"usage_hourly_key", 3600, false, true},
+                                   {"usage_daily_model", 86400, true, false},
+                                   {"usage_daily_key", 86400, false, true},
+                                   {"usage_daily", 86400, true, true}};
+constexpr std::size_t kNumRollups = sizeof(kRollups) / sizeof(kRollups[0]);
+
 constexpr const char* kInsertSql =
     "INSERT OR IGNORE INTO spend_logs (request_id, call_type, api_key, key_alias, spend,"
     " total_tokens, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,"
@@ -136,7 +148,8 @@ std::string resolve_database_path(const LedgerSettings& s) {
 
 struct SqliteLedger::WriterDb {
   SQLite::Database db;
-  SQLite::Statement insert, fts_insert, hourly, daily, meta_add;
+  SQLite::Statement insert, fts_insert, meta_add;
+  std::vector<std::unique_ptr<SQLite::Statement>> rollups;  // one per kRollups entry
   SQLite::Statement retention_ids, fts_delete, del;
   explicit WriterDb(const std::string& path)
       : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE),
@@ -144,8 +157,6 @@ struct SqliteLedger::WriterDb {
         fts_insert(db,
                    "INSERT INTO spend_logs_fts (rowid, messages, response, error_message)"
                    " VALUES (?, ?, ?, ?)"),
-        hourly(db, rollup_upsert_sql("usage_hourly")),
-        daily(db, rollup_upsert_sql("usage_daily")),
         meta_add(db, "UPDATE ledger_meta SET v = v + ? WHERE k = 'spend_logs_rows'"),
         retention_ids(db,
                       "SELECT id FROM spend_logs WHERE startTime < ? ORDER BY startTime LIMIT ?"),
@@ -153,7 +164,10 @@ struct SqliteLedger::WriterDb {
                    "INSERT INTO spend_logs_fts (spend_logs_fts, rowid, messages, response,"
                    " error_message) SELECT 'delete', id, messages, response, error_message"
                    " FROM spend_logs WHERE id = ?"),
-        del(db, "DELETE FROM spend_logs WHERE id = ?") {}
+        del(db, "DELETE FROM spend_logs WHERE id = ?") {
+    for (const auto& r : kRollups)
+      rollups.push_back(std::make_unique<SQLite::Statement>(db, rollup_upsert_sql(r.table)));
+  }
 };
 
 SqliteLedger::SqliteLedger(LedgerSettings s) : s_(std::move(s)) {
@@ -249,7 +263,7 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
   if (!ensure_writer_db()) return false;
   const auto t0 = Clock::now();
   WriterDb& w = *wdb_;
-  std::map<RollupKey, RollupVal> hourly, daily;
+  std::array<std::map<RollupKey, RollupVal>, kNumRollups> rollups;
   int64_t inserted = 0;
   try {
     SQLite::Transaction tx(w.db, SQLite::TransactionBehavior::IMMEDIATE);
@@ -323,11 +337,12 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
         while (bucket + 1 < kLatencyBucketsMs.size() && lat_ms > kLatencyBucketsMs[bucket]) ++bucket;
         const std::string mg = sanitize_utf8(r.model_group);
         const std::string kh = sanitize_utf8(r.key_hash);
-        for (auto* m : {&hourly, &daily}) {
-          int64_t span = m == &hourly ? 3600 : 86400;
-          int64_t t = sec - ((sec % span) + span) % span;
-          RollupVal& v = (*m)[RollupKey{t, mg, kh}];
-          if (!r.key_alias.empty()) v.key_alias = sanitize_utf8(r.key_alias);
+        for (std::size_t ri = 0; ri < kNumRollups; ++ri) {
+          const RollupSpec& spec = kRollups[ri];
+          const int64_t t = sec - ((sec % spec.span) + spec.span) % spec.span;
+          RollupVal& v = rollups[ri][RollupKey{t, spec.by_model ? mg : std::string(),
+                                               spec.by_key ? kh : std::string()}];
+          if (spec.by_key && !r.key_alias.empty()) v.key_alias = sanitize_utf8(r.key_alias);
           v.requests += 1;
           v.errors += r.status >= 400 ? 1 : 0;
           v.prompt += r.prompt_tokens;
@@ -347,9 +362,9 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
                      ex.what());
       }
     }
-    for (auto* m : {&hourly, &daily}) {
-      SQLite::Statement& st = m == &hourly ? w.hourly : w.daily;
-      for (const auto& [key, v] : *m) {
+    for (std::size_t ri = 0; ri < kNumRollups; ++ri) {
+      SQLite::Statement& st = *w.rollups[ri];
+      for (const auto& [key, v] : rollups[ri]) {
         st.reset();
         int k = 1;
         st.bind(k++, static_cast<int64_t>(key.t));

@@ -331,6 +331,7 @@ TEST(StoreLedger, SigkillAfterCommitKeepsEveryCommittedRow) {
               750);
     // Rollups were committed in the same transactions as the rows.
     EXPECT_EQ(db.execAndGet("SELECT sum(requests) FROM usage_daily").getInt64(), n);
+    EXPECT_EQ(db.execAndGet("SELECT sum(requests) FROM usage_hourly_key").getInt64(), n);
     EXPECT_EQ(db.execAndGet("SELECT v FROM ledger_meta WHERE k='spend_logs_rows'").getInt64(), n);
   }
   // The gateway restarts on the same file and keeps logging.

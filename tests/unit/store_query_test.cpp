@@ -236,7 +236,8 @@ TEST_F(StoreQuery, StatsReportSizesAndRows) {
   EXPECT_GT(s["database_bytes"].get<int64_t>(), 0);
   EXPECT_TRUE(s["wal_bytes"].is_number());
   EXPECT_EQ(s["rows"]["spend_logs"], 10);
-  EXPECT_GT(s["rows"]["usage_hourly"].get<int64_t>(), 0);
+  EXPECT_GT(s["rows"]["usage_hourly_model"].get<int64_t>(), 0);
+  EXPECT_GT(s["rows"]["usage_hourly_key"].get<int64_t>(), 0);
   EXPECT_EQ(s["writer"]["written"], 10);
 }
 
