@@ -1,0 +1,395 @@
+// llmgate benchmark harness (not a test: prints and records figures, never gates CI).
+// Started by bench/run.sh, which installs the tools and builds llmgate first. Runs, on loopback
+// against one nginx+echo mock OpenAI upstream: the mock directly (calibration), nginx as a plain
+// reverse proxy (baseline), llmgate, and Portkey's gateway; interleaved, several rounds, medians.
+//
+//   node bench/harness.mjs [--quick] [--duration-s 8] [--rounds 3] [--soak-s 60]
+//        [--streams 1000] [--max-other 0.15] [--retries 2] [--out bench/results]
+//        [--only direct,nginx,llmgate,portkey] [--no-docs]
+// Environment: LLMGATE_BIN, LEDGER_BENCH (path of llmgate_ledger_bench), GW_CPU (default 1),
+// LOAD_CPU (default 0).
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
+
+// ---------- options ----------
+const opt = { 'duration-s': 8, rounds: 3, 'soak-s': 60, streams: 1000, 'max-other': 0.15, retries: 2,
+  out: path.join(repo, 'bench/results'), only: 'direct,nginx,llmgate,portkey', quick: false, docs: true,
+  'warmup-s': 2, profile: true };
+for (let i = 2; i < process.argv.length; i++) {
+  const k = process.argv[i].replace(/^--/, '');
+  if (k === 'quick') opt.quick = true;
+  else if (k === 'no-docs') opt.docs = false;
+  else if (k === 'no-profile') opt.profile = false;
+  else { const v = process.argv[++i]; opt[k] = /^\d+(\.\d+)?$/.test(v) ? Number(v) : v; }
+}
+if (opt.quick) { opt['duration-s'] = Math.min(opt['duration-s'], 2); opt.rounds = 1; opt['soak-s'] = Math.min(opt['soak-s'], 10); opt.streams = Math.min(opt.streams, 200); opt['warmup-s'] = 1; }
+const D = opt['duration-s'];
+const ncpu = os.cpus().length;
+const GW_CPU = process.env.GW_CPU ?? (ncpu > 1 ? '1' : '');
+const LOAD_CPU = process.env.LOAD_CPU ?? (ncpu > 1 ? '0' : '');
+const HZ = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const llmgateBin = process.env.LLMGATE_BIN || path.join(repo, 'build-bench/llmgate');
+const ledgerBench = process.env.LEDGER_BENCH || path.join(repo, 'build-bench/bench/llmgate_ledger_bench');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'llmgate-bench-'));
+const log = (...a) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const pinned = (cpu, cmd, args) => (cpu !== '' ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args]);
+
+// ---------- /proc helpers ----------
+const readStat = (pid) => {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { utime: +f[11], stime: +f[12], cutime: +f[13], cstime: +f[14] };
+  } catch { return null; }
+};
+const children = (pid) => {
+  const out = [];
+  try {
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+      const c = fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim();
+      if (c) out.push(...c.split(' ').map(Number));
+    }
+  } catch {}
+  return out;
+};
+const tree = (pid) => { const all = [pid]; for (let i = 0; i < all.length; i++) all.push(...children(all[i])); return all; };
+// CPU seconds (user+system, all threads) of a process and its live descendants.
+const treeCpu = (pid) => tree(pid).reduce((s, p) => { const st = readStat(p); return s + (st ? (st.utime + st.stime) / HZ : 0); }, 0);
+const status = (pid, key) => {
+  try { const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm')); return m ? +m[1] : 0; } catch { return 0; }
+};
+const treeKb = (pid, key) => tree(pid).reduce((s, p) => s + status(p, key), 0);
+const cpuBusy = () => {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0)) / HZ;
+};
+const loadavg = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+const selfCpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+
+const freePort = () => new Promise((res, rej) => {
+  const s = net.createServer(); s.on('error', rej);
+  s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+});
+const httpOk = (port, p, headers = {}) => new Promise((res) => {
+  const s = net.connect({ port, host: '127.0.0.1' }, () => {
+    const h = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    s.write(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n${h}Connection: close\r\n\r\n`);
+  });
+  let buf = '';
+  s.on('data', (d) => { buf += d; });
+  s.on('end', () => res(/^HTTP\/1\.[01] 200/.test(buf)));
+  s.on('error', () => res(false));
+  s.setTimeout(2000, () => { s.destroy(); res(false); });
+});
+
+// ---------- processes ----------
+const procs = [];
+function start(name, cpu, cmd, args, env = {}) {
+  const [c, a] = pinned(cpu, cmd, args);
+  const out = fs.openSync(path.join(tmp, `${name}.log`), 'a');
+  const p = spawn(c, a, { stdio: ['ignore', out, out], env: { ...process.env, ...env } });
+  procs.push(p);
+  return p;
+}
+async function waitReady(port, p, headers, timeoutMs = 30000) {
+  const t0 = process.hrtime.bigint();
+  for (;;) {
+    if (await httpOk(port, p, headers)) return Number(process.hrtime.bigint() - t0) / 1e6;
+    if (Number(process.hrtime.bigint() - t0) / 1e6 > timeoutMs) throw new Error(`not ready on port ${port}${p}`);
+    await sleep(5);
+  }
+}
+function stopAll() { for (const p of procs) { try { process.kill(p.pid, 'SIGTERM'); } catch {} } }
+process.on('exit', stopAll);
+process.on('SIGINT', () => { stopAll(); process.exit(130); });
+
+const fill = (file, vars) => {
+  let t = fs.readFileSync(file, 'utf8');
+  for (const [k, v] of Object.entries(vars)) t = t.split(`@${k}@`).join(v);
+  return t;
+};
+
+function mockStream() {
+  const chunk = (delta, finish, usage) => JSON.stringify({ id: 'chatcmpl-bench0001', object: 'chat.completion.chunk',
+    created: 1700000000, model: 'gpt-4o-mini-2024-07-18', system_fingerprint: 'fp_bench',
+    choices: usage ? [] : [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(usage ? { usage } : {}) });
+  const words = 'Kubernetes ingress routes external HTTP traffic to services inside the cluster through a controller that watches Ingress objects and'.split(' ');
+  const lines = [];
+  for (let i = 0; i < 20; i++) {
+    const d = i === 0 ? { role: 'assistant', content: '' } : { content: ' ' + words[i % words.length] };
+    lines.push(`      echo -n '${'data: ' + chunk(d, null)}';`, '      echo -n "\\n\\n"; echo_flush; echo_sleep 0.01;');
+  }
+  lines.push(`      echo -n '${'data: ' + chunk({}, 'stop')}';`, '      echo -n "\\n\\n";');
+  lines.push(`      echo -n '${'data: ' + chunk(null, null, { prompt_tokens: 212, completion_tokens: 19, total_tokens: 231 })}';`);
+  lines.push('      echo -n "\\n\\ndata: [DONE]\\n\\n";');
+  return lines.join('\n');
+}
+
+// ---------- load generators ----------
+// Runs a load generator pinned to LOAD_CPU through sh, so that the shell's cutime/cstime after
+// waiting for it give the generator's exact CPU time. Resolves {json, clientCpu}.
+function runClient(cmd, args, env = {}) {
+  return new Promise((resolve) => {
+    const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+    const script = `${[cmd, ...args].map(q).join(' ')}; echo "CHILDSTAT $(cat /proc/$$/stat)"`;
+    const [c, a] = pinned(LOAD_CPU, 'sh', ['-c', script]);
+    const p = spawn(c, a, { env: { ...process.env, ...env } });
+    let out = '', err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('close', () => {
+      const j = out.match(/^BENCHJSON (.*)$/m);
+      const cs = out.match(/^CHILDSTAT (.*)$/m);
+      let clientCpu = 0;
+      if (cs) { const f = cs[1].slice(cs[1].lastIndexOf(')') + 2).split(' '); clientCpu = (+f[13] + +f[14]) / HZ; }
+      resolve({ json: j ? JSON.parse(j[1]) : null, clientCpu, out, err });
+    });
+  });
+}
+const WRK_LUA = path.join(here, 'wrk/chat.lua');
+const STREAM_CLIENT = path.join(here, 'stream_client.mjs');
+const wrk = (ct, stream, conns, secs) => runClient('wrk', ['-t1', `-c${conns}`, `-d${secs}s`, '--timeout', '10s', '-s', WRK_LUA, `http://127.0.0.1:${ct.port}`],
+  { BENCH_PATH: stream ? ct.streamPath : ct.path, BENCH_STREAM: stream ? '1' : '0', BENCH_HEADERS: (stream ? ct.streamHeaders : ct.headers).join('|') });
+const streamClient = (ct, conc, extra) => runClient('node', [STREAM_CLIENT, '--port', ct.port, '--path', ct.streamPath, '--concurrency', conc,
+  ...ct.streamHeaders.flatMap((h) => ['--header', h]), ...extra]);
+
+// ---------- contenders ----------
+const mockPort = await freePort();
+const echoModule = fs.existsSync('/usr/lib/nginx/modules/ngx_http_echo_module.so') ? 'load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;' : '';
+fs.writeFileSync(path.join(tmp, 'mock.conf'), fill(path.join(here, 'nginx/mock.conf.in'), { PORT: mockPort, PREFIX: tmp, ECHO_MODULE: echoModule, STREAM: mockStream() }));
+const mock = start('mock', LOAD_CPU, 'nginx', ['-c', path.join(tmp, 'mock.conf'), '-p', tmp, '-e', path.join(tmp, 'mock-error.log')]);
+await waitReady(mockPort, '/health');
+const mockBase = `http://127.0.0.1:${mockPort}`;
+
+const contenders = {
+  direct: { label: 'mock direct', port: mockPort, path: '/v1/chat/completions', streamPath: '/stream/v1/chat/completions', headers: [], streamHeaders: [],
+    launch: () => mock, ready: '/health' },
+  nginx: { label: 'nginx proxy_pass', path: '/v1/chat/completions', streamPath: '/stream/v1/chat/completions', headers: [], streamHeaders: [], ready: '/health',
+    launch(port) {
+      fs.writeFileSync(path.join(tmp, 'proxy.conf'), fill(path.join(here, 'nginx/proxy.conf.in'), { PORT: port, PREFIX: tmp, MOCK_PORT: mockPort }));
+      return start('nginx', GW_CPU, 'nginx', ['-c', path.join(tmp, 'proxy.conf'), '-p', tmp, '-e', path.join(tmp, 'proxy-error.log')]);
+    } },
+  llmgate: { label: 'llmgate (ledger on)', path: '/v1/chat/completions', streamPath: '/v1/chat/completions', headers: [], streamHeaders: [], ready: '/health/readiness',
+    launch(port) {
+      const db = path.join(tmp, 'ledger.db');
+      fs.writeFileSync(path.join(tmp, 'llmgate.yaml'), [
+        'model_list:',
+        '  - model_name: bench-chat',
+        '    litellm_params:', '      model: openai/gpt-4o-mini', `      api_base: ${mockBase}/v1`, '      api_key: sk-upstream-bench',
+        '  - model_name: bench-stream',
+        '    litellm_params:', '      model: openai/gpt-4o-mini', `      api_base: ${mockBase}/stream/v1`, '      api_key: sk-upstream-bench',
+        'general_settings:', '  master_key: sk-bench-master', `  database_url: "sqlite:///${db}"`, ''].join('\n'));
+      return start('llmgate', GW_CPU, llmgateBin, ['--config', path.join(tmp, 'llmgate.yaml'), '--host', '127.0.0.1', '--port', String(port), '--workers', '1']);
+    } },
+  portkey: { label: 'Portkey gateway', path: '/v1/chat/completions', streamPath: '/v1/chat/completions', ready: '/',
+    headers: ['x-portkey-provider: openai', `x-portkey-custom-host: ${mockBase}/v1`],
+    streamHeaders: ['x-portkey-provider: openai', `x-portkey-custom-host: ${mockBase}/stream/v1`],
+    launch(port) { return start('portkey', GW_CPU, 'node', [path.join(here, 'portkey/start.mjs'), `--port=${port}`]); } },
+};
+const names = opt.only.split(',').filter((n) => contenders[n]);
+if (names.includes('llmgate') && !fs.existsSync(llmgateBin)) throw new Error(`llmgate binary not found: ${llmgateBin} (set LLMGATE_BIN)`);
+if (names.includes('portkey') && !fs.existsSync(path.join(here, 'portkey/node_modules/@portkey-ai/gateway'))) throw new Error('run npm ci in bench/portkey first');
+
+const results = { meta: {}, startup: {}, idle_rss_kb: {}, cells: [], medians: {}, streams1k: {}, soak: null, profile: null, ledger_writer: null };
+const gitRev = (() => { try { return execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD']).toString().trim(); } catch { return '?'; } })();
+results.meta = { date: new Date().toISOString(), commit: gitRev, cpus: ncpu, cpu_model: os.cpus()[0]?.model, kernel: os.release(),
+  gateway_cpu: GW_CPU, load_cpu: LOAD_CPU, options: opt, loadavg_start: loadavg(),
+  versions: { nginx: spawnSync('nginx', ['-v']).stderr.toString().trim(), node: process.version,
+    wrk: spawnSync('wrk', ['-v']).stdout.toString().split('\n')[0].trim(),
+    portkey: (() => { try { return JSON.parse(fs.readFileSync(path.join(here, 'portkey/node_modules/@portkey-ai/gateway/package.json'))).version; } catch { return null; } })() },
+  nice: process.env.BENCH_NICE ?? '0', command: 'make bench   (= bench/run.sh; quick dev run: bench/run.sh --quick)' };
+
+log(`tmp ${tmp}; mock on ${mockPort}; gateway cpu ${GW_CPU || 'any'}, load cpu ${LOAD_CPU || 'any'}; load ${loadavg().join(' ')}`);
+
+// ---------- phase A: startup and idle RSS ----------
+for (const n of names) {
+  const ct = contenders[n];
+  if (n === 'direct') { ct.proc = mock; continue; }
+  ct.port = await freePort();
+  const t0 = process.hrtime.bigint();
+  ct.proc = ct.launch(ct.port);
+  await waitReady(ct.port, ct.ready);
+  results.startup[n] = Math.round(Number(process.hrtime.bigint() - t0) / 1e5) / 10;
+  log(`${n}: ready in ${results.startup[n]} ms on ${ct.port}`);
+}
+await sleep(1000);
+for (const n of names) results.idle_rss_kb[n] = treeKb(contenders[n].proc.pid, 'VmRSS');
+log('idle RSS kB', JSON.stringify(results.idle_rss_kb));
+
+// ---------- phase B: many concurrent paced streams (fresh processes) ----------
+for (const n of names) {
+  if (n === 'direct') continue;
+  const ct = contenders[n];
+  let peak = 0, stop = false;
+  const sampler = (async () => { while (!stop) { peak = Math.max(peak, treeKb(ct.proc.pid, 'VmRSS')); await sleep(50); } })();
+  const r = await streamClient(ct, opt.streams, ['--streams', 1, '--ramp-ms', 20, '--timeout-s', 120]);
+  stop = true; await sampler;
+  results.streams1k[n] = { concurrency: opt.streams, ...(r.json || { error: r.err.slice(0, 300) }), peak_rss_kb: peak };
+  log(`${n}: ${opt.streams} streams: ${r.json ? `${r.json.streams} ok, ${r.json.errors} errors, events ${r.json.events_min}-${r.json.events_max}` : 'FAILED'}; peak RSS ${peak} kB`);
+  await sleep(500);
+}
+
+// ---------- phase C: interleaved rounds ----------
+const scenarios = [
+  { id: 'ns_c1', label: 'non-streaming, 1 connection', stream: false, conns: 1, tool: 'wrk' },
+  { id: 'ns_c50', label: 'non-streaming, 50 connections', stream: false, conns: 50, tool: 'wrk' },
+  { id: 'st_c1', label: 'streaming, 1 connection (TTFT)', stream: true, conns: 1, tool: 'stream' },
+  { id: 'st_c50', label: 'streaming, 50 connections', stream: true, conns: 50, tool: 'wrk' },
+];
+const EVENTS_PER_STREAM = 23; // 20 content events, the finish chunk, the usage chunk and [DONE], as the mock sends
+
+async function measure(n, sc, secs) {
+  const ct = contenders[n];
+  const gwPid = ct.proc.pid;
+  const gw0 = treeCpu(gwPid), mk0 = n === 'direct' ? 0 : treeCpu(mock.pid), busy0 = cpuBusy(), self0 = selfCpu();
+  const t0 = process.hrtime.bigint();
+  let peak = 0, stop = false;
+  const sampler = (async () => { while (!stop) { peak = Math.max(peak, treeKb(gwPid, 'VmRSS')); await sleep(250); } })();
+  const r = sc.tool === 'wrk' ? await wrk(ct, sc.stream, sc.conns, secs)
+    : await streamClient(ct, sc.conns, ['--duration-s', secs]);
+  stop = true; await sampler;
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const gwCpu = treeCpu(gwPid) - gw0, mkCpu = n === 'direct' ? 0 : treeCpu(mock.pid) - mk0;
+  const other = Math.max(0, (cpuBusy() - busy0) - gwCpu - mkCpu - r.clientCpu - (selfCpu() - self0)) / wall;
+  const j = r.json;
+  if (!j) return { contender: n, scenario: sc.id, failed: true, stderr: r.err.slice(0, 500), other_cores: other };
+  const reqs = sc.tool === 'wrk' ? j.requests : j.streams;
+  if (!reqs) return { contender: n, scenario: sc.id, failed: true, stderr: 'no request completed', other_cores: other };
+  const secsRun = j.duration_us / 1e6;
+  const cell = { contender: n, scenario: sc.id, requests: reqs, rps: reqs / secsRun,
+    cpu_us_per_req: reqs ? gwCpu / reqs * 1e6 : null, gw_cores: gwCpu / wall, client_cores: r.clientCpu / wall,
+    mock_cores: mkCpu / wall, other_cores: other, peak_rss_kb: peak, hwm_kb: treeKb(gwPid, 'VmHWM') };
+  if (sc.tool === 'wrk') Object.assign(cell, { p50_us: j.p50_us, p90_us: j.p90_us, p99_us: j.p99_us,
+    errors: j.err_connect + j.err_read + j.err_write + j.err_status + j.err_timeout });
+  else Object.assign(cell, { p50_us: j.total_p50_us, p90_us: j.total_p90_us, p99_us: j.total_p99_us, ttft_p50_us: j.ttft_p50_us,
+    ttft_p90_us: j.ttft_p90_us, ttft_p99_us: j.ttft_p99_us, errors: j.errors, events_min: j.events_min, events_max: j.events_max });
+  if (sc.stream) cell.cpu_us_per_event = reqs ? gwCpu / (reqs * (j.events_min || EVENTS_PER_STREAM)) * 1e6 : null;
+  return cell;
+}
+
+log('warm-up');
+for (const n of names) {
+  await measure(n, scenarios[1], opt['warmup-s']);
+  await measure(n, scenarios[3], opt['warmup-s']);
+}
+for (let round = 0; round < opt.rounds; round++) {
+  for (const sc of scenarios) {
+    const order = names.map((_, i) => names[(i + round) % names.length]);
+    for (const n of order) {
+      let best = null;
+      for (let attempt = 0; attempt <= opt.retries; attempt++) {
+        const c = await measure(n, sc, D);
+        c.round = round; c.attempt = attempt; c.contaminated = !c.failed && c.other_cores > opt['max-other'];
+        if (!best || (best.failed && !c.failed) || (!c.failed && c.other_cores < best.other_cores)) best = c;
+        if (!c.contaminated) break;
+        log(`  ${n} ${sc.id}: other load ${c.other_cores.toFixed(2)} cores > ${opt['max-other']}, retry`);
+      }
+      results.cells.push(best);
+      const b = best;
+      log(`round ${round + 1} ${sc.id.padEnd(6)} ${n.padEnd(8)} ` + (b.failed ? 'FAILED ' + b.stderr :
+        `${b.rps.toFixed(0)} req/s p50 ${b.p50_us} p99 ${b.p99_us} us cpu ${b.cpu_us_per_req?.toFixed(1)} us/req` +
+        (b.ttft_p50_us != null ? ` ttft ${b.ttft_p50_us} us` : '') + ` gw ${b.gw_cores.toFixed(2)} other ${b.other_cores.toFixed(2)} err ${b.errors}${b.contaminated ? ' CONTAMINATED' : ''}`));
+    }
+  }
+}
+const median = (a) => { const s = a.filter((x) => x != null && !Number.isNaN(x)).sort((x, y) => x - y); if (!s.length) return null;
+  const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const FIELDS = ['rps', 'p50_us', 'p90_us', 'p99_us', 'cpu_us_per_req', 'cpu_us_per_event', 'ttft_p50_us', 'ttft_p90_us', 'ttft_p99_us', 'gw_cores', 'other_cores', 'errors', 'peak_rss_kb', 'hwm_kb'];
+for (const sc of scenarios) {
+  results.medians[sc.id] = {};
+  for (const n of names) {
+    const cs = results.cells.filter((c) => c.scenario === sc.id && c.contender === n && !c.failed);
+    const clean = cs.filter((c) => !c.contaminated);
+    const use = clean.length ? clean : cs;
+    const m = { runs: cs.length, clean_runs: clean.length };
+    for (const f of FIELDS) m[f] = median(use.map((c) => c[f]));
+    m.errors = use.reduce((s, c) => s + (c.errors || 0), 0);
+    results.medians[sc.id][n] = m;
+  }
+}
+
+// ---------- phase D: profile of the request path (llmgate) ----------
+if (opt.profile && names.includes('llmgate')) {
+  const ct = contenders.llmgate;
+  const perfOk = spawnSync('perf', ['record', '-e', 'cpu-clock', '-o', path.join(tmp, 'probe.data'), '--', 'true']).status === 0;
+  results.profile = { tool: perfOk ? 'perf record -e cpu-clock (software clock; hardware counters are not available here)' : 'unavailable', runs: {} };
+  if (perfOk) {
+    for (const sc of [scenarios[1], scenarios[3]]) {
+      const data = path.join(tmp, `perf-${sc.id}.data`);
+      const secs = Math.max(3, Math.min(D, 8));
+      const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-p', String(ct.proc.pid), '-o', data, '--', 'sleep', String(secs)], { stdio: 'ignore' });
+      await sleep(200);
+      await wrk(ct, sc.stream, 50, secs);
+      await new Promise((r) => perf.on('close', r));
+      const rep = spawnSync('perf', ['report', '-i', data, '--no-children', '--sort', 'dso,symbol', '--stdio', '--percent-limit', '0.7'], { maxBuffer: 64 << 20 }).stdout.toString();
+      const top = rep.split('\n').filter((l) => /^\s+\d+\.\d+%/.test(l)).slice(0, 30).map((l) => shortSym(l.trim().replace(/\s+/g, ' ')));
+      const byDso = spawnSync('perf', ['report', '-i', data, '--no-children', '--sort', 'dso', '--stdio'], { maxBuffer: 64 << 20 }).stdout.toString()
+        .split('\n').filter((l) => /^\s+\d+\.\d+%/.test(l)).slice(0, 12).map((l) => l.trim().replace(/\s+/g, ' '));
+      results.profile.runs[sc.id] = { seconds: secs, top_symbols: top, by_dso: byDso };
+      log(`profile ${sc.id}:\n  ` + top.slice(0, 12).join('\n  '));
+    }
+  }
+}
+
+// Collapses template arguments and ABI tags so a symbol fits on one line.
+function shortSym(s) {
+  s = s.replace(/ - -$/, '').replace(/json_abi_v\d+_\d+_\d+::/g, '').replace(/std::__cxx11::/g, 'std::')
+    .replace(/operator<</g, 'operator\u00ab').replace(/operator</g, 'operator\u2039');
+  let out = '', depth = 0;
+  for (const ch of s) {
+    if (ch === '<') { if (depth++ === 0) out += '<…>'; continue; }
+    if (ch === '>' && depth > 0) { depth--; continue; }
+    if (depth === 0) out += ch;
+  }
+  return out.replace(/\u00ab/g, '<<').replace(/\u2039/g, '<');
+}
+
+// ---------- phase E: memory soak (llmgate) ----------
+if (names.includes('llmgate') && opt['soak-s'] > 0) {
+  const ct = contenders.llmgate;
+  const series = [];
+  const t0 = Date.now();
+  let stop = false;
+  const sampler = (async () => { while (!stop) { series.push([Math.round((Date.now() - t0) / 100) / 10, treeKb(ct.proc.pid, 'VmRSS')]); await sleep(1000); } })();
+  log(`soak ${opt['soak-s']} s: wrk 8 connections non-streaming + 20 concurrent streams`);
+  await Promise.all([wrk(ct, false, 8, opt['soak-s']), streamClient(ct, 20, ['--duration-s', opt['soak-s']])]);
+  stop = true; await sampler;
+  const n = series.length, q = Math.max(1, Math.floor(n / 4));
+  const avg = (a) => a.reduce((s, x) => s + x[1], 0) / a.length;
+  const firstQ = avg(series.slice(q, 2 * q)), lastQ = avg(series.slice(n - q));
+  results.soak = { seconds: opt['soak-s'], samples: series, rss_start_kb: series[Math.min(q, n - 1)][1], rss_end_kb: series[n - 1][1],
+    rss_max_kb: Math.max(...series.map((s) => s[1])), growth_second_vs_last_quarter_pct: (lastQ - firstQ) / firstQ * 100 };
+  log(`soak: RSS ${results.soak.rss_start_kb} -> ${results.soak.rss_end_kb} kB (max ${results.soak.rss_max_kb}), growth ${results.soak.growth_second_vs_last_quarter_pct.toFixed(1)}%`);
+}
+
+// ---------- phase F: the SQLite writer alone ----------
+if (fs.existsSync(ledgerBench)) {
+  const rows = opt.quick ? 20000 : 200000;
+  const r = spawnSync(ledgerBench, ['writer', '--db', path.join(tmp, 'writer.db'), '--rows', String(rows)], { maxBuffer: 16 << 20 });
+  const out = r.stdout.toString();
+  const m = [...out.matchAll(/([\d.]+) rows\/s/g)].map((x) => Number(x[1]));
+  results.ledger_writer = { rows, output: out.trim().split('\n'), rows_per_s: m.length ? m[0] : null };
+  log('ledger writer:', out.trim());
+}
+
+results.meta.loadavg_end = loadavg();
+stopAll();
+
+// ---------- outputs ----------
+fs.mkdirSync(opt.out, { recursive: true });
+fs.writeFileSync(path.join(opt.out, 'latest.json'), JSON.stringify(results, null, 1) + '\n');
+const { writeReports } = await import('./report.mjs');
+writeReports(results, { out: opt.out, docs: opt.docs ? path.join(repo, 'docs/performance.md') : null, tmp, labels: Object.fromEntries(names.map((n) => [n, contenders[n].label])), scenarios });
+log(`wrote ${opt.out}/latest.json, latest.md and charts`);
+await sleep(300);
+fs.rmSync(tmp, { recursive: true, force: true });
+process.exit(0);

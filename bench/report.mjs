@@ -1,0 +1,183 @@
+// Result writers for bench/harness.mjs: latest.md (tables, targets, ratios), one PNG chart per
+// figure (gnuplot, pngcairo), and the generated block of docs/performance.md between
+// <!-- bench:begin --> and <!-- bench:end -->. Can be re-run on a stored result:
+//   node bench/report.mjs bench/results/latest.json [--no-docs]
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const DEFAULT_LABELS = { direct: 'mock direct', nginx: 'nginx proxy_pass', llmgate: 'llmgate (ledger on)', 'llmgate-nolog': 'llmgate (ledger off)', portkey: 'Portkey gateway' };
+const SCENARIOS = { ns_c1: 'non-streaming, 1 connection', ns_c50: 'non-streaming, 50 connections', st_c1: 'streaming, 1 connection (TTFT)', st_c50: 'streaming, 50 connections' };
+
+const f0 = (x) => (x == null ? 'n/a' : Math.round(x).toLocaleString('en-US'));
+const f1 = (x) => (x == null ? 'n/a' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
+const f2 = (x) => (x == null ? 'n/a' : x.toFixed(2));
+const mb = (kb) => (kb == null ? 'n/a' : (kb / 1024).toFixed(1));
+const ratio = (a, b) => (a == null || b == null || !b ? null : a / b);
+
+export function buildMarkdown(r, labels = DEFAULT_LABELS) {
+  const M = r.medians, names = Object.keys(M.ns_c1 || {});
+  const L = (n) => labels[n] || DEFAULT_LABELS[n] || n;
+  const out = [];
+  const m = r.meta;
+  out.push(`Run ${m.date} on commit ${m.commit}: ${m.cpus} CPU(s) (${m.cpu_model}), kernel ${m.kernel}; ` +
+    `gateways pinned to CPU ${m.gateway_cpu || 'any'}, wrk/clients and the mock to CPU ${m.load_cpu || 'any'}; ` +
+    `${m.options.rounds} round(s) of ${m.options['duration-s']} s per cell, medians of clean runs; load average at start ${m.loadavg_start.join(' ')}, at end ${(m.loadavg_end || []).join(' ')}. ` +
+    `Every gateway runs one worker (nginx worker_processes 1, llmgate --workers 1, Portkey: one Node process).`);
+  out.push('');
+  for (const [id, title] of Object.entries(SCENARIOS)) {
+    if (!M[id]) continue;
+    const st = id.startsWith('st');
+    out.push(`### ${title}`, '');
+    const head = ['contender', st ? 'streams/s' : 'req/s', 'p50 us', 'p90 us', 'p99 us', 'CPU us/req'];
+    if (st) head.push('CPU us/event');
+    if (id === 'st_c1') head.push('TTFT p50 us', 'TTFT p99 us');
+    head.push('gateway cores', 'other load (cores)', 'clean runs', 'errors');
+    out.push('| ' + head.join(' | ') + ' |', '|' + head.map(() => '---').join('|') + '|');
+    for (const n of names) {
+      const c = M[id][n];
+      if (!c) continue;
+      const row = [L(n), f1(c.rps), f0(c.p50_us), f0(c.p90_us), f0(c.p99_us), f1(c.cpu_us_per_req)];
+      if (st) row.push(f2(c.cpu_us_per_event));
+      if (id === 'st_c1') row.push(f0(c.ttft_p50_us), f0(c.ttft_p99_us));
+      row.push(f2(c.gw_cores), f2(c.other_cores), `${c.clean_runs}/${c.runs}`, String(c.errors));
+      out.push('| ' + row.join(' | ') + ' |');
+    }
+    out.push('');
+  }
+  out.push('### Memory, startup, concurrent streams', '');
+  out.push('| contender | startup to ready ms | idle RSS MB | concurrent streams | errors | events/stream | peak RSS MB during them | TTFT p50 ms at that load |', '|---|---|---|---|---|---|---|---|');
+  for (const n of names) {
+    if (n === 'direct') continue;
+    const s = r.streams1k[n] || {};
+    out.push(`| ${L(n)} | ${f1(r.startup[n])} | ${mb(r.idle_rss_kb[n])} | ${s.concurrency ?? 'n/a'} (${s.streams ?? 0} done) | ${s.errors ?? 'n/a'} | ${s.events_min ?? '?'}-${s.events_max ?? '?'} | ${mb(s.peak_rss_kb)} | ${s.ttft_p50_us != null ? (s.ttft_p50_us / 1000).toFixed(1) : 'n/a'} |`);
+  }
+  out.push('');
+  if (r.soak) {
+    out.push(`Soak (llmgate, ${r.soak.seconds} s of wrk 8 connections + 20 concurrent streams): RSS ${mb(r.soak.rss_start_kb)} MB after warm-up, ` +
+      `${mb(r.soak.rss_end_kb)} MB at the end, max ${mb(r.soak.rss_max_kb)} MB; last quarter vs second quarter: ${r.soak.growth_second_vs_last_quarter_pct.toFixed(1)}%.`, '');
+  }
+  if (r.ledger_writer) out.push(`SQLite ledger writer alone (bench/ledger, ${r.ledger_writer.rows} rows): ${r.ledger_writer.output.join(' / ')}`, '');
+
+  // Targets and ratios.
+  const g = (id, n, f) => M[id]?.[n]?.[f] ?? null;
+  const rows = [];
+  const t = (name, value, goal, ok) => rows.push(`| ${name} | ${value} | ${goal} | ${ok == null ? 'n/a' : ok ? 'met' : '**not met**'} |`);
+  if (names.includes('llmgate')) {
+    const cpuR = ratio(g('ns_c50', 'llmgate', 'cpu_us_per_req'), g('ns_c50', 'nginx', 'cpu_us_per_req'));
+    t('CPU per non-streaming request vs nginx (50 conns, ledger on)', cpuR == null ? 'n/a' : `${f2(cpuR)}x (${f1(g('ns_c50', 'llmgate', 'cpu_us_per_req'))} vs ${f1(g('ns_c50', 'nginx', 'cpu_us_per_req'))} us)`, '<= 1.5x, then <= 1x', cpuR == null ? null : cpuR <= 1.5);
+    const rpsR = ratio(g('ns_c50', 'llmgate', 'rps'), g('ns_c50', 'nginx', 'rps'));
+    t('Throughput at 50 connections vs nginx', rpsR == null ? 'n/a' : `${f2(rpsR)}x`, '>= 0.9x', rpsR == null ? null : rpsR >= 0.9);
+    const a50 = g('ns_c1', 'llmgate', 'p50_us') - g('ns_c1', 'direct', 'p50_us');
+    const a99 = g('ns_c1', 'llmgate', 'p99_us') - g('ns_c1', 'direct', 'p99_us');
+    const n50 = g('ns_c1', 'nginx', 'p50_us') - g('ns_c1', 'direct', 'p50_us');
+    t('Added p50 latency over the mock, 1 connection', `${f0(a50)} us (nginx adds ${f0(n50)} us)`, '< 50 us', a50 < 50);
+    t('Added p99 latency over the mock, 1 connection', `${f0(a99)} us`, '< 200 us', a99 < 200);
+    const tt = g('st_c1', 'llmgate', 'ttft_p50_us') - g('st_c1', 'direct', 'ttft_p50_us');
+    t('Added time to first token p50 (streaming, 1 connection)', `${f0(tt)} us (nginx adds ${f0(g('st_c1', 'nginx', 'ttft_p50_us') - g('st_c1', 'direct', 'ttft_p50_us'))} us)`, '< 100 us', tt < 100);
+    const ev = M.st_c1?.llmgate;
+    const s1k = r.streams1k.llmgate;
+    if (s1k) t(`${s1k.concurrency} concurrent paced streams`, `${s1k.errors} errors, ${s1k.streams} completed, ${s1k.events_min}-${s1k.events_max} events each`, '0 errors, every event', s1k.errors === 0 && s1k.streams === s1k.concurrency);
+    t('Idle RSS', `${mb(r.idle_rss_kb.llmgate)} MB`, '< 10 MB', r.idle_rss_kb.llmgate < 10240);
+    if (s1k) t(`RSS with ${s1k.concurrency} concurrent streams (peak)`, `${mb(s1k.peak_rss_kb)} MB`, '< 40 MB', s1k.peak_rss_kb < 40960);
+    if (r.soak) t(`RSS flat over the soak (${r.soak.seconds} s)`, `${r.soak.growth_second_vs_last_quarter_pct.toFixed(1)}% growth`, '< 5% (10 min soak: --soak-s 600)', Math.abs(r.soak.growth_second_vs_last_quarter_pct) < 5);
+    void ev;
+  }
+  const ratiosOut = [];
+  if (names.includes('llmgate')) {
+    for (const base of ['nginx', 'portkey']) {
+      if (!names.includes(base)) continue;
+      const parts = [];
+      for (const [id, f, what] of [['ns_c50', 'cpu_us_per_req', 'CPU/request'], ['ns_c50', 'rps', 'req/s at 50 conns'], ['ns_c1', 'p50_us', 'p50 at 1 conn'], ['ns_c1', 'p99_us', 'p99 at 1 conn'], ['st_c50', 'cpu_us_per_event', 'CPU/stream event'], ['st_c1', 'ttft_p50_us', 'TTFT p50']]) {
+        const q = ratio(g(id, 'llmgate', f), g(id, base, f));
+        if (q != null) parts.push(`${what} ${f2(q)}x`);
+      }
+      ratiosOut.push(`- llmgate / ${L(base)}: ${parts.join(', ')}; idle RSS ${f2(ratio(r.idle_rss_kb.llmgate, r.idle_rss_kb[base]))}x.`);
+    }
+    if (names.includes('portkey')) {
+      const q = ratio(g('ns_c50', 'portkey', 'cpu_us_per_req'), g('ns_c50', 'llmgate', 'cpu_us_per_req'));
+      if (q != null) ratiosOut.push(`- Portkey spends ${f1(q)}x the CPU per non-streaming request that llmgate spends.`);
+    }
+  }
+  out.push('### Targets (issue 5)', '', '| target | measured | goal | |', '|---|---|---|---|', ...rows, '');
+  if (ratiosOut.length) out.push('### Ratios', '', ...ratiosOut, '');
+  if (r.profile?.runs) {
+    out.push(`### Profile of llmgate's request path (${r.profile.tool})`, '');
+    for (const [id, p] of Object.entries(r.profile.runs)) {
+      out.push(`${SCENARIOS[id]}, ${p.seconds} s, top symbols (self time; % of llmgate's samples):`, '', '```', ...p.top_symbols.slice(0, 20), '```', '', 'By shared object:', '', '```', ...p.by_dso, '```', '');
+    }
+  }
+  out.push('Charts: ' + CHARTS.map((c) => `[${c.file}](${c.file})`).join(', '), '');
+  return out.join('\n');
+}
+
+const CHARTS = [
+  { file: 'rps_ns_c50.png', title: 'Throughput, non-streaming, 50 connections (req/s, higher is better)', data: (r) => series(r, 'ns_c50', ['rps']) },
+  { file: 'latency_ns_c1.png', title: 'Latency, non-streaming, 1 connection (us, log scale)', log: true, data: (r) => series(r, 'ns_c1', ['p50_us', 'p90_us', 'p99_us']) },
+  { file: 'cpu_per_request.png', title: 'Server CPU per non-streaming request (us, log scale)', log: true, data: (r) => multi(r, [['ns_c1', 'cpu_us_per_req', '1 conn'], ['ns_c50', 'cpu_us_per_req', '50 conns']]) },
+  { file: 'ttft_st_c1.png', title: 'Streaming time to first token, 1 connection (us, log scale)', log: true, data: (r) => series(r, 'st_c1', ['ttft_p50_us', 'ttft_p99_us']) },
+  { file: 'cpu_per_event.png', title: 'Server CPU per streamed SSE event, 50 concurrent streams (us, log scale)', log: true, data: (r) => series(r, 'st_c50', ['cpu_us_per_event']) },
+  { file: 'memory.png', title: 'RSS (MB): idle, and peak with many concurrent streams', data: (r) => {
+    const names = Object.keys(r.idle_rss_kb).filter((n) => n !== 'direct');
+    return { cols: ['idle', 'concurrent streams'], rows: names.map((n) => [n, (r.idle_rss_kb[n] || 0) / 1024, (r.streams1k[n]?.peak_rss_kb || 0) / 1024]) };
+  } },
+  { file: 'startup.png', title: 'Startup to ready (ms, log scale)', log: true, data: (r) => ({ cols: ['ms'], rows: Object.entries(r.startup).map(([n, v]) => [n, v]) }) },
+  { file: 'soak_rss.png', line: true, title: 'llmgate RSS during the soak (MB)', data: (r) => (r.soak ? { rows: r.soak.samples.map(([t, kb]) => [t, kb / 1024]) } : null) },
+];
+function series(r, id, fields) {
+  const M = r.medians[id] || {};
+  return { cols: fields.map((f) => f.replace(/_us$/, '').replace('cpu_us_per_', 'per ')), rows: Object.keys(M).map((n) => [n, ...fields.map((f) => M[n][f] ?? 0)]) };
+}
+function multi(r, specs) {
+  const names = Object.keys(r.medians[specs[0][0]] || {});
+  return { cols: specs.map((s) => s[2]), rows: names.map((n) => [n, ...specs.map(([id, f]) => r.medians[id]?.[n]?.[f] ?? 0)]) };
+}
+
+export function writeCharts(r, outDir, tmp = os.tmpdir()) {
+  if (spawnSync('gnuplot', ['--version']).status !== 0) { console.error('gnuplot not found: no charts'); return []; }
+  const written = [];
+  for (const c of CHARTS) {
+    const d = c.data(r);
+    if (!d || !d.rows.length) continue;
+    const dat = path.join(tmp, c.file + '.dat');
+    const png = path.join(outDir, c.file);
+    let script;
+    if (c.line) {
+      fs.writeFileSync(dat, d.rows.map((x) => x.join(' ')).join('\n') + '\n');
+      script = `set terminal pngcairo noenhanced size 900,420 font "Sans,10"\nset output '${png}'\nset title "${c.title}"\nset xlabel "seconds"\nset grid\nset yrange [0:*]\nplot '${dat}' using 1:2 with lines lw 2 title 'RSS MB'\n`;
+    } else {
+      fs.writeFileSync(dat, d.rows.map((x) => [`"${DEFAULT_LABELS[x[0]] || x[0]}"`, ...x.slice(1).map((v) => (v > 0 ? v : (c.log ? 'NaN' : 0)))].join(' ')).join('\n') + '\n');
+      const plots = d.cols.map((col, i) => `'${dat}' using ${i + 2}:xtic(1) title '${col}'`).join(', ');
+      const labels = d.cols.map((col, i) => { const w = 0.8 / d.cols.length; const off = -0.4 + w * (i + 0.5);
+        return `'${dat}' using ($0+${off.toFixed(3)}):${i + 2}:(sprintf("%.${c.log ? 0 : 1}f",$${i + 2})) with labels offset 0,0.6 font ",8" notitle`; }).join(', ');
+      script = `set terminal pngcairo noenhanced size 900,420 font "Sans,10"\nset output '${png}'\nset title "${c.title}"\nset style data histogram\nset style histogram cluster gap 1\nset style fill solid 0.8 border -1\nset boxwidth 0.9\nset grid ytics\nset key top left\n${c.log ? 'set logscale y\n' : 'set yrange [0:*]\n'}set offsets 0,0,graph 0.08,0\nplot ${plots}, ${labels}\n`;
+    }
+    const g = spawnSync('gnuplot', [], { input: script });
+    if (g.status === 0) written.push(c.file); else console.error(`gnuplot ${c.file}: ${g.stderr}`);
+  }
+  return written;
+}
+
+export function writeReports(r, { out, docs, tmp, labels }) {
+  const md = buildMarkdown(r, labels);
+  fs.writeFileSync(path.join(out, 'latest.md'), `# llmgate benchmark: latest run\n\nGenerated by bench/harness.mjs (command: \`make bench\`). See docs/performance.md for how to read it.\n\n${md}`);
+  writeCharts(r, out, tmp);
+  if (docs && fs.existsSync(docs)) {
+    const doc = fs.readFileSync(docs, 'utf8');
+    const a = doc.indexOf('<!-- bench:begin -->'), b = doc.indexOf('<!-- bench:end -->');
+    if (a >= 0 && b > a) {
+      const md2 = md.replace(/\]\((\w+\.png)\)/g, '](../bench/results/$1)');
+      fs.writeFileSync(docs, doc.slice(0, a) + '<!-- bench:begin -->\n<!-- generated by bench/harness.mjs from bench/results/latest.json; do not edit by hand -->\n\n' + md2 + '\n' + doc.slice(b));
+    }
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const file = process.argv[2] || path.join(here, 'results/latest.json');
+  const r = JSON.parse(fs.readFileSync(file, 'utf8'));
+  writeReports(r, { out: path.dirname(file), docs: process.argv.includes('--no-docs') ? null : path.join(here, '../docs/performance.md') });
+  console.log('wrote', path.join(path.dirname(file), 'latest.md'));
+}
