@@ -156,6 +156,15 @@ HttpResponse config_file_model(const Config& c, const std::string& id, const cha
                             " and cannot be " + verb + " through the API; edit the config file");
 }
 
+// /model/new, /update and /delete need general_settings.store_model_in_db (as in LiteLLM).
+bool runtime_models_disabled(const Config& c, HttpResponse& err) {
+  if (c.store_model_in_db) return false;
+  err = error_response(Errc::bad_request,
+                       "runtime models are disabled: set general_settings.store_model_in_db: true "
+                       "in the config file to add, change or delete models through the API");
+  return true;
+}
+
 // Publishes config file + stored models as the new snapshot. Caller holds change_mutex().
 void republish(App& app, const Config& current, const std::string& db_path) {
   app.set_config(merge_db_models(current, db_path));
@@ -175,6 +184,7 @@ HttpResponse model_new_handler(const HttpRequest& req, App& app) {
   json body;
   HttpResponse err;
   if (!parse_object(req, body, err)) return err;
+  if (auto c = app.config(); c && runtime_models_disabled(*c, err)) return err;
   auto mn = body.find("model_name");
   if (mn == body.end() || !mn->is_string() || mn->get_ref<const std::string&>().empty())
     return error_response(Errc::bad_request, "'model_name' (a non-empty string) is required");
@@ -205,6 +215,7 @@ HttpResponse model_new_handler(const HttpRequest& req, App& app) {
   std::lock_guard lk(change_mutex());
   auto cfg = app.config();
   if (!cfg) return error_response(Errc::internal, "no configuration loaded");
+  if (runtime_models_disabled(*cfg, err)) return err;
   if (find_deployment(*cfg, id))
     return error_response(Errc::bad_request, "a model with id '" + id + "' already exists");
   const std::string& db_path = cfg->ledger.database_path;
@@ -243,6 +254,7 @@ HttpResponse model_update_handler(const HttpRequest& req, App& app) {
   std::lock_guard lk(change_mutex());
   auto cfg = app.config();
   if (!cfg) return error_response(Errc::internal, "no configuration loaded");
+  if (runtime_models_disabled(*cfg, err)) return err;
   const std::string& db_path = cfg->ledger.database_path;
   try {
     ModelDb db(db_path);
@@ -310,6 +322,7 @@ HttpResponse model_delete_handler(const HttpRequest& req, App& app) {
   std::lock_guard lk(change_mutex());
   auto cfg = app.config();
   if (!cfg) return error_response(Errc::internal, "no configuration loaded");
+  if (runtime_models_disabled(*cfg, err)) return err;
   const std::string& db_path = cfg->ledger.database_path;
   try {
     ModelDb db(db_path);

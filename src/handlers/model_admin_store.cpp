@@ -165,6 +165,14 @@ std::shared_ptr<const Config> merge_db_models(const Config& file_config,
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("runtime models: cannot read the database: ") + e.what());
   }
+  if (!file_config.store_model_in_db) {
+    // As in LiteLLM, stored models are used only with store_model_in_db; never silently.
+    if (!rows.empty())
+      cfg->warnings.push_back(std::to_string(rows.size()) +
+                              " runtime model(s) stored in the database are not loaded: "
+                              "general_settings.store_model_in_db is false");
+    return cfg;
+  }
   for (const auto& row : rows) {
     const std::string where = "database model '" + row.id + "' (" + row.model_name + ")";
     if (!row.body.is_object()) {

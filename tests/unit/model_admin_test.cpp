@@ -22,6 +22,8 @@ constexpr const char* kRuntimeSecret = "sk-runtime-secret-abcdef";
 constexpr const char* kNewSecret = "sk-rotated-secret-zyxwvu";
 
 constexpr const char* kConfig = R"yaml(
+general_settings:
+  store_model_in_db: true
 model_list:
   - model_name: gpt-4o
     litellm_params:
@@ -302,6 +304,28 @@ TEST_F(ModelAdminTest, CredentialMayComeFromTheEnvironment) {
   call_json("POST", "/model/new", b);
   EXPECT_EQ(deployment("llama-1")->api_key.reveal(), kNewSecret);
   ::unsetenv("LLMGATE_TEST_MODEL_KEY");
+}
+
+TEST_F(ModelAdminTest, RuntimeModelsNeedStoreModelInDb) {
+  call_json("POST", "/model/new", new_llama());
+  Config off = file_config_;
+  off.store_model_in_db = false;
+  // Stored models are not loaded, and the operator is told why.
+  auto cfg = merge_db_models(off, off.ledger.database_path);
+  EXPECT_TRUE(cfg->find("llama").empty());
+  bool warned = false;
+  for (const auto& w : cfg->warnings) warned = warned || w.find("store_model_in_db") != std::string::npos;
+  EXPECT_TRUE(warned);
+  // The change endpoints refuse with a message naming the setting; /model/info still works.
+  app_.set_config(cfg);
+  for (const auto& [path, body] : std::vector<std::pair<std::string, json>>{
+           {"/model/new", new_llama()},
+           {"/model/update", {{"model_info", {{"id", "llama-1"}}}}},
+           {"/model/delete", {{"id", "llama-1"}}}}) {
+    json e = call_json("POST", path, body, 400);
+    EXPECT_NE(error_message(e).find("store_model_in_db"), std::string::npos) << path;
+  }
+  EXPECT_EQ(call_json("GET", "/model/info", nullptr)["data"].size(), 2u);
 }
 
 }  // namespace
