@@ -5,7 +5,7 @@
 //
 //   node bench/harness.mjs [--quick] [--duration-s 8] [--rounds 3] [--soak-s 60]
 //        [--streams 1000] [--max-other 0.15] [--retries 2] [--out bench/results]
-//        [--only direct,nginx,llmgate,portkey] [--no-docs]
+//        [--only direct,nginx,llmgate,llmgate-nolog,portkey] [--no-docs]
 // Environment: LLMGATE_BIN, LEDGER_BENCH (path of llmgate_ledger_bench), GW_CPU (default 1),
 // LOAD_CPU (default 0).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -20,7 +20,7 @@ const repo = path.resolve(here, '..');
 
 // ---------- options ----------
 const opt = { 'duration-s': 8, rounds: 3, 'soak-s': 60, streams: 1000, 'max-other': 0.15, retries: 2,
-  out: path.join(repo, 'bench/results'), only: 'direct,nginx,llmgate,portkey', quick: false, docs: true,
+  out: path.join(repo, 'bench/results'), only: 'direct,nginx,llmgate,llmgate-nolog,portkey', quick: false, docs: true,
   'warmup-s': 2, profile: true };
 for (let i = 2; i < process.argv.length; i++) {
   const k = process.argv[i].replace(/^--/, '');
@@ -66,6 +66,12 @@ const treeCpu = (pid) => tree(pid).reduce((s, p) => { const st = readStat(p); re
 const status = (pid, key) => {
   try { const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm')); return m ? +m[1] : 0; } catch { return 0; }
 };
+// Nanoseconds the threads of a process tree spent runnable but waiting for a CPU (schedstat).
+const treeWait = (pid) => tree(pid).reduce((s, p) => {
+  let w = 0;
+  try { for (const task of fs.readdirSync(`/proc/${p}/task`)) { try { w += Number(fs.readFileSync(`/proc/${p}/task/${task}/schedstat`, 'utf8').split(' ')[1]); } catch {} } } catch {}
+  return s + w;
+}, 0);
 const treeKb = (pid, key) => tree(pid).reduce((s, p) => s + status(p, key), 0);
 const cpuBusy = () => {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -179,27 +185,33 @@ const contenders = {
       return start('nginx', GW_CPU, 'nginx', ['-c', path.join(tmp, 'proxy.conf'), '-p', tmp, '-e', path.join(tmp, 'proxy-error.log')]);
     } },
   llmgate: { label: 'llmgate (ledger on)', path: '/v1/chat/completions', streamPath: '/v1/chat/completions', headers: [], streamHeaders: [], ready: '/health/readiness',
-    launch(port) {
-      const db = path.join(tmp, 'ledger.db');
-      fs.writeFileSync(path.join(tmp, 'llmgate.yaml'), [
-        'model_list:',
-        '  - model_name: bench-chat',
-        '    litellm_params:', '      model: openai/gpt-4o-mini', `      api_base: ${mockBase}/v1`, '      api_key: sk-upstream-bench',
-        '  - model_name: bench-stream',
-        '    litellm_params:', '      model: openai/gpt-4o-mini', `      api_base: ${mockBase}/stream/v1`, '      api_key: sk-upstream-bench',
-        'general_settings:', '  master_key: sk-bench-master', `  database_url: "sqlite:///${db}"`, ''].join('\n'));
-      return start('llmgate', GW_CPU, llmgateBin, ['--config', path.join(tmp, 'llmgate.yaml'), '--host', '127.0.0.1', '--port', String(port), '--workers', '1']);
-    } },
+    launch(port) { return launchLlmgate('llmgate', port, false); } },
+  // Ledger off: general_settings.disable_spend_logs (no per-request ledger records; the one-line
+  // request log on stdout and the metrics stay).
+  'llmgate-nolog': { label: 'llmgate (ledger off)', path: '/v1/chat/completions', streamPath: '/v1/chat/completions', headers: [], streamHeaders: [], ready: '/health/readiness',
+    launch(port) { return launchLlmgate('llmgate-nolog', port, true); } },
   portkey: { label: 'Portkey gateway', path: '/v1/chat/completions', streamPath: '/v1/chat/completions', ready: '/',
     headers: ['x-portkey-provider: openai', `x-portkey-custom-host: ${mockBase}/v1`],
     streamHeaders: ['x-portkey-provider: openai', `x-portkey-custom-host: ${mockBase}/stream/v1`],
     launch(port) { return start('portkey', GW_CPU, 'node', [path.join(here, 'portkey/start.mjs'), `--port=${port}`]); } },
 };
+function launchLlmgate(name, port, ledgerOff) {
+  const db = path.join(tmp, `${name}.db`);
+  fs.writeFileSync(path.join(tmp, `${name}.yaml`), [
+    'model_list:',
+    '  - model_name: bench-chat',
+    '    litellm_params:', '      model: openai/gpt-4o-mini', `      api_base: ${mockBase}/v1`, '      api_key: sk-upstream-bench',
+    '  - model_name: bench-stream',
+    '    litellm_params:', '      model: openai/gpt-4o-mini', `      api_base: ${mockBase}/stream/v1`, '      api_key: sk-upstream-bench',
+    'general_settings:', '  master_key: sk-bench-master', `  database_url: "sqlite:///${db}"`,
+    ...(ledgerOff ? ['  disable_spend_logs: true'] : []), ''].join('\n'));
+  return start(name, GW_CPU, llmgateBin, ['--config', path.join(tmp, `${name}.yaml`), '--host', '127.0.0.1', '--port', String(port), '--workers', '1']);
+}
 const names = opt.only.split(',').filter((n) => contenders[n]);
 if (names.includes('llmgate') && !fs.existsSync(llmgateBin)) throw new Error(`llmgate binary not found: ${llmgateBin} (set LLMGATE_BIN)`);
 if (names.includes('portkey') && !fs.existsSync(path.join(here, 'portkey/node_modules/@portkey-ai/gateway'))) throw new Error('run npm ci in bench/portkey first');
 
-const results = { meta: {}, startup: {}, idle_rss_kb: {}, cells: [], medians: {}, streams1k: {}, soak: null, profile: null, ledger_writer: null };
+const results = { meta: {}, notes: [], startup: {}, idle_rss_kb: {}, cells: [], medians: {}, streams1k: {}, soak: null, profile: null, ledger_writer: null };
 const gitRev = (() => { try { return execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD']).toString().trim(); } catch { return '?'; } })();
 results.meta = { date: new Date().toISOString(), commit: gitRev, cpus: ncpu, cpu_model: os.cpus()[0]?.model, kernel: os.release(),
   gateway_cpu: GW_CPU, load_cpu: LOAD_CPU, options: opt, loadavg_start: loadavg(),
@@ -211,7 +223,7 @@ results.meta = { date: new Date().toISOString(), commit: gitRev, cpus: ncpu, cpu
 log(`tmp ${tmp}; mock on ${mockPort}; gateway cpu ${GW_CPU || 'any'}, load cpu ${LOAD_CPU || 'any'}; load ${loadavg().join(' ')}`);
 
 // ---------- phase A: startup and idle RSS ----------
-for (const n of names) {
+for (const n of [...names]) {
   const ct = contenders[n];
   if (n === 'direct') { ct.proc = mock; continue; }
   ct.port = await freePort();
@@ -219,6 +231,13 @@ for (const n of names) {
   ct.proc = ct.launch(ct.port);
   await waitReady(ct.port, ct.ready);
   results.startup[n] = Math.round(Number(process.hrtime.bigint() - t0) / 1e5) / 10;
+  if (n === 'llmgate-nolog' && /disable_spend_logs[^\n]*(not supported|unknown)/.test(fs.readFileSync(path.join(tmp, `${n}.log`), 'utf8'))) {
+    results.notes.push('llmgate (ledger off) not measured: this build does not support general_settings.disable_spend_logs');
+    log(results.notes.at(-1));
+    try { process.kill(ct.proc.pid, 'SIGTERM'); } catch {}
+    delete results.startup[n]; names.splice(names.indexOf(n), 1);
+    continue;
+  }
   log(`${n}: ready in ${results.startup[n]} ms on ${ct.port}`);
 }
 await sleep(1000);
@@ -250,6 +269,7 @@ const EVENTS_PER_STREAM = 23; // 20 content events, the finish chunk, the usage 
 async function measure(n, sc, secs) {
   const ct = contenders[n];
   const gwPid = ct.proc.pid;
+  const wait0 = treeWait(gwPid);
   const gw0 = treeCpu(gwPid), mk0 = n === 'direct' ? 0 : treeCpu(mock.pid), busy0 = cpuBusy(), self0 = selfCpu();
   const t0 = process.hrtime.bigint();
   let peak = 0, stop = false;
@@ -258,6 +278,7 @@ async function measure(n, sc, secs) {
     : await streamClient(ct, sc.conns, ['--duration-s', secs]);
   stop = true; await sampler;
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const gwWait = (treeWait(gwPid) - wait0) / 1e9;
   const gwCpu = treeCpu(gwPid) - gw0, mkCpu = n === 'direct' ? 0 : treeCpu(mock.pid) - mk0;
   const other = Math.max(0, (cpuBusy() - busy0) - gwCpu - mkCpu - r.clientCpu - (selfCpu() - self0)) / wall;
   const j = r.json;
@@ -267,7 +288,7 @@ async function measure(n, sc, secs) {
   const secsRun = j.duration_us / 1e6;
   const cell = { contender: n, scenario: sc.id, requests: reqs, rps: reqs / secsRun,
     cpu_us_per_req: reqs ? gwCpu / reqs * 1e6 : null, gw_cores: gwCpu / wall, client_cores: r.clientCpu / wall,
-    mock_cores: mkCpu / wall, other_cores: other, peak_rss_kb: peak, hwm_kb: treeKb(gwPid, 'VmHWM') };
+    mock_cores: mkCpu / wall, other_cores: other, gw_wait_per_cpu: gwCpu > 0 ? gwWait / gwCpu : null, peak_rss_kb: peak, hwm_kb: treeKb(gwPid, 'VmHWM') };
   if (sc.tool === 'wrk') Object.assign(cell, { p50_us: j.p50_us, p90_us: j.p90_us, p99_us: j.p99_us,
     errors: j.err_connect + j.err_read + j.err_write + j.err_status + j.err_timeout });
   else Object.assign(cell, { p50_us: j.total_p50_us, p90_us: j.total_p90_us, p99_us: j.total_p99_us, ttft_p50_us: j.ttft_p50_us,
@@ -297,13 +318,13 @@ for (let round = 0; round < opt.rounds; round++) {
       const b = best;
       log(`round ${round + 1} ${sc.id.padEnd(6)} ${n.padEnd(8)} ` + (b.failed ? 'FAILED ' + b.stderr :
         `${b.rps.toFixed(0)} req/s p50 ${b.p50_us} p99 ${b.p99_us} us cpu ${b.cpu_us_per_req?.toFixed(1)} us/req` +
-        (b.ttft_p50_us != null ? ` ttft ${b.ttft_p50_us} us` : '') + ` gw ${b.gw_cores.toFixed(2)} other ${b.other_cores.toFixed(2)} err ${b.errors}${b.contaminated ? ' CONTAMINATED' : ''}`));
+        (b.ttft_p50_us != null ? ` ttft ${b.ttft_p50_us} us` : '') + ` gw ${b.gw_cores.toFixed(2)} other ${b.other_cores.toFixed(2)} wait ${(b.gw_wait_per_cpu ?? 0).toFixed(2)} err ${b.errors}${b.contaminated ? ' CONTAMINATED' : ''}`));
     }
   }
 }
 const median = (a) => { const s = a.filter((x) => x != null && !Number.isNaN(x)).sort((x, y) => x - y); if (!s.length) return null;
   const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const FIELDS = ['rps', 'p50_us', 'p90_us', 'p99_us', 'cpu_us_per_req', 'cpu_us_per_event', 'ttft_p50_us', 'ttft_p90_us', 'ttft_p99_us', 'gw_cores', 'other_cores', 'errors', 'peak_rss_kb', 'hwm_kb'];
+const FIELDS = ['rps', 'p50_us', 'p90_us', 'p99_us', 'cpu_us_per_req', 'cpu_us_per_event', 'ttft_p50_us', 'ttft_p90_us', 'ttft_p99_us', 'gw_cores', 'other_cores', 'gw_wait_per_cpu', 'errors', 'peak_rss_kb', 'hwm_kb'];
 for (const sc of scenarios) {
   results.medians[sc.id] = {};
   for (const n of names) {

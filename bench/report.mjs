@@ -27,6 +27,7 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
     `gateways pinned to CPU ${m.gateway_cpu || 'any'}, wrk/clients and the mock to CPU ${m.load_cpu || 'any'}; ` +
     `${m.options.rounds} round(s) of ${m.options['duration-s']} s per cell, medians of clean runs; load average at start ${m.loadavg_start.join(' ')}, at end ${(m.loadavg_end || []).join(' ')}. ` +
     `Every gateway runs one worker (nginx worker_processes 1, llmgate --workers 1, Portkey: one Node process).`);
+  for (const note of r.notes || []) out.push('', `Note: ${note}.`);
   out.push('');
   for (const [id, title] of Object.entries(SCENARIOS)) {
     if (!M[id]) continue;
@@ -35,7 +36,7 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
     const head = ['contender', st ? 'streams/s' : 'req/s', 'p50 us', 'p90 us', 'p99 us', 'CPU us/req'];
     if (st) head.push('CPU us/event');
     if (id === 'st_c1') head.push('TTFT p50 us', 'TTFT p99 us');
-    head.push('gateway cores', 'other load (cores)', 'clean runs', 'errors');
+    head.push('gateway cores', 'other load (cores)', 'gateway run-queue wait / CPU', 'clean runs', 'errors');
     out.push('| ' + head.join(' | ') + ' |', '|' + head.map(() => '---').join('|') + '|');
     for (const n of names) {
       const c = M[id][n];
@@ -43,7 +44,7 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
       const row = [L(n), f1(c.rps), f0(c.p50_us), f0(c.p90_us), f0(c.p99_us), f1(c.cpu_us_per_req)];
       if (st) row.push(f2(c.cpu_us_per_event));
       if (id === 'st_c1') row.push(f0(c.ttft_p50_us), f0(c.ttft_p99_us));
-      row.push(f2(c.gw_cores), f2(c.other_cores), `${c.clean_runs}/${c.runs}`, String(c.errors));
+      row.push(f2(c.gw_cores), f2(c.other_cores), f2(c.gw_wait_per_cpu), `${c.clean_runs}/${c.runs}`, String(c.errors));
       out.push('| ' + row.join(' | ') + ' |');
     }
     out.push('');
@@ -69,6 +70,10 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
   if (names.includes('llmgate')) {
     const cpuR = ratio(g('ns_c50', 'llmgate', 'cpu_us_per_req'), g('ns_c50', 'nginx', 'cpu_us_per_req'));
     t('CPU per non-streaming request vs nginx (50 conns, ledger on)', cpuR == null ? 'n/a' : `${f2(cpuR)}x (${f1(g('ns_c50', 'llmgate', 'cpu_us_per_req'))} vs ${f1(g('ns_c50', 'nginx', 'cpu_us_per_req'))} us)`, '<= 1.5x, then <= 1x', cpuR == null ? null : cpuR <= 1.5);
+    if (names.includes('llmgate-nolog')) {
+      const offR = ratio(g('ns_c50', 'llmgate-nolog', 'cpu_us_per_req'), g('ns_c50', 'nginx', 'cpu_us_per_req'));
+      t('CPU per non-streaming request vs nginx (50 conns, ledger off)', offR == null ? 'n/a' : `${f2(offR)}x (${f1(g('ns_c50', 'llmgate-nolog', 'cpu_us_per_req'))} us)`, '<= 1.5x, then <= 1x', offR == null ? null : offR <= 1.5);
+    }
     const rpsR = ratio(g('ns_c50', 'llmgate', 'rps'), g('ns_c50', 'nginx', 'rps'));
     t('Throughput at 50 connections vs nginx', rpsR == null ? 'n/a' : `${f2(rpsR)}x`, '>= 0.9x', rpsR == null ? null : rpsR >= 0.9);
     const a50 = g('ns_c1', 'llmgate', 'p50_us') - g('ns_c1', 'direct', 'p50_us');
@@ -88,7 +93,7 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
   }
   const ratiosOut = [];
   if (names.includes('llmgate')) {
-    for (const base of ['nginx', 'portkey']) {
+    for (const base of ['nginx', 'portkey', 'llmgate-nolog']) {
       if (!names.includes(base)) continue;
       const parts = [];
       for (const [id, f, what] of [['ns_c50', 'cpu_us_per_req', 'CPU/request'], ['ns_c50', 'rps', 'req/s at 50 conns'], ['ns_c1', 'p50_us', 'p50 at 1 conn'], ['ns_c1', 'p99_us', 'p99 at 1 conn'], ['st_c50', 'cpu_us_per_event', 'CPU/stream event'], ['st_c1', 'ttft_p50_us', 'TTFT p50']]) {
