@@ -72,6 +72,9 @@ const treeWait = (pid) => tree(pid).reduce((s, p) => {
   try { for (const task of fs.readdirSync(`/proc/${p}/task`)) { try { w += Number(fs.readFileSync(`/proc/${p}/task/${task}/schedstat`, 'utf8').split(' ')[1]); } catch {} } } catch {}
   return s + w;
 }, 0);
+const statusNum = (pid, key) => {
+  try { const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+)`, 'm')); return m ? +m[1] : 0; } catch { return 0; }
+};
 const treeKb = (pid, key) => tree(pid).reduce((s, p) => s + status(p, key), 0);
 const cpuBusy = () => {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -241,8 +244,16 @@ for (const n of [...names]) {
   log(`${n}: ready in ${results.startup[n]} ms on ${ct.port}`);
 }
 await sleep(1000);
-for (const n of names) results.idle_rss_kb[n] = treeKb(contenders[n].proc.pid, 'VmRSS');
-log('idle RSS kB', JSON.stringify(results.idle_rss_kb));
+const rollup = (pid, key) => tree(pid).reduce((s, p) => {
+  try { const m = fs.readFileSync(`/proc/${p}/smaps_rollup`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm')); return s + (m ? +m[1] : 0); } catch { return s; }
+}, 0);
+results.idle_detail_kb = {};
+for (const n of names) {
+  const pid = contenders[n].proc.pid;
+  results.idle_rss_kb[n] = treeKb(pid, 'VmRSS');
+  results.idle_detail_kb[n] = { rss: results.idle_rss_kb[n], anon: treeKb(pid, 'RssAnon'), file: treeKb(pid, 'RssFile'), pss: rollup(pid, 'Pss'), threads: tree(pid).reduce((s, p) => s + statusNum(p, 'Threads'), 0), processes: tree(pid).length };
+}
+log('idle memory kB', JSON.stringify(results.idle_detail_kb));
 
 // ---------- phase B: many concurrent paced streams (fresh processes) ----------
 for (const n of names) {
@@ -302,6 +313,9 @@ for (const n of names) {
   await measure(n, scenarios[1], opt['warmup-s']);
   await measure(n, scenarios[3], opt['warmup-s']);
 }
+// Retries of contaminated runs share one budget (a quarter of the cells), so a machine that is
+// busy all along cannot stretch the run beyond ~1.25x its nominal length.
+let retryBudget = Math.ceil(opt.rounds * scenarios.length * names.length / 4);
 for (let round = 0; round < opt.rounds; round++) {
   for (const sc of scenarios) {
     const order = names.map((_, i) => names[(i + round) % names.length]);
@@ -311,7 +325,8 @@ for (let round = 0; round < opt.rounds; round++) {
         const c = await measure(n, sc, D);
         c.round = round; c.attempt = attempt; c.contaminated = !c.failed && c.other_cores > opt['max-other'];
         if (!best || (best.failed && !c.failed) || (!c.failed && c.other_cores < best.other_cores)) best = c;
-        if (!c.contaminated) break;
+        if (!c.contaminated || retryBudget <= 0 || attempt === opt.retries) break;
+        retryBudget--;
         log(`  ${n} ${sc.id}: other load ${c.other_cores.toFixed(2)} cores > ${opt['max-other']}, retry`);
       }
       results.cells.push(best);

@@ -50,11 +50,12 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
     out.push('');
   }
   out.push('### Memory, startup, concurrent streams', '');
-  out.push('| contender | startup to ready ms | idle RSS MB | concurrent streams | errors | events/stream | peak RSS MB during them | TTFT p50 ms at that load |', '|---|---|---|---|---|---|---|---|');
+  out.push('| contender | startup to ready ms | idle RSS MB (anon + file-backed; PSS) | concurrent streams | errors | events/stream | peak RSS MB during them | TTFT p50 ms at that load |', '|---|---|---|---|---|---|---|---|');
   for (const n of names) {
     if (n === 'direct') continue;
     const s = r.streams1k[n] || {};
-    out.push(`| ${L(n)} | ${f1(r.startup[n])} | ${mb(r.idle_rss_kb[n])} | ${s.concurrency ?? 'n/a'} (${s.streams ?? 0} done) | ${s.errors ?? 'n/a'} | ${s.events_min ?? '?'}-${s.events_max ?? '?'} | ${mb(s.peak_rss_kb)} | ${s.ttft_p50_us != null ? (s.ttft_p50_us / 1000).toFixed(1) : 'n/a'} |`);
+    const d = r.idle_detail_kb?.[n];
+    out.push(`| ${L(n)} | ${f1(r.startup[n])} | ${mb(r.idle_rss_kb[n])}${d ? ` (${mb(d.anon)} + ${mb(d.file)}; ${mb(d.pss)})` : ''} | ${s.concurrency ?? 'n/a'} (${s.streams ?? 0} done) | ${s.errors ?? 'n/a'} | ${s.events_min ?? '?'}-${s.events_max ?? '?'} | ${mb(s.peak_rss_kb)} | ${s.ttft_p50_us != null ? (s.ttft_p50_us / 1000).toFixed(1) : 'n/a'} |`);
   }
   out.push('');
   if (r.soak) {
