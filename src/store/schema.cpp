@@ -75,8 +75,10 @@ void migrate_v1(SQLite::Database& db) {
       ")");
   db.exec("CREATE UNIQUE INDEX spend_logs_request_id ON spend_logs(request_id)");
   db.exec("CREATE INDEX spend_logs_time ON spend_logs(startTime)");
-  db.exec("CREATE INDEX spend_logs_model_time ON spend_logs(model, startTime)");
-  db.exec("CREATE INDEX spend_logs_key_time ON spend_logs(api_key, startTime)");
+  // The trailing columns let SQLite test the other filters from the index alone (deferred seek):
+  // a model+key+status search over days does not fetch the (large) rows that do not match.
+  db.exec("CREATE INDEX spend_logs_model_time ON spend_logs(model, startTime, status_code, api_key)");
+  db.exec("CREATE INDEX spend_logs_key_time ON spend_logs(api_key, startTime, status_code, model)");
   db.exec("CREATE INDEX spend_logs_error_time ON spend_logs(startTime) WHERE status_code >= 400");
   db.exec("CREATE INDEX spend_logs_user_time ON spend_logs(\"user\", startTime) WHERE \"user\" <> ''");
   db.exec(
