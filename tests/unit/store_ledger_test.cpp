@@ -3,6 +3,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -311,6 +312,12 @@ TEST(StoreLedger, SigkillAfterCommitKeepsEveryCommittedRow) {
   }
   ::close(pipefd[1]);
   char c = 0;
+  pollfd pfd{pipefd[0], POLLIN, 0};
+  if (::poll(&pfd, 1, 60000) != 1) {  // bounded: never hang the suite on a stuck child
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    FAIL() << "child did not report within 60 s";
+  }
   ASSERT_EQ(::read(pipefd[0], &c, 1), 1);
   ::close(pipefd[0]);
   ::kill(pid, SIGKILL);
