@@ -130,6 +130,7 @@ int main(int argc, char** argv) {
   }
 
   setup_logging(cfg->json_logs);
+  if (cfg->set_verbose) spdlog::set_level(spdlog::level::debug);
   for (const auto& w : cfg->warnings) spdlog::warn("config: {}", w);
   spdlog::info("llmgate {} starting with {} ({} deployment(s))", kVersion, a.config, cfg->deployments.size());
   if (cfg->master_key.empty())

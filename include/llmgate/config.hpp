@@ -103,6 +103,7 @@ struct LedgerSettings {
   std::size_t queue_max_records = 50000;
   std::size_t queue_max_bytes = 256 * 1024 * 1024;
   std::size_t batch_max_records = 2000;
+  bool disabled = false;           // general_settings.disable_spend_logs: no per-request records
   double retention_s = 0;          // maximum_spend_logs_retention_period; 0 = keep forever
 };
 

@@ -18,7 +18,7 @@ const Keys kGeneralUnsupported = {
     "allow_requests_on_db_unavailable", "allowed_ips", "allowed_routes", "admin_only_routes",
     "public_routes", "custom_auth", "custom_auth_settings", "custom_key_generate",
     "custom_sso", "database_connection_pool_limit", "database_connection_timeout",
-    "database_args", "disable_spend_logs", "disable_master_key_return",
+    "database_args", "disable_master_key_return",
     "disable_reset_budget", "disable_retry_on_max_parallel_request_limit_error",
     "disable_adding_master_key_hash_to_db", "disable_prisma_schema_update",
     "disable_error_logs", "enable_jwt_auth", "enable_oauth2_auth", "enforce_user_param",
@@ -174,6 +174,9 @@ void load_general_settings(Reader& r, const YAML::Node& n, LoadState& st) {
         if (Reader::present(v)) c.health.health_check_interval_s = positive(r, v, path);
       } else if (key == "background_health_checks") {
         if (Reader::present(v)) c.health.background_health_checks = r.boolean(v, path);
+      } else if (key == "disable_spend_logs") {
+        // No per-request records in the ledger (metrics, keys and the dashboard still work).
+        if (Reader::present(v)) c.ledger.disabled = r.boolean(v, path);
       } else if (key == "store_model_in_db") {
         // Runtime models (/model/new) kept in the ledger database (src/handlers/model_admin*).
         if (Reader::present(v)) c.store_model_in_db = r.boolean(v, path);

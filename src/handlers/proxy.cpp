@@ -184,7 +184,7 @@ void ProxyExchange::finish() {
   }
   if (w_.app.metrics) w_.app.metrics->observe(rec_);
   if (w_.app.keys && !who_.key_hash.empty()) w_.app.keys->record_usage(who_, rec_);
-  if (w_.app.ledger) w_.app.ledger->submit(std::move(rec_));
+  if (w_.app.ledger && !cfg_->ledger.disabled) w_.app.ledger->submit(std::move(rec_));
 }
 
 awaitable<bool> ProxyExchange::write_chunk(std::string_view data) {
