@@ -45,8 +45,8 @@ describe('dashboard', { skip: SKIP || false, timeout: 240000 }, () => {
     gw = await startGateway({
       masterKey: MASTER,
       models: [
-        { name: 'mock-a', model: 'mock/alpha' },
-        { name: 'mock-b', model: 'mock/beta', params: { mock_latency_ms: 5 } },
+        { name: 'mock-a', model: 'mock/alpha', params: { input_cost_per_token: 0.000002, output_cost_per_token: 0.000008 } },
+        { name: 'mock-b', model: 'mock/beta', params: { mock_latency_ms: 5, input_cost_per_token: 0.00001, output_cost_per_token: 0.00003 } },
       ],
     });
     shots = screenshotDir();
@@ -123,6 +123,8 @@ describe('dashboard', { skip: SKIP || false, timeout: 240000 }, () => {
     await openPage('usage');
     const requests = Number((await page.textContent('#usage-totals [data-stat="requests"] .value')).replace(/,/g, ''));
     assert.ok(requests >= 6, `requests total ${requests}`);
+    assert.match(await page.textContent('#usage-totals [data-stat="cost"] .value'), /^\$0\.0\d*[1-9]/);  // priced mock models
+    await page.waitForSelector('#chart-cost canvas');
     // Real charts: uPlot draws on a canvas.
     await page.waitForSelector('#chart-requests canvas');
     await page.waitForSelector('#chart-latency canvas');
@@ -238,7 +240,11 @@ describe('dashboard', { skip: SKIP || false, timeout: 240000 }, () => {
     await page.fill('#model-form input[name="model"]', 'mock/runtime');
     await page.fill('#model-form input[name="api_base"]', '');
     await page.click('#model-form button[type="submit"]');
-    await page.waitForSelector('#models-table tr[data-model="runtime-e2e"]', { timeout: 15000 });
+    await waitFor(async () => {
+      const err = await page.$eval('#model-form .error', e => e.textContent).catch(() => '');
+      if (err) throw new Error(`the gateway refused the model: ${err}`);
+      return page.$('#models-table tr[data-model="runtime-e2e"]');
+    }, { what: 'the new model in the table' });
     await page.click('#models-table tr[data-model="runtime-e2e"] button[data-action="test"]');
     await waitFor(async () => /OK in/.test(await page.textContent('#models-table tr[data-model="runtime-e2e"] .test-result')), { what: 'the test button' });
     await shot('models');

@@ -48,7 +48,7 @@ export async function startGateway({ masterKey, models, env = {} }) {
     for (const [k, v] of Object.entries(m.params || {})) yaml.push(`      ${k}: ${JSON.stringify(v)}`);
   }
   yaml.push('general_settings:', `  master_key: ${JSON.stringify(masterKey)}`, `  database_url: ${JSON.stringify(db)}`,
-    '  proxy_batch_write_at: 0.1', '  store_prompts_in_spend_logs: true');
+    '  proxy_batch_write_at: 0.1', '  store_prompts_in_spend_logs: true', '  store_model_in_db: true');
   const config = path.join(dir, 'config.yaml');
   fs.writeFileSync(config, yaml.join('\n') + '\n');
   const port = await freePort();

@@ -52,7 +52,10 @@ export function timeChart(container, { xs, series, yFmt = v => v, height = 220, 
           label: s.label, stroke: color, width: 2,
           fill: s.bars || stacked ? color + '55' : undefined,
           paths: s.bars ? bars : undefined,
-          points: { show: xs.length < 3 },
+          // A line needs two points: while a series has only a few values, mark them (only them).
+          points: s.values.filter(v => v !== null && v !== undefined && v !== 0).length < 24
+            ? { show: true, size: 6, filter: (u, si) => u.data[si].flatMap((v, i) => (v !== null && v !== undefined && v !== 0 ? [i] : [])) }
+            : { show: false },
           value: (u, v) => (v === null || v === undefined ? '—' : yFmt(v)),
         };
       }),

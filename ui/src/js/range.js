@@ -22,7 +22,7 @@ export function rangePicker({ preset = '24h', start, end, onChange, allowAll = f
   to.addEventListener('change', () => onChange && onChange());
   const el = h('span.range', null, h('label', null, 'Time range', sel), custom);
   function get() {
-    const n = Math.floor(Date.now() / 1000);
+    const n = Math.floor(Date.now() / 1000) + 1;  // end is exclusive: include this very second
     if (sel.value === 'all') return { start: 0, end: n, preset: 'all' };
     if (sel.value === 'custom') {
       const s = fromLocalInput(from.value), e = fromLocalInput(to.value);

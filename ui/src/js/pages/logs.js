@@ -113,7 +113,7 @@ export default async function logs(root, params) {
       h('h2', null, 'Request ', h('code', null, rec.request_id || id)),
       h('div.grid', null,
         h('div', null, h('h3', null, 'Summary'), kv([
-          ['Status', statusBadge(rec)], ['Model (alias)', rec.model_group ?? rec.model], ['Upstream model', rec.model],
+          ['Status', statusBadge(rec)], ['Model (alias)', rec.model_group ?? rec.model], ['Upstream model', rec.upstream_model || rec.model],
           ['Deployment', rec.deployment_id], ['Provider', rec.provider], ['Key', keyLabel(rec)], ['User', rec.user || undefined],
           ['Stream', rec.stream ? 'yes' : 'no'], ['Cache hit', rec.cache_hit ? 'yes' : 'no'],
           ['Retries', retries === undefined ? undefined : (typeof retries === 'object' ? JSON.stringify(retries) : String(retries))],

@@ -67,7 +67,7 @@ export default async function models(root) {
     const testOut = new Map();
     replace(list, table([
       { key: 'model_name', label: 'Alias', fmt: r => h('strong', null, r.d.model_name ?? '') },
-      { key: 'id', label: 'Deployment', fmt: r => h('code', null, (r.d.model_info && r.d.model_info.id) || '') },
+      { key: 'id', label: 'Deployment', fmt: r => { const id = (r.d.model_info && r.d.model_info.id) || ''; return h('code', { title: id }, id.length > 18 ? id.slice(0, 8) + '…' + id.slice(-6) : id); } },
       { key: 'model', label: 'Upstream model', fmt: r => (r.d.litellm_params && r.d.litellm_params.model) || '' },
       { key: 'api_base', label: 'API base', cls: 'cell-text', fmt: r => (r.d.litellm_params && r.d.litellm_params.api_base) || '' },
       { key: 'source', label: 'Source', fmt: r => (r.d.model_info && r.d.model_info.db_model ? badge('database') : badge('config')) },
