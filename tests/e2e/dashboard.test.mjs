@@ -49,6 +49,13 @@ describe('dashboard', { skip: SKIP || false, timeout: 240000 }, () => {
         { name: 'mock-b', model: 'mock/beta', params: { mock_latency_ms: 5, input_cost_per_token: 0.00001, output_cost_per_token: 0.00003 } },
       ],
     });
+    const probe = await fetch(`${gw.base}/ui/login`);
+    if (probe.status === 404) {
+      await gw.stop();
+      gw = null;
+      throw new Error('GET /ui/login is 404: the daemon does not serve the dashboard; src/main.cpp must call ' +
+        'register_ui_routes(routes) and set app.ui_sessions = make_ui_sessions(cfg) (include/llmgate/ui.hpp)');
+    }
     shots = screenshotDir();
     sdk = new OpenAI({ apiKey: MASTER, baseURL: `${gw.base}/v1`, maxRetries: 0, timeout: 20000 });
     browser = await launchBrowser();

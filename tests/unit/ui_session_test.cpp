@@ -395,3 +395,20 @@ TEST_F(UiRoutesTest, LockoutAnswers429WithRetryAfter) {
   EXPECT_GE(std::stoi(header(last, "Retry-After")), 1);
   EXPECT_EQ(login(R"({"username":"admin","password":"sk-master-1234"})", kOrigin, "10.9.9.9").status, 429);
 }
+
+TEST(UiAssets, DashboardScriptsNeverParseHtml) {
+  // Untrusted text must only reach the page as text: no HTML-parsing sinks in our scripts.
+  std::size_t n = 0;
+  const EmbeddedFile* files = llmgate_embedded_ui(&n);
+  std::size_t scripts = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string_view path = files[i].path;
+    if (path.substr(0, 3) != "js/") continue;
+    ++scripts;
+    std::string s(files[i].data, files[i].size);
+    for (const char* sink : {".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                             "new Function", "createContextualFragment", "DOMParser"})
+      EXPECT_EQ(s.find(sink), std::string::npos) << path << " uses " << sink;
+  }
+  EXPECT_GE(scripts, 8u);
+}
