@@ -258,6 +258,21 @@ describe('dashboard', { skip: SKIP || false, timeout: 240000 }, () => {
 
     const r = await sdk.chat.completions.create({ model: 'runtime-e2e', messages: [{ role: 'user', content: 'hello runtime' }] });
     assert.ok(r.choices[0].message.content.length > 0);
+
+    // Edit: the form never shows a stored credential; saving keeps the model working.
+    await page.click('#models-table tr[data-model="runtime-e2e"] button[data-action="edit"]');
+    assert.equal(await page.inputValue('#model-form input[name="model_name"]'), 'runtime-e2e');
+    assert.equal(await page.inputValue('#model-form input[name="api_key"]'), '');
+    await page.fill('#model-form input[name="rpm"]', '500');
+    await page.click('#model-form button[type="submit"]');
+    await waitFor(async () => /Updated runtime-e2e/.test(await page.textContent('#models-status')), { what: 'the update' });
+
+    // Delete (two clicks): the alias is gone for clients too.
+    await page.click('#models-table tr[data-model="runtime-e2e"] button[data-action="delete"]');
+    await page.click('#models-table tr[data-model="runtime-e2e"] button[data-action="delete"]');
+    await page.waitForSelector('#models-table tr[data-model="runtime-e2e"]', { state: 'detached' });
+    await assert.rejects(sdk.chat.completions.create({ model: 'runtime-e2e', messages: [{ role: 'user', content: 'gone?' }] }),
+      e => e.status === 404 || e.status === 400);
   });
 
   test('playground streams a reply', async () => {
@@ -272,6 +287,13 @@ describe('dashboard', { skip: SKIP || false, timeout: 240000 }, () => {
     assert.ok(out.includes('</textarea><img src=x'), 'the prompt is shown literally');
     assert.equal(await page.evaluate(() => window.__xss), undefined);
     await shot('playground');
+
+    // With a pasted virtual key instead of the session.
+    await page.fill('#pg-key', key);
+    await page.fill('#pg-prompt', 'via the virtual key');
+    await page.click('#pg-send');
+    await waitFor(async () => (await page.$$('#pg-output .chat-msg[data-role="assistant"]')).length === 2 && /done in/.test(await page.textContent('#pg-meta')), { what: 'the keyed reply' });
+    assert.match(await page.textContent('#pg-output'), /via the virtual key/);
   });
 
   test('settings shows the database, version and the masked config', async () => {

@@ -71,7 +71,7 @@ export default async function models(root) {
       { key: 'model', label: 'Upstream model', fmt: r => (r.d.litellm_params && r.d.litellm_params.model) || '' },
       { key: 'api_base', label: 'API base', cls: 'cell-text', fmt: r => (r.d.litellm_params && r.d.litellm_params.api_base) || '' },
       { key: 'source', label: 'Source', fmt: r => (r.d.model_info && r.d.model_info.db_model ? badge('database') : badge('config')) },
-      { key: 'health', label: 'Health', fmt: r => (!health ? badge('n/a') : !r.hs ? badge('unknown') : r.hs.ok ? badge('healthy', 'ok') : badge('unhealthy', 'bad')) },
+      { key: 'health', label: 'Health', fmt: r => (!health ? badge('n/a') : !r.hs ? badge('unknown') : r.hs.ok ? badge('healthy', 'ok') : h('span', { title: r.hs.entry.error || '' }, badge('unhealthy', 'bad'), r.hs.entry.error ? h('span.muted', null, ' ' + String(r.hs.entry.error).slice(0, 60)) : null)) },
       { key: 'cooldown', label: 'Cooldown', fmt: r => { const c = cooldownOf(r.d, r.hs); return c ? badge('cooling down ' + c, 'warn') : '—'; } },
       { key: 'requests', label: 'Req (1h)', num: true, fmt: r => num(r.recent ? r.recent.requests : 0) },
       { key: 'err', label: 'Err % (1h)', num: true, fmt: r => (r.recent ? pct(r.recent.error_rate ?? (r.recent.requests ? (r.recent.errors || 0) / r.recent.requests : null)) : '—') },
