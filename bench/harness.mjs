@@ -5,7 +5,8 @@
 //
 //   node bench/harness.mjs [--quick] [--duration-s 8] [--rounds 3] [--soak-s 60]
 //        [--streams 1000] [--max-other 0.15] [--retries 2] [--out bench/results]
-//        [--only direct,nginx,llmgate,llmgate-nolog,portkey] [--no-docs]
+//        [--only direct,nginx,llmgate,llmgate-nolog,portkey] [--scenarios ns_c1,ns_c50,st_c1,st_c50]
+//        [--no-docs] [--no-profile] [--skip-streams]
 // Environment: LLMGATE_BIN, LEDGER_BENCH (path of llmgate_ledger_bench), GW_CPU (default 1),
 // LOAD_CPU (default 0).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -27,6 +28,7 @@ for (let i = 2; i < process.argv.length; i++) {
   if (k === 'quick') opt.quick = true;
   else if (k === 'no-docs') opt.docs = false;
   else if (k === 'no-profile') opt.profile = false;
+  else if (k === 'skip-streams') opt['skip-streams'] = true;
   else { const v = process.argv[++i]; opt[k] = /^\d+(\.\d+)?$/.test(v) ? Number(v) : v; }
 }
 if (opt.quick) { opt['duration-s'] = Math.min(opt['duration-s'], 2); opt.rounds = 1; opt['soak-s'] = Math.min(opt['soak-s'], 10); opt.streams = Math.min(opt.streams, 200); opt['warmup-s'] = 1; }
@@ -75,6 +77,11 @@ const treeWait = (pid) => tree(pid).reduce((s, p) => {
 const statusNum = (pid, key) => {
   try { const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+)`, 'm')); return m ? +m[1] : 0; } catch { return 0; }
 };
+// Context switches (voluntary + involuntary) of every thread of a process tree.
+const treeCtx = (pid) => tree(pid).reduce((s, p) => {
+  try { for (const task of fs.readdirSync(`/proc/${p}/task`)) { s += statusNum(`${p}/task/${task}`, 'voluntary_ctxt_switches') + statusNum(`${p}/task/${task}`, 'nonvoluntary_ctxt_switches'); } } catch {}
+  return s;
+}, 0);
 const treeKb = (pid, key) => tree(pid).reduce((s, p) => s + status(p, key), 0);
 const cpuBusy = () => {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -146,11 +153,11 @@ function mockStream() {
 // ---------- load generators ----------
 // Runs a load generator pinned to LOAD_CPU through sh, so that the shell's cutime/cstime after
 // waiting for it give the generator's exact CPU time. Resolves {json, clientCpu}.
-function runClient(cmd, args, env = {}) {
+function runClient(cmd, args, env = {}, cpu = LOAD_CPU) {
   return new Promise((resolve) => {
     const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
     const script = `${[cmd, ...args].map(q).join(' ')}; echo "CHILDSTAT $(cat /proc/$$/stat)"`;
-    const [c, a] = pinned(LOAD_CPU, 'sh', ['-c', script]);
+    const [c, a] = pinned(cpu, 'sh', ['-c', script]);
     const p = spawn(c, a, { env: { ...process.env, ...env } });
     let out = '', err = '';
     p.stdout.on('data', (d) => { out += d; });
@@ -166,10 +173,18 @@ function runClient(cmd, args, env = {}) {
 }
 const WRK_LUA = path.join(here, 'wrk/chat.lua');
 const STREAM_CLIENT = path.join(here, 'stream_client.mjs');
-const wrk = (ct, stream, conns, secs) => runClient('wrk', ['-t1', `-c${conns}`, `-d${secs}s`, '--timeout', '10s', '-s', WRK_LUA, `http://127.0.0.1:${ct.port}`],
-  { BENCH_PATH: stream ? ct.streamPath : ct.path, BENCH_STREAM: stream ? '1' : '0', BENCH_HEADERS: (stream ? ct.streamHeaders : ct.headers).join('|') });
-const streamClient = (ct, conc, extra) => runClient('node', [STREAM_CLIENT, '--port', ct.port, '--path', ct.streamPath, '--concurrency', conc,
-  ...ct.streamHeaders.flatMap((h) => ['--header', h]), ...extra]);
+const wrk = (ct, stream, conns, secs, cpu) => runClient('wrk', ['-t1', `-c${conns}`, `-d${secs}s`, '--timeout', '10s', '-s', WRK_LUA, `http://127.0.0.1:${ct.port}`],
+  { BENCH_PATH: stream ? ct.streamPath : ct.path, BENCH_STREAM: stream ? '1' : '0', BENCH_HEADERS: (stream ? ct.streamHeaders : ct.headers).join('|') }, cpu);
+const streamClient = (ct, conc, extra, cpu) => runClient('node', [STREAM_CLIENT, '--port', ct.port, '--path', ct.streamPath, '--concurrency', conc,
+  ...ct.streamHeaders.flatMap((h) => ['--header', h]), ...extra], {}, cpu);
+// Pinning per scenario. At 50 connections the gateway gets its own core (GW_CPU) and the load
+// generator + mock the other (LOAD_CPU), so a gateway is measured at saturation without
+// competing with wrk. At 1 connection nothing is pinned: in this VM a wake-up across vCPUs adds
+// tail latency (measured: nginx p99 0.5-2.3 ms pinned apart vs 0.13 ms unpinned on a quiet
+// machine), which would hide the gateways' own cost. PIN_C1=1 pins the 1-connection runs too.
+const ALL_CPUS = ncpu > 1 ? `0-${ncpu - 1}` : '';
+const setAffinity = (pid, cpus) => { if (!cpus) return; for (const p of tree(pid)) spawnSync('taskset', ['-a', '-p', '-c', cpus, String(p)], { stdio: 'ignore' }); };
+const pinFor = (sc) => (sc.conns > 1 || process.env.PIN_C1 === '1' ? { gw: GW_CPU, load: LOAD_CPU } : { gw: ALL_CPUS, load: ALL_CPUS });
 
 // ---------- contenders ----------
 const mockPort = await freePort();
@@ -257,7 +272,7 @@ log('idle memory kB', JSON.stringify(results.idle_detail_kb));
 
 // ---------- phase B: many concurrent paced streams (fresh processes) ----------
 for (const n of names) {
-  if (n === 'direct') continue;
+  if (n === 'direct' || opt['skip-streams']) continue;
   const ct = contenders[n];
   let peak = 0, stop = false;
   const sampler = (async () => { while (!stop) { peak = Math.max(peak, treeKb(ct.proc.pid, 'VmRSS')); await sleep(50); } })();
@@ -275,18 +290,23 @@ const scenarios = [
   { id: 'st_c1', label: 'streaming, 1 connection (TTFT)', stream: true, conns: 1, tool: 'stream' },
   { id: 'st_c50', label: 'streaming, 50 connections', stream: true, conns: 50, tool: 'wrk' },
 ];
+if (opt.scenarios) { const keep = String(opt.scenarios).split(','); for (let i = scenarios.length - 1; i >= 0; i--) if (!keep.includes(scenarios[i].id)) scenarios.splice(i, 1); }
 const EVENTS_PER_STREAM = 23; // 20 content events, the finish chunk, the usage chunk and [DONE], as the mock sends
 
 async function measure(n, sc, secs) {
   const ct = contenders[n];
   const gwPid = ct.proc.pid;
+  const pin = pinFor(sc);
+  if (n !== 'direct') setAffinity(gwPid, pin.gw);
+  setAffinity(mock.pid, pin.load);
+  const cs0 = treeCtx(gwPid);
   const wait0 = treeWait(gwPid);
   const gw0 = treeCpu(gwPid), mk0 = n === 'direct' ? 0 : treeCpu(mock.pid), busy0 = cpuBusy(), self0 = selfCpu();
   const t0 = process.hrtime.bigint();
   let peak = 0, stop = false;
   const sampler = (async () => { while (!stop) { peak = Math.max(peak, treeKb(gwPid, 'VmRSS')); await sleep(250); } })();
-  const r = sc.tool === 'wrk' ? await wrk(ct, sc.stream, sc.conns, secs)
-    : await streamClient(ct, sc.conns, ['--duration-s', secs]);
+  const r = sc.tool === 'wrk' ? await wrk(ct, sc.stream, sc.conns, secs, pin.load)
+    : await streamClient(ct, sc.conns, ['--duration-s', secs], pin.load);
   stop = true; await sampler;
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const gwWait = (treeWait(gwPid) - wait0) / 1e9;
@@ -299,7 +319,7 @@ async function measure(n, sc, secs) {
   const secsRun = j.duration_us / 1e6;
   const cell = { contender: n, scenario: sc.id, requests: reqs, rps: reqs / secsRun,
     cpu_us_per_req: reqs ? gwCpu / reqs * 1e6 : null, gw_cores: gwCpu / wall, client_cores: r.clientCpu / wall,
-    mock_cores: mkCpu / wall, other_cores: other, gw_wait_per_cpu: gwCpu > 0 ? gwWait / gwCpu : null, peak_rss_kb: peak, hwm_kb: treeKb(gwPid, 'VmHWM') };
+    mock_cores: mkCpu / wall, other_cores: other, pinned: pin.gw !== ALL_CPUS, ctx_switches_per_req: reqs ? (treeCtx(gwPid) - cs0) / reqs : null, gw_wait_per_cpu: gwCpu > 0 ? gwWait / gwCpu : null, peak_rss_kb: peak, hwm_kb: treeKb(gwPid, 'VmHWM') };
   if (sc.tool === 'wrk') Object.assign(cell, { p50_us: j.p50_us, p90_us: j.p90_us, p99_us: j.p99_us,
     errors: j.err_connect + j.err_read + j.err_write + j.err_status + j.err_timeout });
   else Object.assign(cell, { p50_us: j.total_p50_us, p90_us: j.total_p90_us, p99_us: j.total_p99_us, ttft_p50_us: j.ttft_p50_us,
@@ -309,10 +329,8 @@ async function measure(n, sc, secs) {
 }
 
 log('warm-up');
-for (const n of names) {
-  await measure(n, scenarios[1], opt['warmup-s']);
-  await measure(n, scenarios[3], opt['warmup-s']);
-}
+const WARM = [{ id: 'warm', stream: false, conns: 50, tool: 'wrk' }, { id: 'warm', stream: true, conns: 50, tool: 'wrk' }];
+for (const n of names) for (const w of WARM) await measure(n, w, opt['warmup-s']);
 // Retries of contaminated runs share one budget (a quarter of the cells), so a machine that is
 // busy all along cannot stretch the run beyond ~1.25x its nominal length.
 let retryBudget = Math.ceil(opt.rounds * scenarios.length * names.length / 4);
@@ -333,13 +351,13 @@ for (let round = 0; round < opt.rounds; round++) {
       const b = best;
       log(`round ${round + 1} ${sc.id.padEnd(6)} ${n.padEnd(8)} ` + (b.failed ? 'FAILED ' + b.stderr :
         `${b.rps.toFixed(0)} req/s p50 ${b.p50_us} p99 ${b.p99_us} us cpu ${b.cpu_us_per_req?.toFixed(1)} us/req` +
-        (b.ttft_p50_us != null ? ` ttft ${b.ttft_p50_us} us` : '') + ` gw ${b.gw_cores.toFixed(2)} other ${b.other_cores.toFixed(2)} wait ${(b.gw_wait_per_cpu ?? 0).toFixed(2)} err ${b.errors}${b.contaminated ? ' CONTAMINATED' : ''}`));
+        (b.ttft_p50_us != null ? ` ttft ${b.ttft_p50_us} us` : '') + ` cs/req ${(b.ctx_switches_per_req ?? 0).toFixed(2)} gw ${b.gw_cores.toFixed(2)} other ${b.other_cores.toFixed(2)} wait ${(b.gw_wait_per_cpu ?? 0).toFixed(2)} err ${b.errors}${b.contaminated ? ' CONTAMINATED' : ''}`));
     }
   }
 }
 const median = (a) => { const s = a.filter((x) => x != null && !Number.isNaN(x)).sort((x, y) => x - y); if (!s.length) return null;
   const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const FIELDS = ['rps', 'p50_us', 'p90_us', 'p99_us', 'cpu_us_per_req', 'cpu_us_per_event', 'ttft_p50_us', 'ttft_p90_us', 'ttft_p99_us', 'gw_cores', 'other_cores', 'gw_wait_per_cpu', 'errors', 'peak_rss_kb', 'hwm_kb'];
+const FIELDS = ['rps', 'p50_us', 'p90_us', 'p99_us', 'cpu_us_per_req', 'cpu_us_per_event', 'ttft_p50_us', 'ttft_p90_us', 'ttft_p99_us', 'gw_cores', 'other_cores', 'gw_wait_per_cpu', 'ctx_switches_per_req', 'errors', 'peak_rss_kb', 'hwm_kb'];
 for (const sc of scenarios) {
   results.medians[sc.id] = {};
   for (const n of names) {
@@ -356,10 +374,11 @@ for (const sc of scenarios) {
 // ---------- phase D: profile of the request path (llmgate) ----------
 if (opt.profile && names.includes('llmgate')) {
   const ct = contenders.llmgate;
+  setAffinity(ct.proc.pid, GW_CPU); setAffinity(mock.pid, LOAD_CPU);
   const perfOk = spawnSync('perf', ['record', '-e', 'cpu-clock', '-o', path.join(tmp, 'probe.data'), '--', 'true']).status === 0;
   results.profile = { tool: perfOk ? 'perf record -e cpu-clock (software clock; hardware counters are not available here)' : 'unavailable', runs: {} };
   if (perfOk) {
-    for (const sc of [scenarios[1], scenarios[3]]) {
+    for (const sc of [{ id: 'ns_c50', stream: false }, { id: 'st_c50', stream: true }]) {
       const data = path.join(tmp, `perf-${sc.id}.data`);
       const secs = Math.max(3, Math.min(D, 8));
       const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-p', String(ct.proc.pid), '-o', data, '--', 'sleep', String(secs)], { stdio: 'ignore' });
@@ -392,10 +411,11 @@ function shortSym(s) {
 // ---------- phase E: memory soak (llmgate) ----------
 if (names.includes('llmgate') && opt['soak-s'] > 0) {
   const ct = contenders.llmgate;
+  setAffinity(ct.proc.pid, GW_CPU); setAffinity(mock.pid, LOAD_CPU);
   const series = [];
   const t0 = Date.now();
   let stop = false;
-  const sampler = (async () => { while (!stop) { series.push([Math.round((Date.now() - t0) / 100) / 10, treeKb(ct.proc.pid, 'VmRSS')]); await sleep(1000); } })();
+  const sampler = (async () => { while (!stop) { series.push([Math.round((Date.now() - t0) / 100) / 10, treeKb(ct.proc.pid, 'VmRSS'), treeKb(ct.proc.pid, 'RssAnon'), treeKb(ct.proc.pid, 'RssFile')]); await sleep(1000); } })();
   log(`soak ${opt['soak-s']} s: wrk 8 connections non-streaming + 20 concurrent streams`);
   await Promise.all([wrk(ct, false, 8, opt['soak-s']), streamClient(ct, 20, ['--duration-s', opt['soak-s']])]);
   stop = true; await sampler;

@@ -24,7 +24,7 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
   const out = [];
   const m = r.meta;
   out.push(`Run ${m.date} on commit ${m.commit}: ${m.cpus} CPU(s) (${m.cpu_model}), kernel ${m.kernel}; ` +
-    `gateways pinned to CPU ${m.gateway_cpu || 'any'}, wrk/clients and the mock to CPU ${m.load_cpu || 'any'}; ` +
+    `at 50 connections the gateways are pinned to CPU ${m.gateway_cpu || 'any'} and wrk/clients + the mock to CPU ${m.load_cpu || 'any'}, at 1 connection nothing is pinned; processes at nice ${m.nice ?? 0}; ` +
     `${m.options.rounds} round(s) of ${m.options['duration-s']} s per cell, medians of clean runs; load average at start ${m.loadavg_start.join(' ')}, at end ${(m.loadavg_end || []).join(' ')}. ` +
     `Every gateway runs one worker (nginx worker_processes 1, llmgate --workers 1, Portkey: one Node process).`);
   for (const note of r.notes || []) out.push('', `Note: ${note}.`);
@@ -36,7 +36,7 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
     const head = ['contender', st ? 'streams/s' : 'req/s', 'p50 us', 'p90 us', 'p99 us', 'CPU us/req'];
     if (st) head.push('CPU us/event');
     if (id === 'st_c1') head.push('TTFT p50 us', 'TTFT p99 us');
-    head.push('gateway cores', 'other load (cores)', 'gateway run-queue wait / CPU', 'clean runs', 'errors');
+    head.push('context switches/req', 'gateway cores', 'other load (cores)', 'gateway run-queue wait / CPU', 'clean runs', 'errors');
     out.push('| ' + head.join(' | ') + ' |', '|' + head.map(() => '---').join('|') + '|');
     for (const n of names) {
       const c = M[id][n];
@@ -44,7 +44,7 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
       const row = [L(n), f1(c.rps), f0(c.p50_us), f0(c.p90_us), f0(c.p99_us), f1(c.cpu_us_per_req)];
       if (st) row.push(f2(c.cpu_us_per_event));
       if (id === 'st_c1') row.push(f0(c.ttft_p50_us), f0(c.ttft_p99_us));
-      row.push(f2(c.gw_cores), f2(c.other_cores), f2(c.gw_wait_per_cpu), `${c.clean_runs}/${c.runs}`, String(c.errors));
+      row.push(f2(c.ctx_switches_per_req), f2(c.gw_cores), f2(c.other_cores), f2(c.gw_wait_per_cpu), `${c.clean_runs}/${c.runs}`, String(c.errors));
       out.push('| ' + row.join(' | ') + ' |');
     }
     out.push('');
@@ -131,7 +131,7 @@ const CHARTS = [
     return { cols: ['idle', 'concurrent streams'], rows: names.map((n) => [n, (r.idle_rss_kb[n] || 0) / 1024, (r.streams1k[n]?.peak_rss_kb || 0) / 1024]) };
   } },
   { file: 'startup.png', title: 'Startup to ready (ms, log scale)', log: true, data: (r) => ({ cols: ['ms'], rows: Object.entries(r.startup).map(([n, v]) => [n, v]) }) },
-  { file: 'soak_rss.png', line: true, title: 'llmgate RSS during the soak (MB)', data: (r) => (r.soak ? { rows: r.soak.samples.map(([t, kb]) => [t, kb / 1024]) } : null) },
+  { file: 'soak_rss.png', line: true, title: 'llmgate RSS during the soak (MB)', data: (r) => (r.soak ? { rows: r.soak.samples.map(([t, kb, anon, file]) => [t, kb / 1024, (anon ?? 0) / 1024, (file ?? 0) / 1024]) } : null) },
 ];
 function series(r, id, fields) {
   const M = r.medians[id] || {};
@@ -153,7 +153,7 @@ export function writeCharts(r, outDir, tmp = os.tmpdir()) {
     let script;
     if (c.line) {
       fs.writeFileSync(dat, d.rows.map((x) => x.join(' ')).join('\n') + '\n');
-      script = `set terminal pngcairo noenhanced size 900,420 font "Sans,10"\nset output '${png}'\nset title "${c.title}"\nset xlabel "seconds"\nset grid\nset yrange [0:*]\nplot '${dat}' using 1:2 with lines lw 2 title 'RSS MB'\n`;
+      script = `set terminal pngcairo noenhanced size 900,420 font "Sans,10"\nset output '${png}'\nset title "${c.title}"\nset xlabel "seconds"\nset grid\nset yrange [0:*]\nplot '${dat}' using 1:2 with lines lw 2 title 'RSS', '' using 1:3 with lines lw 1 title 'anonymous', '' using 1:4 with lines lw 1 title 'file-backed'\n`;
     } else {
       fs.writeFileSync(dat, d.rows.map((x) => [`"${DEFAULT_LABELS[x[0]] || x[0]}"`, ...x.slice(1).map((v) => (v > 0 ? v : (c.log ? 'NaN' : 0)))].join(' ')).join('\n') + '\n');
       const plots = d.cols.map((col, i) => `'${dat}' using ${i + 2}:xtic(1) title '${col}'`).join(', ');

@@ -36,9 +36,12 @@ if [ "${SKIP_INSTALL:-0}" != 1 ] && [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMGATE_BUILD_BENCH=ON >/dev/null
-  cmake --build "$BUILD_DIR" --target llmgate -j"$(nproc)"
-  cmake --build "$BUILD_DIR" --target llmgate_ledger_bench -j"$(nproc)" || echo "bench: ledger bench not built (writer figure skipped)"
+  blog="$BUILD_DIR/bench-build.log"
+  echo "bench: building llmgate (Release) in $BUILD_DIR (log: $blog)"
+  mkdir -p "$BUILD_DIR"
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMGATE_BUILD_BENCH=ON >"$blog" 2>&1 || { tail -40 "$blog"; exit 1; }
+  cmake --build "$BUILD_DIR" --target llmgate -j"$(nproc)" >>"$blog" 2>&1 || { tail -40 "$blog"; exit 1; }
+  cmake --build "$BUILD_DIR" --target llmgate_ledger_bench -j"$(nproc)" >>"$blog" 2>&1 || echo "bench: ledger bench not built (writer figure skipped)"
 fi
 [ -x "$BUILD_DIR/llmgate" ] || { echo "bench: $BUILD_DIR/llmgate missing" >&2; exit 1; }
 
