@@ -22,7 +22,14 @@ class HealthMonitor;
 struct App {
   // The current config snapshot. Workers load it once per request (atomic, no lock held).
   std::shared_ptr<const Config> config() const { return std::atomic_load(&config_); }
-  void set_config(std::shared_ptr<const Config> c) { std::atomic_store(&config_, std::move(c)); }
+  // Bumped after every set_config(); workers compare it (one relaxed load) and reload their
+  // cached snapshot only when it changed, so the request path takes no lock.
+  uint64_t config_version() const { return config_version_.load(std::memory_order_acquire); }
+  void set_config(std::shared_ptr<const Config> c) {
+    if (metrics) metrics->reconfigure(*c);
+    std::atomic_store(&config_, std::move(c));
+    config_version_.fetch_add(1, std::memory_order_acq_rel);
+  }
 
   Ledger* ledger = nullptr;           // may be null (ledger disabled in some unit tests)
   Metrics* metrics = nullptr;
@@ -36,6 +43,7 @@ struct App {
 
  private:
   std::shared_ptr<const Config> config_;
+  std::atomic<uint64_t> config_version_{1};
 };
 
 // A Beast-free endpoint (admin API, spend API, dashboard, metrics). `blocking` handlers

@@ -36,8 +36,9 @@ class KeyStore {
  public:
   virtual ~KeyStore() = default;
   // Hot path, any worker thread, no database I/O (in-memory cache). For a key that is not the
-  // master key: ok + principal, or unauthorized (unknown/expired), forbidden (blocked, model not
-  // allowed: `model_group` "" skips the model check), budget_exceeded, rate_limited.
+  // master key: ok + principal, or unauthorized (unknown, expired, blocked: LiteLLM
+  // answers 401 for a blocked key), forbidden (model not allowed: `model_group` "" skips the
+  // model check), budget_exceeded, rate_limited.
   virtual Errc authorize(std::string_view raw_key, std::string_view model_group, Principal& out,
                          std::string& message) = 0;
   // After a request finished (worker thread): adds spend/tokens to the key. Never blocks on I/O.

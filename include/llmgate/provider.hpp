@@ -49,7 +49,8 @@ struct StreamState {
   bool finished = false;     // a final chunk (finish_reason) was seen
   Usage usage;               // accumulated usage
   std::string text;          // assembled completion text (for the ledger / estimates)
-  std::string error;         // an upstream error reported inside the stream (OpenAI error JSON)
+  std::string error;         // an upstream error reported inside the stream (a plain message)
+  bool saw_tool_calls = false;  // a tool call was streamed (finish_reason "tool_calls")
 };
 
 class Provider {

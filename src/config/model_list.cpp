@@ -111,7 +111,7 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
   for (auto it = params.begin(); it != params.end(); ++it) {
     const std::string key = it->first.Scalar();
     const std::string path = pp + "." + key;
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;
     auto mock_only = [&] {
       if (!is_mock) r.warn(path, "only used by mock/ deployments, ignored");
       return is_mock && Reader::present(v);
@@ -217,7 +217,7 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
     for (auto it = info.begin(); it != info.end(); ++it) {
       const std::string key = it->first.Scalar();
       const std::string path = ip + "." + key;
-      const YAML::Node& v = it->second;
+      const YAML::Node v = it->second;
       if (!Reader::present(v)) continue;
       if (key == "id") {
         d.id = r.str(v, path);

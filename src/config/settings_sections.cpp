@@ -148,7 +148,7 @@ void load_general_settings(Reader& r, const YAML::Node& n, LoadState& st) {
     for (auto it = n.begin(); it != n.end(); ++it) {
       const std::string key = it->first.Scalar();
       const std::string path = sec + "." + key;
-      const YAML::Node& v = it->second;
+      const YAML::Node v = it->second;
       if (key == "master_key") {
         if (Reader::present(v)) {
           c.master_key = Secret(r.str(v, path));
@@ -211,7 +211,7 @@ void load_litellm_settings(Reader& r, const YAML::Node& n, LoadState& st) {
   for (auto it = n.begin(); it != n.end(); ++it) {
     const std::string key = it->first.Scalar();
     const std::string path = sec + "." + key;
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;
     if (key == "json_logs") {
       if (Reader::present(v)) c.json_logs = r.boolean(v, path);
     } else if (key == "turn_off_message_logging") {
@@ -254,7 +254,7 @@ void load_router_settings(Reader& r, const YAML::Node& n, LoadState& st) {
   for (auto it = n.begin(); it != n.end(); ++it) {
     const std::string key = it->first.Scalar();
     const std::string path = sec + "." + key;
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;
     if (key == "num_retries") {
       if (Reader::present(v)) st.router_num_retries = static_cast<int>(r.integer(v, path, 0, 100));
     } else if (key == "timeout") {
@@ -281,7 +281,7 @@ void load_limits(Reader& r, const YAML::Node& n, const std::string& sec, Limits&
   for (auto it = n.begin(); it != n.end(); ++it) {
     const std::string key = it->first.Scalar();
     const std::string path = sec + "." + key;
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;
     if (!Reader::present(v)) continue;
     auto sz = [&] {
       std::size_t s = r.size(v, path);
@@ -307,7 +307,7 @@ void load_ledger(Reader& r, const YAML::Node& n, const std::string& sec, LedgerS
   for (auto it = n.begin(); it != n.end(); ++it) {
     const std::string key = it->first.Scalar();
     const std::string path = sec + "." + key;
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;
     if (!Reader::present(v)) continue;
     auto sz = [&] {
       std::size_t s = r.size(v, path);
@@ -332,7 +332,7 @@ void load_llmgate_settings(Reader& r, const YAML::Node& n, LoadState& st) {
   for (auto it = n.begin(); it != n.end(); ++it) {
     const std::string key = it->first.Scalar();
     const std::string path = sec + "." + key;
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;
     if (key == "limits") {
       load_limits(r, v, path, s.limits);
       continue;

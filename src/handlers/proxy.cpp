@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "llmgate/embedding_encoding.hpp"
 #include "llmgate/providers.hpp"
 #include "llmgate/sse.hpp"
 #include "providers/mock.hpp"
@@ -85,8 +86,9 @@ class ProxyExchange {
   ProxyExchange(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep, std::string azure_model,
                 RequestInfo& info)
       : w_(w), sock_(sock), req_(req), ep_(ep), azure_model_(std::move(azure_model)), info_(info),
-        cfg_(w.app.config()) {
-    rec_.request_id = info.request_id;
+        cfg_(w.config()) {
+    rec_.request_id = info.record_id;
+    if (info.record_id != info.request_id) rec_.client_request_id = info.request_id;
     rec_.endpoint = to_string(ep);
     rec_.start_us = info.start_us;
     rec_.client_ip = info.client_ip;
@@ -171,14 +173,14 @@ void ProxyExchange::finish() {
   rec_.key_hash = who_.key_hash;
   rec_.key_alias = who_.key_alias;
   if (cfg_->json_logs) {
-    nlohmann::json j = {{"message", "request"}, {"request_id", rec_.request_id}, {"model", rec_.model_group},
+    nlohmann::json j = {{"message", "request"}, {"request_id", info_.request_id}, {"model", rec_.model_group},
                         {"deployment", rec_.deployment_id}, {"status", rec_.status},
                         {"latency_ms", latency / 1000.0}, {"overhead_ms", rec_.overhead_us / 1000.0},
                         {"stream", rec_.stream}, {"total_tokens", rec_.total_tokens}};
     spdlog::info("{}", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     spdlog::info("req={} model={} deployment={} status={} latency_ms={:.3f} overhead_ms={:.3f} stream={} tokens={}",
-                 rec_.request_id, rec_.model_group.empty() ? "-" : rec_.model_group,
+                 info_.request_id, rec_.model_group.empty() ? "-" : rec_.model_group,
                  rec_.deployment_id.empty() ? "-" : rec_.deployment_id, rec_.status, latency / 1000.0,
                  rec_.overhead_us / 1000.0, rec_.stream, rec_.total_tokens);
   }
@@ -290,6 +292,9 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, nlohmann::json& b
   if (d.provider == ProviderKind::mock) co_return co_await serve_mock(d, body);
 
   const Provider& prov = provider_for(d.provider);
+  // The OpenAI SDKs ask for base64 embeddings by default; dialects that only return floats
+  // (Ollama) are re-encoded below.
+  const bool want_b64 = ep_ == Endpoint::embeddings && wants_base64_embeddings(body);
   UpstreamRequest ureq;
   std::string err;
   Errc be = prov.build_request(ep_, d, body, stream_, ureq, err);
@@ -387,8 +392,12 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, nlohmann::json& b
   } else {
     Usage u;
     std::string translated;
-    if (prov.translate_response(ep_, d, ubody, translated, u)) res.body() = std::move(translated);
-    else res.body() = std::move(ubody);
+    if (prov.translate_response(ep_, d, ubody, translated, u)) {
+      res.body() = std::move(translated);
+      if (want_b64) embeddings_floats_to_base64(res.body());
+    } else {
+      res.body() = std::move(ubody);
+    }
     if (u.present) apply_usage(u, false);
     if (w_.app.prices && rec_.total_tokens > 0) {
       rec_.cost_usd = w_.app.prices->cost(d, rec_);
@@ -497,6 +506,25 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
         end_message = "upstream sent an SSE event larger than the limit";
         break;
       }
+    } else if (prov.stream_format(ep_) == StreamFormat::sse) {
+      // A dialect of SSE that needs translation (Azure): one call per event's data.
+      std::size_t before = out.size();
+      bool ok = parser.feed(in, [&](const SseEvent& ev) {
+        if (!ev.has_data) return;
+        ++data_events;
+        prov.translate_stream_unit(ep_, d, st, ev.data, out);
+      });
+      if (out.size() > before && rec_.ttft_us == 0) rec_.ttft_us = us_since(info_.t0);
+      if (!ok) {
+        end_error = Errc::upstream_protocol;
+        end_message = "upstream sent an SSE event larger than the limit";
+        break;
+      }
+      if (!st.error.empty()) {
+        end_error = Errc::upstream_stream_cut;
+        end_message = st.error;
+      }
+      log_body(out);
     } else {
       ndjson_pending += in;
       std::size_t pos = 0;
@@ -521,6 +549,11 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
         end_message = st.error;
       }
       log_body(out);
+    }
+    if (done && !passthrough && !st.finished && end_error == Errc::ok) {
+      // A translated stream that ended before its final event was cut short upstream.
+      end_error = Errc::upstream_stream_cut;
+      end_message = "upstream " + d.url.host + " ended the stream before its final event";
     }
     if (!out.empty() && !co_await write_chunk(out)) {
       end_error = Errc::client_closed;
@@ -599,6 +632,7 @@ awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, const nlohmann
     http::response<http::string_body> res{http::status::ok, 11};
     res.set(http::field::content_type, "application/json");
     res.body() = mock_response_body(d, r, ep_, id, created, body);
+    if (ep_ == Endpoint::embeddings && wants_base64_embeddings(body)) embeddings_floats_to_base64(res.body());
     upstream_us_ += us_since(t_up);
     if (w_.app.prices) {
       rec_.cost_usd = w_.app.prices->cost(d, rec_);

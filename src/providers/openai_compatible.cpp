@@ -58,9 +58,13 @@ const Provider& openai_compatible_provider() {
 const Provider& provider_for(ProviderKind k) {
   switch (k) {
     case ProviderKind::mock: return mock_provider();
-    // azure / ollama are wired once their dialects land (src/providers/azure.cpp, ollama.cpp).
-    default: return openai_compatible_provider();
+    case ProviderKind::azure: return azure_provider();
+    case ProviderKind::ollama_chat: return ollama_chat_provider();
+    case ProviderKind::ollama: return ollama_generate_provider();
+    case ProviderKind::openai:
+    case ProviderKind::hosted_vllm: return openai_compatible_provider();
   }
+  return openai_compatible_provider();
 }
 
 }  // namespace llmgate

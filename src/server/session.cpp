@@ -122,7 +122,7 @@ bool route_matches(const Route& r, std::string_view path) {
 }
 
 awaitable<bool> run_route(Worker& w, tcp::socket& sock, const Route& route, BeastRequest& req, RequestInfo& info) {
-  auto cfg = w.app.config();
+  auto cfg = w.config();
   Principal who;
   if (route.needs_master_key || route.needs_key) {
     std::string msg;
@@ -228,7 +228,7 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
   bool close_gracefully = false;
 
   for (;;) {
-    auto cfg = w.app.config();
+    auto cfg = w.config();
     const Limits& L = cfg->server.limits;
     if (buffer.size() == 0) {  // keep-alive idle: wait for the next request's first byte
       slot.idle = true;
@@ -252,7 +252,7 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
     auto [hec, hn] = co_await http::async_read_header(sock, buffer, parser, use_nothrow);
     dl.disarm();
     if (hec) {
-      info.request_id = w.new_request_id();
+      info.request_id = info.record_id = w.new_request_id();
       info.keep_alive = false;
       Errc e;
       std::string msg;
@@ -283,11 +283,12 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
     }
 
     BeastRequest& hdr = parser.get();
+    info.record_id = w.new_request_id();
     if (auto it = hdr.find("x-request-id"); it != hdr.end() && !it->value().empty() && it->value().size() <= 128 &&
         std::all_of(it->value().begin(), it->value().end(), [](char c) { return c > 32 && c < 127; })) {
       info.request_id = std::string(it->value());
     } else {
-      info.request_id = w.new_request_id();
+      info.request_id = info.record_id;
     }
     info.keep_alive = hdr.keep_alive() && !w.stopping;
 

@@ -12,7 +12,8 @@ namespace llmgate {
 using BeastRequest = http::request<http::string_body>;
 
 struct RequestInfo {
-  std::string request_id;
+  std::string request_id;  // x-request-id: the client's own when it sent one, else record_id
+  std::string record_id;   // always generated (unique): the ledger's request_id
   std::string client_ip;
   std::chrono::steady_clock::time_point t0;  // first byte of the request seen
   int64_t start_us = 0;                      // unix epoch microseconds

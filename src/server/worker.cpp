@@ -60,7 +60,7 @@ awaitable<void> Worker::accept_loop(tcp::acceptor& a) {
       co_await backoff.async_wait(use_nothrow);
       continue;
     }
-    const auto limit = app.config()->server.limits.max_connections_per_worker;
+    const auto limit = config()->server.limits.max_connections_per_worker;
     if (conns.size() >= limit) {
       boost::system::error_code ig;
       sock.close(ig);

@@ -44,11 +44,23 @@ class Worker {
   void join();
   // New opaque request id (32 hex chars).
   std::string new_request_id();
+  // The current config snapshot, cached per worker: one atomic load per call, a reload (and a
+  // lock inside std::atomic_load) only after App::set_config(). Worker thread only.
+  const std::shared_ptr<const Config>& config() {
+    const uint64_t v = app.config_version();
+    if (v != cfg_version_) {
+      cfg_ = app.config();
+      cfg_version_ = v;
+    }
+    return cfg_;
+  }
 
  private:
   awaitable<void> accept_loop(tcp::acceptor& a);
   awaitable<void> sweep_loop();
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::shared_ptr<const Config> cfg_;
+  uint64_t cfg_version_ = 0;
   std::thread thread_;
 };
 

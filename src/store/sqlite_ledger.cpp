@@ -315,7 +315,9 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
         st.bindNoCopy(k++, resp);
         st.bind(k++, r.request_truncated ? 1 : 0);
         st.bind(k++, r.response_truncated ? 1 : 0);
-        st.bind(k++, "{}");
+        // metadata: the client's own x-request-id, when it sent one (request_id is ours, unique).
+        if (r.client_request_id.empty()) st.bind(k++, "{}");
+        else st.bind(k++, nlohmann::json{{"client_request_id", r.client_request_id}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         st.exec();
         if (w.db.getChanges() != 1) {  // duplicate request_id: the first one wins
           rejected_.fetch_add(1, std::memory_order_relaxed);

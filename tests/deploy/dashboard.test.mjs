@@ -80,6 +80,9 @@ describe('dashboard metrics against a live /metrics', () => {
         assert.equal(r.status, 200, r.text);
       }
     }
+    // A failure too, so the failed-requests series exist (Prometheus omits empty families).
+    const bad = await chat(gw.base, key, { model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] });
+    assert.equal(bad.status, 404, bad.text);
     const m = await get(`${gw.base}/metrics`, { Authorization: `Bearer ${key}` });
     assert.equal(m.status, 200);
     expo = parseExposition(m.text);

@@ -1,0 +1,220 @@
+// The ledger through the real daemon: exactly one record per request of every kind, usage of a
+// stream cut short by the client, SIGTERM flush, SIGKILL then restart.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <nlohmann/json.hpp>
+
+#include "fake_upstream.hpp"
+#include "harness.hpp"
+
+using namespace llmgate::test;
+using namespace std::chrono;
+using nlohmann::json;
+
+namespace {
+
+std::string config_for(const FakeUpstream& up, const std::string& extra_general = "") {
+  return R"(model_list:
+  - model_name: gpt-test
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: )" + up.base_url() + R"(
+  - model_name: err500
+    litellm_params:
+      model: openai/error-500
+      api_base: )" + up.base_url() + R"(
+  - model_name: slow
+    litellm_params:
+      model: openai/slow-stream
+      api_base: )" + up.base_url() + R"(
+    model_info:
+      base_model: gpt-4o-mini
+general_settings:
+  master_key: )" + kMasterKey + R"(
+  database_url: "sqlite:///ledger.db"
+  proxy_batch_write_at: 0.05
+  store_prompts_in_spend_logs: true
+  background_health_checks: false
+)" + extra_general + R"(llmgate_settings:
+  drain_seconds: 0.1
+)";
+}
+
+struct Row {
+  std::string request_id, model, model_group;
+  int status = 0;
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+  bool spend_null = true;
+  std::string messages;
+};
+
+std::vector<Row> rows(const std::string& db_path) {
+  SQLite::Database db(db_path, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT request_id, model, model_group, status_code, prompt_tokens, completion_tokens, "
+                          "spend IS NULL, messages FROM spend_logs ORDER BY id");
+  std::vector<Row> out;
+  while (q.executeStep()) {
+    Row r;
+    r.request_id = q.getColumn(0).getString();
+    r.model = q.getColumn(1).getString();
+    r.model_group = q.getColumn(2).getString();
+    r.status = q.getColumn(3).getInt();
+    r.prompt_tokens = q.getColumn(4).getInt64();
+    r.completion_tokens = q.getColumn(5).getInt64();
+    r.spend_null = q.getColumn(6).getInt() != 0;
+    r.messages = q.getColumn(7).getString();
+    out.push_back(r);
+  }
+  return out;
+}
+
+// Polls the database until `n` rows are there (the writer flushes every 50 ms here).
+std::vector<Row> wait_rows(const std::string& db_path, std::size_t n, milliseconds timeout = seconds(10)) {
+  const auto deadline = steady_clock::now() + timeout;
+  std::vector<Row> r;
+  while (steady_clock::now() < deadline) {
+    try {
+      r = rows(db_path);
+    } catch (const std::exception&) {
+    }
+    if (r.size() >= n) return r;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return r;
+}
+
+TEST(Ledger, OneRecordPerRequestOfEveryKind) {
+  FakeUpstream up;
+  Daemon gw(config_for(up));
+  const std::string db = gw.dir() + "/ledger.db";
+  std::vector<std::string> ids;
+  auto send = [&](const std::string& body, std::vector<std::pair<std::string, std::string>> h, int expect) {
+    auto r = request(gw.port(), "POST", "/v1/chat/completions", body, h);
+    EXPECT_EQ(r.status, expect) << r.body;
+    ids.push_back(r.header("x-request-id"));
+  };
+  send(chat_body("gpt-test"), {auth_header()}, 200);                    // success
+  send(chat_body("gpt-test", true), {auth_header()}, 200);              // stream
+  send(chat_body("err500"), {auth_header()}, 500);                      // upstream error
+  send(chat_body("gpt-test"), {auth_header("sk-bad")}, 401);            // auth failure
+  send(chat_body("nope"), {auth_header()}, 404);                        // unknown model
+  send("{broken", {auth_header()}, 400);                                // malformed JSON
+  auto r = wait_rows(db, ids.size());
+  ASSERT_EQ(r.size(), ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    bool found = false;
+    for (auto& row : r) found |= row.request_id == ids[i];
+    EXPECT_TRUE(found) << "no record for request " << i;
+  }
+  std::map<int, int> by_status;
+  for (auto& row : r) by_status[row.status]++;
+  EXPECT_EQ(by_status[200], 2);
+  EXPECT_EQ(by_status[500], 1);
+  EXPECT_EQ(by_status[401], 1);
+  EXPECT_EQ(by_status[404], 1);
+  EXPECT_EQ(by_status[400], 1);
+  for (auto& row : r) {
+    if (row.status == 200) {
+      EXPECT_GT(row.prompt_tokens, 0);
+      EXPECT_FALSE(row.spend_null) << "gpt-4o-mini has a price in the table";
+      EXPECT_NE(row.messages.find("hello"), std::string::npos);
+    }
+    if (row.status == 404) EXPECT_EQ(row.model_group, "");  // unknown alias never becomes a group
+  }
+  // No key ever reaches the database.
+  SQLite::Database d(db, SQLite::OPEN_READONLY);
+  SQLite::Statement q(d, "SELECT count(*) FROM spend_logs WHERE messages LIKE '%sk-bad%' OR api_key LIKE '%sk-%' "
+                         "OR metadata LIKE '%" + std::string(kMasterKey) + "%'");
+  q.executeStep();
+  EXPECT_EQ(q.getColumn(0).getInt(), 0);
+}
+
+TEST(Ledger, StreamCutByClientRecords499WithDeliveredUsage) {
+  FakeUpstream up;
+  Daemon gw(config_for(up));
+  const std::string db = gw.dir() + "/ledger.db";
+  {
+    RawConn c(gw.port());
+    c.send(http_request("POST", "/v1/chat/completions", chat_body("slow", true), {auth_header()}));
+    // Wait for a few events, then leave.
+    std::string got;
+    const auto deadline = steady_clock::now() + seconds(10);
+    while (steady_clock::now() < deadline) {
+      got = c.read_until("data: ", milliseconds(100));
+      std::size_t n = 0, pos = 0;
+      while ((pos = got.find("data: ", pos)) != std::string::npos) ++n, ++pos;
+      if (n >= 3) break;
+      c.read_until("\x01", milliseconds(250));  // more bytes (never matches)
+    }
+  }
+  auto r = wait_rows(db, 1);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 499);
+  EXPECT_GE(r[0].completion_tokens, 2) << "the delivered part of the stream is counted";
+  EXPECT_FALSE(r[0].spend_null);
+}
+
+TEST(Ledger, SigtermFlushesEverythingQueued) {
+  FakeUpstream up;
+  // A long flush interval: only the shutdown flush can write these.
+  std::string yaml = config_for(up);
+  yaml.replace(yaml.find("proxy_batch_write_at: 0.05"), 26, "proxy_batch_write_at: 60  ");
+  Daemon gw(yaml);
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()}).status, 200);
+  gw.signal(SIGTERM);
+  EXPECT_EQ(gw.wait_exit(seconds(15)), 0) << gw.log();
+  EXPECT_EQ(rows(gw.dir() + "/ledger.db").size(), 20u);
+}
+
+TEST(Ledger, SigkillKeepsCommittedBatchesAndRestartWorks) {
+  FakeUpstream up;
+  std::string dir;
+  {
+    Daemon gw(config_for(up));
+    dir = gw.dir();
+    for (int i = 0; i < 10; ++i) request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()});
+    ASSERT_EQ(wait_rows(dir + "/ledger.db", 10).size(), 10u);
+    gw.signal(SIGKILL);
+    gw.wait_exit(seconds(5));
+  }
+  {
+    SQLite::Database d(dir + "/ledger.db", SQLite::OPEN_READWRITE);
+    SQLite::Statement ic(d, "PRAGMA integrity_check");
+    ASSERT_TRUE(ic.executeStep());
+    EXPECT_EQ(ic.getColumn(0).getString(), "ok");
+  }
+  // Restart on the same database: old rows intact, new rows appended, no duplicates.
+  std::string yaml = config_for(up);
+  yaml.replace(yaml.find("sqlite:///ledger.db"), 19, "sqlite:///" + dir + "/ledger.db");
+  Daemon gw2(yaml);
+  request(gw2.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()});
+  auto r = wait_rows(dir + "/ledger.db", 11);
+  EXPECT_EQ(r.size(), 11u);
+  std::set<std::string> unique;
+  for (auto& row : r) unique.insert(row.request_id);
+  EXPECT_EQ(unique.size(), r.size());
+}
+
+TEST(Ledger, MetricsUseConfiguredNamesOnly) {
+  FakeUpstream up;
+  Daemon gw(config_for(up));
+  request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()});
+  request(gw.port(), "POST", "/v1/chat/completions", chat_body("random-model-name-xyz"), {auth_header()});
+  request(gw.port(), "GET", "/some/random/path/abc");
+  auto m = request(gw.port(), "GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("litellm_proxy_total_requests_metric"), std::string::npos);
+  EXPECT_NE(m.body.find("gpt-test"), std::string::npos);
+  EXPECT_EQ(m.body.find("random-model-name-xyz"), std::string::npos);
+  EXPECT_EQ(m.body.find("/some/random"), std::string::npos);
+  EXPECT_EQ(m.body.find(kMasterKey), std::string::npos);
+}
+
+}  // namespace
