@@ -124,7 +124,7 @@ async function waitReady(port, p, headers, timeoutMs = 30000) {
     await sleep(5);
   }
 }
-function stopAll() { for (const p of procs) { try { process.kill(p.pid, 'SIGTERM'); } catch {} } }
+function stopAll() { for (const p of procs) { try { process.kill(p.pid, 'SIGCONT'); process.kill(p.pid, 'SIGTERM'); } catch {} } }
 process.on('exit', stopAll);
 process.on('SIGINT', () => { stopAll(); process.exit(130); });
 
@@ -274,6 +274,7 @@ log('idle memory kB', JSON.stringify(results.idle_detail_kb));
 for (const n of names) {
   if (n === 'direct' || opt['skip-streams']) continue;
   const ct = contenders[n];
+  isolate(n);
   let peak = 0, stop = false;
   const sampler = (async () => { while (!stop) { peak = Math.max(peak, treeKb(ct.proc.pid, 'VmRSS')); await sleep(50); } })();
   const r = await streamClient(ct, opt.streams, ['--streams', 1, '--ramp-ms', 20, '--timeout-s', 120]);
@@ -281,6 +282,15 @@ for (const n of names) {
   results.streams1k[n] = { concurrency: opt.streams, ...(r.json || { error: r.err.slice(0, 300) }), peak_rss_kb: peak };
   log(`${n}: ${opt.streams} streams: ${r.json ? `${r.json.streams} ok, ${r.json.errors} errors, events ${r.json.events_min}-${r.json.events_max}` : 'FAILED'}; peak RSS ${peak} kB`);
   await sleep(500);
+}
+isolate(null);
+
+// CPU each contender uses while idle right after a load burst (all running, nothing sent).
+{
+  const c0 = Object.fromEntries(names.map((n) => [n, treeCpu(contenders[n].proc.pid)]));
+  await sleep(3000);
+  results.idle_cpu_after_load = Object.fromEntries(names.map((n) => [n, (treeCpu(contenders[n].proc.pid) - c0[n]) / 3]));
+  log('idle CPU after the streams (cores)', JSON.stringify(results.idle_cpu_after_load));
 }
 
 // ---------- phase C: interleaved rounds ----------
@@ -293,8 +303,19 @@ const scenarios = [
 if (opt.scenarios) { const keep = String(opt.scenarios).split(','); for (let i = scenarios.length - 1; i >= 0; i--) if (!keep.includes(scenarios[i].id)) scenarios.splice(i, 1); }
 const EVENTS_PER_STREAM = 23; // 20 content events, the finish chunk, the usage chunk and [DONE], as the mock sends
 
+// Only the contender under test may run: the others are frozen (SIGSTOP) so that their
+// background work cannot steal the gateway core (Portkey keeps ~1 core busy for a while after a
+// load burst, see idle_cpu_after_load in latest.json).
+function signalTree(pid, sig) { for (const p of tree(pid)) { try { process.kill(p, sig); } catch {} } }
+function isolate(n) {
+  for (const m of names) {
+    if (m === 'direct' || !contenders[m].proc) continue;
+    signalTree(contenders[m].proc.pid, m === n || n === null ? 'SIGCONT' : 'SIGSTOP');
+  }
+}
 async function measure(n, sc, secs) {
   const ct = contenders[n];
+  isolate(n);
   const gwPid = ct.proc.pid;
   const pin = pinFor(sc);
   if (n !== 'direct') setAffinity(gwPid, pin.gw);
@@ -371,10 +392,19 @@ for (const sc of scenarios) {
   }
 }
 
+// Idle CPU right after the rounds (everything resumed, nothing sent).
+isolate(null);
+{
+  const c0 = Object.fromEntries(names.map((n) => [n, treeCpu(contenders[n].proc.pid)]));
+  await sleep(3000);
+  results.idle_cpu_after_rounds = Object.fromEntries(names.map((n) => [n, (treeCpu(contenders[n].proc.pid) - c0[n]) / 3]));
+  log('idle CPU after the rounds (cores)', JSON.stringify(results.idle_cpu_after_rounds));
+}
+
 // ---------- phase D: profile of the request path (llmgate) ----------
 if (opt.profile && names.includes('llmgate')) {
   const ct = contenders.llmgate;
-  setAffinity(ct.proc.pid, GW_CPU); setAffinity(mock.pid, LOAD_CPU);
+  setAffinity(ct.proc.pid, GW_CPU); setAffinity(mock.pid, LOAD_CPU); isolate('llmgate');
   const perfOk = spawnSync('perf', ['record', '-e', 'cpu-clock', '-o', path.join(tmp, 'probe.data'), '--', 'true']).status === 0;
   results.profile = { tool: perfOk ? 'perf record -e cpu-clock (software clock; hardware counters are not available here)' : 'unavailable', runs: {} };
   if (perfOk) {
@@ -411,7 +441,7 @@ function shortSym(s) {
 // ---------- phase E: memory soak (llmgate) ----------
 if (names.includes('llmgate') && opt['soak-s'] > 0) {
   const ct = contenders.llmgate;
-  setAffinity(ct.proc.pid, GW_CPU); setAffinity(mock.pid, LOAD_CPU);
+  setAffinity(ct.proc.pid, GW_CPU); setAffinity(mock.pid, LOAD_CPU); isolate('llmgate');
   const series = [];
   const t0 = Date.now();
   let stop = false;
@@ -438,6 +468,7 @@ if (fs.existsSync(ledgerBench)) {
 }
 
 results.meta.loadavg_end = loadavg();
+isolate(null);
 stopAll();
 
 // ---------- outputs ----------

@@ -58,6 +58,7 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
     out.push(`| ${L(n)} | ${f1(r.startup[n])} | ${mb(r.idle_rss_kb[n])}${d ? ` (${mb(d.anon)} + ${mb(d.file)}; ${mb(d.pss)})` : ''} | ${s.concurrency ?? 'n/a'} (${s.streams ?? 0} done) | ${s.errors ?? 'n/a'} | ${s.events_min ?? '?'}-${s.events_max ?? '?'} | ${mb(s.peak_rss_kb)} | ${s.ttft_p50_us != null ? (s.ttft_p50_us / 1000).toFixed(1) : 'n/a'} |`);
   }
   out.push('');
+  if (r.idle_cpu_after_rounds) out.push('CPU used while idle (cores), right after the 1,000 streams / right after the rounds: ' + Object.keys(r.idle_cpu_after_rounds).filter((n) => n !== 'direct').map((n) => `${L(n)} ${f2(r.idle_cpu_after_load?.[n])} / ${f2(r.idle_cpu_after_rounds[n])}`).join('; ') + '.', '');
   if (r.soak) {
     out.push(`Soak (llmgate, ${r.soak.seconds} s of wrk 8 connections + 20 concurrent streams): RSS ${mb(r.soak.rss_start_kb)} MB after warm-up, ` +
       `${mb(r.soak.rss_end_kb)} MB at the end, max ${mb(r.soak.rss_max_kb)} MB; last quarter vs second quarter: ${r.soak.growth_second_vs_last_quarter_pct.toFixed(1)}%.`, '');
