@@ -401,7 +401,7 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, nlohmann::json& b
     if (u.present) apply_usage(u, false);
     if (w_.app.prices && rec_.total_tokens > 0) {
       rec_.cost_usd = w_.app.prices->cost(d, rec_);
-      if (rec_.cost_usd) res.set("x-litellm-response-cost", std::to_string(*rec_.cost_usd));
+      if (rec_.cost_usd) res.set("x-litellm-response-cost", fmt::format("{}", *rec_.cost_usd));
     }
   }
   rec_.status = status;
@@ -636,7 +636,7 @@ awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, const nlohmann
     upstream_us_ += us_since(t_up);
     if (w_.app.prices) {
       rec_.cost_usd = w_.app.prices->cost(d, rec_);
-      if (rec_.cost_usd) res.set("x-litellm-response-cost", std::to_string(*rec_.cost_usd));
+      if (rec_.cost_usd) res.set("x-litellm-response-cost", fmt::format("{}", *rec_.cost_usd));
     }
     rec_.status = 200;
     if (cfg_->ledger.store_bodies)

@@ -28,6 +28,8 @@ Worker::Worker(int idx, App& a, const std::vector<Route>& r, net::thread_pool& r
 Worker::~Worker() {
   stop();
   join();
+  acceptors_.clear();  // before ioc goes
+  if (pool) pool->close_all();
 }
 
 void Worker::add_acceptor(tcp::acceptor a) { acceptors_.push_back(std::make_unique<tcp::acceptor>(std::move(a))); }

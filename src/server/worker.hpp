@@ -27,12 +27,14 @@ class Worker {
   ~Worker();
 
   const int index;
+  // Declared before ioc: destroying ioc destroys suspended session coroutines, whose
+  // destructors still use these.
+  std::unique_ptr<UpstreamPool> pool;
+  std::unordered_set<ConnSlot*> conns;
   net::io_context ioc{1};
   App& app;
   const std::vector<Route>& routes;
   net::thread_pool& readers;   // blocking (database) handlers run here
-  std::unique_ptr<UpstreamPool> pool;
-  std::unordered_set<ConnSlot*> conns;
   bool stopping = false;       // worker thread only: finish current requests, then close
   std::mt19937_64 rng{std::random_device{}()};
   uint64_t connections_total = 0;

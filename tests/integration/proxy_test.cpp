@@ -318,3 +318,16 @@ TEST(ProxyLifecycle, SecondSignalExitsAtOnce) {
 }
 
 }  // namespace
+
+namespace {
+TEST(ProxyStreaming, KeepAliveCommentDuringUpstreamSilence) {
+  FakeUpstream up;
+  Daemon gw(config_for(up, "  stream_keepalive_seconds: 0.05\n"));
+  // slow-stream: 200 ms between events, so the gateway fills the silence with comments.
+  RawConn c(gw.port());
+  c.send(http_request("POST", "/v1/chat/completions", chat_body("slow", true), {auth_header()}));
+  std::string got = c.read_until(": keep-alive", seconds(5));
+  EXPECT_NE(got.find(": keep-alive\n\n"), std::string::npos) << got.substr(0, 500);
+  EXPECT_NE(got.find("data: "), std::string::npos);
+}
+}  // namespace
