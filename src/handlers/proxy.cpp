@@ -114,6 +114,13 @@ class ProxyExchange {
     co_return ok && info_.keep_alive;
   }
   awaitable<Outcome> attempt(const Deployment& d, nlohmann::json& body, bool last);
+  // The client went away: recorded as 499, nothing more is sent.
+  Outcome client_gone(std::string_view why);
+  // Records the error and answers the client with it.
+  awaitable<Outcome> answer_error(Errc e, std::string msg);
+  // An upstream failure before anything reached the client: 499 when the client left, a retry
+  // on the next candidate when retryable (and not the last), else the error to the client.
+  awaitable<Outcome> upstream_failed(Errc e, std::string msg, bool last, ClientWatch& watch);
   awaitable<Outcome> serve_mock(const Deployment& d, const nlohmann::json& body);
   awaitable<Outcome> stream_upstream(const Deployment& d, UpstreamCall& call, const Provider& prov,
                                      ClientWatch& watch);
@@ -288,6 +295,40 @@ awaitable<bool> ProxyExchange::run() {
   co_return co_await fail(last.retry_error, last.retry_message);
 }
 
+Outcome ProxyExchange::client_gone(std::string_view why) {
+  rec_.status = 499;
+  rec_.error_type = "client_closed_request";
+  rec_.error_message = std::string(why);
+  Outcome o;
+  o.done = true;
+  o.keep_alive = false;
+  return o;
+}
+
+awaitable<Outcome> ProxyExchange::answer_error(Errc e, std::string msg) {
+  const auto m = map_error(e);
+  rec_.status = m.status;
+  rec_.error_type = std::string(m.type);
+  rec_.error_message = msg;
+  Outcome o;
+  o.done = true;
+  o.keep_alive = co_await write_error(sock_, e, msg, info_);
+  if (!o.keep_alive) rec_.status = 499;
+  co_return o;
+}
+
+awaitable<Outcome> ProxyExchange::upstream_failed(Errc e, std::string msg, bool last, ClientWatch& watch) {
+  if (watch.gone() || e == Errc::client_closed) co_return client_gone("client closed the connection before the response");
+  if (map_error(e).retryable && !last) {
+    Outcome o;
+    o.retry_error = e;
+    o.retry_message = std::move(msg);
+    co_return o;
+  }
+  watch.stop();
+  co_return co_await answer_error(e, std::move(msg));
+}
+
 awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, nlohmann::json& body, bool last) {
   if (d.provider == ProviderKind::mock) co_return co_await serve_mock(d, body);
 
@@ -298,43 +339,15 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, nlohmann::json& b
   UpstreamRequest ureq;
   std::string err;
   Errc be = prov.build_request(ep_, d, body, stream_, ureq, err);
-  if (be != Errc::ok) {
-    Outcome o;
-    o.done = true;
-    rec_.status = map_error(be).status;
-    rec_.error_type = std::string(map_error(be).type);
-    rec_.error_message = err;
-    o.keep_alive = co_await write_error(sock_, be, err, info_);
-    co_return o;
-  }
+  if (be != Errc::ok) co_return co_await answer_error(be, err);
 
   UpstreamCall call(*w_.pool);
   ClientWatch watch(sock_, [&call] { call.abort(); });
   const auto t_up = clock_t_::now();
   Errc e = co_await call.start(d, ureq, d.timeout_s, err);
-  Outcome o;
   if (e != Errc::ok) {
     upstream_us_ += us_since(t_up);
-    if (watch.gone() || e == Errc::client_closed) {
-      rec_.status = 499;
-      rec_.error_type = "client_closed_request";
-      rec_.error_message = "client closed the connection before the response";
-      o.done = true;
-      o.keep_alive = false;
-      co_return o;
-    }
-    if (map_error(e).retryable && !last) {
-      o.retry_error = e;
-      o.retry_message = err;
-      co_return o;
-    }
-    watch.stop();
-    rec_.status = map_error(e).status;
-    rec_.error_type = std::string(map_error(e).type);
-    rec_.error_message = err;
-    o.done = true;
-    o.keep_alive = co_await write_error(sock_, e, err, info_);
-    co_return o;
+    co_return co_await upstream_failed(e, std::move(err), last, watch);
   }
 
   const int status = call.status();
@@ -351,30 +364,15 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, nlohmann::json& b
   Errc re = co_await call.read_all(body_timeout, ubody, 256u << 20);
   upstream_us_ += us_since(t_up);
   if (re != Errc::ok) {
-    if (watch.gone() || re == Errc::client_closed) {
-      rec_.status = 499;
-      rec_.error_type = "client_closed_request";
-      o.done = true;
-      o.keep_alive = false;
-      co_return o;
-    }
-    std::string msg = re == Errc::upstream_timeout ? "upstream " + d.url.host + " stopped sending the response"
-                                                   : "upstream " + d.url.host + " broke off the response";
-    if (!last && map_error(re).retryable) {
-      o.retry_error = re;
-      o.retry_message = msg;
-      co_return o;
-    }
-    watch.stop();
-    rec_.status = map_error(re).status;
-    rec_.error_type = std::string(map_error(re).type);
-    rec_.error_message = msg;
-    o.done = true;
-    o.keep_alive = co_await write_error(sock_, re, msg, info_);
-    co_return o;
+    co_return co_await upstream_failed(re,
+                                       re == Errc::upstream_timeout
+                                           ? "upstream " + d.url.host + " stopped sending the response"
+                                           : "upstream " + d.url.host + " broke off the response",
+                                       last, watch);
   }
   call.release();
   watch.stop();
+  Outcome o;
 
   http::response<http::string_body> res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");
@@ -423,9 +421,7 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
   const auto t_up_stream = clock_t_::now();
   if (!co_await start_stream_response()) {
     call.abort();
-    rec_.status = 499;
-    o.keep_alive = false;
-    co_return o;
+    co_return client_gone("client closed the connection before the stream started");
   }
   const bool passthrough = prov.passthrough_stream();
   const auto keepalive = seconds_d(cfg_->server.stream_keepalive_s);
@@ -576,11 +572,7 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
 
   if (end_error == Errc::client_closed) {
     call.abort();
-    rec_.status = 499;
-    rec_.error_type = "client_closed_request";
-    rec_.error_message = "client closed the connection during the stream";
-    o.keep_alive = false;
-    co_return o;
+    co_return client_gone("client closed the connection during the stream");
   }
   if (end_error != Errc::ok) {
     call.abort();
@@ -621,10 +613,7 @@ awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, const nlohmann
     co_await timer.async_wait(use_nothrow);
     if (watch.gone()) {
       upstream_us_ += us_since(t_up);
-      rec_.status = 499;
-      rec_.error_type = "client_closed_request";
-      o.keep_alive = false;
-      co_return o;
+      co_return client_gone("client closed the connection before the response");
     }
   }
   apply_usage(r.usage, false);
@@ -649,11 +638,7 @@ awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, const nlohmann
   }
   upstream_us_ += us_since(t_up);
   rec_.status = 200;
-  if (!co_await start_stream_response()) {
-    rec_.status = 499;
-    o.keep_alive = false;
-    co_return o;
-  }
+  if (!co_await start_stream_response()) co_return client_gone("client closed the connection before the stream started");
   const auto pace = d.mock_tokens_per_second > 0
                         ? std::chrono::duration_cast<clock_t_::duration>(std::chrono::duration<double>(1.0 / d.mock_tokens_per_second))
                         : clock_t_::duration(0);
@@ -675,11 +660,7 @@ awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, const nlohmann
       delivered.completion_tokens = static_cast<int64_t>(i);
       delivered.total_tokens = delivered.prompt_tokens + delivered.completion_tokens;
       apply_usage(delivered, false);
-      rec_.status = 499;
-      rec_.error_type = "client_closed_request";
-      rec_.error_message = "client closed the connection during the stream";
-      o.keep_alive = false;
-      co_return o;
+      co_return client_gone("client closed the connection during the stream");
     }
   }
   std::string tail;
