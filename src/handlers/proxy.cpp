@@ -179,18 +179,26 @@ void ProxyExchange::finish() {
   }
   rec_.key_hash = who_.key_hash;
   rec_.key_alias = who_.key_alias;
+  // One line per request (never a body or key), buffered per worker (server/request_log.hpp).
+  fmt::memory_buffer line;
+  const std::string_view ts = w_.request_log.timestamp();
   if (cfg_->json_logs) {
-    nlohmann::json j = {{"message", "request"}, {"request_id", info_.request_id}, {"model", rec_.model_group},
+    nlohmann::json j = {{"time", std::string(ts) + "Z"}, {"level", "info"}, {"worker", w_.index},
+                        {"message", "request"}, {"request_id", info_.request_id}, {"model", rec_.model_group},
                         {"deployment", rec_.deployment_id}, {"status", rec_.status},
                         {"latency_ms", latency / 1000.0}, {"overhead_ms", rec_.overhead_us / 1000.0},
                         {"stream", rec_.stream}, {"total_tokens", rec_.total_tokens}};
-    spdlog::info("{}", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    const std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    line.append(s.data(), s.data() + s.size());
   } else {
-    spdlog::info("req={} model={} deployment={} status={} latency_ms={:.3f} overhead_ms={:.3f} stream={} tokens={}",
-                 info_.request_id, rec_.model_group.empty() ? "-" : rec_.model_group,
-                 rec_.deployment_id.empty() ? "-" : rec_.deployment_id, rec_.status, latency / 1000.0,
-                 rec_.overhead_us / 1000.0, rec_.stream, rec_.total_tokens);
+    fmt::format_to(std::back_inserter(line),
+                   "{} info [w{}] req={} model={} deployment={} status={} latency_ms={:.3f} overhead_ms={:.3f} "
+                   "stream={} tokens={}",
+                   ts, w_.index, info_.request_id, rec_.model_group.empty() ? "-" : rec_.model_group,
+                   rec_.deployment_id.empty() ? "-" : rec_.deployment_id, rec_.status, latency / 1000.0,
+                   rec_.overhead_us / 1000.0, rec_.stream, rec_.total_tokens);
   }
+  w_.request_log.append(std::string_view(line.data(), line.size()));
   if (w_.app.metrics) w_.app.metrics->observe(rec_);
   if (w_.app.keys && !who_.key_hash.empty()) w_.app.keys->record_usage(who_, rec_);
   if (w_.app.ledger && !cfg_->ledger.disabled) w_.app.ledger->submit(std::move(rec_));

@@ -48,7 +48,7 @@ Errc authenticate(App& app, const Config& cfg, const BeastRequest& req, std::str
                   Principal& who, std::string& message) {
   const std::string_view key = presented_key(req);
 
-  if (cfg.master_key.empty() && !app.keys) {  // open gateway (warned at startup)
+  if (cfg.master_key.empty()) {  // open gateway, as LiteLLM without a master key (warned at startup)
     who.master = true;
     return Errc::ok;
   }

@@ -30,6 +30,7 @@ Worker::~Worker() {
   join();
   acceptors_.clear();  // before ioc goes
   if (pool) pool->close_all();
+  request_log.flush();
 }
 
 void Worker::add_acceptor(tcp::acceptor a) { acceptors_.push_back(std::make_unique<tcp::acceptor>(std::move(a))); }
@@ -76,11 +77,12 @@ awaitable<void> Worker::accept_loop(tcp::acceptor& a) {
 
 awaitable<void> Worker::sweep_loop() {
   net::steady_timer t(ioc);
-  while (!stopping) {
-    t.expires_after(std::chrono::milliseconds(500));
+  for (unsigned tick = 0;; ++tick) {
+    t.expires_after(std::chrono::milliseconds(100));
     auto [ec] = co_await t.async_wait(use_nothrow);
     if (ec) co_return;
-    pool->sweep();
+    if (request_log.pending()) request_log.flush();
+    if (tick % 5 == 0 && !stopping) pool->sweep();
   }
 }
 

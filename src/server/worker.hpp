@@ -11,6 +11,7 @@
 
 #include "llmgate/app.hpp"
 #include "server/net.hpp"
+#include "server/request_log.hpp"
 #include "upstream/upstream.hpp"
 
 namespace llmgate {
@@ -37,6 +38,7 @@ class Worker {
   net::thread_pool& readers;   // blocking (database) handlers run here
   bool stopping = false;       // worker thread only: finish current requests, then close
   std::mt19937_64 rng{std::random_device{}()};
+  RequestLog request_log;      // one line per request, flushed by the tick loop
   uint64_t connections_total = 0;
 
   void add_acceptor(tcp::acceptor a);

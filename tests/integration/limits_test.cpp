@@ -159,3 +159,13 @@ TEST(Cli, PortInUseIsAClearError) {
 }
 
 }  // namespace
+
+namespace {
+TEST(Auth, NoMasterKeyMeansOpenGateway) {
+  Daemon gw("model_list:\n  - model_name: m\n    litellm_params:\n      model: mock/m\n");
+  EXPECT_NE(gw.log().find("NO MASTER KEY CONFIGURED"), std::string::npos);
+  EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("m")).status, 200);
+  EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("m"), {auth_header("sk-anything")}).status, 200);
+  EXPECT_EQ(request(gw.port(), "GET", "/v1/models").status, 200);
+}
+}  // namespace
