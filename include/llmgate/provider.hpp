@@ -19,6 +19,9 @@ enum class Endpoint { chat, completions, embeddings };
 const char* to_string(Endpoint e);  // "/v1/chat/completions", ...
 
 struct UpstreamRequest {
+  // Input: the client's body exactly as received (the parsed form is passed separately).
+  // Providers that only change "model" may splice it instead of re-serialising everything.
+  std::string_view client_body;
   std::string method = "POST";
   std::string target;  // path + query on the deployment's origin, e.g. "/v1/chat/completions"
   std::vector<std::pair<std::string, std::string>> headers;  // besides Host/Content-Length

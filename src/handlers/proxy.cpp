@@ -345,6 +345,7 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, nlohmann::json& b
   // (Ollama) are re-encoded below.
   const bool want_b64 = ep_ == Endpoint::embeddings && wants_base64_embeddings(body);
   UpstreamRequest ureq;
+  if (rec_.retries == 0) ureq.client_body = req_.body();  // unchanged bytes: may be spliced
   std::string err;
   Errc be = prov.build_request(ep_, d, body, stream_, ureq, err);
   if (be != Errc::ok) co_return co_await answer_error(be, err);

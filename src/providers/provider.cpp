@@ -31,6 +31,67 @@ void read_openai_usage(const nlohmann::json& usage, Usage& u) {
   u.present = true;
 }
 
+namespace {
+std::size_t skip_ws(std::string_view s, std::size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
+  return i;
+}
+// End (one past the closing quote) of the string starting at s[i] == '"', or npos.
+std::size_t string_end(std::string_view s, std::size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') ++i;
+    else if (s[i] == '"') return i + 1;
+  }
+  return std::string_view::npos;
+}
+}  // namespace
+
+std::optional<std::pair<std::size_t, std::size_t>> find_top_level_string(std::string_view s, std::string_view key) {
+  std::size_t i = skip_ws(s, 0);
+  if (i >= s.size() || s[i] != '{') return std::nullopt;
+  // The whole object is scanned: a second occurrence of the key, or any top-level key written
+  // with escapes (which a parser could decode to the same key), means "not found", so a caller
+  // never splices one value while another copy survives.
+  std::optional<std::pair<std::size_t, std::size_t>> found;
+  int depth = 0;
+  bool expect_key = false;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '"') {
+      const std::size_t end = string_end(s, i);
+      if (end == std::string_view::npos) return std::nullopt;
+      if (depth == 1 && expect_key) {
+        const std::string_view k = s.substr(i + 1, end - i - 2);
+        if (k.find('\\') != std::string_view::npos) return std::nullopt;
+        std::size_t j = skip_ws(s, end);
+        if (j >= s.size() || s[j] != ':') return std::nullopt;
+        j = skip_ws(s, j + 1);
+        if (k == key) {
+          if (found || j >= s.size() || s[j] != '"') return std::nullopt;  // duplicate, or not a string
+          const std::size_t vend = string_end(s, j);
+          if (vend == std::string_view::npos) return std::nullopt;
+          found = std::make_pair(j, vend);
+          expect_key = false;
+          i = vend - 1;
+          continue;
+        }
+        expect_key = false;
+        i = j - 1;  // continue at the value
+        continue;
+      }
+      i = end - 1;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+      if (depth == 1) expect_key = true;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == ',' && depth == 1) {
+      expect_key = true;
+    }
+  }
+  return depth == 0 ? found : std::nullopt;
+}
+
 bool extract_usage_fast(std::string_view body, Usage& u) {
   // The last `"usage":{...}` key in the document (a quote inside a JSON string is always
   // escaped, so an unescaped "usage" followed by ':' is a key). Parse only that object.
