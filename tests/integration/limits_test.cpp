@@ -169,3 +169,15 @@ TEST(Auth, NoMasterKeyMeansOpenGateway) {
   EXPECT_EQ(request(gw.port(), "GET", "/v1/models").status, 200);
 }
 }  // namespace
+
+namespace {
+TEST(Metrics, OpenByDefaultAndMasterKeyOnlyWhenRequired) {
+  Daemon open_gw(kYaml);
+  EXPECT_EQ(request(open_gw.port(), "GET", "/metrics").status, 200);
+  Daemon gw(kYaml + "litellm_settings:\n  require_auth_for_metrics_endpoint: true\n");
+  EXPECT_EQ(request(gw.port(), "GET", "/metrics").status, 401);
+  auto ok = request(gw.port(), "GET", "/metrics", "", {auth_header()});
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_NE(ok.body.find("litellm_in_flight_requests"), std::string::npos);
+}
+}  // namespace

@@ -95,6 +95,9 @@ TEST_F(ProxyTest, NonStreamingRoundTrip) {
   EXPECT_EQ(j["usage"]["prompt_tokens"], FakeUpstream::kPromptTokens);
   EXPECT_EQ(r.header("x-request-id").size(), 32u);
   EXPECT_FALSE(r.header("x-litellm-overhead-duration-ms").empty());
+  // gpt-4o-mini is in the price table: 12 prompt + 5 completion tokens have a known cost.
+  ASSERT_FALSE(r.header("x-litellm-response-cost").empty());
+  EXPECT_GT(std::stod(r.header("x-litellm-response-cost")), 0.0);
   // The upstream got the deployment's key and model, not the client's.
   auto h = up->last_headers();
   EXPECT_EQ(h["authorization"], "Bearer sk-upstream-secret-key");
