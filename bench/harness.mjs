@@ -411,7 +411,9 @@ if (opt.profile && names.includes('llmgate')) {
     for (const sc of [{ id: 'ns_c50', stream: false }, { id: 'st_c50', stream: true }]) {
       const data = path.join(tmp, `perf-${sc.id}.data`);
       const secs = Math.max(3, Math.min(D, 8));
-      const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-p', String(ct.proc.pid), '-o', data, '--', 'sleep', String(secs)], { stdio: 'ignore' });
+      const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-p', String(ct.proc.pid), '-o', data, '--', 'sleep', String(secs)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let perfErr = '';
+      perf.stderr.on('data', (d) => { perfErr += d; });
       await sleep(200);
       await wrk(ct, sc.stream, 50, secs);
       await new Promise((r) => perf.on('close', r));
@@ -420,6 +422,7 @@ if (opt.profile && names.includes('llmgate')) {
       const byDso = spawnSync('perf', ['report', '-i', data, '--no-children', '--sort', 'dso', '--stdio'], { maxBuffer: 64 << 20 }).stdout.toString()
         .split('\n').filter((l) => /^\s+\d+\.\d+%/.test(l)).slice(0, 12).map((l) => l.trim().replace(/\s+/g, ' '));
       results.profile.runs[sc.id] = { seconds: secs, top_symbols: top, by_dso: byDso };
+      if (!top.length) log(`perf gave no samples: ${perfErr.trim().slice(0, 400)}`);
       log(`profile ${sc.id}:\n  ` + top.slice(0, 12).join('\n  '));
     }
   }
