@@ -27,6 +27,15 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
     `at 50 connections the gateways are pinned to CPU ${m.gateway_cpu || 'any'} and wrk/clients + the mock to CPU ${m.load_cpu || 'any'}, at 1 connection nothing is pinned; processes at nice ${m.nice ?? 0}; ` +
     `${m.options.rounds} round(s) of ${m.options['duration-s']} s per cell, medians of clean runs; load average at start ${m.loadavg_start.join(' ')}, at end ${(m.loadavg_end || []).join(' ')}. ` +
     `Every gateway runs one worker (nginx worker_processes 1, llmgate --workers 1, Portkey: one Node process).`);
+  const cells = Object.values(M).flatMap((s) => Object.values(s));
+  const clean = cells.reduce((s, c) => s + c.clean_runs, 0), runs = cells.reduce((s, c) => s + c.runs, 0);
+  if (runs && clean / runs < 0.5) {
+    const other = cells.map((c) => c.other_cores).filter((x) => x != null).sort((a, b) => a - b);
+    out.push('', `**Disturbed run**: only ${clean} of ${runs} runs were clean; other processes on the machine used a median ` +
+      `${f2(other[other.length >> 1])} core(s) during the runs, so most cells hold the least disturbed attempt. Absolute ` +
+      'latencies (p99s above all) are inflated; the 50-connection CPU-per-request ratios (gateway pinned to its own core) ' +
+      'are the most trustworthy figures. Rerun `make bench` on a quiet machine before quoting numbers.');
+  }
   for (const note of r.notes || []) out.push('', `Note: ${note}.`);
   out.push('');
   for (const [id, title] of Object.entries(SCENARIOS)) {
