@@ -117,10 +117,10 @@ class ProxyExchange {
   // The client went away: recorded as 499, nothing more is sent.
   Outcome client_gone(std::string_view why);
   // Records the error and answers the client with it.
-  awaitable<Outcome> answer_error(Errc e, std::string msg);
+  awaitable<Outcome> answer_error(Errc e, const std::string& msg);
   // An upstream failure before anything reached the client: 499 when the client left, a retry
   // on the next candidate when retryable (and not the last), else the error to the client.
-  awaitable<Outcome> upstream_failed(Errc e, std::string msg, bool last, ClientWatch& watch);
+  awaitable<Outcome> upstream_failed(Errc e, const std::string& msg, bool last, ClientWatch& watch);
   awaitable<Outcome> serve_mock(const Deployment& d, const nlohmann::json& body);
   awaitable<Outcome> stream_upstream(const Deployment& d, UpstreamCall& call, const Provider& prov,
                                      ClientWatch& watch);
@@ -265,9 +265,10 @@ awaitable<bool> ProxyExchange::run() {
     Errc e = authenticate(w_.app, *cfg_, req_, deployments.empty() ? "" : model, who_, msg);
     if (e != Errc::ok) co_return co_await fail(e, msg);
   }
-  if (deployments.empty())
-    co_return co_await fail(Errc::model_not_found,
-                            "The model `" + model + "` does not exist or you do not have access to it.", "model");
+  if (deployments.empty()) {
+    const std::string msg = "The model `" + model + "` does not exist or you do not have access to it.";
+    co_return co_await fail(Errc::model_not_found, msg, "model");
+  }
   rec_.model_group = model;
 
   // 3. Candidates: the alias's deployments starting at a random one, then fallback aliases.
@@ -313,7 +314,7 @@ Outcome ProxyExchange::client_gone(std::string_view why) {
   return o;
 }
 
-awaitable<Outcome> ProxyExchange::answer_error(Errc e, std::string msg) {
+awaitable<Outcome> ProxyExchange::answer_error(Errc e, const std::string& msg) {
   const auto m = map_error(e);
   rec_.status = m.status;
   rec_.error_type = std::string(m.type);
@@ -325,16 +326,16 @@ awaitable<Outcome> ProxyExchange::answer_error(Errc e, std::string msg) {
   co_return o;
 }
 
-awaitable<Outcome> ProxyExchange::upstream_failed(Errc e, std::string msg, bool last, ClientWatch& watch) {
+awaitable<Outcome> ProxyExchange::upstream_failed(Errc e, const std::string& msg, bool last, ClientWatch& watch) {
   if (watch.gone() || e == Errc::client_closed) co_return client_gone("client closed the connection before the response");
   if (map_error(e).retryable && !last) {
     Outcome o;
     o.retry_error = e;
-    o.retry_message = std::move(msg);
+    o.retry_message = msg;
     co_return o;
   }
   watch.stop();
-  co_return co_await answer_error(e, std::move(msg));
+  co_return co_await answer_error(e, msg);
 }
 
 awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, nlohmann::json& body, bool last) {
@@ -356,7 +357,7 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, nlohmann::json& b
   Errc e = co_await call.start(d, ureq, d.timeout_s, err);
   if (e != Errc::ok) {
     upstream_us_ += us_since(t_up);
-    co_return co_await upstream_failed(e, std::move(err), last, watch);
+    co_return co_await upstream_failed(e, err, last, watch);
   }
 
   const int status = call.status();
@@ -373,11 +374,9 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, nlohmann::json& b
   Errc re = co_await call.read_all(body_timeout, ubody, 256u << 20);
   upstream_us_ += us_since(t_up);
   if (re != Errc::ok) {
-    co_return co_await upstream_failed(re,
-                                       re == Errc::upstream_timeout
-                                           ? "upstream " + d.url.host + " stopped sending the response"
-                                           : "upstream " + d.url.host + " broke off the response",
-                                       last, watch);
+    const std::string msg = re == Errc::upstream_timeout ? "upstream " + d.url.host + " stopped sending the response"
+                                                         : "upstream " + d.url.host + " broke off the response";
+    co_return co_await upstream_failed(re, msg, last, watch);
   }
   call.release();
   watch.stop();
@@ -687,9 +686,9 @@ awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, const nlohmann
 
 }  // namespace
 
-awaitable<bool> handle_proxy(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep, std::string azure_model,
-                             RequestInfo& info) {
-  ProxyExchange ex(w, sock, req, ep, std::move(azure_model), info);
+awaitable<bool> handle_proxy(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep,
+                             const std::string& azure_model, RequestInfo& info) {
+  ProxyExchange ex(w, sock, req, ep, azure_model, info);
   co_return co_await ex.run();
 }
 

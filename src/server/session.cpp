@@ -164,7 +164,7 @@ awaitable<bool> dispatch(Worker& w, tcp::socket& sock, BeastRequest& req, Reques
   if (req.method() == http::verb::post) {
     std::string azure_model;
     if (auto ep = proxy_endpoint(path, azure_model))
-      co_return co_await handle_proxy(w, sock, req, *ep, std::move(azure_model), info);
+      co_return co_await handle_proxy(w, sock, req, *ep, azure_model, info);
   }
   bool path_known = false;
   for (const Route& r : w.routes) {
@@ -174,9 +174,8 @@ awaitable<bool> dispatch(Worker& w, tcp::socket& sock, BeastRequest& req, Reques
   }
   std::string tmp;
   if (path_known || proxy_endpoint(path, tmp)) {
-    co_return co_await write_error(sock, Errc::method_not_allowed,
-                                   "Method " + std::string(req.method_string()) + " is not allowed on this path.", info) &&
-        info.keep_alive;
+    const std::string msg = "Method " + std::string(req.method_string()) + " is not allowed on this path.";
+    co_return co_await write_error(sock, Errc::method_not_allowed, msg, info) && info.keep_alive;
   }
   co_return co_await write_error(sock, Errc::not_found, "Unknown path.", info) && info.keep_alive;
 }

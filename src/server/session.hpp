@@ -1,5 +1,9 @@
 #pragma once
 // Per-connection and per-request helpers shared by session.cpp and the proxy handler.
+//
+// Coroutine rule (GCC 12): never pass a non-trivial object by value to a coroutine, and never
+// build a temporary (std::string, ...) inside a co_await expression: GCC 12 can destroy such
+// objects twice (a double free seen under load). Name the value first, pass it by reference.
 #include <chrono>
 #include <string>
 
@@ -40,6 +44,6 @@ HttpRequest to_http_request(const BeastRequest& req, const RequestInfo& info);
 // The proxy endpoints (proxy.cpp). `azure_model` is the deployment name from an Azure-style
 // path, empty otherwise. Returns whether the connection may be kept alive.
 awaitable<bool> handle_proxy(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep,
-                             std::string azure_model, RequestInfo& info);
+                             const std::string& azure_model, RequestInfo& info);
 
 }  // namespace llmgate

@@ -123,15 +123,26 @@ awaitable<std::unique_ptr<UpstreamConn>> UpstreamPool::connect(const Deployment&
 
   tcp::resolver resolver(ex);
   net::steady_timer guard(ex);
-  bool timed_out = false;
+  // The timeout handler may already be queued when this coroutine returns: it reaches the
+  // frame's objects only while `active` (cleared by `off` before they are destroyed).
+  struct GuardState {
+    bool active = true;
+    bool timed_out = false;
+  };
+  auto gs = std::make_shared<GuardState>();
+  struct Off {
+    std::shared_ptr<GuardState> g;
+    ~Off() { g->active = false; }
+  } off{gs};
+  bool& timed_out = gs->timed_out;
   guard.expires_at(deadline_at);
-  guard.async_wait([&](boost::system::error_code ec) {
-    if (ec) return;
-    timed_out = true;
-    resolver.cancel();
+  guard.async_wait([gs, rp = &resolver, cp = c.get()](boost::system::error_code ec) {
+    if (ec || !gs->active) return;
+    gs->timed_out = true;
+    rp->cancel();
     boost::system::error_code ig;
-    c->lowest().cancel(ig);
-    c->lowest().close(ig);
+    cp->lowest().cancel(ig);
+    cp->lowest().close(ig);
   });
   auto [rec, results] = co_await resolver.async_resolve(d.url.host, d.url.port, use_nothrow);
   if (rec) {

@@ -243,6 +243,21 @@ TEST_F(ProxyTest, ClientDisconnectClosesUpstreamWithinOneSecond) {
       << "upstream connections still open: " << up->connections_open();
 }
 
+TEST_F(ProxyTest, ClientDisconnectDuringNonStreamingRequestIs499AndHarmless) {
+  // Regression: this path (client gone before the upstream answered) once crashed the process
+  // (a GCC 12 coroutine double free, see server/session.hpp).
+  const int before = up->connections_open();
+  for (int i = 0; i < 3; ++i) {
+    const int sent = up->requests();
+    RawConn c(gw->port());
+    c.send(http_request("POST", "/v1/chat/completions", chat_body("hang"), {auth_header()}));
+    ASSERT_TRUE(up->wait_requests_at_least(sent + 1, seconds(5)));  // the gateway waits on the upstream
+  }  // each client leaves while the upstream hangs
+  EXPECT_TRUE(up->wait_open_connections_at_most(before, milliseconds(1500)));
+  EXPECT_TRUE(gw->running());
+  EXPECT_EQ(request(gw->port(), "GET", "/health/liveliness").status, 200);
+}
+
 TEST_F(ProxyTest, StalePooledConnectionIsRetriedOnce) {
   auto r1 = request(gw->port(), "POST", "/v1/chat/completions", chat_body("stale"), {auth_header()});
   ASSERT_EQ(r1.status, 200);
