@@ -124,7 +124,11 @@ async function waitReady(port, p, headers, timeoutMs = 30000) {
     await sleep(5);
   }
 }
-function stopAll() { for (const p of procs) { try { process.kill(p.pid, 'SIGCONT'); process.kill(p.pid, 'SIGTERM'); } catch {} } }
+// Resumes every frozen process (nginx workers included) before asking the masters to stop.
+function stopAll() {
+  for (const p of procs) for (const q of tree(p.pid)) { try { process.kill(q, 'SIGCONT'); } catch {} }
+  for (const p of procs) { try { process.kill(p.pid, 'SIGTERM'); } catch {} }
+}
 process.on('exit', stopAll);
 process.on('SIGINT', () => { stopAll(); process.exit(130); });
 
@@ -414,9 +418,10 @@ if (opt.profile && names.includes('llmgate')) {
       const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-p', String(ct.proc.pid), '-o', data, '--', 'sleep', String(secs)], { stdio: ['ignore', 'ignore', 'pipe'] });
       let perfErr = '';
       perf.stderr.on('data', (d) => { perfErr += d; });
+      const perfDone = new Promise((r) => perf.on('close', r)); // listen now: perf may end before wrk
       await sleep(200);
       await wrk(ct, sc.stream, 50, secs);
-      await new Promise((r) => perf.on('close', r));
+      await perfDone;
       const rep = spawnSync('perf', ['report', '-i', data, '--no-children', '--sort', 'dso,symbol', '--stdio', '--percent-limit', '0.7'], { maxBuffer: 64 << 20 }).stdout.toString();
       const top = rep.split('\n').filter((l) => /^\s+\d+\.\d+%/.test(l)).slice(0, 30).map((l) => shortSym(l.trim().replace(/\s+/g, ' ')));
       const byDso = spawnSync('perf', ['report', '-i', data, '--no-children', '--sort', 'dso', '--stdio'], { maxBuffer: 64 << 20 }).stdout.toString()
