@@ -80,6 +80,13 @@ double positive(Reader& r, const YAML::Node& v, const std::string& path) {
   return d;
 }
 
+// A size (bytes or a count) that must be greater than 0.
+std::size_t positive_size(Reader& r, const YAML::Node& v, const std::string& path) {
+  std::size_t s = r.size(v, path);
+  if (s == 0) r.fail(v, path, "must be greater than 0");
+  return s;
+}
+
 // LiteLLM's form: a list of single-key maps, [{"gpt-4": ["gpt-3.5"]}]. A plain map and a
 // single string target are accepted too.
 void load_fallbacks(Reader& r, const YAML::Node& n, const std::string& path,
@@ -283,20 +290,15 @@ void load_limits(Reader& r, const YAML::Node& n, const std::string& sec, Limits&
     const std::string path = sec + "." + key;
     const YAML::Node v = it->second;
     if (!Reader::present(v)) continue;
-    auto sz = [&] {
-      std::size_t s = r.size(v, path);
-      if (s == 0) r.fail(v, path, "must be greater than 0");
-      return s;
-    };
-    if (key == "max_request_line") l.max_request_line = sz();
-    else if (key == "max_header_bytes") l.max_header_bytes = sz();
-    else if (key == "max_header_fields") l.max_header_fields = sz();
-    else if (key == "max_body_bytes") l.max_body_bytes = sz();
+    if (key == "max_request_line") l.max_request_line = positive_size(r, v, path);
+    else if (key == "max_header_bytes") l.max_header_bytes = positive_size(r, v, path);
+    else if (key == "max_header_fields") l.max_header_fields = positive_size(r, v, path);
+    else if (key == "max_body_bytes") l.max_body_bytes = positive_size(r, v, path);
     else if (key == "header_timeout_seconds") l.header_timeout_s = positive(r, v, path);
     else if (key == "body_idle_timeout_seconds") l.body_idle_timeout_s = positive(r, v, path);
     else if (key == "keepalive_idle_seconds") l.keepalive_idle_s = positive(r, v, path);
-    else if (key == "max_connections_per_worker") l.max_connections_per_worker = sz();
-    else if (key == "max_sse_event_bytes") l.max_sse_event_bytes = sz();
+    else if (key == "max_connections_per_worker") l.max_connections_per_worker = positive_size(r, v, path);
+    else if (key == "max_sse_event_bytes") l.max_sse_event_bytes = positive_size(r, v, path);
     else r.unknown(path);
   }
 }
@@ -309,14 +311,9 @@ void load_ledger(Reader& r, const YAML::Node& n, const std::string& sec, LedgerS
     const std::string path = sec + "." + key;
     const YAML::Node v = it->second;
     if (!Reader::present(v)) continue;
-    auto sz = [&] {
-      std::size_t s = r.size(v, path);
-      if (s == 0) r.fail(v, path, "must be greater than 0");
-      return s;
-    };
-    if (key == "queue_max_records") l.queue_max_records = sz();
-    else if (key == "queue_max_bytes") l.queue_max_bytes = sz();
-    else if (key == "batch_max_records") l.batch_max_records = sz();
+    if (key == "queue_max_records") l.queue_max_records = positive_size(r, v, path);
+    else if (key == "queue_max_bytes") l.queue_max_bytes = positive_size(r, v, path);
+    else if (key == "batch_max_records") l.batch_max_records = positive_size(r, v, path);
     else if (key == "max_body_log_bytes") l.max_body_log_bytes = r.size(v, path);
     else r.unknown(path);
   }

@@ -2,6 +2,8 @@
 // passthrough, auth, upstream failures, disconnects, pooled-connection retry.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "fake_upstream.hpp"
@@ -329,8 +331,13 @@ TEST(ProxyLifecycle, SecondSignalExitsAtOnce) {
   Daemon gw(config_for(up, "  shutdown_grace_seconds: 30\n").replace(
       config_for(up).find("drain_seconds: 0.3"), 18, "drain_seconds: 30"));
   gw.signal(SIGTERM);
-  auto r = request(gw.port(), "GET", "/health/readiness");  // the first signal was handled
-  EXPECT_EQ(r.status, 503);
+  // Wait until the first signal was handled (pending signals coalesce), then send the second.
+  bool draining = false;
+  for (int i = 0; i < 200 && !draining; ++i) {
+    draining = request(gw.port(), "GET", "/health/readiness").status == 503;
+    if (!draining) std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_TRUE(draining);
   gw.signal(SIGTERM);
   EXPECT_NE(gw.wait_exit(seconds(3)), -1);
 }
