@@ -42,6 +42,24 @@ void read_openai_usage(const nlohmann::json& usage, Usage& u);
 
 enum class StreamFormat { sse, ndjson };
 
+// What the proxy learned by scanning the client's body without building a document
+// (json_scan.hpp). Dialects that only replace "model" (and may add stream_options) build the
+// upstream body by splicing these bytes instead of parsing and re-serialising the whole body.
+struct BodyFacts {
+  std::string_view text;         // the client's body: a valid JSON object, top-level keys unique
+  std::string_view model;        // the raw "model" value inside `text` (quotes included)
+  bool has_forbidden = false;    // a field that is never forwarded (is_forbidden_body_field)
+  bool has_stream_options = false;
+  bool include_usage = false;    // stream_options.include_usage is true
+};
+// Body fields that would redirect the request or carry credentials: never honoured, never sent.
+bool is_forbidden_body_field(std::string_view key);
+inline constexpr const char* kForbiddenBodyFields[] = {"api_base", "base_url", "api_key", "extra_headers",
+                                                       "azure_ad_token", "api_version", "custom_llm_provider"};
+// Appends to `out` the client's body with the "model" value replaced by `upstream_model` and,
+// when `add_usage`, "stream_options":{"include_usage":true} inserted first.
+void splice_body(const BodyFacts& f, std::string_view upstream_model, bool add_usage, std::string& out);
+
 // Per-stream translation state (one per streamed request).
 struct StreamState {
   std::string id;            // chat.completion.chunk id to emit
@@ -63,6 +81,12 @@ class Provider {
   // upstream request. May modify `body`. Returns Errc::ok or an error with `err` set.
   virtual Errc build_request(Endpoint ep, const Deployment& d, nlohmann::json& body, bool stream,
                              UpstreamRequest& out, std::string& err) const = 0;
+  // The same from the scanned bytes, without a document; false when this dialect (or this
+  // body) needs build_request. Must produce what build_request would send.
+  virtual bool build_request_spliced(Endpoint ep, const Deployment& d, const BodyFacts& body, bool stream,
+                                     UpstreamRequest& out) const {
+    return false;
+  }
   virtual StreamFormat stream_format(Endpoint ep) const { return StreamFormat::sse; }
   // Non-streaming success body -> OpenAI JSON body. Returns false when the upstream body is
   // already OpenAI JSON and may be forwarded unchanged (then only `usage` is filled).

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "llmgate/embedding_encoding.hpp"
+#include "llmgate/json_scan.hpp"
 #include "llmgate/providers.hpp"
 #include "llmgate/sse.hpp"
 #include "providers/mock.hpp"
@@ -113,7 +114,20 @@ class ProxyExchange {
     finish();
     co_return ok && info_.keep_alive;
   }
-  awaitable<Outcome> attempt(const Deployment& d, nlohmann::json& body, bool last);
+  awaitable<Outcome> attempt(const Deployment& d, bool last);
+  // The client's body as a document, parsed on first use (and again after a dialect changed it).
+  nlohmann::json& dom() {
+    if (!dom_ || dom_dirty_) {
+      dom_ = nlohmann::json::parse(req_.body(), nullptr, false);
+      dom_dirty_ = false;
+    }
+    return *dom_;
+  }
+  static bool include_usage_of(const nlohmann::json& so) {
+    if (!so.is_object()) return false;
+    auto it = so.find("include_usage");
+    return it != so.end() && it->is_boolean() && it->get<bool>();
+  }
   // The client went away: recorded as 499, nothing more is sent.
   Outcome client_gone(std::string_view why);
   // Records the error and answers the client with it.
@@ -142,6 +156,11 @@ class ProxyExchange {
   const Deployment* dep_ = nullptr;
   bool stream_ = false;
   bool client_include_usage = false;
+  JsonObjectScan scan_;                  // the client's body, scanned once
+  BodyFacts facts_;                      // what the dialects need to splice it
+  bool fast_ = false;                    // facts_ describe the body: splicing is possible
+  std::optional<nlohmann::json> dom_;    // the body as a document, only when needed
+  bool dom_dirty_ = false;
   int64_t upstream_us_ = 0;
   bool finished_ = false;
 };
@@ -235,27 +254,53 @@ awaitable<bool> ProxyExchange::run() {
     Errc e = authenticate(w_.app, *cfg_, req_, "", who_, msg);
     if (e != Errc::ok) co_return co_await fail(e, msg);
   }
-  // 2. Parse the body once.
-  nlohmann::json body = nlohmann::json::parse(req_.body(), nullptr, false);
-  if (body.is_discarded() || !body.is_object())
+  // 2. Read the body: a validating scan that builds no document (json_scan.hpp); a document is
+  // parsed only when a dialect needs one (or the scan cannot vouch for the body).
+  const auto sr = scan_.scan(req_.body());
+  if (sr == JsonObjectScan::Result::invalid || sr == JsonObjectScan::Result::not_object ||
+      (sr == JsonObjectScan::Result::unsupported && !dom().is_object()))
     co_return co_await fail(Errc::invalid_json,
                             "We could not parse the JSON body of your request. The body must be a JSON object.");
-  std::string model = azure_model_;
-  if (model.empty()) {
-    auto it = body.find("model");
-    if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
-      co_return co_await fail(Errc::missing_model, "You must provide a model parameter.", "model");
-    model = it->get<std::string>();
+  if (sr == JsonObjectScan::Result::object) {
+    facts_.text = req_.body();
+    std::string model = azure_model_;
+    const JsonMember* m = scan_.find("model");
+    if (model.empty()) {
+      auto v = m ? json_string_value(m->value) : std::nullopt;
+      if (!v || v->empty()) co_return co_await fail(Errc::missing_model, "You must provide a model parameter.", "model");
+      model = std::move(*v);
+    }
+    if (m) facts_.model = m->value;
+    rec_.model = std::move(model);
+    if (const JsonMember* st = scan_.find("stream")) stream_ = json_bool_value(st->value).value_or(false);
+    if (const JsonMember* u = scan_.find("user"))
+      if (auto v = json_string_value(u->value)) rec_.user = std::move(*v);
+    if (const JsonMember* so = scan_.find("stream_options")) {
+      facts_.has_stream_options = true;
+      auto j = nlohmann::json::parse(so->value, nullptr, false);
+      facts_.include_usage = include_usage_of(j);
+    }
+    for (const JsonMember& mem : scan_) facts_.has_forbidden = facts_.has_forbidden || is_forbidden_body_field(mem.key);
+    // Splicing replaces the "model" value; Azure-path requests may have none.
+    fast_ = !facts_.model.empty();
+  } else {
+    const nlohmann::json& body = dom();
+    std::string model = azure_model_;
+    if (model.empty()) {
+      auto it = body.find("model");
+      if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+        co_return co_await fail(Errc::missing_model, "You must provide a model parameter.", "model");
+      model = it->get<std::string>();
+    }
+    rec_.model = std::move(model);
+    if (auto it = body.find("stream"); it != body.end() && it->is_boolean()) stream_ = it->get<bool>();
+    if (auto it = body.find("user"); it != body.end() && it->is_string()) rec_.user = it->get<std::string>();
+    if (auto it = body.find("stream_options"); it != body.end()) facts_.include_usage = include_usage_of(*it);
   }
-  rec_.model = model;
-  if (auto it = body.find("stream"); it != body.end() && it->is_boolean()) stream_ = it->get<bool>();
   if (ep_ == Endpoint::embeddings) stream_ = false;
   rec_.stream = stream_;
-  if (auto it = body.find("user"); it != body.end() && it->is_string()) rec_.user = it->get<std::string>();
-  if (stream_) {
-    auto so = body.find("stream_options");
-    client_include_usage = so != body.end() && so->is_object() && so->value("include_usage", false);
-  }
+  client_include_usage = stream_ && facts_.include_usage;
+  const std::string& model = rec_.model;
   if (cfg_->ledger.store_bodies)
     rec_.request_body = capped(req_.body(), cfg_->ledger.max_body_log_bytes, rec_.request_truncated);
 
@@ -291,9 +336,8 @@ awaitable<bool> ProxyExchange::run() {
     if (i > 0) {
       ++rec_.retries;
       if (i >= first_fallback && rec_.fallback_from.empty()) rec_.fallback_from = model;
-      body = nlohmann::json::parse(req_.body(), nullptr, false);  // providers may have changed it
     }
-    last = co_await attempt(*dep_, body, i + 1 == candidates.size());
+    last = co_await attempt(*dep_, i + 1 == candidates.size());
     if (last.done) {
       finish();
       co_return last.keep_alive && info_.keep_alive;
@@ -338,18 +382,22 @@ awaitable<Outcome> ProxyExchange::upstream_failed(Errc e, const std::string& msg
   co_return co_await answer_error(e, msg);
 }
 
-awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, nlohmann::json& body, bool last) {
-  if (d.provider == ProviderKind::mock) co_return co_await serve_mock(d, body);
+awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
+  if (d.provider == ProviderKind::mock) co_return co_await serve_mock(d, dom());
 
   const Provider& prov = provider_for(d.provider);
   // The OpenAI SDKs ask for base64 embeddings by default; dialects that only return floats
   // (Ollama) are re-encoded below.
-  const bool want_b64 = ep_ == Endpoint::embeddings && wants_base64_embeddings(body);
+  const bool want_b64 = ep_ == Endpoint::embeddings && wants_base64_embeddings(dom());
   UpstreamRequest ureq;
-  if (rec_.retries == 0) ureq.client_body = req_.body();  // unchanged bytes: may be spliced
   std::string err;
-  Errc be = prov.build_request(ep_, d, body, stream_, ureq, err);
-  if (be != Errc::ok) co_return co_await answer_error(be, err);
+  if (!fast_ || !prov.build_request_spliced(ep_, d, facts_, stream_, ureq)) {
+    ureq = UpstreamRequest{};
+    ureq.client_body = req_.body();  // unchanged bytes: may be spliced
+    Errc be = prov.build_request(ep_, d, dom(), stream_, ureq, err);
+    dom_dirty_ = true;  // the dialect may have changed the document: parse again for a retry
+    if (be != Errc::ok) co_return co_await answer_error(be, err);
+  }
 
   UpstreamCall call(*w_.pool);
   ClientWatch watch(sock_, [&call] { call.abort(); });
@@ -611,7 +659,8 @@ awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, const nlohmann
   Outcome o;
   o.done = true;
   MockReply r = mock_reply(d, body, ep_);
-  const std::string id = (ep_ == Endpoint::chat ? "chatcmpl-" : "cmpl-") + info_.request_id.substr(0, 24);
+  const std::string id = (ep_ == Endpoint::chat ? "chatcmpl-" : "cmpl-") + 
+                       (info_.request_id.size() > 24 ? info_.request_id.substr(info_.request_id.size() - 24) : info_.request_id);
   const int64_t created = info_.start_us / 1000000;
   net::steady_timer timer(sock_.get_executor());
   const auto t_up = clock_t_::now();

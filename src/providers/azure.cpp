@@ -22,10 +22,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Body fields that would redirect the request or carry credentials: never honoured, never sent.
-constexpr const char* kForbiddenFields[] = {"api_base", "base_url", "api_key", "extra_headers",
-                                            "azure_ad_token", "api_version", "custom_llm_provider"};
-
 // Percent-encodes everything but RFC 3986 unreserved characters (a path segment / query value).
 std::string pct_encode(std::string_view s) {
   static const char* hex = "0123456789ABCDEF";
@@ -84,7 +80,7 @@ class AzureProvider final : public Provider {
  public:
   Errc build_request(Endpoint ep, const Deployment& d, json& body, bool stream, UpstreamRequest& out,
                      std::string& err) const override {
-    for (const char* f : kForbiddenFields) body.erase(f);
+    for (const char* f : kForbiddenBodyFields) body.erase(f);
     // Azure routes by the deployment in the path; the body's model is informative only.
     body["model"] = d.upstream_model;
     if (stream && ep != Endpoint::embeddings && supports_stream_options(d.api_version)) {
@@ -94,13 +90,26 @@ class AzureProvider final : public Provider {
       if (!so.is_object()) so = json::object();
       so["include_usage"] = true;
     }
+    set_target_and_auth(ep, d, out);
+    out.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    return Errc::ok;
+  }
+
+  bool build_request_spliced(Endpoint ep, const Deployment& d, const BodyFacts& f, bool stream,
+                             UpstreamRequest& out) const override {
+    const bool want_usage = stream && ep != Endpoint::embeddings && supports_stream_options(d.api_version);
+    if (f.has_forbidden || (want_usage && f.has_stream_options && !f.include_usage)) return false;
+    set_target_and_auth(ep, d, out);
+    splice_body(f, d.upstream_model, want_usage && !f.has_stream_options, out.body);
+    return true;
+  }
+
+  static void set_target_and_auth(Endpoint ep, const Deployment& d, UpstreamRequest& out) {
     const char* op = ep == Endpoint::chat ? "/chat/completions" : ep == Endpoint::completions ? "/completions" : "/embeddings";
     out.method = "POST";
     out.target = azure_root(d) + "/deployments/" + pct_encode(d.upstream_model) + op;
     if (!d.api_version.empty()) out.target += "?api-version=" + pct_encode(d.api_version);
     add_auth(d, out.headers);
-    out.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-    return Errc::ok;
   }
 
   // Not byte-for-byte: see translate_stream_unit.

@@ -5,22 +5,29 @@
 namespace llmgate {
 
 namespace {
-// Body fields that would redirect the request or carry credentials: never honoured, never sent.
-constexpr const char* kForbiddenFields[] = {"api_base", "base_url", "api_key", "extra_headers",
-                                            "azure_ad_token", "api_version", "custom_llm_provider"};
 
 class OpenAICompatible final : public Provider {
  public:
+  bool build_request_spliced(Endpoint ep, const Deployment& d, const BodyFacts& f, bool stream,
+                             UpstreamRequest& out) const override {
+    const bool want_usage = stream && ep != Endpoint::embeddings;
+    // A body that names forbidden fields, or has stream_options without include_usage, is
+    // rewritten through the document (build_request).
+    if (f.has_forbidden || (want_usage && f.has_stream_options && !f.include_usage)) return false;
+    set_target_and_auth(ep, d, out);
+    splice_body(f, d.upstream_model, want_usage && !f.has_stream_options, out.body);
+    return true;
+  }
   Errc build_request(Endpoint ep, const Deployment& d, nlohmann::json& body, bool stream,
                      UpstreamRequest& out, std::string& err) const override {
     bool splice = !out.client_body.empty();
-    for (const char* f : kForbiddenFields) splice = splice && !body.contains(f);
+    for (const char* f : kForbiddenBodyFields) splice = splice && !body.contains(f);
     const bool want_usage = stream && ep != Endpoint::embeddings;
     auto so_it = body.find("stream_options");
     const bool has_so = so_it != body.end();
     if (want_usage && has_so)  // splice only when the client already asked for usage
       splice = splice && so_it->is_object() && so_it->value("include_usage", false) == true;
-    for (const char* f : kForbiddenFields) body.erase(f);
+    for (const char* f : kForbiddenBodyFields) body.erase(f);
     body["model"] = d.upstream_model;
     set_target_and_auth(ep, d, out);
     if (splice) {

@@ -31,6 +31,30 @@ void read_openai_usage(const nlohmann::json& usage, Usage& u) {
   u.present = true;
 }
 
+bool is_forbidden_body_field(std::string_view key) {
+  for (const char* f : kForbiddenBodyFields)
+    if (key == f) return true;
+  return false;
+}
+
+void splice_body(const BodyFacts& f, std::string_view upstream_model, bool add_usage, std::string& out) {
+  const std::string model_json = nlohmann::json(upstream_model).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string_view cb = f.text;
+  const std::size_t m0 = static_cast<std::size_t>(f.model.data() - cb.data());
+  const std::size_t m1 = m0 + f.model.size();
+  out.reserve(out.size() + cb.size() + model_json.size() + 40);
+  if (add_usage) {
+    const std::size_t brace = cb.find('{');
+    out.append(cb.substr(0, brace + 1));
+    out.append(R"("stream_options":{"include_usage":true},)");
+    out.append(cb.substr(brace + 1, m0 - brace - 1));
+  } else {
+    out.append(cb.substr(0, m0));
+  }
+  out.append(model_json);
+  out.append(cb.substr(m1));
+}
+
 namespace {
 std::size_t skip_ws(std::string_view s, std::size_t i) {
   while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
