@@ -2,6 +2,8 @@
 // The management operations are in key_store_admin.cpp, the HTTP routes in key_store_routes.cpp.
 #include <spdlog/spdlog.h>
 
+#include "llmgate/thread_name.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -104,7 +106,10 @@ KeyStoreImpl::KeyStoreImpl(const KeyStoreOptions& opt) : opt_(opt) {
     throw std::runtime_error("virtual keys: cannot open database '" + opt_.database_path +
                              "': " + e.what());
   }
-  flusher_ = std::thread([this] { flusher_loop(); });
+  flusher_ = std::thread([this] {
+    set_thread_name("llmgate-keys");
+    flusher_loop();
+  });
 }
 
 KeyStoreImpl::~KeyStoreImpl() { shutdown(); }

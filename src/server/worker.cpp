@@ -1,5 +1,9 @@
 #include "server/worker.hpp"
 
+#include "llmgate/thread_name.hpp"
+
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 namespace llmgate {
@@ -40,6 +44,7 @@ void Worker::start() {
     net::co_spawn(ioc, accept_loop(*a), [](std::exception_ptr e) { log_task_exception(e, "accept loop"); });
   net::co_spawn(ioc, sweep_loop(), [](std::exception_ptr e) { log_task_exception(e, "pool sweeper"); });
   thread_ = std::thread([this] {
+    set_thread_name("llmgate-w" + std::to_string(index));
     for (;;) {
       try {
         ioc.run();
@@ -104,13 +109,18 @@ void Worker::join() {
 }
 
 std::string Worker::new_request_id() {
+  // 32 hex digits: unix milliseconds (12 digits) then 80 random bits, like a UUIDv7. Ids that
+  // grow with time keep the ledger's unique index on request_id append-only: random ids touch a
+  // random page of a large index for every row.
   static const char* hex = "0123456789abcdef";
   std::string s(32, '0');
-  uint64_t a = rng(), b = rng();
-  for (int i = 0; i < 16; ++i) {
-    s[i] = hex[(a >> (i * 4)) & 0xF];
-    s[16 + i] = hex[(b >> (i * 4)) & 0xF];
-  }
+  const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
+  const uint64_t a = rng(), b = rng();
+  for (int i = 0; i < 12; ++i) s[i] = hex[(ms >> ((11 - i) * 4)) & 0xF];
+  for (int i = 0; i < 16; ++i) s[12 + i] = hex[(a >> (i * 4)) & 0xF];
+  for (int i = 0; i < 4; ++i) s[28 + i] = hex[(b >> (i * 4)) & 0xF];
   return s;
 }
 

@@ -1,5 +1,7 @@
 #include "store/sqlite_ledger.hpp"
 
+#include "llmgate/thread_name.hpp"
+
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Transaction.h>
 #include <spdlog/spdlog.h>
@@ -70,10 +72,65 @@ bool needs_reopen(int code) {
 struct RollupKey {
   int64_t t;
   std::string model_group, key_hash;
-  bool operator<(const RollupKey& o) const {
-    return std::tie(t, model_group, key_hash) < std::tie(o.t, o.model_group, o.key_hash);
+};
+struct RollupKeyView {
+  int64_t t;
+  std::string_view model_group, key_hash;
+};
+// Transparent: a batch looks its buckets up by views (no allocation unless a bucket is new).
+struct RollupLess {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    return std::tie(a.t, a.model_group, a.key_hash) <
+           std::tie(b.t, b.model_group, b.key_hash);
   }
 };
+
+// A prepared statement on the raw API: SQLiteCpp's bind() copies text and its handle is private,
+// and the insert binds ~38 values per row. Errors throw SQLite::Exception like SQLiteCpp's.
+class RawStmt {
+ public:
+  RawStmt(SQLite::Database& db, const char* sql) : db_(db.getHandle()) {
+    const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st_, nullptr);
+    if (rc != SQLITE_OK) throw SQLite::Exception(db_, rc);
+  }
+  ~RawStmt() { sqlite3_finalize(st_); }
+  RawStmt(const RawStmt&) = delete;
+  RawStmt& operator=(const RawStmt&) = delete;
+  void reset() { sqlite3_reset(st_); }
+  // Text is bound without a copy: the buffer must outlive exec().
+  void text(int k, std::string_view v) {
+    check(sqlite3_bind_text(st_, k, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
+  }
+  void text_copy(int k, std::string_view v) {
+    check(sqlite3_bind_text(st_, k, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+  }
+  void i64(int k, int64_t v) { check(sqlite3_bind_int64(st_, k, v)); }
+  void dbl(int k, double v) { check(sqlite3_bind_double(st_, k, v)); }
+  void null(int k) { check(sqlite3_bind_null(st_, k)); }
+  void exec() {
+    const int rc = sqlite3_step(st_);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+      sqlite3_reset(st_);
+      throw SQLite::Exception(db_, rc);
+    }
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) throw SQLite::Exception(db_, rc);
+  }
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+};
+
+// `s` when it is valid UTF-8 (the usual case: no copy), else its sanitized copy in `scratch`.
+std::string_view valid_utf8(std::string_view s, std::string& scratch) {
+  if (is_clean_utf8(s)) return s;
+  scratch = sanitize_utf8(s);
+  return scratch;
+}
 struct RollupVal {
   std::string key_alias;
   int64_t requests = 0, errors = 0, prompt = 0, completion = 0, total = 0, cost_unknown = 0,
@@ -148,11 +205,13 @@ std::string resolve_database_path(const LedgerSettings& s) {
 
 struct SqliteLedger::WriterDb {
   SQLite::Database db;
-  SQLite::Statement insert, fts_insert, meta_add;
+  RawStmt insert, fts_insert;
+  SQLite::Statement meta_add;
   std::vector<std::unique_ptr<SQLite::Statement>> rollups;  // one per kRollups entry
   SQLite::Statement retention_ids, fts_delete, del;
   explicit WriterDb(const std::string& path)
-      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE),
+      // One thread uses this connection: no SQLite mutex per call.
+      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX),
         insert((configure_connection(db, 1000, true), migrate(db), db), kInsertSql),
         fts_insert(db,
                    "INSERT INTO spend_logs_fts (rowid, messages, response, error_message)"
@@ -179,7 +238,10 @@ SqliteLedger::SqliteLedger(LedgerSettings s) : s_(std::move(s)) {
   // Open once synchronously so a good path is ready (and migrated) before the first request;
   // a bad one is logged and retried by the writer: the gateway keeps serving either way.
   ensure_writer_db();
-  writer_ = std::thread([this] { writer_loop(); });
+  writer_ = std::thread([this] {
+    set_thread_name("llmgate-ledger");
+    writer_loop();
+  });
 }
 
 SqliteLedger::~SqliteLedger() { shutdown(); }
@@ -263,7 +325,8 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
   if (!ensure_writer_db()) return false;
   const auto t0 = Clock::now();
   WriterDb& w = *wdb_;
-  std::array<std::map<RollupKey, RollupVal>, kNumRollups> rollups;
+  std::array<std::map<RollupKey, RollupVal, RollupLess>, kNumRollups> rollups;
+  std::array<std::string, 24> scratch;  // sanitized copies of invalid text (rare)
   int64_t inserted = 0;
   try {
     SQLite::Transaction tx(w.db, SQLite::TransactionBehavior::IMMEDIATE);
@@ -273,51 +336,56 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
         auto& st = w.insert;
         st.reset();
         int k = 1;
-        auto text = [&](const std::string& v) { st.bind(k++, sanitize_utf8(v)); };
+        std::size_t si = 0;  // next scratch string
+        auto clean = [&](const std::string& v) { return valid_utf8(v, scratch[si++]); };
+        auto text = [&](const std::string& v) { st.text(k++, clean(v)); };
         text(r.request_id);
         text(r.endpoint);
-        text(r.key_hash);
-        text(r.key_alias);
-        if (r.cost_usd && std::isfinite(*r.cost_usd)) st.bind(k++, *r.cost_usd);
-        else st.bind(k++);
-        st.bind(k++, static_cast<int64_t>(r.total_tokens));
-        st.bind(k++, static_cast<int64_t>(r.prompt_tokens));
-        st.bind(k++, static_cast<int64_t>(r.completion_tokens));
-        st.bind(k++, static_cast<int64_t>(r.cached_tokens));
-        st.bind(k++, static_cast<int64_t>(r.reasoning_tokens));
-        st.bind(k++, r.tokens_estimated ? 1 : 0);
-        st.bind(k++, static_cast<int64_t>(r.start_us));
-        st.bind(k++, static_cast<int64_t>(r.end_us));
-        st.bind(k++, static_cast<int64_t>(r.first_byte_us));
-        st.bind(k++, static_cast<int64_t>(r.ttft_us));
-        st.bind(k++, static_cast<int64_t>(r.upstream_us));
-        st.bind(k++, static_cast<int64_t>(r.overhead_us));
+        const std::string_view kh = clean(r.key_hash);
+        st.text(k++, kh);
+        const std::string_view alias = clean(r.key_alias);
+        st.text(k++, alias);
+        if (r.cost_usd && std::isfinite(*r.cost_usd)) st.dbl(k++, *r.cost_usd);
+        else st.null(k++);
+        st.i64(k++, r.total_tokens);
+        st.i64(k++, r.prompt_tokens);
+        st.i64(k++, r.completion_tokens);
+        st.i64(k++, r.cached_tokens);
+        st.i64(k++, r.reasoning_tokens);
+        st.i64(k++, r.tokens_estimated ? 1 : 0);
+        st.i64(k++, r.start_us);
+        st.i64(k++, r.end_us);
+        st.i64(k++, r.first_byte_us);
+        st.i64(k++, r.ttft_us);
+        st.i64(k++, r.upstream_us);
+        st.i64(k++, r.overhead_us);
         text(r.model);
-        text(r.model_group);
+        const std::string_view mg = clean(r.model_group);
+        st.text(k++, mg);
         text(r.deployment_id);
         text(r.provider);
         text(r.upstream_model);
         text(r.api_base);
         text(r.user);
         text(r.client_ip);
-        st.bind(k++, r.status);
-        st.bind(k++, (r.status >= 400 || !r.error_type.empty()) ? "failure" : "success");
+        st.i64(k++, r.status);
+        st.text(k++, (r.status >= 400 || !r.error_type.empty()) ? "failure" : "success");
         text(r.error_type);
-        const std::string err = sanitize_utf8(r.error_message);
-        st.bind(k++, err);
-        st.bind(k++, r.stream ? 1 : 0);
-        st.bind(k++, r.cache_hit ? 1 : 0);
-        st.bind(k++, r.retries);
+        const std::string_view err = clean(r.error_message);
+        st.text(k++, err);
+        st.i64(k++, r.stream ? 1 : 0);
+        st.i64(k++, r.cache_hit ? 1 : 0);
+        st.i64(k++, r.retries);
         text(r.fallback_from);
-        const std::string req = sanitize_utf8(r.request_body);
-        const std::string resp = sanitize_utf8(r.response_body);
-        st.bindNoCopy(k++, req);
-        st.bindNoCopy(k++, resp);
-        st.bind(k++, r.request_truncated ? 1 : 0);
-        st.bind(k++, r.response_truncated ? 1 : 0);
+        const std::string_view req = clean(r.request_body);
+        const std::string_view resp = clean(r.response_body);
+        st.text(k++, req);
+        st.text(k++, resp);
+        st.i64(k++, r.request_truncated ? 1 : 0);
+        st.i64(k++, r.response_truncated ? 1 : 0);
         // metadata: the client's own x-request-id, when it sent one (request_id is ours, unique).
-        if (r.client_request_id.empty()) st.bind(k++, "{}");
-        else st.bind(k++, nlohmann::json{{"client_request_id", r.client_request_id}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        if (r.client_request_id.empty()) st.text(k++, "{}");
+        else st.text_copy(k++, nlohmann::json{{"client_request_id", r.client_request_id}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         st.exec();
         if (w.db.getChanges() != 1) {  // duplicate request_id: the first one wins
           rejected_.fetch_add(1, std::memory_order_relaxed);
@@ -326,10 +394,10 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
         const int64_t rowid = w.db.getLastInsertRowid();
         if (!req.empty() || !resp.empty() || !err.empty()) {
           w.fts_insert.reset();
-          w.fts_insert.bind(1, rowid);
-          w.fts_insert.bindNoCopy(2, req);
-          w.fts_insert.bindNoCopy(3, resp);
-          w.fts_insert.bindNoCopy(4, err);
+          w.fts_insert.i64(1, rowid);
+          w.fts_insert.text(2, req);
+          w.fts_insert.text(3, resp);
+          w.fts_insert.text(4, err);
           w.fts_insert.exec();
         }
         ++inserted;
@@ -337,14 +405,16 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
         const double lat_ms = std::max<double>(0, static_cast<double>(r.end_us - r.start_us) / 1000.0);
         std::size_t bucket = 0;
         while (bucket + 1 < kLatencyBucketsMs.size() && lat_ms > kLatencyBucketsMs[bucket]) ++bucket;
-        const std::string mg = sanitize_utf8(r.model_group);
-        const std::string kh = sanitize_utf8(r.key_hash);
         for (std::size_t ri = 0; ri < kNumRollups; ++ri) {
           const RollupSpec& spec = kRollups[ri];
           const int64_t t = sec - ((sec % spec.span) + spec.span) % spec.span;
-          RollupVal& v = rollups[ri][RollupKey{t, spec.by_model ? mg : std::string(),
-                                               spec.by_key ? kh : std::string()}];
-          if (spec.by_key && !r.key_alias.empty()) v.key_alias = sanitize_utf8(r.key_alias);
+          const RollupKeyView key{t, spec.by_model ? mg : std::string_view(), spec.by_key ? kh : std::string_view()};
+          auto& m = rollups[ri];
+          auto it = m.find(key);
+          if (it == m.end())
+            it = m.emplace(RollupKey{t, std::string(key.model_group), std::string(key.key_hash)}, RollupVal{}).first;
+          RollupVal& v = it->second;
+          if (spec.by_key && !alias.empty()) v.key_alias = alias;
           v.requests += 1;
           v.errors += r.status >= 400 ? 1 : 0;
           v.prompt += r.prompt_tokens;

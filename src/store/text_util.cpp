@@ -28,6 +28,18 @@ std::size_t utf8_seq_len(const unsigned char* p, std::size_t n) {
 }
 }  // namespace
 
+bool is_clean_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  for (std::size_t i = 0; i < n;) {
+    if (p[i] >= 0x01 && p[i] < 0x80) { ++i; continue; }
+    const std::size_t l = utf8_seq_len(p + i, n - i);
+    if (l == 0) return false;
+    i += l;
+  }
+  return true;
+}
+
 std::string sanitize_utf8(std::string_view s, bool* changed) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();

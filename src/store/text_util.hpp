@@ -13,6 +13,9 @@ namespace llmgate::store {
 // `changed` is not needed).
 std::string sanitize_utf8(std::string_view s, bool* changed = nullptr);
 
+// True when sanitize_utf8 would return `s` unchanged.
+bool is_clean_utf8(std::string_view s);
+
 // Cuts `s` to at most `max_bytes` without splitting a UTF-8 sequence. Returns true if cut.
 bool truncate_utf8(std::string& s, std::size_t max_bytes);
 

@@ -1,5 +1,7 @@
 #include "llmgate/health.hpp"
 
+#include "llmgate/thread_name.hpp"
+
 #include <future>
 #include <mutex>
 #include <thread>
@@ -90,7 +92,10 @@ void HealthMonitor::start() {
   net::co_spawn(impl_->ioc, impl_->loop(), [](std::exception_ptr e) {
     if (e) spdlog::error("health monitor loop ended with an exception");
   });
-  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+  impl_->thread = std::thread([this] {
+    set_thread_name("llmgate-health");
+    impl_->ioc.run();
+  });
 }
 
 void HealthMonitor::stop() {
