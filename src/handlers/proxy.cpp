@@ -140,7 +140,8 @@ class ProxyExchange {
                                      ClientWatch& watch);
   awaitable<bool> write_chunk(std::string_view data);
   awaitable<bool> start_stream_response();
-  void set_common_headers(http::response_header<>& h, int64_t overhead_us);
+  template <class Head>  // http::response_header<> or ResponseHead
+  void set_common_headers(Head& h, int64_t overhead_us);
   void apply_usage(const Usage& u, bool estimated);
   void finish();
 
@@ -165,7 +166,8 @@ class ProxyExchange {
   bool finished_ = false;
 };
 
-void ProxyExchange::set_common_headers(http::response_header<>& h, int64_t overhead_us) {
+template <class Head>
+void ProxyExchange::set_common_headers(Head& h, int64_t overhead_us) {
   h.set("x-litellm-overhead-duration-ms", fmt_ms(overhead_us));
   if (dep_) {
     h.set("x-litellm-model-id", dep_->id);
@@ -430,27 +432,28 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   watch.stop();
   Outcome o;
 
-  http::response<http::string_body> res{static_cast<http::status>(status), 11};
-  res.set(http::field::content_type, "application/json");
+  ResponseHead res(status);
+  res.set("Content-Type", "application/json");
+  std::string res_body;
   if (status >= 400) {
     if ((status == 429 || status >= 500) && !last) {
       o.retry_error = status == 429 ? Errc::rate_limited : Errc::upstream_protocol;
       o.retry_message = "upstream " + d.url.host + " answered HTTP " + std::to_string(status);
       co_return o;
     }
-    res.body() = prov.translate_error(status, ubody);
-    auto ej = nlohmann::json::parse(res.body(), nullptr, false);
+    res_body = prov.translate_error(status, ubody);
+    auto ej = nlohmann::json::parse(res_body, nullptr, false);
     rec_.error_type = ej.is_object() ? ej["error"].value("type", "api_error") : "api_error";
     rec_.error_message = ej.is_object() ? ej["error"].value("message", "") : "";
-    if (auto ra = call.header("retry-after"); !ra.empty()) res.set(http::field::retry_after, ra);
+    if (auto ra = call.header("retry-after"); !ra.empty()) res.set("Retry-After", ra);
   } else {
     Usage u;
     std::string translated;
     if (prov.translate_response(ep_, d, ubody, translated, u)) {
-      res.body() = std::move(translated);
-      if (want_b64) embeddings_floats_to_base64(res.body());
+      res_body = std::move(translated);
+      if (want_b64) embeddings_floats_to_base64(res_body);
     } else {
-      res.body() = std::move(ubody);
+      res_body = std::move(ubody);
     }
     if (u.present) apply_usage(u, false);
     if (w_.app.prices && rec_.total_tokens > 0) {
@@ -460,11 +463,11 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   }
   rec_.status = status;
   if (cfg_->ledger.store_bodies)
-    rec_.response_body = capped(res.body(), cfg_->ledger.max_body_log_bytes, rec_.response_truncated);
-  set_common_headers(res.base(), us_since(info_.t0) - upstream_us_);
+    rec_.response_body = capped(res_body, cfg_->ledger.max_body_log_bytes, rec_.response_truncated);
+  set_common_headers(res, us_since(info_.t0) - upstream_us_);
   rec_.first_byte_us = now_unix_us();
   o.done = true;
-  o.keep_alive = co_await write_response(sock_, res, info_);
+  o.keep_alive = co_await write_response(sock_, res, res_body, info_);
   if (!o.keep_alive) rec_.status = 499;
   co_return o;
 }

@@ -1,5 +1,9 @@
 #include <nlohmann/json.hpp>
 
+#include <charconv>
+#include <tuple>
+
+#include "llmgate/json_scan.hpp"
 #include "llmgate/provider.hpp"
 #include "llmgate/providers.hpp"
 
@@ -116,6 +120,41 @@ std::optional<std::pair<std::size_t, std::size_t>> find_top_level_string(std::st
   return depth == 0 ? found : std::nullopt;
 }
 
+namespace {
+// A JSON integer member (absent: 0); false when present but not a plain integer.
+bool int_member(const JsonObjectScan& s, std::string_view key, int64_t& out) {
+  out = 0;
+  const JsonMember* m = s.find(key);
+  if (!m) return true;
+  const char* b = m->value.data();
+  const char* e = b + m->value.size();
+  auto [p, ec] = std::from_chars(b, e, out);
+  return ec == std::errc() && p == e;
+}
+
+// An OpenAI usage object read by the validating scan (no document); false when it holds
+// anything the scan does not vouch for (the caller parses it then).
+bool read_usage_scanned(std::string_view obj, Usage& u) {
+  JsonObjectScan s;
+  if (s.scan(obj) != JsonObjectScan::Result::object) return false;
+  Usage r = u;  // like read_openai_usage: details absent leave those counts as they were
+  if (!int_member(s, "prompt_tokens", r.prompt_tokens) || !int_member(s, "completion_tokens", r.completion_tokens) ||
+      !int_member(s, "total_tokens", r.total_tokens))
+    return false;
+  if (r.total_tokens == 0) r.total_tokens = r.prompt_tokens + r.completion_tokens;
+  for (auto [field, key, dst] : {std::tuple{"prompt_tokens_details", "cached_tokens", &r.cached_tokens},
+                                 std::tuple{"completion_tokens_details", "reasoning_tokens", &r.reasoning_tokens}}) {
+    const JsonMember* d = s.find(field);
+    if (!d || d->value.front() != '{') continue;  // absent, null: nothing to read
+    JsonObjectScan ds;
+    if (ds.scan(d->value) != JsonObjectScan::Result::object || !int_member(ds, key, *dst)) return false;
+  }
+  r.present = true;
+  u = r;
+  return true;
+}
+}  // namespace
+
 bool extract_usage_fast(std::string_view body, Usage& u) {
   // The last `"usage":{...}` key in the document (a quote inside a JSON string is always
   // escaped, so an unescaped "usage" followed by ':' is a key). Parse only that object.
@@ -141,7 +180,9 @@ bool extract_usage_fast(std::string_view body, Usage& u) {
       } else if (c == '{') {
         ++depth;
       } else if (c == '}' && --depth == 0) {
-        auto j2 = nlohmann::json::parse(body.substr(i, j - i + 1), nullptr, false);
+        const std::string_view obj = body.substr(i, j - i + 1);
+        if (read_usage_scanned(obj, u)) return true;
+        auto j2 = nlohmann::json::parse(obj, nullptr, false);
         if (j2.is_discarded()) return false;
         read_openai_usage(j2, u);
         return true;

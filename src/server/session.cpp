@@ -4,6 +4,8 @@
 #include "llmgate/version.hpp"
 #include "server/session.hpp"
 
+#include <array>
+
 namespace llmgate {
 
 int64_t now_unix_us() {
@@ -16,6 +18,37 @@ awaitable<bool> write_response(tcp::socket& sock, http::response<http::string_bo
   res.keep_alive(info.keep_alive);
   res.prepare_payload();
   auto [ec, n] = co_await http::async_write(sock, res, use_nothrow);
+  co_return !ec;
+}
+
+ResponseHead::ResponseHead(int status) {
+  s_.reserve(512);
+  s_ += "HTTP/1.1 ";
+  s_ += std::to_string(status);
+  s_ += ' ';
+  s_ += http::obsolete_reason(static_cast<http::status>(status));
+  s_ += "\r\n";
+}
+
+void ResponseHead::set(std::string_view name, std::string_view value) {
+  const std::size_t at = s_.size();
+  s_ += name;
+  s_ += ": ";
+  s_ += value;
+  for (std::size_t i = at; i < s_.size(); ++i)
+    if (s_[i] == '\r' || s_[i] == '\n') s_[i] = ' ';
+  s_ += "\r\n";
+}
+
+awaitable<bool> write_response(tcp::socket& sock, ResponseHead& head, std::string_view body, const RequestInfo& info) {
+  head.set("x-request-id", info.request_id);
+  if (!info.keep_alive) head.set("Connection", "close");
+  std::string& h = head.str();
+  h += "Content-Length: ";
+  h += std::to_string(body.size());
+  h += "\r\n\r\n";
+  const std::array<net::const_buffer, 2> bufs{net::buffer(h), net::buffer(body.data(), body.size())};
+  auto [ec, n] = co_await net::async_write(sock, bufs, use_nothrow);
   co_return !ec;
 }
 

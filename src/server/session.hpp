@@ -26,6 +26,22 @@ struct RequestInfo {
 
 int64_t now_unix_us();
 
+// A response's status line and header fields written straight into one string: the proxy's
+// hot path (Beast's fields allocate one node per field). CR and LF in values become spaces.
+class ResponseHead {
+ public:
+  explicit ResponseHead(int status);
+  void set(std::string_view name, std::string_view value);
+  const std::string& str() const { return s_; }
+  std::string& str() { return s_; }
+
+ private:
+  std::string s_;
+};
+// Writes `head` + x-request-id, Connection and Content-Length, then `body`, in one write.
+// Returns false when the client is gone.
+awaitable<bool> write_response(tcp::socket& sock, ResponseHead& head, std::string_view body, const RequestInfo& info);
+
 // Writes a complete response with the common headers (x-request-id, content-type).
 // Returns false when the client is gone.
 awaitable<bool> write_response(tcp::socket& sock, http::response<http::string_body>& res, const RequestInfo& info);

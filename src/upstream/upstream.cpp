@@ -11,6 +11,7 @@ namespace llmgate {
 
 namespace {
 constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr auto kFreshFor = std::chrono::milliseconds(250);
 
 bool socket_looks_alive(tcp::socket& s) {
   if (!s.is_open()) return false;
@@ -21,6 +22,47 @@ bool socket_looks_alive(tcp::socket& s) {
   return errno == EAGAIN || errno == EWOULDBLOCK;  // nothing pending: alive
 }
 }  // namespace
+
+void serialize_request_head(const UpstreamRequest& req, const Deployment& d, std::string& out) {
+  // Host and User-Agent first, then the dialect's headers (which replace a default of the same
+  // name, as Beast's set() did), Content-Type and Content-Length last for a body.
+  const bool has_body = req.method != "GET";
+  auto overridden = [&](std::string_view name) {
+    for (const auto& [k, v] : req.headers)
+      if (beast::iequals(k, name)) return true;
+    return false;
+  };
+  auto field = [&](std::string_view k, std::string_view v) {
+    if (k.find_first_of("\r\n:") != std::string_view::npos || v.find_first_of("\r\n") != std::string_view::npos)
+      return;  // never split the header block (config-supplied names and values)
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  };
+  out.clear();
+  out.reserve(256 + req.target.size());
+  out += req.method;
+  out += ' ';
+  out += req.target;
+  out += " HTTP/1.1\r\n";
+  if (!overridden("Host")) field("Host", d.url.host);
+  if (!overridden("User-Agent")) field("User-Agent", "llmgate/" LLMGATE_VERSION);
+  for (std::size_t i = 0; i < req.headers.size(); ++i) {
+    const auto& [k, v] = req.headers[i];
+    if (has_body && (beast::iequals(k, "Content-Type") || beast::iequals(k, "Content-Length"))) continue;
+    bool later = false;  // the last of duplicate names wins
+    for (std::size_t j = i + 1; j < req.headers.size() && !later; ++j) later = beast::iequals(k, req.headers[j].first);
+    if (!later) field(k, v);
+  }
+  if (has_body) {
+    field("Content-Type", "application/json");
+    out += "Content-Length: ";
+    out += std::to_string(req.body.size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
 
 void UpstreamConn::close() {
   boost::system::error_code ec;
@@ -51,7 +93,10 @@ std::unique_ptr<UpstreamConn> UpstreamPool::take(const Deployment& d) {
   while (!v.empty()) {
     auto c = std::move(v.back());  // most recently used first: warmest, least likely stale
     v.pop_back();
-    if (now - c->idle_since < idle_ && socket_looks_alive(c->lowest())) return c;
+    // A connection idle for a while is checked with a peek (one syscall) before reuse; one
+    // that was busy a moment ago is taken as is (a stale one is retried, see UpstreamCall).
+    const auto idle_for = now - c->idle_since;
+    if (idle_for < idle_ && (idle_for < kFreshFor || socket_looks_alive(c->lowest()))) return c;
     c->close();
   }
   return nullptr;
@@ -203,21 +248,11 @@ template <class Stream>
 awaitable<Errc> UpstreamCall::exchange(Stream& s, const UpstreamRequest& req, const Deployment& d,
                                        std::chrono::steady_clock::duration header_timeout,
                                        std::string& err, bool& any_response_byte) {
-  http::request<http::span_body<const char>> r;
-  r.version(11);
-  r.method_string(req.method);
-  r.target(req.target);
-  r.set(http::field::host, d.url.host);
-  r.set(http::field::user_agent, "llmgate/" LLMGATE_VERSION);
-  for (const auto& [k, v] : req.headers) r.set(k, v);
-  if (req.method != "GET") {
-    r.set(http::field::content_type, "application/json");
-    r.body() = {req.body.data(), req.body.size()};
-    r.prepare_payload();
-  }
+  serialize_request_head(req, d, head_);
+  const std::array<net::const_buffer, 2> bufs{net::buffer(head_), net::buffer(req.body.data(), req.body.size())};
   Deadline dl(co_await net::this_coro::executor);
   dl.arm(conn_->lowest(), header_timeout);
-  auto [wec, wn] = co_await http::async_write(s, r, use_nothrow);
+  auto [wec, wn] = co_await net::async_write(s, bufs, use_nothrow);
   if (wec) {
     dl.disarm();
     err = "cannot send request to upstream " + d.url.host + ": " + wec.message();
@@ -226,6 +261,9 @@ awaitable<Errc> UpstreamCall::exchange(Stream& s, const UpstreamRequest& req, co
   parser_.emplace();
   parser_->body_limit(boost::none);
   buf_.clear();
+  // Beast reads at most the buffer's free space (512 bytes when empty): room for a typical
+  // response in one recv().
+  buf_.reserve(16 * 1024);
   auto [hec, hn] = co_await http::async_read_header(s, buf_, *parser_, use_nothrow);
   any_response_byte = buf_.size() > 0 || parser_->got_some();
   dl.disarm();

@@ -16,6 +16,9 @@
 
 namespace llmgate {
 
+// The HTTP/1.1 request line and header block for `req` (ends with the blank line).
+void serialize_request_head(const UpstreamRequest& req, const Deployment& d, std::string& out);
+
 struct UpstreamConn {
   std::string key;  // pool key: origin + TLS settings
   std::optional<tcp::socket> plain;
@@ -91,6 +94,7 @@ class UpstreamCall {
   std::unique_ptr<UpstreamConn> conn_;
   std::optional<http::response_parser<http::buffer_body>> parser_;
   beast::flat_buffer buf_;
+  std::string head_;  // the request's header block
   int status_ = 0;
   bool done_ = false;
   bool aborted_ = false;
