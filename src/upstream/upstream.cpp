@@ -10,7 +10,8 @@
 namespace llmgate {
 
 namespace {
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadChunk = 8 * 1024;   // body bytes per read when the length is unknown
+constexpr std::size_t kMaxRead = 1024 * 1024;   // ... and at most, when it is known
 constexpr auto kFreshFor = std::chrono::milliseconds(250);
 
 bool socket_looks_alive(tcp::socket& s) {
@@ -263,7 +264,7 @@ awaitable<Errc> UpstreamCall::exchange(Stream& s, const UpstreamRequest& req, co
   buf_.clear();
   // Beast reads at most the buffer's free space (512 bytes when empty): room for a typical
   // response in one recv().
-  buf_.reserve(16 * 1024);
+  buf_.reserve(4096);
   auto [hec, hn] = co_await http::async_read_header(s, buf_, *parser_, use_nothrow);
   any_response_byte = buf_.size() > 0 || parser_->got_some();
   dl.disarm();
@@ -328,15 +329,20 @@ awaitable<Errc> UpstreamCall::read_some(std::chrono::steady_clock::duration time
     done = done_ = true;
     co_return Errc::ok;
   }
-  char b[kReadChunk];
+  // The body is parsed straight into `out` (no 64 KB chunk on this coroutine's frame, which
+  // was allocated per call: per response, and per event of a stream).
   Deadline dl(co_await net::this_coro::executor);
   for (;;) {
     dl.arm(conn_->lowest(), timeout);
     std::size_t got = 0;
-    auto ec = conn_->tls ? co_await read_body_some(*conn_->tls, b, sizeof b, got)
-                         : co_await read_body_some(*conn_->plain, b, sizeof b, got);
+    std::size_t cap = kReadChunk;
+    if (auto rem = parser_->content_length_remaining(); rem && *rem > 0) cap = std::min<std::size_t>(*rem, kMaxRead);
+    const std::size_t old = out.size();
+    out.resize(old + cap);
+    auto ec = conn_->tls ? co_await read_body_some(*conn_->tls, out.data() + old, cap, got)
+                         : co_await read_body_some(*conn_->plain, out.data() + old, cap, got);
+    out.resize(old + got);
     dl.disarm();
-    if (got) out.append(b, got);
     if (ec) {
       if (aborted_) co_return Errc::client_closed;
       if (dl.fired()) co_return Errc::upstream_timeout;
