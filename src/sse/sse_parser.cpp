@@ -4,11 +4,22 @@
 
 namespace llmgate {
 
+namespace {
+// The first CR or LF at or after `pos` (npos if none). find_first_of("\r\n") calls memchr
+// on the two-byte set once per byte scanned.
+std::size_t find_eol(std::string_view s, std::size_t pos) {
+  const char* p = s.data();
+  for (std::size_t i = pos, n = s.size(); i < n; ++i)
+    if (p[i] == '\n' || p[i] == '\r') return i;
+  return std::string_view::npos;
+}
+}  // namespace
+
 std::size_t SseParser::find_event_end(std::size_t start) {
   std::size_t pos = std::max(start, resume_);
   const std::size_t n = buf_.size();
   while (pos < n) {
-    std::size_t idx = buf_.find_first_of("\r\n", pos);
+    std::size_t idx = find_eol(buf_, pos);
     if (idx == std::string::npos) break;
     std::size_t eol = 1;
     if (buf_[idx] == '\r') {
@@ -36,7 +47,7 @@ void SseParser::parse_event(std::string_view raw, SseEvent& ev) {
   bool any_field = false, any_comment = false;
   std::size_t pos = 0;
   while (pos < raw.size()) {
-    std::size_t idx = raw.find_first_of("\r\n", pos);
+    std::size_t idx = find_eol(raw, pos);
     if (idx == std::string_view::npos) idx = raw.size();
     std::string_view line = raw.substr(pos, idx - pos);
     std::size_t eol = 1;

@@ -40,6 +40,10 @@ std::string config_for(const FakeUpstream& up, const std::string& extra_llmgate 
     litellm_params:
       model: openai/stream-cut
       api_base: )" + up.base_url() + R"(
+  - model_name: cut-early
+    litellm_params:
+      model: openai/stream-cut-early
+      api_base: )" + up.base_url() + R"(
   - model_name: slow
     litellm_params:
       model: openai/slow-stream
@@ -231,6 +235,30 @@ TEST_F(ProxyTest, UpstreamDiesMidStreamGivesErrorEventNotFakeStop) {
   EXPECT_NE(r.body.find("event: error"), std::string::npos) << r.body;
   EXPECT_EQ(r.body.find("\"finish_reason\":\"stop\""), std::string::npos) << r.body;
   EXPECT_EQ(r.body.find("[DONE]"), std::string::npos);
+}
+
+TEST_F(ProxyTest, StreamThatDiesBeforeItsFirstEventGetsAnHttpError) {
+  // The stream's head goes out with its first chunk, so nothing has reached the client yet:
+  // a plain OpenAI-shaped 502 instead of a 200 carrying an error event.
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("cut-early", true), {auth_header()});
+  EXPECT_EQ(r.status, 502) << r.body;
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.body;
+  EXPECT_TRUE(j["error"].contains("message"));
+  EXPECT_TRUE(j["error"].contains("type"));
+  // The connection stays usable.
+  auto ok = request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test", true), {auth_header()});
+  EXPECT_EQ(ok.status, 200);
+}
+
+TEST_F(ProxyTest, StreamHeadAndFirstEventArriveTogether) {
+  RawConn c(gw->port());
+  c.send(http_request("POST", "/v1/chat/completions", chat_body("slow", true), {auth_header()}));
+  std::string got = c.read_until("\r\n\r\n", seconds(5));
+  ASSERT_NE(got.find("text/event-stream"), std::string::npos) << got;
+  // Whatever arrived with the head already holds the first event (one write for both).
+  if (got.find("data: ") == std::string::npos) got += c.read_until("data: ", milliseconds(50));
+  EXPECT_NE(got.find("data: "), std::string::npos) << got;
 }
 
 TEST_F(ProxyTest, ClientDisconnectClosesUpstreamWithinOneSecond) {

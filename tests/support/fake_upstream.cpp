@@ -625,6 +625,8 @@ struct FakeUpstream::Impl {
       interval = header_int(req, "x-fake-interval-ms", 200);
     } else if (behaviour == "stream-cut" || behaviour == "stream-error") {
       cut_after = 2;
+    } else if (behaviour == "stream-cut-early") {
+      cut_after = 0;
     }
     std::vector<std::string> evs;
     if (behaviour == "echo") {
