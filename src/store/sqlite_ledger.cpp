@@ -6,9 +6,7 @@
 #include <SQLiteCpp/Transaction.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -16,7 +14,6 @@
 #include <filesystem>
 #include <map>
 #include <stdexcept>
-#include <thread>
 #include <tuple>
 
 #include "store/schema.hpp"
@@ -243,10 +240,6 @@ SqliteLedger::SqliteLedger(LedgerSettings s) : s_(std::move(s)) {
   ensure_writer_db();
   writer_ = std::thread([this] {
     set_thread_name("llmgate-ledger");
-    // Requests come first: a batch commit (milliseconds of CPU) yields to a worker that wakes
-    // up on the same core instead of delaying its response. Nice 5 still leaves the writer a
-    // quarter of a saturated core (about 35k rows/s), and the queue absorbs bursts.
-    setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 5);
     writer_loop();
   });
 }
@@ -338,9 +331,6 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
   try {
     SQLite::Transaction tx(w.db, SQLite::TransactionBehavior::IMMEDIATE);
     for (std::size_t i = b; i < e; ++i) {
-      // A batch is milliseconds of CPU: let a request that is waiting for this core run
-      // between slices of ~64 rows (well under 1 ms) rather than after the whole batch.
-      if (i > b && (i - b) % 64 == 0) std::this_thread::yield();
       const RequestRecord& r = batch[i];
       try {
         auto& st = w.insert;
