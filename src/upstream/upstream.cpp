@@ -10,7 +10,7 @@
 namespace llmgate {
 
 namespace {
-constexpr std::size_t kReadChunk = 8 * 1024;   // body bytes per read when the length is unknown
+constexpr std::size_t kReadChunkMax = 64 * 1024;  // body bytes per read when the length is unknown
 constexpr std::size_t kMaxRead = 1024 * 1024;   // ... and at most, when it is known
 constexpr auto kFreshFor = std::chrono::milliseconds(250);
 
@@ -316,6 +316,18 @@ awaitable<boost::system::error_code> UpstreamCall::read_body_some(Stream& s, cha
   auto& body = parser_->get().body();
   body.data = b;
   body.size = cap;
+  if (buf_.size() > 0) {
+    // Bytes already buffered (a body or first events that came with the header, several events
+    // in one read): parsed here, without an async operation whose immediate completion costs a
+    // round trip through the scheduler.
+    boost::system::error_code pec;
+    const std::size_t used = parser_->put(buf_.data(), pec);
+    buf_.consume(used);
+    got = cap - body.size;
+    if (pec == http::error::need_buffer) co_return boost::system::error_code{};  // body room full
+    if (pec && pec != http::error::need_more) co_return pec;
+    if (got || parser_->is_done()) co_return boost::system::error_code{};
+  }
   auto [ec, n] = co_await http::async_read_some(s, buf_, *parser_, use_nothrow);
   got = cap - body.size;
   if (ec == http::error::need_buffer) ec = {};
@@ -335,13 +347,18 @@ awaitable<Errc> UpstreamCall::read_some(std::chrono::steady_clock::duration time
   for (;;) {
     dl.arm(conn_->lowest(), timeout);
     std::size_t got = 0;
-    std::size_t cap = kReadChunk;
-    if (auto rem = parser_->content_length_remaining(); rem && *rem > 0) cap = std::min<std::size_t>(*rem, kMaxRead);
+    // Known length: room for all of it. Unknown (chunked, streams): start small, since the
+    // room is zero-filled first and a stream event is a few hundred bytes, and double while
+    // reads fill it.
+    const auto rem = parser_->content_length_remaining();
+    const bool known = rem && *rem > 0;
+    const std::size_t cap = known ? std::min<std::size_t>(*rem, kMaxRead) : read_cap_;
     const std::size_t old = out.size();
     out.resize(old + cap);
     auto ec = conn_->tls ? co_await read_body_some(*conn_->tls, out.data() + old, cap, got)
                          : co_await read_body_some(*conn_->plain, out.data() + old, cap, got);
     out.resize(old + got);
+    if (!known && got == cap) read_cap_ = std::min(read_cap_ * 2, kReadChunkMax);
     dl.disarm();
     if (ec) {
       if (aborted_) co_return Errc::client_closed;

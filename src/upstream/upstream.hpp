@@ -95,6 +95,7 @@ class UpstreamCall {
   std::optional<http::response_parser<http::buffer_body>> parser_;
   beast::flat_buffer buf_;
   std::string head_;  // the request's header block
+  std::size_t read_cap_ = 1024;  // body bytes per read when the length is unknown (grows)
   int status_ = 0;
   bool done_ = false;
   bool aborted_ = false;
