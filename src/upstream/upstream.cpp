@@ -47,7 +47,21 @@ void serialize_request_head(const UpstreamRequest& req, const Deployment& d, std
   out += ' ';
   out += req.target;
   out += " HTTP/1.1\r\n";
-  if (!overridden("Host")) field("Host", d.url.host);
+  if (!overridden("Host")) {
+    // RFC 9112: the port too when it is not the scheme's default (virtual hosts, ingresses).
+    // (parse_url refuses CR, LF and spaces in the authority.)
+    const bool default_port = d.url.port.empty() || d.url.port == (d.url.tls ? "443" : "80");
+    const bool ipv6 = d.url.host.find(':') != std::string::npos;
+    out += "Host: ";
+    if (ipv6) out += '[';
+    out += d.url.host;
+    if (ipv6) out += ']';
+    if (!default_port) {
+      out += ':';
+      out += d.url.port;
+    }
+    out += "\r\n";
+  }
   if (!overridden("User-Agent")) field("User-Agent", "llmgate/" LLMGATE_VERSION);
   for (std::size_t i = 0; i < req.headers.size(); ++i) {
     const auto& [k, v] = req.headers[i];

@@ -27,6 +27,21 @@ TEST(UpstreamHead, PostCarriesHostAgentTypeAndLength) {
             "\r\nAuthorization: Bearer sk-x\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n");
 }
 
+TEST(UpstreamHead, HostCarriesANonDefaultPort) {
+  UpstreamRequest r;
+  r.method = "GET";
+  r.target = "/v1/models";
+  Deployment d = dep();
+  d.url.port = "8443";
+  d.url.tls = true;
+  std::string h;
+  serialize_request_head(r, d, h);
+  EXPECT_NE(h.find("\r\nHost: api.example.com:8443\r\n"), std::string::npos) << h;
+  d.url.port = "443";
+  serialize_request_head(r, d, h);
+  EXPECT_NE(h.find("\r\nHost: api.example.com\r\n"), std::string::npos) << h;
+}
+
 TEST(UpstreamHead, DialectHeadersReplaceDefaultsAndTheLastDuplicateWins) {
   UpstreamRequest r;
   r.method = "GET";
