@@ -21,6 +21,9 @@ namespace {
 
 using clock_t_ = std::chrono::steady_clock;
 
+// How long a stream's response head may wait for the first event to travel with it.
+constexpr auto kHeadHold = std::chrono::milliseconds(200);
+
 int64_t us_since(clock_t_::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(clock_t_::now() - t0).count();
 }
@@ -534,7 +537,18 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
     bool done = false;
     const auto waited = clock_t_::now() - last_data;
     const auto remaining = gap_limit - waited;
-    Errc e = co_await call.read_some(std::min(keepalive, std::max(remaining, clock_t_::duration(0))), in, done);
+    // While the head waits for the first event, wait at most kHeadHold: a slow first token
+    // (long prefill, reasoning models) must not keep the client without response headers.
+    auto wait = std::min(keepalive, std::max(remaining, clock_t_::duration(0)));
+    if (head_pending_) wait = std::min<clock_t_::duration>(wait, kHeadHold);
+    Errc e = co_await call.read_some(wait, in, done);
+    if (e == Errc::upstream_timeout && head_pending_ && clock_t_::now() - last_data < gap_limit) {
+      if (!co_await write_chunk({})) {  // the head alone
+        end_error = Errc::client_closed;
+        break;
+      }
+      continue;
+    }
     if (e == Errc::upstream_timeout && clock_t_::now() - last_data < gap_limit) {
       // Silence: keep intermediaries (e.g. the OpenShift router's 30 s idle timeout) from cutting us.
       if (!co_await write_chunk(": keep-alive\n\n")) {

@@ -40,6 +40,10 @@ std::string config_for(const FakeUpstream& up, const std::string& extra_llmgate 
     litellm_params:
       model: openai/stream-cut
       api_base: )" + up.base_url() + R"(
+  - model_name: slow-first
+    litellm_params:
+      model: openai/slow-first
+      api_base: )" + up.base_url() + R"(
   - model_name: cut-early
     litellm_params:
       model: openai/stream-cut-early
@@ -259,6 +263,21 @@ TEST_F(ProxyTest, StreamHeadAndFirstEventArriveTogether) {
   // Whatever arrived with the head already holds the first event (one write for both).
   if (got.find("data: ") == std::string::npos) got += c.read_until("data: ", milliseconds(50));
   EXPECT_NE(got.find("data: "), std::string::npos) << got;
+}
+
+TEST_F(ProxyTest, SlowFirstEventDoesNotHoldTheResponseHead) {
+  // The head waits for the first event only briefly (200 ms): a slow first token (long
+  // prefill, reasoning models) still gets the client its response headers.
+  RawConn c(gw->port());
+  const auto t0 = std::chrono::steady_clock::now();
+  c.send(http_request("POST", "/v1/chat/completions", chat_body("slow-first", true), {auth_header()}));
+  std::string got = c.read_until("\r\n\r\n", seconds(5));
+  const auto head_after = std::chrono::steady_clock::now() - t0;
+  ASSERT_NE(got.find("200 OK"), std::string::npos) << got;
+  EXPECT_EQ(got.find("data: "), std::string::npos) << "the head came with an event: " << got;
+  EXPECT_LT(head_after, milliseconds(550));
+  got += c.read_until("[DONE]", seconds(5));
+  EXPECT_NE(got.find("[DONE]"), std::string::npos) << got;
 }
 
 TEST_F(ProxyTest, ClientDisconnectClosesUpstreamWithinOneSecond) {

@@ -641,6 +641,14 @@ struct FakeUpstream::Impl {
     } else {
       evs = chat_stream_events(model, created, events, info.include_usage, st, cut_after);
     }
+    if (behaviour == "slow-first") {  // the head at once, the first event 600 ms later
+      if (!co_await write(sock, stream_head("text/event-stream; charset=utf-8", keep))) co_return Next::close;
+      asio::steady_timer t(sock.get_executor());
+      t.expires_after(std::chrono::milliseconds(600));
+      co_await t.async_wait(tuple_awaitable);
+      bool ok = co_await write_stream(sock, std::string(), evs, 0, true);
+      co_return ok ? Next::keep : Next::close;
+    }
     if (behaviour == "stream-error") {
       evs.push_back(sse(kStreamErrorEvent));
       bool ok = co_await write_stream(sock, stream_head("text/event-stream; charset=utf-8", keep), evs, interval, true);

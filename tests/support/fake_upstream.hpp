@@ -15,6 +15,7 @@
 //   error-400           400 invalid_request_error
 //   hang                reads the request, never answers (until the peer closes)
 //   stream-cut          streams 2 events, then closes the TCP connection (no final chunk/[DONE])
+//   slow-first          OpenAI: the stream's head at once, its first event 600 ms later
 //   stream-cut-early    OpenAI: sends the stream's head, then closes before any event
 //   stream-error        streams 2 events, then an in-stream error event and the end of the body
 //   slow-stream         50 events, 200 ms apart (x-fake-interval-ms overrides)
