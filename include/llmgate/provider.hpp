@@ -19,9 +19,6 @@ enum class Endpoint { chat, completions, embeddings };
 const char* to_string(Endpoint e);  // "/v1/chat/completions", ...
 
 struct UpstreamRequest {
-  // Input: the client's body exactly as received (the parsed form is passed separately).
-  // Providers that only change "model" may splice it instead of re-serialising everything.
-  std::string_view client_body;
   std::string method = "POST";
   std::string target;  // path + query on the deployment's origin, e.g. "/v1/chat/completions"
   std::vector<std::pair<std::string, std::string>> headers;  // besides Host/Content-Length
@@ -52,6 +49,11 @@ struct BodyFacts {
   bool has_stream_options = false;
   bool include_usage = false;    // stream_options.include_usage is true
 };
+// stream_options.include_usage is the boolean true.
+bool include_usage_requested(const nlohmann::json& stream_options);
+class JsonObjectScan;
+// The facts above from a body the scan accepted as an object.
+void read_body_facts(const JsonObjectScan& scan, BodyFacts& f);
 // Body fields that would redirect the request or carry credentials: never honoured, never sent.
 bool is_forbidden_body_field(std::string_view key);
 inline constexpr const char* kForbiddenBodyFields[] = {"api_base", "base_url", "api_key", "extra_headers",

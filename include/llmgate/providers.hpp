@@ -19,9 +19,4 @@ const Provider& ollama_generate_provider();
 // parsing the whole document. Returns false when there is none.
 bool extract_usage_fast(std::string_view body, Usage& u);
 
-// The byte span [first, last) of the top-level string value of `key` in a JSON object text
-// (quotes included), or nullopt when absent, not a string, or the key is written with escapes.
-std::optional<std::pair<std::size_t, std::size_t>> find_top_level_string(std::string_view json_text,
-                                                                         std::string_view key);
-
 }  // namespace llmgate

@@ -126,11 +126,6 @@ class ProxyExchange {
     }
     return *dom_;
   }
-  static bool include_usage_of(const nlohmann::json& so) {
-    if (!so.is_object()) return false;
-    auto it = so.find("include_usage");
-    return it != so.end() && it->is_boolean() && it->get<bool>();
-  }
   // The client went away: recorded as 499, nothing more is sent.
   Outcome client_gone(std::string_view why);
   // Records the error and answers the client with it.
@@ -291,25 +286,17 @@ awaitable<bool> ProxyExchange::run() {
     co_return co_await fail(Errc::invalid_json,
                             "We could not parse the JSON body of your request. The body must be a JSON object.");
   if (sr == JsonObjectScan::Result::object) {
-    facts_.text = req_.body();
+    read_body_facts(scan_, facts_);
     std::string model = azure_model_;
-    const JsonMember* m = scan_.find("model");
     if (model.empty()) {
-      auto v = m ? json_string_value(m->value) : std::nullopt;
+      auto v = facts_.model.empty() ? std::nullopt : json_string_value(facts_.model);
       if (!v || v->empty()) co_return co_await fail(Errc::missing_model, "You must provide a model parameter.", "model");
       model = std::move(*v);
     }
-    if (m) facts_.model = m->value;
     rec_.model = std::move(model);
     if (const JsonMember* st = scan_.find("stream")) stream_ = json_bool_value(st->value).value_or(false);
     if (const JsonMember* u = scan_.find("user"))
       if (auto v = json_string_value(u->value)) rec_.user = std::move(*v);
-    if (const JsonMember* so = scan_.find("stream_options")) {
-      facts_.has_stream_options = true;
-      auto j = nlohmann::json::parse(so->value, nullptr, false);
-      facts_.include_usage = include_usage_of(j);
-    }
-    for (const JsonMember& mem : scan_) facts_.has_forbidden = facts_.has_forbidden || is_forbidden_body_field(mem.key);
     // Splicing replaces the "model" value; Azure-path requests may have none.
     fast_ = !facts_.model.empty();
   } else {
@@ -324,7 +311,7 @@ awaitable<bool> ProxyExchange::run() {
     rec_.model = std::move(model);
     if (auto it = body.find("stream"); it != body.end() && it->is_boolean()) stream_ = it->get<bool>();
     if (auto it = body.find("user"); it != body.end() && it->is_string()) rec_.user = it->get<std::string>();
-    if (auto it = body.find("stream_options"); it != body.end()) facts_.include_usage = include_usage_of(*it);
+    if (auto it = body.find("stream_options"); it != body.end()) facts_.include_usage = include_usage_requested(*it);
   }
   if (ep_ == Endpoint::embeddings) stream_ = false;
   rec_.stream = stream_;
@@ -422,7 +409,6 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   std::string err;
   if (!fast_ || !prov.build_request_spliced(ep_, d, facts_, stream_, ureq)) {
     ureq = UpstreamRequest{};
-    ureq.client_body = req_.body();  // unchanged bytes: may be spliced
     Errc be = prov.build_request(ep_, d, dom(), stream_, ureq, err);
     dom_dirty_ = true;  // the dialect may have changed the document: parse again for a retry
     if (be != Errc::ok) co_return co_await answer_error(be, err);

@@ -20,36 +20,9 @@ class OpenAICompatible final : public Provider {
   }
   Errc build_request(Endpoint ep, const Deployment& d, nlohmann::json& body, bool stream,
                      UpstreamRequest& out, std::string& err) const override {
-    bool splice = !out.client_body.empty();
-    for (const char* f : kForbiddenBodyFields) splice = splice && !body.contains(f);
-    const bool want_usage = stream && ep != Endpoint::embeddings;
-    auto so_it = body.find("stream_options");
-    const bool has_so = so_it != body.end();
-    if (want_usage && has_so)  // splice only when the client already asked for usage
-      splice = splice && so_it->is_object() && so_it->value("include_usage", false) == true;
     for (const char* f : kForbiddenBodyFields) body.erase(f);
     body["model"] = d.upstream_model;
     set_target_and_auth(ep, d, out);
-    if (splice) {
-      // Only "model" changes (and maybe stream_options is added): splice the client's bytes
-      // instead of re-serialising the whole document (the hot path for OpenAI-compatible).
-      if (auto span = find_top_level_string(out.client_body, "model")) {
-        const std::string model_json = nlohmann::json(d.upstream_model).dump();
-        std::string_view cb = out.client_body;
-        out.body.reserve(cb.size() + model_json.size() + 40);
-        if (want_usage && !has_so) {
-          const std::size_t brace = cb.find('{');
-          out.body.append(cb.substr(0, brace + 1));
-          out.body.append(R"("stream_options":{"include_usage":true},)");
-          out.body.append(cb.substr(brace + 1, span->first - brace - 1));
-        } else {
-          out.body.append(cb.substr(0, span->first));
-        }
-        out.body.append(model_json);
-        out.body.append(cb.substr(span->second));
-        return Errc::ok;
-      }
-    }
     if (stream && ep != Endpoint::embeddings) {
       // Always ask for usage so tokens and cost are known; the proxy strips the usage chunk
       // again when the client did not ask for it.

@@ -59,65 +59,30 @@ void splice_body(const BodyFacts& f, std::string_view upstream_model, bool add_u
   out.append(cb.substr(m1));
 }
 
-namespace {
-std::size_t skip_ws(std::string_view s, std::size_t i) {
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
-  return i;
+bool include_usage_requested(const nlohmann::json& stream_options) {
+  if (!stream_options.is_object()) return false;
+  auto it = stream_options.find("include_usage");
+  return it != stream_options.end() && it->is_boolean() && it->get<bool>();
 }
-// End (one past the closing quote) of the string starting at s[i] == '"', or npos.
-std::size_t string_end(std::string_view s, std::size_t i) {
-  for (++i; i < s.size(); ++i) {
-    if (s[i] == '\\') ++i;
-    else if (s[i] == '"') return i + 1;
-  }
-  return std::string_view::npos;
-}
-}  // namespace
 
-std::optional<std::pair<std::size_t, std::size_t>> find_top_level_string(std::string_view s, std::string_view key) {
-  std::size_t i = skip_ws(s, 0);
-  if (i >= s.size() || s[i] != '{') return std::nullopt;
-  // The whole object is scanned: a second occurrence of the key, or any top-level key written
-  // with escapes (which a parser could decode to the same key), means "not found", so a caller
-  // never splices one value while another copy survives.
-  std::optional<std::pair<std::size_t, std::size_t>> found;
-  int depth = 0;
-  bool expect_key = false;
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '"') {
-      const std::size_t end = string_end(s, i);
-      if (end == std::string_view::npos) return std::nullopt;
-      if (depth == 1 && expect_key) {
-        const std::string_view k = s.substr(i + 1, end - i - 2);
-        if (k.find('\\') != std::string_view::npos) return std::nullopt;
-        std::size_t j = skip_ws(s, end);
-        if (j >= s.size() || s[j] != ':') return std::nullopt;
-        j = skip_ws(s, j + 1);
-        if (k == key) {
-          if (found || j >= s.size() || s[j] != '"') return std::nullopt;  // duplicate, or not a string
-          const std::size_t vend = string_end(s, j);
-          if (vend == std::string_view::npos) return std::nullopt;
-          found = std::make_pair(j, vend);
-          expect_key = false;
-          i = vend - 1;
-          continue;
-        }
-        expect_key = false;
-        i = j - 1;  // continue at the value
-        continue;
+void read_body_facts(const JsonObjectScan& scan, BodyFacts& f) {
+  f = BodyFacts{};
+  f.text = scan.text();
+  if (const JsonMember* m = scan.find("model")) f.model = m->value;
+  for (const JsonMember& mem : scan) f.has_forbidden = f.has_forbidden || is_forbidden_body_field(mem.key);
+  if (const JsonMember* so = scan.find("stream_options")) {
+    f.has_stream_options = true;
+    if (so->value.front() == '{') {
+      JsonObjectScan ss;
+      const auto r = ss.scan(so->value);
+      if (r == JsonObjectScan::Result::object) {
+        const JsonMember* iu = ss.find("include_usage");
+        f.include_usage = iu && json_bool_value(iu->value).value_or(false);
+      } else {  // escaped or duplicate keys: let the parser decide
+        f.include_usage = include_usage_requested(nlohmann::json::parse(so->value, nullptr, false));
       }
-      i = end - 1;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-      if (depth == 1) expect_key = true;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    } else if (c == ',' && depth == 1) {
-      expect_key = true;
     }
   }
-  return depth == 0 ? found : std::nullopt;
 }
 
 namespace {

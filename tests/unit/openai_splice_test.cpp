@@ -1,9 +1,11 @@
 // The OpenAI-compatible provider splices "model" into the client's bytes instead of
-// re-serialising the body; the result must be what a full rewrite would send.
+// re-serialising the body (what the proxy does: scan, read_body_facts, build_request_spliced,
+// else build_request on the document); the result must be what a full rewrite would send.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "llmgate/json_scan.hpp"
 #include "llmgate/providers.hpp"
 
 using namespace llmgate;
@@ -20,34 +22,74 @@ Deployment dep() {
   return d;
 }
 
-UpstreamRequest build(const std::string& raw, bool stream, Endpoint ep = Endpoint::chat) {
-  json body = json::parse(raw);
+// The proxy's path; `spliced` says whether the bytes were spliced.
+UpstreamRequest build(const std::string& raw, bool stream, Endpoint ep = Endpoint::chat, bool* spliced = nullptr) {
   UpstreamRequest out;
-  out.client_body = raw;
-  std::string err;
-  EXPECT_EQ(openai_compatible_provider().build_request(ep, dep(), body, stream, out, err), Errc::ok);
+  JsonObjectScan scan;
+  bool done = false;
+  if (scan.scan(raw) == JsonObjectScan::Result::object) {
+    BodyFacts f;
+    read_body_facts(scan, f);
+    done = !f.model.empty() && openai_compatible_provider().build_request_spliced(ep, dep(), f, stream, out);
+  }
+  if (spliced) *spliced = done;
+  if (!done) {
+    out = UpstreamRequest{};
+    json body = json::parse(raw);
+    std::string err;
+    EXPECT_EQ(openai_compatible_provider().build_request(ep, dep(), body, stream, out, err), Errc::ok);
+  }
   return out;
 }
 
-TEST(FindTopLevelString, FindsOnlyTopLevelKeys) {
-  std::string s = R"({"messages":[{"model":"inner"}],"x":{"model":"nested"}, "model" : "m\"1" ,"y":1})";
-  auto span = find_top_level_string(s, "model");
-  ASSERT_TRUE(span);
-  EXPECT_EQ(s.substr(span->first, span->second - span->first), R"("m\"1")");
-  EXPECT_FALSE(find_top_level_string(R"({"model":1})", "model"));
-  EXPECT_FALSE(find_top_level_string(R"({"a":"model"})", "model"));
-  EXPECT_FALSE(find_top_level_string(R"([{"model":"x"}])", "model"));
+// The model value the splice replaces (empty when the body would not be spliced).
+std::string model_span(const std::string& raw) {
+  JsonObjectScan scan;
+  if (scan.scan(raw) != JsonObjectScan::Result::object) return {};
+  BodyFacts f;
+  read_body_facts(scan, f);
+  return json_string_value(f.model) ? std::string(f.model) : std::string();
 }
 
-TEST(FindTopLevelString, DuplicateOrEscapedKeysAreNeverSpliced) {
-  EXPECT_FALSE(find_top_level_string(R"({"model":"a","model":"b"})", "model"));
-  EXPECT_FALSE(find_top_level_string(R"({"model":"a","mod\u0065l":"b"})", "model"));
-  EXPECT_FALSE(find_top_level_string(R"({"model":"a")", "model"));  // unterminated
+TEST(BodyFacts, FindsOnlyTopLevelKeys) {
+  std::string s = R"({"messages":[{"model":"inner"}],"x":{"model":"nested"}, "model" : "m\"1" ,"y":1})";
+  EXPECT_EQ(model_span(s), R"("m\"1")");
+  EXPECT_EQ(model_span(R"({"model":1})"), "");
+  EXPECT_EQ(model_span(R"({"a":"model"})"), "");
+  EXPECT_EQ(model_span(R"([{"model":"x"}])"), "");
+}
+
+TEST(BodyFacts, DuplicateOrEscapedKeysAreNeverSpliced) {
+  EXPECT_EQ(model_span(R"({"model":"a","model":"b"})"), "");
+  EXPECT_EQ(model_span(R"({"model":"a","mod\u0065l":"b"})"), "");
+  EXPECT_EQ(model_span(R"({"model":"a")"), "");  // unterminated
+}
+
+TEST(BodyFacts, StreamOptionsAndForbiddenFields) {
+  JsonObjectScan scan;
+  ASSERT_EQ(scan.scan(R"({"model":"m","api_key":"x","stream_options":{"include_usage":true}})"),
+            JsonObjectScan::Result::object);
+  BodyFacts f;
+  read_body_facts(scan, f);
+  EXPECT_TRUE(f.has_forbidden);
+  EXPECT_TRUE(f.has_stream_options);
+  EXPECT_TRUE(f.include_usage);
+  ASSERT_EQ(scan.scan(R"({"model":"m","stream_options":{"include_usage":"yes","include_usage":true}})"),
+            JsonObjectScan::Result::object);
+  read_body_facts(scan, f);  // duplicate inner key: the parser decides (last wins)
+  EXPECT_FALSE(f.has_forbidden);
+  EXPECT_TRUE(f.include_usage);
+  ASSERT_EQ(scan.scan(R"({"model":"m","stream_options":null})"), JsonObjectScan::Result::object);
+  read_body_facts(scan, f);
+  EXPECT_TRUE(f.has_stream_options);
+  EXPECT_FALSE(f.include_usage);
 }
 
 TEST(OpenAISplice, NonStreamingKeepsEveryOtherByte) {
   std::string raw = R"({"model":"alias","messages":[{"role":"user","content":"h\u00e9 \"q\""}],"vendor":{"k":[1,2.50]}})";
-  auto out = build(raw, false);
+  bool spliced = false;
+  auto out = build(raw, false, Endpoint::chat, &spliced);
+  EXPECT_TRUE(spliced);
   EXPECT_EQ(out.body, R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"h\u00e9 \"q\""}],"vendor":{"k":[1,2.50]}})");
   EXPECT_EQ(out.target, "/v1/chat/completions");
   ASSERT_EQ(out.headers.size(), 1u);
@@ -74,7 +116,9 @@ TEST(OpenAISplice, RedirectFieldsForceAFullRewrite) {
 }
 
 TEST(OpenAISplice, DuplicateModelKeyIsRewrittenNotSpliced) {
-  auto out = build(R"({"model":"alias","messages":[],"model":"alias"})", false);
+  bool spliced = true;
+  auto out = build(R"({"model":"alias","messages":[],"model":"alias"})", false, Endpoint::chat, &spliced);
+  EXPECT_FALSE(spliced);
   EXPECT_EQ(out.body.find("alias"), std::string::npos) << out.body;
   EXPECT_EQ(json::parse(out.body)["model"], "gpt-4o-mini");
 }
