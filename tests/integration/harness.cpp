@@ -168,6 +168,24 @@ RawResponse request(int port, const std::string& method, const std::string& targ
   return *r;
 }
 
+namespace {
+// In a forked child: stdout and stderr to `log`, `env` set, then llmgate with `args`.
+[[noreturn]] void exec_llmgate(const std::string& log, const std::vector<std::pair<std::string, std::string>>& env,
+                               const std::vector<std::string>& args) {
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ::dup2(fd, 1);
+  ::dup2(fd, 2);
+  for (auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+  std::vector<std::string> a = {LLMGATE_BIN};
+  a.insert(a.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : a) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  ::execv(LLMGATE_BIN, argv.data());
+  ::_exit(127);
+}
+}  // namespace
+
 std::string make_temp_dir() {
   char tmpl[] = "/tmp/llmgate-it-XXXXXX";
   char* d = ::mkdtemp(tmpl);
@@ -183,18 +201,10 @@ Daemon::Daemon(const std::string& yaml, std::vector<std::string> extra_args,
   pid_ = ::fork();
   if (pid_ == 0) {
     ::chdir(dir_.c_str());
-    int fd = ::open(logpath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    for (auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    std::vector<std::string> args = {LLMGATE_BIN, "--config", dir_ + "/config.yaml", "--host", "127.0.0.1",
+    std::vector<std::string> args = {"--config", dir_ + "/config.yaml", "--host", "127.0.0.1",
                                      "--port", "0", "--workers", "2"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(LLMGATE_BIN, argv.data());
-    ::_exit(127);
+    exec_llmgate(logpath, env, args);
   }
   const std::regex re("listening on http://127\\.0\\.0\\.1:([0-9]+)");
   const auto deadline = steady_clock::now() + seconds(15);
@@ -261,17 +271,7 @@ std::pair<int, std::string> run_binary(const std::vector<std::string>& args,
   std::string out = dir + "/out.txt";
   pid_t pid = ::fork();
   if (pid == 0) {
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    for (auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    std::vector<std::string> a = {LLMGATE_BIN};
-    a.insert(a.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    ::execv(LLMGATE_BIN, argv.data());
-    ::_exit(127);
+    exec_llmgate(out, env, args);
   }
   int st = 0;
   ::waitpid(pid, &st, 0);
