@@ -2,7 +2,12 @@
 // overrides. Loaded with a SAX pass that keeps only the fields we price with (fast startup).
 #include "llmgate/pricing.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -11,18 +16,16 @@
 
 namespace llmgate {
 
-namespace {
-
 using json = nlohmann::json;
 
-struct PriceSax : json::json_sax_t {
-  std::unordered_map<std::string, ModelPrice>& out;
+struct PriceTable::Loader : json::json_sax_t {
+  PriceTable& out;
   int depth = 0;
   std::string model, field;
   ModelPrice cur;
   bool has_token_price = false;
 
-  explicit PriceSax(std::unordered_map<std::string, ModelPrice>& o) : out(o) {}
+  explicit Loader(PriceTable& o) : out(o) {}
 
   bool number(double v) {  // NOLINT
     if (depth != 2) return true;
@@ -55,7 +58,7 @@ struct PriceSax : json::json_sax_t {
     return true;
   }
   bool end_object() override {
-    if (depth == 2 && has_token_price && model != "sample_spec") out[model] = cur;
+    if (depth == 2 && has_token_price && model != "sample_spec") out.add(model, cur);
     --depth;
     return true;
   }
@@ -66,6 +69,20 @@ struct PriceSax : json::json_sax_t {
                              e.what());
   }
 };
+
+namespace {
+
+// The embedded table is 1.3 MB of read-only, file-backed pages that the parse has just faulted
+// in; only the ~2,500 prices it yielded are kept. Dropping the mapping's pages returns them to
+// the page cache (a later read would fault them back from the binary), so they stop counting
+// toward the process's RSS. Only whole pages inside the table are released.
+void release_pages(const char* data, std::size_t size) {
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  if (page == 0 || page == static_cast<std::uintptr_t>(-1)) return;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) & ~(page - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(data) + size) & ~(page - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
 
 std::optional<double> json_number(const json& obj, const char* name) {
   if (!obj.is_object()) return std::nullopt;
@@ -79,7 +96,8 @@ std::optional<double> json_number(const json& obj, const char* name) {
 PriceTable PriceTable::load(const std::string& path) {
   std::string owned;
   std::string_view text;
-  if (path.empty()) {
+  const bool embedded = path.empty();
+  if (embedded) {
     const EmbeddedFile* f = find_embedded("prices", "model_prices_and_context_window.json");
     if (!f) throw std::runtime_error("price table: embedded table missing from this build");
     text = std::string_view(f->data, f->size);
@@ -92,19 +110,59 @@ PriceTable PriceTable::load(const std::string& path) {
     text = owned;
   }
   PriceTable t;
-  t.prices_.reserve(4096);
-  PriceSax sax(t.prices_);
+  t.entries_.reserve(4096);
+  t.names_.reserve(128 * 1024);
+  Loader sax(t);
   if (!json::sax_parse(text.begin(), text.end(), &sax))
     throw std::runtime_error("price table: invalid JSON");
-  if (t.prices_.empty()) throw std::runtime_error("price table: no model has a per-token price");
+  t.seal();
+  if (t.entries_.empty()) throw std::runtime_error("price table: no model has a per-token price");
+  if (embedded) release_pages(text.data(), text.size());
   return t;
+}
+
+void PriceTable::add(std::string_view model, const ModelPrice& p) {
+  if (names_.size() + model.size() > UINT32_MAX) throw std::runtime_error("price table: too large");
+  Entry e;
+  e.name_offset = static_cast<std::uint32_t>(names_.size());
+  e.name_size = static_cast<std::uint32_t>(model.size());
+  names_.append(model);
+  e.input = p.input_cost_per_token;
+  e.output = p.output_cost_per_token;
+  e.cache_read = p.cache_read_input_token_cost.value_or(NAN);
+  e.reasoning = p.output_cost_per_reasoning_token.value_or(NAN);
+  e.max_input = p.max_input_tokens;
+  e.max_output = p.max_output_tokens;
+  entries_.push_back(e);
+}
+
+void PriceTable::seal() {
+  // Stable, so among equal names the later one comes last and is the one kept.
+  std::stable_sort(entries_.begin(), entries_.end(),
+                   [&](const Entry& a, const Entry& b) { return name(a) < name(b); });
+  std::vector<Entry> kept;
+  kept.reserve(entries_.size());
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (i + 1 < entries_.size() && name(entries_[i]) == name(entries_[i + 1])) continue;
+    kept.push_back(entries_[i]);
+  }
+  entries_ = std::move(kept);  // exact size: the reserve's slack is released
+  names_.shrink_to_fit();      // offsets stay valid: shrinking copies the bytes in order
 }
 
 std::optional<ModelPrice> PriceTable::find(const std::string& model_key) const {
   if (model_key.empty()) return std::nullopt;
-  auto it = prices_.find(model_key);
-  if (it == prices_.end()) return std::nullopt;
-  return it->second;
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), std::string_view(model_key),
+                             [&](const Entry& e, std::string_view k) { return name(e) < k; });
+  if (it == entries_.end() || name(*it) != model_key) return std::nullopt;
+  ModelPrice p;
+  p.input_cost_per_token = it->input;
+  p.output_cost_per_token = it->output;
+  if (!std::isnan(it->cache_read)) p.cache_read_input_token_cost = it->cache_read;
+  if (!std::isnan(it->reasoning)) p.output_cost_per_reasoning_token = it->reasoning;
+  p.max_input_tokens = it->max_input;
+  p.max_output_tokens = it->max_output;
+  return p;
 }
 
 std::optional<ModelPrice> PriceTable::find(const Deployment& d) const {

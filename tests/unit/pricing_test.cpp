@@ -55,6 +55,9 @@ TEST(Pricing, DirectLookupAndUnknown) {
   ASSERT_TRUE(p->cache_read_input_token_cost);
   EXPECT_DOUBLE_EQ(*p->cache_read_input_token_cost, 1.25e-06);
   EXPECT_FALSE(table().find("definitely-not-a-model"));
+  // Names are found anywhere in the sorted table, first and last included.
+  for (const char* m : {"gpt-4o-mini", "azure/gpt-4o", "ollama/llama3", "ai21.j2-mid-v1", "zai/glm-5-code"})
+    EXPECT_TRUE(table().find(m)) << m;
   EXPECT_FALSE(table().find(dep(ProviderKind::openai, "openai", "my-private-model")));
   EXPECT_FALSE(table().cost(dep(ProviderKind::openai, "openai", "my-private-model"), usage(10, 10)));
 }
@@ -116,6 +119,20 @@ TEST(Pricing, CachedAndReasoningTokens) {
   EXPECT_EQ(table().cost(d, hit), 0.0);
 }
 
+TEST(Pricing, DuplicateNamesKeepTheLastAsTheJsonParserDoes) {
+  const std::string path = ::testing::TempDir() + "/prices-dup.json";
+  {
+    std::ofstream f(path);
+    f << R"({"b": {"input_cost_per_token": 1}, "a": {"input_cost_per_token": 2},
+           "b": {"input_cost_per_token": 3, "cache_read_input_token_cost": 0.5}})";
+  }
+  PriceTable t = PriceTable::load(path);
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_DOUBLE_EQ(t.find("b")->input_cost_per_token, 3);
+  EXPECT_DOUBLE_EQ(*t.find("b")->cache_read_input_token_cost, 0.5);
+  EXPECT_DOUBLE_EQ(t.find("a")->input_cost_per_token, 2);
+}
+
 TEST(Pricing, LoadFromFile) {
   const std::string path = ::testing::TempDir() + "/prices.json";
   {
@@ -126,6 +143,12 @@ TEST(Pricing, LoadFromFile) {
   }
   PriceTable t = PriceTable::load(path);
   EXPECT_EQ(t.size(), 1u);
-  EXPECT_TRUE(t.find("m1"));
+  auto m1 = t.find("m1");
+  ASSERT_TRUE(m1);
+  EXPECT_DOUBLE_EQ(m1->output_cost_per_token, 2e-6);
+  EXPECT_FALSE(m1->cache_read_input_token_cost);  // absent stays absent, not 0
+  EXPECT_FALSE(m1->output_cost_per_reasoning_token);
+  EXPECT_FALSE(t.find("m"));
+  EXPECT_FALSE(t.find("m10"));
   EXPECT_THROW(PriceTable::load(path + ".missing"), std::runtime_error);
 }
