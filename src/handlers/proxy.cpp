@@ -28,10 +28,18 @@ int64_t us_since(clock_t_::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(clock_t_::now() - t0).count();
 }
 
+// Microseconds as milliseconds with three decimals ("%.3f" of us / 1000.0, without printf).
 std::string fmt_ms(int64_t us) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.3f", us / 1000.0);
-  return b;
+  const bool neg = us < 0;
+  const uint64_t a = neg ? 0 - static_cast<uint64_t>(us) : static_cast<uint64_t>(us);
+  std::string s = neg ? "-" : "";
+  s += std::to_string(a / 1000);
+  const auto frac = static_cast<unsigned>(a % 1000);
+  s += '.';
+  s += static_cast<char>('0' + frac / 100);
+  s += static_cast<char>('0' + frac / 10 % 10);
+  s += static_cast<char>('0' + frac % 10);
+  return s;
 }
 
 std::string capped(std::string_view s, std::size_t cap, bool& truncated) {

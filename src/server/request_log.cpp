@@ -25,7 +25,12 @@ std::string_view RequestLog::timestamp() {
     gmtime_r(&t, &tm);
     std::strftime(ts_, sizeof ts_, "%Y-%m-%dT%H:%M:%S", &tm);
   }
-  std::snprintf(ts_ + 19, sizeof ts_ - 19, ".%03d", static_cast<int>(ms % 1000));
+  const int frac = static_cast<int>(ms % 1000);
+  ts_[19] = '.';
+  ts_[20] = static_cast<char>('0' + frac / 100);
+  ts_[21] = static_cast<char>('0' + frac / 10 % 10);
+  ts_[22] = static_cast<char>('0' + frac % 10);
+  ts_[23] = '\0';
   return {ts_, 23};
 }
 

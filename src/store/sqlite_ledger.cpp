@@ -6,6 +6,7 @@
 #include <SQLiteCpp/Transaction.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -324,6 +325,8 @@ bool SqliteLedger::ensure_writer_db() {
 bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b, std::size_t e) {
   if (!ensure_writer_db()) return false;
   const auto t0 = Clock::now();
+  constexpr auto kYieldEvery = std::chrono::microseconds(200);
+  auto last_yield = t0;
   WriterDb& w = *wdb_;
   std::array<std::map<RollupKey, RollupVal, RollupLess>, kNumRollups> rollups;
   std::array<std::string, 24> scratch;  // sanitized copies of invalid text (rare)
@@ -401,6 +404,17 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
           w.fts_insert.exec();
         }
         ++inserted;
+        // A batch is milliseconds of CPU. Run unbroken, it kept whatever the gateway waits on
+        // (the upstream, the client) off its CPU for the scheduler's whole slice: 1-connection
+        // p99 went from ~0.2 ms with the ledger off to 3-7 ms with it on. Offering the CPU every
+        // ~200 us bounds that wait; with nobody waiting, sched_yield returns at once.
+        if ((inserted & 7) == 0) {
+          const auto now = Clock::now();
+          if (now - last_yield >= kYieldEvery) {
+            sched_yield();
+            last_yield = Clock::now();
+          }
+        }
         const int64_t sec = r.start_us >= 0 ? r.start_us / 1000000 : (r.start_us - 999999) / 1000000;
         const double lat_ms = std::max<double>(0, static_cast<double>(r.end_us - r.start_us) / 1000.0);
         std::size_t bucket = 0;

@@ -93,6 +93,21 @@ TEST(JsonScan, AgreesWithTheParserOnEdgeCases) {
   EXPECT_EQ(s.scan("[]"), R::not_object);
 }
 
+// The string scan skips plain bytes 16 at a time: every byte that must stop it (quote, backslash,
+// control, DEL's neighbours, UTF-8 lead bytes valid or not) is tried at every offset of a block,
+// and at the end of the input, against the parser.
+TEST(JsonScan, StopBytesAtEveryOffsetOfAStringAgreeWithTheParser) {
+  const std::vector<std::string> stops = {"\"", "\\", "\\n", "\\u00e9", "\x01", "\x1f", "\x7f", "\x80",
+                                          "\xc3\xa9", "\xc3", "\xe2\x80\x93", "\xf0\x9f\x98\x80", "\xff", " ", "~"};
+  for (std::size_t before = 0; before < 40; ++before) {
+    for (const auto& stop : stops) {
+      const std::string s = std::string(before, 'a') + stop + std::string(40 - before, 'b');
+      check("{\"a\":\"" + s + "\"}");
+      check("{\"a\":\"" + std::string(before, 'a') + stop);  // unterminated at every length
+    }
+  }
+}
+
 TEST(JsonScan, ManyMembersFallBackToTheParser) {
   std::string t = "{";
   for (int i = 0; i < 60; ++i) t += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":" + std::to_string(i);
