@@ -65,10 +65,11 @@ class JsonEscapedPayload final : public spdlog::custom_flag_formatter {
 };
 
 void setup_logging(bool json) {
-  // 1,024 slots: spdlog allocates (and touches) every slot up front, ~400 bytes each, so 8,192
-  // slots were 3.2 MB of idle RSS. Nothing logs per request (the ledger records requests), so a
-  // burst that overruns 1,024 queued lines is already a failure storm; the oldest lines go first.
-  spdlog::init_thread_pool(1024, 1);
+  // 512 slots: spdlog allocates (and touches) every slot up front, ~400 bytes each, so 8,192
+  // slots were 3.2 MB of idle RSS. Nothing logs through spdlog per request (the one-line
+  // request log is buffered per worker, the ledger records requests), and the logging thread
+  // drains as lines come, so 512 queued lines means stdout itself is stuck; then the oldest go.
+  spdlog::init_thread_pool(512, 1);
   auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
   auto logger = std::make_shared<spdlog::async_logger>("llmgate", sink, spdlog::thread_pool(),
                                                        spdlog::async_overflow_policy::overrun_oldest);
