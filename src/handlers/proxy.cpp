@@ -56,12 +56,13 @@ class ClientWatch {
     arm();
   }
   ~ClientWatch() { stop(); }
+  // The wait is left pending, not cancelled: a cancel posts its completion (a scheduler round
+  // trip per request). It completes, inactive, when the client's next request or close arrives
+  // (before the next read on the socket, which queues behind it) or when the socket closes.
   void stop() {
     if (!st_->active) return;
     st_->active = false;
     st_->on_gone = nullptr;
-    boost::system::error_code ig;
-    sock_.cancel(ig);  // only the wait is pending when we stop (writes are sequential)
   }
   bool gone() const { return st_->gone; }
 
@@ -244,7 +245,7 @@ awaitable<bool> ProxyExchange::write_chunk(std::string_view data) {
                                         net::buffer(data.data(), data.size()), net::buffer("\r\n", 2)};
   if (!head_pending_) bufs[0] = net::const_buffer();
   if (data.empty()) bufs[1] = bufs[3] = net::const_buffer();  // the head alone (an empty chunk would end the body)
-  auto [ec, w] = co_await net::async_write(sock_, bufs, use_nothrow);
+  auto [ec, w] = co_await write_all(sock_, bufs);
   if (head_pending_ && !ec) rec_.first_byte_us = now_unix_us();
   head_pending_ = false;
   co_return !ec;
@@ -253,7 +254,7 @@ awaitable<bool> ProxyExchange::write_chunk(std::string_view data) {
 awaitable<bool> ProxyExchange::write_last_chunk() {
   std::array<net::const_buffer, 2> bufs{net::buffer(stream_head_), net::buffer("0\r\n\r\n", 5)};
   if (!head_pending_) bufs[0] = net::const_buffer();
-  auto [ec, w] = co_await net::async_write(sock_, bufs, use_nothrow);
+  auto [ec, w] = co_await write_all(sock_, bufs);
   if (head_pending_ && !ec) rec_.first_byte_us = now_unix_us();
   head_pending_ = false;
   co_return !ec;

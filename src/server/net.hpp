@@ -5,6 +5,12 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <mutex>
+#include <optional>
+#include <tuple>
 
 namespace llmgate {
 namespace net = boost::asio;
@@ -17,12 +23,112 @@ using awaitable = boost::asio::awaitable<T>;
 // Expected network outcomes are values, not exceptions.
 inline constexpr auto use_nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
 
+// Deadlines of one io_context, checked by one coarse timer (DeadlineService::kTick). A request
+// arms and disarms several deadlines (keep-alive idle, headers, upstream answer, each body
+// read); with one asio timer each, every disarm cancelled a pending wait, which posts its
+// handler (a scheduler round trip and an extra epoll_wait per disarm) and moved the timerfd.
+// Here arming and disarming only link and unlink a list node; the timer runs only while some
+// deadline is armed. A deadline fires at most one tick late, never early.
+class DeadlineService : public net::execution_context::service {
+ public:
+  using key_type = DeadlineService;
+  static inline net::execution_context::id id;
+  static constexpr auto kTick = std::chrono::milliseconds(10);
+
+  struct Node {
+    Node* prev = nullptr;
+    Node* next = nullptr;
+    bool linked = false;
+    bool fired = false;
+    std::chrono::steady_clock::time_point expiry;
+    void* sock = nullptr;
+    void (*cancel)(void*) = nullptr;
+  };
+
+  explicit DeadlineService(net::execution_context& ctx) : net::execution_context::service(ctx) {}
+
+  void link(Node& n, const net::any_io_executor& ex) {
+    std::lock_guard lk(mu_);
+    if (shut_down_) return;
+    if (!timer_) timer_.emplace(ex);
+    if (!n.linked) {
+      n.prev = nullptr;
+      n.next = head_;
+      if (head_) head_->prev = &n;
+      head_ = &n;
+      n.linked = true;
+    }
+    if (!ticking_) {
+      ticking_ = true;
+      schedule();
+    }
+  }
+  void unlink(Node& n) {
+    std::lock_guard lk(mu_);
+    unlink_locked(n);
+  }
+
+ private:
+  // The context is shutting down: coroutine frames (and their Deadlines) are destroyed after
+  // this, so no node may point at another any more; the timer goes before its own service does.
+  void shutdown() override {
+    std::lock_guard lk(mu_);
+    for (Node* n = head_; n;) {
+      Node* next = n->next;
+      n->prev = n->next = nullptr;
+      n->linked = false;
+      n = next;
+    }
+    head_ = nullptr;
+    ticking_ = false;
+    shut_down_ = true;
+    timer_.reset();
+  }
+  void unlink_locked(Node& n) {
+    if (!n.linked) return;
+    if (n.prev) n.prev->next = n.next;
+    else head_ = n.next;
+    if (n.next) n.next->prev = n.prev;
+    n.prev = n.next = nullptr;
+    n.linked = false;
+  }
+  void schedule() {  // with mu_ held
+    timer_->expires_after(kTick);
+    timer_->async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      tick();
+    });
+  }
+  void tick() {
+    std::lock_guard lk(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    for (Node* n = head_; n;) {
+      Node* next = n->next;
+      if (n->expiry <= now) {
+        unlink_locked(*n);
+        n->fired = true;
+        n->cancel(n->sock);  // posts the cancelled operations' completions; touches no deadline
+      }
+      n = next;
+    }
+    if (head_) schedule();
+    else ticking_ = false;
+  }
+
+  std::mutex mu_;  // a worker's context is single-threaded; other contexts may not be
+  std::optional<net::steady_timer> timer_;  // made on first use, with a Deadline's executor
+  Node* head_ = nullptr;
+  bool ticking_ = false;
+  bool shut_down_ = false;
+};
+
 // A one-shot deadline for socket operations: when it fires it cancels the socket's pending
 // operations (the socket stays open, so a 408 or an SSE error can still be written) and
-// remembers that it fired. Single-threaded use on the socket's io_context.
+// remembers that it fired. Used on the socket's io_context (an io_context executor).
 class Deadline {
  public:
-  explicit Deadline(const net::any_io_executor& ex) : timer_(ex), st_(std::make_shared<State>()) {}
+  explicit Deadline(const net::any_io_executor& ex)
+      : ex_(ex), svc_(net::use_service<DeadlineService>(net::query(ex, net::execution::context))) {}
   ~Deadline() { disarm(); }
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;
@@ -30,29 +136,73 @@ class Deadline {
   // Deadline or the next disarm()/arm().
   template <class Socket>
   void arm(Socket& sock, std::chrono::steady_clock::duration d) {
-    st_->fired = false;
-    timer_.expires_after(d);
-    timer_.async_wait([st = st_, &sock, gen = ++st_->gen](boost::system::error_code ec) {
-      if (ec || gen != st->gen) return;  // cancelled, re-armed or disarmed: touch nothing
-      st->fired = true;
+    node_.fired = false;
+    node_.expiry = std::chrono::steady_clock::now() + d;
+    node_.sock = &sock;
+    node_.cancel = [](void* p) {
       boost::system::error_code ignored;
-      sock.cancel(ignored);
-    });
+      static_cast<Socket*>(p)->cancel(ignored);
+    };
+    svc_.link(node_, ex_);
   }
-  void disarm() {
-    ++st_->gen;
-    timer_.cancel();
-  }
-  bool fired() const { return st_->fired; }
+  void disarm() { svc_.unlink(node_); }
+  bool fired() const { return node_.fired; }
 
  private:
-  struct State {
-    uint64_t gen = 0;
-    bool fired = false;
-  };
-  net::steady_timer timer_;
-  std::shared_ptr<State> st_;
+  net::any_io_executor ex_;
+  DeadlineService& svc_;
+  DeadlineService::Node node_;
 };
+
+// Sends what a plain TCP socket takes right now (one non-blocking sendmsg); returns the bytes
+// sent (0 when the socket is full) and sets `ec` on a real error.
+template <class ConstBufferSequence>
+std::size_t send_now(tcp::socket& s, const ConstBufferSequence& bufs, boost::system::error_code& ec) {
+  iovec iov[8];
+  std::size_t n = 0;
+  for (auto it = net::buffer_sequence_begin(bufs); it != net::buffer_sequence_end(bufs) && n < 8; ++it) {
+    const net::const_buffer b(*it);
+    if (b.size() == 0) continue;
+    iov[n].iov_base = const_cast<void*>(b.data());
+    iov[n].iov_len = b.size();
+    ++n;
+  }
+  if (n == 0) return 0;
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = n;
+  for (;;) {
+    const ssize_t r = ::sendmsg(s.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (r >= 0) return static_cast<std::size_t>(r);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) ec.assign(errno, boost::system::system_category());
+    return 0;
+  }
+}
+
+// Writes all of `bufs`: first straight away (send_now), then through an async write for what
+// the socket did not take. An async write that completes at once still goes through the
+// scheduler (its completion is posted: a queue round trip and an epoll_wait(0) per write).
+// The buffers must stay valid until the returned awaitable completes.
+template <class ConstBufferSequence>
+awaitable<std::tuple<boost::system::error_code, std::size_t>> write_all(tcp::socket& s,
+                                                                         const ConstBufferSequence& bufs) {
+  boost::system::error_code ec;
+  const std::size_t total = net::buffer_size(bufs);
+  const std::size_t sent = send_now(s, bufs, ec);
+  if (ec || sent == total) co_return std::tuple{ec, sent};
+  beast::buffers_suffix<ConstBufferSequence> rest(bufs);
+  rest.consume(sent);
+  auto [wec, n] = co_await net::async_write(s, rest, use_nothrow);
+  co_return std::tuple{wec, sent + n};
+}
+
+// Other streams (TLS): a plain async write.
+template <class Stream, class ConstBufferSequence>
+awaitable<std::tuple<boost::system::error_code, std::size_t>> write_all(Stream& s, const ConstBufferSequence& bufs) {
+  auto [ec, n] = co_await net::async_write(s, bufs, use_nothrow);
+  co_return std::tuple{ec, n};
+}
 
 inline std::chrono::steady_clock::duration seconds_d(double s) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));

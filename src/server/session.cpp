@@ -48,7 +48,7 @@ awaitable<bool> write_response(tcp::socket& sock, ResponseHead& head, std::strin
   h += std::to_string(body.size());
   h += "\r\n\r\n";
   const std::array<net::const_buffer, 2> bufs{net::buffer(h), net::buffer(body.data(), body.size())};
-  auto [ec, n] = co_await net::async_write(sock, bufs, use_nothrow);
+  auto [ec, n] = co_await write_all(sock, bufs);
   co_return !ec;
 }
 
@@ -280,9 +280,23 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(L.max_request_line + L.max_header_bytes));
     parser.body_limit(L.max_body_bytes);
-    dl.arm(sock, seconds_d(L.header_timeout_s));
-    auto [hec, hn] = co_await http::async_read_header(sock, buffer, parser, use_nothrow);
-    dl.disarm();
+    boost::system::error_code hec;
+    bool header_done = false;
+    if (buffer.size() > 0) {
+      // The header is usually whole in what the keep-alive read got: parsed here, since an
+      // async read that needs no I/O completes through the scheduler (a posted completion and
+      // an epoll_wait(0)). An incomplete header consumes nothing and is read on below.
+      const std::size_t used = parser.put(buffer.data(), hec);
+      buffer.consume(used);
+      if (hec == http::error::need_more) hec = {};
+      header_done = !hec && parser.is_header_done();
+    }
+    if (!hec && !header_done) {
+      dl.arm(sock, seconds_d(L.header_timeout_s));
+      auto [rec, rn] = co_await http::async_read_header(sock, buffer, parser, use_nothrow);
+      dl.disarm();
+      hec = rec;
+    }
     if (hec) {
       info.request_id = info.record_id = w.new_request_id();
       info.keep_alive = false;
@@ -356,9 +370,22 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
       Errc body_err = Errc::ok;
       std::string body_msg;
       while (!parser.is_done()) {
-        dl.arm(sock, seconds_d(L.body_idle_timeout_s));
-        auto [bec, bn] = co_await http::async_read_some(sock, buffer, parser, use_nothrow);
-        dl.disarm();
+        boost::system::error_code bec;
+        if (buffer.size() > 0) {
+          // Bytes read with the header (usually the whole body) are parsed here: an async read
+          // that needs no I/O completes through the scheduler (a posted completion and an
+          // epoll_wait(0)). With no progress (a partial chunk header), read more below.
+          const std::size_t used = parser.put(buffer.data(), bec);
+          buffer.consume(used);
+          if (bec == http::error::need_more) bec = {};
+          if (!bec && (used > 0 || parser.is_done())) continue;
+        }
+        if (!bec) {
+          dl.arm(sock, seconds_d(L.body_idle_timeout_s));
+          auto [rec, rn] = co_await http::async_read_some(sock, buffer, parser, use_nothrow);
+          dl.disarm();
+          bec = rec;
+        }
         if (!bec) continue;
         if (dl.fired()) {
           body_err = Errc::request_timeout;

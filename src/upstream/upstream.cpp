@@ -267,7 +267,7 @@ awaitable<Errc> UpstreamCall::exchange(Stream& s, const UpstreamRequest& req, co
   const std::array<net::const_buffer, 2> bufs{net::buffer(head_), net::buffer(req.body.data(), req.body.size())};
   Deadline dl(co_await net::this_coro::executor);
   dl.arm(conn_->lowest(), header_timeout);
-  auto [wec, wn] = co_await net::async_write(s, bufs, use_nothrow);
+  auto [wec, wn] = co_await write_all(s, bufs);
   if (wec) {
     dl.disarm();
     err = "cannot send request to upstream " + d.url.host + ": " + wec.message();

@@ -1,0 +1,187 @@
+// Deadlines share one coarse timer per io_context (server/net.hpp): arming and disarming only
+// link a list node. A deadline must fire (cancel the socket's operations) no earlier than asked
+// and at most a tick or so later; a disarmed or destroyed one must never fire. write_all sends
+// at once when the socket takes everything and goes asynchronous for the rest.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/net.hpp"
+
+using namespace llmgate;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Pair {
+  net::io_context ioc{1};
+  tcp::socket a{ioc}, b{ioc};
+  Pair() {
+    tcp::acceptor acc(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0));
+    a.connect(acc.local_endpoint());
+    acc.accept(b);
+  }
+};
+
+// Reads on `p.a` under a deadline of `d`; returns how long the read waited and whether the
+// deadline says it fired.
+std::pair<Clock::duration, bool> read_under(Pair& p, Deadline& dl, Clock::duration d) {
+  char c;
+  boost::system::error_code got;
+  const auto t0 = Clock::now();
+  Clock::duration waited{};
+  dl.arm(p.a, d);
+  p.a.async_read_some(net::buffer(&c, 1), [&](boost::system::error_code ec, std::size_t) {
+    got = ec;
+    waited = Clock::now() - t0;
+    dl.disarm();
+  });
+  p.ioc.run_for(std::chrono::seconds(5));
+  p.ioc.restart();
+  EXPECT_EQ(got, net::error::operation_aborted);
+  return {waited, dl.fired()};
+}
+
+}  // namespace
+
+TEST(Deadline, FiresNoEarlierThanAskedAndWithinATickOrTwo) {
+  Pair p;
+  Deadline dl(p.ioc.get_executor());
+  for (auto d : {std::chrono::milliseconds(30), std::chrono::milliseconds(75)}) {
+    auto [waited, fired] = read_under(p, dl, d);
+    EXPECT_TRUE(fired);
+    EXPECT_GE(waited, d);
+    EXPECT_LT(waited, d + 3 * DeadlineService::kTick + std::chrono::milliseconds(40));  // slack for a busy CI box
+  }
+}
+
+TEST(Deadline, DisarmedOrDestroyedDeadlinesNeverFire) {
+  Pair p;
+  char c;
+  boost::system::error_code got = net::error::would_block;
+  {
+    Deadline gone(p.ioc.get_executor());
+    gone.arm(p.a, std::chrono::milliseconds(1));
+  }  // destroyed while armed
+  Deadline off(p.ioc.get_executor());
+  off.arm(p.a, std::chrono::milliseconds(1));
+  off.disarm();
+  Deadline rearmed(p.ioc.get_executor());
+  rearmed.arm(p.a, std::chrono::milliseconds(1));
+  rearmed.arm(p.a, std::chrono::seconds(60));  // re-arming replaces the expiry
+  p.a.async_read_some(net::buffer(&c, 1), [&](boost::system::error_code ec, std::size_t) { got = ec; });
+  p.ioc.run_for(std::chrono::milliseconds(150));
+  EXPECT_EQ(got, net::error::would_block) << "the read was cancelled: " << got.message();
+  EXPECT_FALSE(off.fired());
+  EXPECT_FALSE(rearmed.fired());
+  // The read still completes normally.
+  net::write(p.b, net::buffer("x", 1));
+  p.ioc.restart();
+  p.ioc.run_for(std::chrono::milliseconds(500));
+  EXPECT_FALSE(got) << got.message();
+}
+
+TEST(Deadline, ManyDeadlinesFireEachOnItsOwnSocket) {
+  net::io_context ioc{1};
+  tcp::acceptor acc(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0));
+  constexpr int kN = 50;
+  std::vector<std::unique_ptr<tcp::socket>> cl, sv;
+  std::vector<std::unique_ptr<Deadline>> dls;
+  std::vector<boost::system::error_code> got(kN, net::error::would_block);
+  std::vector<char> bytes(kN);
+  for (int i = 0; i < kN; ++i) {
+    cl.push_back(std::make_unique<tcp::socket>(ioc));
+    cl.back()->connect(acc.local_endpoint());
+    sv.push_back(std::make_unique<tcp::socket>(ioc));
+    acc.accept(*sv.back());
+    dls.push_back(std::make_unique<Deadline>(ioc.get_executor()));
+    // Odd sockets get a deadline far away: only the even ones may be cancelled.
+    dls.back()->arm(*cl.back(), i % 2 ? std::chrono::seconds(60) : std::chrono::milliseconds(20 + i));
+    cl.back()->async_read_some(net::buffer(&bytes[i], 1),
+                               [&got, i](boost::system::error_code ec, std::size_t) { got[i] = ec; });
+  }
+  ioc.run_for(std::chrono::milliseconds(300));
+  for (int i = 0; i < kN; ++i) {
+    if (i % 2) {
+      EXPECT_EQ(got[i], net::error::would_block) << i;
+      EXPECT_FALSE(dls[i]->fired()) << i;
+    } else {
+      EXPECT_EQ(got[i], net::error::operation_aborted) << i;
+      EXPECT_TRUE(dls[i]->fired()) << i;
+    }
+  }
+}
+
+TEST(Deadline, ContextDestroyedWithArmedDeadlinesInSuspendedCoroutines) {
+  // Coroutine frames (holding armed Deadlines) are destroyed while the context shuts down.
+  auto p = std::make_unique<Pair>();
+  for (int i = 0; i < 3; ++i) {
+    net::co_spawn(p->ioc, [&s = p->a]() -> awaitable<void> {
+      Deadline dl(co_await net::this_coro::executor);
+      dl.arm(s, std::chrono::seconds(60));
+      char c;
+      co_await s.async_read_some(net::buffer(&c, 1), use_nothrow);
+    }, net::detached);
+  }
+  p->ioc.run_for(std::chrono::milliseconds(30));
+  p.reset();  // must neither crash nor hang (run under ASan/valgrind to see freed nodes)
+  SUCCEED();
+}
+
+TEST(WriteAll, SendsAtOnceAndFinishesAsynchronouslyWhenTheSocketIsFull) {
+  Pair p;
+  // Small: taken at once.
+  std::string small = "hello";
+  std::array<net::const_buffer, 2> bufs{net::buffer(small), net::buffer(small)};
+  boost::system::error_code ec1 = net::error::would_block;
+  std::size_t n1 = 0;
+  net::co_spawn(p.ioc, [&]() -> awaitable<void> {
+    auto [ec, n] = co_await write_all(p.a, bufs);
+    ec1 = ec;
+    n1 = n;
+  }, net::detached);
+  p.ioc.run();
+  p.ioc.restart();
+  EXPECT_FALSE(ec1);
+  EXPECT_EQ(n1, 10u);
+  // Larger than the socket buffers: the rest goes out as the peer reads.
+  const std::string big(8 << 20, 'z');
+  std::array<net::const_buffer, 1> bigbuf{net::buffer(big)};
+  boost::system::error_code ec2 = net::error::would_block;
+  std::size_t n2 = 0, read_total = 0;
+  net::co_spawn(p.ioc, [&]() -> awaitable<void> {
+    auto [ec, n] = co_await write_all(p.a, bigbuf);
+    ec2 = ec;
+    n2 = n;
+  }, net::detached);
+  std::vector<char> sink(1 << 16);
+  std::function<void()> pump = [&] {
+    p.b.async_read_some(net::buffer(sink), [&](boost::system::error_code ec, std::size_t n) {
+      read_total += n;
+      if (!ec && read_total < 10 + big.size()) pump();
+    });
+  };
+  pump();
+  p.ioc.run_for(std::chrono::seconds(10));
+  EXPECT_FALSE(ec2) << ec2.message();
+  EXPECT_EQ(n2, big.size());
+  EXPECT_EQ(read_total, 10 + big.size());
+  // A closed peer: an error, not a hang or a signal.
+  p.b.close();
+  std::array<net::const_buffer, 1> again{net::buffer(big)};
+  boost::system::error_code ec3;
+  p.ioc.restart();
+  net::co_spawn(p.ioc, [&]() -> awaitable<void> {
+    for (int i = 0; i < 4 && !ec3; ++i) {
+      auto [ec, n] = co_await write_all(p.a, again);
+      ec3 = ec;
+    }
+  }, net::detached);
+  p.ioc.run_for(std::chrono::seconds(10));
+  EXPECT_TRUE(ec3);
+}
