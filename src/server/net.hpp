@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 #include <tuple>
@@ -23,24 +24,27 @@ using awaitable = boost::asio::awaitable<T>;
 // Expected network outcomes are values, not exceptions.
 inline constexpr auto use_nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
 
-// Deadlines of one io_context, checked by one coarse timer (DeadlineService::kTick). A request
-// arms and disarms several deadlines (keep-alive idle, headers, upstream answer, each body
-// read); with one asio timer each, every disarm cancelled a pending wait, which posts its
-// handler (a scheduler round trip and an extra epoll_wait per disarm) and moved the timerfd.
-// Here arming and disarming only link and unlink a list node; the timer runs only while some
-// deadline is armed. A deadline fires at most one tick late, never early.
+// Deadlines of one io_context share one timer. A request arms and disarms several deadlines
+// (keep-alive idle, headers, upstream answer, each body read); with one asio timer each, every
+// disarm cancelled a pending wait, which posts its handler (a scheduler round trip and an extra
+// epoll_wait per disarm) and moved the timerfd. Here arming and disarming link and unlink a list
+// node; the shared timer waits for the earliest expiry (rounded up to kTick, so expiries close
+// together are handled in one wake-up) and is moved only when a new deadline is earlier than
+// its wait, which steady traffic with the same timeouts rarely does. A deadline fires at most
+// one tick late, never early.
 class DeadlineService : public net::execution_context::service {
  public:
   using key_type = DeadlineService;
   static inline net::execution_context::id id;
   static constexpr auto kTick = std::chrono::milliseconds(10);
+  using time_point = std::chrono::steady_clock::time_point;
 
   struct Node {
     Node* prev = nullptr;
     Node* next = nullptr;
     bool linked = false;
     bool fired = false;
-    std::chrono::steady_clock::time_point expiry;
+    time_point expiry;
     void* sock = nullptr;
     void (*cancel)(void*) = nullptr;
   };
@@ -58,14 +62,11 @@ class DeadlineService : public net::execution_context::service {
       head_ = &n;
       n.linked = true;
     }
-    if (!ticking_) {
-      ticking_ = true;
-      schedule();
-    }
+    if (!waiting_ || n.expiry < wake_at_) schedule(n.expiry);
   }
   void unlink(Node& n) {
     std::lock_guard lk(mu_);
-    unlink_locked(n);
+    unlink_locked(n);  // the timer keeps its wait: it finds nothing due, or stops, when it fires
   }
 
  private:
@@ -80,7 +81,7 @@ class DeadlineService : public net::execution_context::service {
       n = next;
     }
     head_ = nullptr;
-    ticking_ = false;
+    waiting_ = false;
     shut_down_ = true;
     timer_.reset();
   }
@@ -92,33 +93,44 @@ class DeadlineService : public net::execution_context::service {
     n.prev = n.next = nullptr;
     n.linked = false;
   }
-  void schedule() {  // with mu_ held
-    timer_->expires_after(kTick);
+  // With mu_ held. Re-arming a waiting timer cancels its wait (whose handler then does nothing);
+  // a handler already queued runs tick_now() early, which is harmless. Far expiries are checked
+  // daily (no overflow in the rounding).
+  void schedule(time_point due) {
+    due = std::min(due, std::chrono::steady_clock::now() + std::chrono::hours(24));
+    const auto tick = std::chrono::duration_cast<std::chrono::steady_clock::duration>(kTick);
+    const auto since_epoch = due.time_since_epoch();
+    wake_at_ = time_point(since_epoch + tick - since_epoch % tick);  // rounded up to a tick
+    waiting_ = true;
+    timer_->expires_at(wake_at_);
     timer_->async_wait([this](boost::system::error_code ec) {
-      if (ec) return;
-      tick();
+      if (!ec) tick_now();
     });
   }
-  void tick() {
+  void tick_now() {
     std::lock_guard lk(mu_);
+    waiting_ = false;
     const auto now = std::chrono::steady_clock::now();
+    time_point next = time_point::max();
     for (Node* n = head_; n;) {
-      Node* next = n->next;
+      Node* after = n->next;
       if (n->expiry <= now) {
         unlink_locked(*n);
         n->fired = true;
         n->cancel(n->sock);  // posts the cancelled operations' completions; touches no deadline
+      } else if (n->expiry < next) {
+        next = n->expiry;
       }
-      n = next;
+      n = after;
     }
-    if (head_) schedule();
-    else ticking_ = false;
+    if (head_) schedule(next);
   }
 
   std::mutex mu_;  // a worker's context is single-threaded; other contexts may not be
   std::optional<net::steady_timer> timer_;  // made on first use, with a Deadline's executor
   Node* head_ = nullptr;
-  bool ticking_ = false;
+  bool waiting_ = false;  // the timer has a wait pending, due at wake_at_
+  time_point wake_at_{};
   bool shut_down_ = false;
 };
 

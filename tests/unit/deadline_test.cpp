@@ -1,5 +1,5 @@
-// Deadlines share one coarse timer per io_context (server/net.hpp): arming and disarming only
-// link a list node. A deadline must fire (cancel the socket's operations) no earlier than asked
+// Deadlines share one timer per io_context (server/net.hpp): arming and disarming only link a
+// list node. A deadline must fire (cancel the socket's operations) no earlier than asked
 // and at most a tick or so later; a disarmed or destroyed one must never fire. write_all sends
 // at once when the socket takes everything and goes asynchronous for the rest.
 #include <gtest/gtest.h>
@@ -40,6 +40,7 @@ std::pair<Clock::duration, bool> read_under(Pair& p, Deadline& dl, Clock::durati
     got = ec;
     waited = Clock::now() - t0;
     dl.disarm();
+    p.ioc.stop();  // other armed deadlines would keep run_for() waiting
   });
   p.ioc.run_for(std::chrono::seconds(5));
   p.ioc.restart();
@@ -58,6 +59,26 @@ TEST(Deadline, FiresNoEarlierThanAskedAndWithinATickOrTwo) {
     EXPECT_GE(waited, d);
     EXPECT_LT(waited, d + 3 * DeadlineService::kTick + std::chrono::milliseconds(40));  // slack for a busy CI box
   }
+}
+
+TEST(Deadline, AnEarlierDeadlineArmedAfterALaterOneStillFiresOnTime) {
+  // The shared timer waits for the earliest expiry; a shorter deadline armed later moves it.
+  Pair p;
+  Pair q;  // another context: its deadlines are independent
+  Deadline far(p.ioc.get_executor());
+  far.arm(p.b, std::chrono::seconds(60));
+  Deadline near(p.ioc.get_executor());
+  auto [waited, fired] = read_under(p, near, std::chrono::milliseconds(40));
+  EXPECT_TRUE(fired);
+  EXPECT_GE(waited, std::chrono::milliseconds(40));
+  EXPECT_LT(waited, std::chrono::milliseconds(40) + 3 * DeadlineService::kTick + std::chrono::milliseconds(40));
+  EXPECT_FALSE(far.fired());
+  // After the timer went idle (nothing armed), arming starts it again.
+  far.disarm();
+  Deadline later(q.ioc.get_executor());
+  auto [w2, f2] = read_under(q, later, std::chrono::milliseconds(20));
+  EXPECT_TRUE(f2);
+  EXPECT_GE(w2, std::chrono::milliseconds(20));
 }
 
 TEST(Deadline, DisarmedOrDestroyedDeadlinesNeverFire) {
