@@ -6,7 +6,6 @@
 #include <SQLiteCpp/Transaction.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
-#include <sched.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -19,6 +18,7 @@
 
 #include "store/schema.hpp"
 #include "store/text_util.hpp"
+#include "store/yielding_vfs.hpp"
 
 namespace llmgate {
 
@@ -211,8 +211,10 @@ struct SqliteLedger::WriterDb {
   std::vector<std::unique_ptr<SQLite::Statement>> rollups;  // one per kRollups entry
   SQLite::Statement retention_ids, fts_delete, del;
   explicit WriterDb(const std::string& path)
-      // One thread uses this connection: no SQLite mutex per call.
-      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX),
+      // One thread uses this connection: no SQLite mutex per call. Its file writes go through
+      // the yielding VFS (store/yielding_vfs.hpp): a COMMIT or a checkpoint offers the CPU too.
+      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, 0,
+           yielding_vfs_name()),
         insert((configure_connection(db, 1000, true), migrate(db), db), kInsertSql),
         fts_insert(db,
                    "INSERT INTO spend_logs_fts (rowid, messages, response, error_message)"
@@ -325,8 +327,6 @@ bool SqliteLedger::ensure_writer_db() {
 bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b, std::size_t e) {
   if (!ensure_writer_db()) return false;
   const auto t0 = Clock::now();
-  constexpr auto kYieldEvery = std::chrono::microseconds(200);
-  auto last_yield = t0;
   WriterDb& w = *wdb_;
   std::array<std::map<RollupKey, RollupVal, RollupLess>, kNumRollups> rollups;
   std::array<std::string, 24> scratch;  // sanitized copies of invalid text (rare)
@@ -407,14 +407,8 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
         // A batch is milliseconds of CPU. Run unbroken, it kept whatever the gateway waits on
         // (the upstream, the client) off its CPU for the scheduler's whole slice: 1-connection
         // p99 went from ~0.2 ms with the ledger off to 3-7 ms with it on. Offering the CPU every
-        // ~200 us bounds that wait; with nobody waiting, sched_yield returns at once.
-        if ((inserted & 7) == 0) {
-          const auto now = Clock::now();
-          if (now - last_yield >= kYieldEvery) {
-            sched_yield();
-            last_yield = Clock::now();
-          }
-        }
+        // ~200 us bounds that wait (store/yielding_vfs.hpp; the COMMIT's writes do the same).
+        if ((inserted & 7) == 0) yield_point();
         const int64_t sec = r.start_us >= 0 ? r.start_us / 1000000 : (r.start_us - 999999) / 1000000;
         const double lat_ms = std::max<double>(0, static_cast<double>(r.end_us - r.start_us) / 1000.0);
         std::size_t bucket = 0;
