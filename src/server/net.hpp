@@ -51,8 +51,14 @@ class DeadlineService : public net::execution_context::service {
 
   explicit DeadlineService(net::execution_context& ctx) : net::execution_context::service(ctx) {}
 
-  void link(Node& n, const net::any_io_executor& ex) {
+  // (Re)arms `n` for `expiry`; the node's fields change under the lock, since the timer's
+  // handler reads them (on whichever thread runs the context).
+  void link(Node& n, const net::any_io_executor& ex, time_point expiry, void* sock, void (*cancel)(void*)) {
     std::lock_guard lk(mu_);
+    n.fired = false;
+    n.expiry = expiry;
+    n.sock = sock;
+    n.cancel = cancel;
     if (shut_down_) return;
     if (!timer_) timer_.emplace(ex);
     if (!n.linked) {
@@ -148,14 +154,10 @@ class Deadline {
   // Deadline or the next disarm()/arm().
   template <class Socket>
   void arm(Socket& sock, std::chrono::steady_clock::duration d) {
-    node_.fired = false;
-    node_.expiry = std::chrono::steady_clock::now() + d;
-    node_.sock = &sock;
-    node_.cancel = [](void* p) {
+    svc_.link(node_, ex_, std::chrono::steady_clock::now() + d, &sock, [](void* p) {
       boost::system::error_code ignored;
       static_cast<Socket*>(p)->cancel(ignored);
-    };
-    svc_.link(node_, ex_);
+    });
   }
   void disarm() { svc_.unlink(node_); }
   bool fired() const { return node_.fired; }
