@@ -231,6 +231,18 @@ awaitable<void> lingering_close(tcp::socket& sock) {
   sock.close(ig);
 }
 
+// Feeds the bytes already buffered to the parser; returns how many it used (`need_more` is not
+// an error). An async read that needs no I/O would complete through the scheduler (a posted
+// completion and an epoll_wait(0)), so buffered bytes are parsed here first.
+std::size_t parse_buffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer,
+                           boost::system::error_code& ec) {
+  if (buffer.size() == 0) return 0;
+  const std::size_t used = parser.put(buffer.data(), ec);
+  buffer.consume(used);
+  if (ec == http::error::need_more) ec = {};
+  return used;
+}
+
 bool request_line_too_long(const beast::flat_buffer& buf, std::size_t max_line) {
   std::string_view s(static_cast<const char*>(buf.data().data()), buf.size());
   auto eol = s.find('\n');
@@ -280,18 +292,11 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(L.max_request_line + L.max_header_bytes));
     parser.body_limit(L.max_body_bytes);
+    // The header is usually whole in what the keep-alive read got. An incomplete one consumes
+    // nothing and is read on below.
     boost::system::error_code hec;
-    bool header_done = false;
-    if (buffer.size() > 0) {
-      // The header is usually whole in what the keep-alive read got: parsed here, since an
-      // async read that needs no I/O completes through the scheduler (a posted completion and
-      // an epoll_wait(0)). An incomplete header consumes nothing and is read on below.
-      const std::size_t used = parser.put(buffer.data(), hec);
-      buffer.consume(used);
-      if (hec == http::error::need_more) hec = {};
-      header_done = !hec && parser.is_header_done();
-    }
-    if (!hec && !header_done) {
+    parse_buffered(parser, buffer, hec);
+    if (!hec && !parser.is_header_done()) {
       dl.arm(sock, seconds_d(L.header_timeout_s));
       auto [rec, rn] = co_await http::async_read_header(sock, buffer, parser, use_nothrow);
       dl.disarm();
@@ -370,16 +375,10 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
       Errc body_err = Errc::ok;
       std::string body_msg;
       while (!parser.is_done()) {
+        // Bytes read with the header (usually the whole body) first; with no progress (none
+        // buffered, or a partial chunk header), read more.
         boost::system::error_code bec;
-        if (buffer.size() > 0) {
-          // Bytes read with the header (usually the whole body) are parsed here: an async read
-          // that needs no I/O completes through the scheduler (a posted completion and an
-          // epoll_wait(0)). With no progress (a partial chunk header), read more below.
-          const std::size_t used = parser.put(buffer.data(), bec);
-          buffer.consume(used);
-          if (bec == http::error::need_more) bec = {};
-          if (!bec && (used > 0 || parser.is_done())) continue;
-        }
+        if (parse_buffered(parser, buffer, bec) > 0 && !bec) continue;
         if (!bec) {
           dl.arm(sock, seconds_d(L.body_idle_timeout_s));
           auto [rec, rn] = co_await http::async_read_some(sock, buffer, parser, use_nothrow);

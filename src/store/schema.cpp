@@ -101,7 +101,7 @@ void migrate_v1(SQLite::Database& db) {
 
 // Before any connection opens (static initialisation): SQLite's memory statistics take a global
 // mutex on every allocation in every connection, and nothing here reads them (the ledger writer
-// spent ~4% of its time in that mutex).
+// spent ~2% of its time in that mutex).
 const int kSqliteLibraryConfigured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
 void configure_connection(SQLite::Database& db, int busy_timeout_ms, bool writer) {

@@ -158,12 +158,13 @@ int y_current_time_int64(sqlite3_vfs*, sqlite3_int64* out) {
 
 }  // namespace
 
-void yield_point() {
+bool yield_point() {
   thread_local Clock::time_point last = Clock::now();
   const auto now = Clock::now();
-  if (now - last < kSlice) return;
+  if (now - last < kSlice) return false;
   sched_yield();
   last = Clock::now();
+  return true;
 }
 
 const char* yielding_vfs_name() {

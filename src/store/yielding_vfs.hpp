@@ -9,11 +9,11 @@
 
 namespace llmgate::store {
 
-// Name of a VFS that wraps SQLite's default one and calls yield_point() after every write and
-// sync. Registered on first use (not as the default VFS); thread-safe.
+// Name of a VFS that wraps SQLite's default one and calls yield_point() after every read,
+// write and sync. Registered on first use (not as the default VFS); thread-safe.
 const char* yielding_vfs_name();
 
-// Offers the CPU when this thread has run ~200 us since its last offer.
-void yield_point();
+// Offers the CPU when this thread has run ~200 us since its last offer; says whether it did.
+bool yield_point();
 
 }  // namespace llmgate::store

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "store/yielding_vfs.hpp"
 
@@ -60,9 +61,15 @@ TEST(YieldingVfs, AFailedOpenIsAnErrorNotACrash) {
   EXPECT_STREQ(yielding_vfs_name(), "llmgate-yield");  // registered once, same name
 }
 
-TEST(YieldingVfs, YieldPointIsCheapWhenCalledOften) {
-  // Called after every row and file write: it must not yield on every call.
+TEST(YieldingVfs, YieldPointOffersTheCpuOncePerSlice) {
+  // Called after every row and file operation: it yields once ~200 us have passed, not per call.
+  yield_point();  // a thread's first call starts its clock
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_TRUE(yield_point());   // a slice has passed since this thread's last offer
+  EXPECT_FALSE(yield_point());  // right after an offer: nothing
+  int yielded = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < 1'000'000; ++i) yield_point();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(20)) yielded += yield_point();
+  EXPECT_GE(yielded, 1);
+  EXPECT_LE(yielded, 20 / 0.2 + 1);  // at most one per 200 us
 }
