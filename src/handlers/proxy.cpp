@@ -49,22 +49,32 @@ std::string capped(std::string_view s, std::size_t cap, bool& truncated) {
 
 // Watches the client socket while the upstream works: when the client closes, `on_gone` runs
 // (it aborts the upstream call). Pipelined bytes stop the watch (the client is alive).
+// The watch starts kArmAfter into the call: most upstream answers come sooner, and an armed
+// watch costs an epoll_ctl (Asio re-arms the descriptor for every wait) and, when the client's
+// next request arrives, a second completion on that socket that Asio posts (a scheduler round
+// trip per request). A client that leaves early is noticed at most kArmAfter plus one deadline
+// tick later.
 class ClientWatch {
  public:
-  ClientWatch(tcp::socket& sock, std::function<void()> on_gone) : sock_(sock), st_(std::make_shared<State>()) {
-    st_->on_gone = std::move(on_gone);
-    arm();
+  static constexpr auto kArmAfter = std::chrono::milliseconds(20);
+  ClientWatch(tcp::socket& sock, std::function<void()> on_gone)
+      : sock_(sock), on_gone_(std::move(on_gone)), delay_(sock.get_executor()) {
+    delay_.arm_call(kArmAfter, this, [](void* self) { static_cast<ClientWatch*>(self)->arm(); });
   }
   ~ClientWatch() { stop(); }
-  // The wait is left pending, not cancelled: a cancel posts its completion (a scheduler round
-  // trip per request). It completes, inactive, when the client's next request or close arrives
-  // (before the next read on the socket, which queues behind it) or when the socket closes.
+  ClientWatch(const ClientWatch&) = delete;
+  ClientWatch& operator=(const ClientWatch&) = delete;
+  // An armed wait is left pending, not cancelled: a cancel posts its completion. It completes,
+  // inactive, when the client's next request or close arrives (before the next read on the
+  // socket, which queues behind it) or when the socket closes.
   void stop() {
-    if (!st_->active) return;
-    st_->active = false;
-    st_->on_gone = nullptr;
+    delay_.disarm();
+    if (st_) {
+      st_->active = false;
+      st_->on_gone = nullptr;
+    }
   }
-  bool gone() const { return st_->gone; }
+  bool gone() const { return st_ && st_->gone; }
 
  private:
   struct State {
@@ -73,6 +83,8 @@ class ClientWatch {
     std::function<void()> on_gone;
   };
   void arm() {
+    st_ = std::make_shared<State>();
+    st_->on_gone = std::move(on_gone_);
     sock_.async_wait(tcp::socket::wait_read, [st = st_, &sock = sock_](boost::system::error_code ec) {
       if (!st->active || ec == net::error::operation_aborted) return;
       char c;
@@ -84,7 +96,9 @@ class ClientWatch {
     });
   }
   tcp::socket& sock_;
-  std::shared_ptr<State> st_;
+  std::function<void()> on_gone_;  // until armed
+  std::shared_ptr<State> st_;      // armed: shared with the pending wait
+  Deadline delay_;
 };
 
 struct Outcome {

@@ -68,7 +68,9 @@ class DeadlineService : public net::execution_context::service {
       head_ = &n;
       n.linked = true;
     }
-    if (!waiting_ || n.expiry < wake_at_) schedule(n.expiry);
+    // Only an earlier tick moves the timer: a deadline due within the awaited tick (a short one
+    // armed per request) leaves the wait alone, so the timerfd moves at most once per tick.
+    if (const time_point due = round_up(n.expiry); !waiting_ || due < wake_at_) schedule(due);
   }
   void unlink(Node& n) {
     std::lock_guard lk(mu_);
@@ -99,14 +101,17 @@ class DeadlineService : public net::execution_context::service {
     n.prev = n.next = nullptr;
     n.linked = false;
   }
-  // With mu_ held. Re-arming a waiting timer cancels its wait (whose handler then does nothing);
-  // a handler already queued runs tick_now() early, which is harmless. Far expiries are checked
-  // daily (no overflow in the rounding).
-  void schedule(time_point due) {
-    due = std::min(due, std::chrono::steady_clock::now() + std::chrono::hours(24));
+  // The first tick boundary after `t`. Far expiries are checked daily (no overflow in the rounding).
+  static time_point round_up(time_point t) {
+    t = std::min(t, std::chrono::steady_clock::now() + std::chrono::hours(24));
     const auto tick = std::chrono::duration_cast<std::chrono::steady_clock::duration>(kTick);
-    const auto since_epoch = due.time_since_epoch();
-    wake_at_ = time_point(since_epoch + tick - since_epoch % tick);  // rounded up to a tick
+    const auto since_epoch = t.time_since_epoch();
+    return time_point(since_epoch + tick - since_epoch % tick);
+  }
+  // With mu_ held; `due` is a tick (round_up). Re-arming a waiting timer cancels its wait (whose
+  // handler then does nothing); a handler already queued runs tick_now() early, which is harmless.
+  void schedule(time_point due) {
+    wake_at_ = due;
     waiting_ = true;
     timer_->expires_at(wake_at_);
     timer_->async_wait([this](boost::system::error_code ec) {
@@ -129,7 +134,7 @@ class DeadlineService : public net::execution_context::service {
       }
       n = after;
     }
-    if (head_) schedule(next);
+    if (head_) schedule(round_up(next));
   }
 
   std::mutex mu_;  // a worker's context is single-threaded; other contexts may not be
@@ -158,6 +163,11 @@ class Deadline {
       boost::system::error_code ignored;
       static_cast<Socket*>(p)->cancel(ignored);
     });
+  }
+  // Arms for `d`; on expiry calls fn(ctx) on the context's thread and sets fired(). fn runs under
+  // the service's lock: it may start operations but must not arm or disarm a deadline.
+  void arm_call(std::chrono::steady_clock::duration d, void* ctx, void (*fn)(void*)) {
+    svc_.link(node_, ex_, std::chrono::steady_clock::now() + d, ctx, fn);
   }
   void disarm() { svc_.unlink(node_); }
   bool fired() const { return node_.fired; }

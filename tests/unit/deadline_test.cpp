@@ -206,3 +206,37 @@ TEST(WriteAll, SendsAtOnceAndFinishesAsynchronouslyWhenTheSocketIsFull) {
   p.ioc.run_for(std::chrono::seconds(10));
   EXPECT_TRUE(ec3);
 }
+
+TEST(Deadline, ArmCallRunsTheCallbackOnceUnlessDisarmed) {
+  // What the proxy's client watch uses: a callback after a delay instead of a socket cancel.
+  // Many short ones armed and disarmed around it (one per request) leave it alone.
+  net::io_context ioc{1};
+  int calls = 0;
+  Clock::duration waited{};
+  const auto t0 = Clock::now();
+  struct Ctx {
+    int* calls;
+    Clock::duration* waited;
+    Clock::time_point t0;
+  } ctx{&calls, &waited, t0};
+  Deadline kept(ioc.get_executor()), dropped(ioc.get_executor());
+  std::vector<std::unique_ptr<Deadline>> many;
+  for (int i = 0; i < 100; ++i) {
+    many.push_back(std::make_unique<Deadline>(ioc.get_executor()));
+    many.back()->arm_call(std::chrono::milliseconds(20), nullptr, [](void*) { ADD_FAILURE() << "disarmed"; });
+  }
+  kept.arm_call(std::chrono::milliseconds(20), &ctx, [](void* p) {
+    auto* c = static_cast<Ctx*>(p);
+    ++*c->calls;
+    *c->waited = Clock::now() - c->t0;
+  });
+  dropped.arm_call(std::chrono::milliseconds(20), nullptr, [](void*) { ADD_FAILURE() << "disarmed"; });
+  dropped.disarm();
+  for (auto& d : many) d->disarm();
+  ioc.run_for(std::chrono::milliseconds(150));
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(kept.fired());
+  EXPECT_FALSE(dropped.fired());
+  EXPECT_GE(waited, std::chrono::milliseconds(20));
+  EXPECT_LT(waited, std::chrono::milliseconds(20) + 3 * DeadlineService::kTick + std::chrono::milliseconds(40));
+}
