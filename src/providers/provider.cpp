@@ -1,5 +1,6 @@
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <tuple>
 
@@ -42,11 +43,26 @@ bool is_forbidden_body_field(std::string_view key) {
 }
 
 void splice_body(const BodyFacts& f, std::string_view upstream_model, bool add_usage, std::string& out) {
-  const std::string model_json = nlohmann::json(upstream_model).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // A model name of printable ASCII without quotes or backslashes (all real ones) is its own
+  // JSON string body; anything else is encoded by the JSON library (escapes, invalid UTF-8).
+  const bool plain = std::all_of(upstream_model.begin(), upstream_model.end(), [](char c) {
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  });
+  const std::string encoded =
+      plain ? std::string() : nlohmann::json(upstream_model).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const std::string_view cb = f.text;
   const std::size_t m0 = static_cast<std::size_t>(f.model.data() - cb.data());
   const std::size_t m1 = m0 + f.model.size();
-  out.reserve(out.size() + cb.size() + model_json.size() + 40);
+  out.reserve(out.size() + cb.size() + upstream_model.size() + encoded.size() + 42);
+  auto append_model = [&] {
+    if (plain) {
+      out += '"';
+      out.append(upstream_model);
+      out += '"';
+    } else {
+      out.append(encoded);
+    }
+  };
   if (add_usage) {
     const std::size_t brace = cb.find('{');
     out.append(cb.substr(0, brace + 1));
@@ -55,7 +71,7 @@ void splice_body(const BodyFacts& f, std::string_view upstream_model, bool add_u
   } else {
     out.append(cb.substr(0, m0));
   }
-  out.append(model_json);
+  append_model();
   out.append(cb.substr(m1));
 }
 

@@ -263,8 +263,10 @@ template <class Stream>
 awaitable<Errc> UpstreamCall::exchange(Stream& s, const UpstreamRequest& req, const Deployment& d,
                                        std::chrono::steady_clock::duration header_timeout,
                                        std::string& err, bool& any_response_byte) {
-  serialize_request_head(req, d, head_);
-  const std::array<net::const_buffer, 2> bufs{net::buffer(head_), net::buffer(req.body.data(), req.body.size())};
+  std::string& head = conn_->head;
+  beast::flat_buffer& buf = conn_->buf;
+  serialize_request_head(req, d, head);
+  const std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(req.body.data(), req.body.size())};
   Deadline dl(co_await net::this_coro::executor);
   dl.arm(conn_->lowest(), header_timeout);
   auto [wec, wn] = co_await write_all(s, bufs);
@@ -275,12 +277,12 @@ awaitable<Errc> UpstreamCall::exchange(Stream& s, const UpstreamRequest& req, co
   }
   parser_.emplace();
   parser_->body_limit(boost::none);
-  buf_.clear();
+  buf.clear();
   // Beast reads at most the buffer's free space (512 bytes when empty): room for a typical
   // response in one recv().
-  buf_.reserve(4096);
-  auto [hec, hn] = co_await http::async_read_header(s, buf_, *parser_, use_nothrow);
-  any_response_byte = buf_.size() > 0 || parser_->got_some();
+  buf.reserve(4096);
+  auto [hec, hn] = co_await http::async_read_header(s, buf, *parser_, use_nothrow);
+  any_response_byte = buf.size() > 0 || parser_->got_some();
   dl.disarm();
   if (hec) {
     if (dl.fired()) {
@@ -330,19 +332,20 @@ awaitable<boost::system::error_code> UpstreamCall::read_body_some(Stream& s, cha
   auto& body = parser_->get().body();
   body.data = b;
   body.size = cap;
-  if (buf_.size() > 0) {
+  beast::flat_buffer& buf = conn_->buf;
+  if (buf.size() > 0) {
     // Bytes already buffered (a body or first events that came with the header, several events
     // in one read): parsed here, without an async operation whose immediate completion costs a
     // round trip through the scheduler.
     boost::system::error_code pec;
-    const std::size_t used = parser_->put(buf_.data(), pec);
-    buf_.consume(used);
+    const std::size_t used = parser_->put(buf.data(), pec);
+    buf.consume(used);
     got = cap - body.size;
     if (pec == http::error::need_buffer) co_return boost::system::error_code{};  // body room full
     if (pec && pec != http::error::need_more) co_return pec;
     if (got || parser_->is_done()) co_return boost::system::error_code{};
   }
-  auto [ec, n] = co_await http::async_read_some(s, buf_, *parser_, use_nothrow);
+  auto [ec, n] = co_await http::async_read_some(s, buf, *parser_, use_nothrow);
   got = cap - body.size;
   if (ec == http::error::need_buffer) ec = {};
   co_return ec;
@@ -398,7 +401,7 @@ awaitable<Errc> UpstreamCall::read_all(std::chrono::steady_clock::duration timeo
 
 void UpstreamCall::release() {
   if (!conn_) return;
-  if (done_ && parser_ && parser_->keep_alive() && buf_.size() == 0 && !aborted_) {
+  if (done_ && parser_ && parser_->keep_alive() && conn_->buf.size() == 0 && !aborted_) {
     pool_.put(std::move(conn_));
   } else {
     conn_->close();

@@ -25,6 +25,10 @@ struct UpstreamConn {
   std::optional<ssl::stream<tcp::socket>> tls;
   std::chrono::steady_clock::time_point idle_since{};
   int uses = 0;
+  // Kept with the connection across its exchanges (no allocation per request): the response
+  // read buffer and the request's header block.
+  beast::flat_buffer buf;
+  std::string head;
   tcp::socket& lowest() { return tls ? tls->next_layer() : *plain; }
   void close();
 };
@@ -93,8 +97,6 @@ class UpstreamCall {
   UpstreamPool& pool_;
   std::unique_ptr<UpstreamConn> conn_;
   std::optional<http::response_parser<http::buffer_body>> parser_;
-  beast::flat_buffer buf_;
-  std::string head_;  // the request's header block
   std::size_t read_cap_ = 1024;  // body bytes per read when the length is unknown (grows)
   int status_ = 0;
   bool done_ = false;

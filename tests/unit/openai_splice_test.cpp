@@ -124,3 +124,23 @@ TEST(OpenAISplice, DuplicateModelKeyIsRewrittenNotSpliced) {
 }
 
 }  // namespace
+
+TEST(OpenAISplice, UpstreamModelNamesAreJsonEncoded) {
+  // Plain names are copied between quotes; quotes, backslashes, control and non-ASCII
+  // characters go through the JSON encoder (invalid UTF-8 replaced).
+  for (const std::string name : {"org/model:7b-q4_K_M", "we\"ird\\name", "tab\there", "modèle", "bad\xff"}) {
+    Deployment d = dep();
+    d.upstream_model = name;
+    const std::string raw = R"({"model":"alias","messages":[]})";
+    JsonObjectScan scan;
+    ASSERT_EQ(scan.scan(raw), JsonObjectScan::Result::object);
+    BodyFacts f;
+    read_body_facts(scan, f);
+    UpstreamRequest out;
+    ASSERT_TRUE(openai_compatible_provider().build_request_spliced(Endpoint::chat, d, f, false, out));
+    const json j = json::parse(out.body);
+    const std::string want = name == "bad\xff" ? std::string("bad\xef\xbf\xbd") : name;
+    EXPECT_EQ(j["model"], want) << out.body;
+    EXPECT_EQ(j["messages"], json::array());
+  }
+}
