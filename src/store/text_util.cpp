@@ -4,7 +4,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 namespace llmgate::store {
@@ -26,13 +28,25 @@ std::size_t utf8_seq_len(const unsigned char* p, std::size_t n) {
   if (c == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
   return 0;
 }
+
+// Bytes from i on that are 0x01-0x7F (plain ASCII, no NUL), eight at a time: the ledger checks
+// every text field of every record, and nearly all of them are ASCII.
+std::size_t skip_ascii(const unsigned char* p, std::size_t n, std::size_t i) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, p + i, 8);
+    if (((v | ((v - kOnes) & ~v)) & kHigh) != 0) break;  // a byte >= 0x80, or a zero byte
+  }
+  while (i < n && p[i] >= 0x01 && p[i] < 0x80) ++i;
+  return i;
+}
 }  // namespace
 
 bool is_clean_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();
-  for (std::size_t i = 0; i < n;) {
-    if (p[i] >= 0x01 && p[i] < 0x80) { ++i; continue; }
+  for (std::size_t i = 0; (i = skip_ascii(p, n, i)) < n;) {
     const std::size_t l = utf8_seq_len(p + i, n - i);
     if (l == 0) return false;
     i += l;
@@ -45,8 +59,7 @@ std::string sanitize_utf8(std::string_view s, bool* changed) {
   const std::size_t n = s.size();
   std::size_t i = 0;
   // Fast path: scan until the first problem.
-  while (i < n) {
-    if (p[i] >= 0x01 && p[i] < 0x80) { ++i; continue; }
+  while ((i = skip_ascii(p, n, i)) < n) {
     std::size_t l = utf8_seq_len(p + i, n - i);
     if (l == 0) break;
     i += l;

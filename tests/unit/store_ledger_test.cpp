@@ -411,6 +411,35 @@ TEST(StoreTextUtil, SanitizeUtf8) {
   EXPECT_EQ(sanitize_utf8("\xed\xbf\xbf"), "\\xed\\xbf\\xbf");  // surrogate
 }
 
+TEST(StoreTextUtil, AsciiRunsAreCheckedEightBytesAtATime) {
+  // Every offset and length around the 8-byte words: one NUL, 0x7F, 0x80 or multibyte
+  // character anywhere in an ASCII run is found (or accepted) as it is byte by byte.
+  using store::is_clean_utf8;
+  using store::sanitize_utf8;
+  for (std::size_t len = 0; len <= 24; ++len) {
+    const std::string base(len, 'a');
+    EXPECT_TRUE(is_clean_utf8(base));
+    for (std::size_t at = 0; at < len; ++at) {
+      for (char bad : {'\0', '\x80', '\xff'}) {
+        std::string s = base;
+        s[at] = bad;
+        EXPECT_FALSE(is_clean_utf8(s)) << len << " " << at;
+        bool changed = false;
+        const std::string out = sanitize_utf8(s, &changed);
+        EXPECT_TRUE(changed);
+        EXPECT_EQ(out.substr(0, at), base.substr(0, at));
+        EXPECT_EQ(out.size(), len + 3) << "one byte became \\xNN";
+      }
+      std::string del = base;
+      del[at] = '\x7f';
+      EXPECT_TRUE(is_clean_utf8(del));
+      std::string euro = base.substr(0, at) + "\xe2\x82\xac" + base.substr(at);
+      EXPECT_TRUE(is_clean_utf8(euro)) << len << " " << at;
+      EXPECT_FALSE(is_clean_utf8(euro.substr(0, at + 2))) << "a cut sequence";
+    }
+  }
+}
+
 TEST(StoreTextUtil, ParseTime) {
   using store::parse_time_us;
   EXPECT_EQ(parse_time_us("1700000000"), 1700000000LL * 1000000);
