@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include <nlohmann/json.hpp>
+#include <fmt/compile.h>
 #include <spdlog/spdlog.h>
 
 #include "llmgate/embedding_encoding.hpp"
@@ -238,9 +239,10 @@ void ProxyExchange::finish() {
     const std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     line.append(s.data(), s.data() + s.size());
   } else {
+    // A compiled format: parsing the format string at run time was ~4k instructions a request.
     fmt::format_to(std::back_inserter(line),
-                   "{} info [w{}] req={} model={} deployment={} status={} latency_ms={:.3f} overhead_ms={:.3f} "
-                   "stream={} tokens={}",
+                   FMT_COMPILE("{} info [w{}] req={} model={} deployment={} status={} latency_ms={:.3f} "
+                               "overhead_ms={:.3f} stream={} tokens={}"),
                    ts, w_.index, info_.request_id, rec_.model_group.empty() ? "-" : rec_.model_group,
                    rec_.deployment_id.empty() ? "-" : rec_.deployment_id, rec_.status, latency / 1000.0,
                    rec_.overhead_us / 1000.0, rec_.stream, rec_.total_tokens);

@@ -5,6 +5,7 @@
 #include "server/session.hpp"
 
 #include <array>
+#include <cstring>
 
 namespace llmgate {
 
@@ -35,8 +36,12 @@ void ResponseHead::set(std::string_view name, std::string_view value) {
   s_ += name;
   s_ += ": ";
   s_ += value;
-  for (std::size_t i = at; i < s_.size(); ++i)
-    if (s_[i] == '\r' || s_[i] == '\n') s_[i] = ' ';
+  // A CR or LF would split the header block: blanked. (Two memchr calls: values rarely have one.)
+  const char* b = s_.data() + at;
+  const std::size_t n = s_.size() - at;
+  if (std::memchr(b, '\r', n) || std::memchr(b, '\n', n))
+    for (std::size_t i = at; i < s_.size(); ++i)
+      if (s_[i] == '\r' || s_[i] == '\n') s_[i] = ' ';
   s_ += "\r\n";
 }
 
