@@ -30,6 +30,8 @@ class PriceTable {
   std::optional<ModelPrice> find(const std::string& model_key) const;
   // Cost for the record's token counts; nullopt when the price is unknown.
   std::optional<double> cost(const Deployment& d, const RequestRecord& r) const;
+  // The same for a price already found (the proxy caches find(d) per deployment).
+  static double cost(const ModelPrice& p, const RequestRecord& r);
   std::size_t size() const { return entries_.size(); }
 
  private:

@@ -223,7 +223,7 @@ void ProxyExchange::finish() {
     rec_.provider = to_string(dep_->provider);
     rec_.upstream_model = dep_->upstream_model;
     rec_.api_base = dep_->api_base;
-    if (w_.app.prices && rec_.total_tokens > 0 && !rec_.cost_usd) rec_.cost_usd = w_.app.prices->cost(*dep_, rec_);
+    if (w_.app.prices && rec_.total_tokens > 0 && !rec_.cost_usd) rec_.cost_usd = w_.cost_of(*dep_, rec_);
   }
   rec_.key_hash = who_.key_hash;
   rec_.key_alias = who_.key_alias;
@@ -495,7 +495,7 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
     }
     if (u.present) apply_usage(u, false);
     if (w_.app.prices && rec_.total_tokens > 0) {
-      rec_.cost_usd = w_.app.prices->cost(d, rec_);
+      rec_.cost_usd = w_.cost_of(d, rec_);
       if (rec_.cost_usd) res.set("x-litellm-response-cost", fmt::format("{}", *rec_.cost_usd));
     }
   }
@@ -731,7 +731,7 @@ awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, const nlohmann
     if (ep_ == Endpoint::embeddings && wants_base64_embeddings(body)) embeddings_floats_to_base64(res.body());
     upstream_us_ += us_since(t_up);
     if (w_.app.prices) {
-      rec_.cost_usd = w_.app.prices->cost(d, rec_);
+      rec_.cost_usd = w_.cost_of(d, rec_);
       if (rec_.cost_usd) res.set("x-litellm-response-cost", fmt::format("{}", *rec_.cost_usd));
     }
     rec_.status = 200;

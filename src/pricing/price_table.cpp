@@ -205,6 +205,11 @@ std::optional<ModelPrice> PriceTable::find(const Deployment& d) const {
 std::optional<double> PriceTable::cost(const Deployment& d, const RequestRecord& r) const {
   auto p = find(d);
   if (!p) return std::nullopt;
+  return cost(*p, r);
+}
+
+double PriceTable::cost(const ModelPrice& price, const RequestRecord& r) {
+  const ModelPrice* p = &price;
   if (r.cache_hit) return 0.0;  // answered from the gateway's cache: nothing was billed upstream
   const int64_t prompt = std::max<int64_t>(0, r.prompt_tokens);
   const int64_t completion = std::max<int64_t>(0, r.completion_tokens);

@@ -108,6 +108,22 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::optional<double> Worker::cost_of(const Deployment& d, const RequestRecord& r) {
+  if (!app.prices) return std::nullopt;
+  const std::shared_ptr<const Config>& cfg = config();
+  const auto& deps = cfg->deployments;
+  if (deps.empty() || &d < deps.data() || &d >= deps.data() + deps.size())
+    return app.prices->cost(d, r);  // not one of the current config's (a reload mid-request)
+  if (price_cfg_ != cfg) {
+    price_cfg_ = cfg;
+    prices_.assign(deps.size(), std::nullopt);
+  }
+  auto& slot = prices_[static_cast<std::size_t>(&d - deps.data())];
+  if (!slot) slot = app.prices->find(d);
+  if (!*slot) return std::nullopt;
+  return PriceTable::cost(**slot, r);
+}
+
 std::string Worker::new_request_id() {
   // 32 hex digits: unix milliseconds (12 digits) then 80 random bits, like a UUIDv7. Ids that
   // grow with time keep the ledger's unique index on request_id append-only: random ids touch a

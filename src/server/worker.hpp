@@ -58,6 +58,11 @@ class Worker {
     }
     return cfg_;
   }
+  // Cost of `r` at `d`'s price (nullopt when unknown). The price of each deployment of the
+  // current config is looked up once per worker (PriceTable::find builds names, searches the
+  // table and reads model_info: ~1.8k instructions a request); the cache keeps the config it
+  // was built for alive, so a Deployment's address cannot be reused while it is cached.
+  std::optional<double> cost_of(const Deployment& d, const RequestRecord& r);
 
  private:
   awaitable<void> accept_loop(tcp::acceptor& a);
@@ -65,6 +70,8 @@ class Worker {
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::shared_ptr<const Config> cfg_;
   uint64_t cfg_version_ = 0;
+  std::shared_ptr<const Config> price_cfg_;  // the config prices_ belongs to
+  std::vector<std::optional<std::optional<ModelPrice>>> prices_;  // by deployment index; outer: looked up
   std::thread thread_;
 };
 
