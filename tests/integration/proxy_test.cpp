@@ -403,3 +403,33 @@ TEST(ProxyStreaming, KeepAliveCommentDuringUpstreamSilence) {
   EXPECT_NE(got.find("data: "), std::string::npos);
 }
 }  // namespace
+
+TEST(ProxyPricing, CustomPriceFollowsARuntimeModelUpdate) {
+  // Each worker keeps a deployment's price per config snapshot: a /model/update (a new
+  // snapshot) must change what the next requests cost, on every worker.
+  FakeUpstream up;
+  const std::string yaml = R"(model_list: []
+general_settings:
+  master_key: )" + std::string(kMasterKey) + R"(
+  store_model_in_db: true
+  background_health_checks: false
+llmgate_settings:
+  drain_seconds: 0.3
+)";
+  Daemon gw(yaml);
+  const json model = {{"model_name", "priced"},
+                      {"litellm_params", {{"model", "openai/house-model"}, {"api_base", up.base_url()},
+                                          {"input_cost_per_token", 0.001}, {"output_cost_per_token", 0.002}}},
+                      {"model_info", {{"id", "priced-1"}}}};
+  ASSERT_EQ(request(gw.port(), "POST", "/model/new", model.dump(), {auth_header()}).status, 200);
+  auto cost_now = [&] {
+    auto r = request(gw.port(), "POST", "/v1/chat/completions", chat_body("priced"), {auth_header()});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return std::stod(r.header("x-litellm-response-cost"));
+  };
+  const int p = FakeUpstream::kPromptTokens, c = FakeUpstream::kCompletionTokens;
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(cost_now(), p * 0.001 + c * 0.002, 1e-12);
+  const json update = {{"model_info", {{"id", "priced-1"}}}, {"litellm_params", {{"input_cost_per_token", 0.01}}}};
+  ASSERT_EQ(request(gw.port(), "POST", "/model/update", update.dump(), {auth_header()}).status, 200);
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(cost_now(), p * 0.01 + c * 0.002, 1e-12);
+}
