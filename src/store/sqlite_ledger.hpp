@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "llmgate/ledger.hpp"
+#include "store/yielding_vfs.hpp"
 
 namespace llmgate::store {
 
@@ -85,6 +86,7 @@ class SqliteLedger final : public Ledger {
   std::atomic<uint64_t> drops_since_warn_{0};
 
   std::unique_ptr<WriterDb> wdb_;  // writer thread only
+  YieldGovernor yields_;           // writer thread only: yield inside batches or not
   std::chrono::steady_clock::time_point last_maintenance_{};
   std::chrono::steady_clock::time_point last_checkpoint_{};
   int64_t retention_cursor_ = 0;  // writer thread only

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <stdexcept>
 
@@ -158,8 +159,15 @@ int y_current_time_int64(sqlite3_vfs*, sqlite3_int64* out) {
 
 }  // namespace
 
+namespace {
+thread_local bool t_yielding = true;
+}  // namespace
+
+void set_yielding(bool on) { t_yielding = on; }
+
 bool yield_point() {
   thread_local Clock::time_point last = Clock::now();
+  if (!t_yielding) return false;
   const auto now = Clock::now();
   if (now - last < kSlice) return false;
   sched_yield();
@@ -198,6 +206,28 @@ const char* yielding_vfs_name() {
   });
   if (rc != SQLITE_OK) throw std::runtime_error("cannot register the ledger's SQLite VFS");
   return g_vfs.zName;
+}
+
+void YieldGovernor::observe(double run_ns, double wait_ns, bool yielded) {
+  if (!yielded) {
+    ++since_probe_;
+    return;
+  }
+  since_probe_ = 0;
+  // A batch too short to say anything (under ~1 ms on a CPU) keeps the current choice.
+  if (run_ns < 1e6) return;
+  on_ = wait_ns <= kSaturated * run_ns;
+}
+
+bool thread_sched_times(double& run_ns, double& wait_ns) {
+  std::FILE* f = std::fopen("/proc/thread-self/schedstat", "re");
+  if (!f) return false;
+  unsigned long long run = 0, wait = 0;
+  const bool ok = std::fscanf(f, "%llu %llu", &run, &wait) == 2;
+  std::fclose(f);
+  run_ns = static_cast<double>(run);
+  wait_ns = static_cast<double>(wait);
+  return ok;
 }
 
 }  // namespace llmgate::store

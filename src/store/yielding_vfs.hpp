@@ -13,7 +13,38 @@ namespace llmgate::store {
 // write and sync. Registered on first use (not as the default VFS); thread-safe.
 const char* yielding_vfs_name();
 
-// Offers the CPU when this thread has run ~200 us since its last offer; says whether it did.
+// Offers the CPU when this thread has run ~200 us since its last offer and its yielding is on
+// (the default); says whether it did.
 bool yield_point();
+// Turns this thread's yield points on or off.
+void set_yielding(bool on);
+
+// Whether a writer thread should yield, from what its batches measured. Yielding is for a core
+// with idle time: a woken thread (the upstream, the client, a worker) gets it within ~200 us
+// instead of waiting for the rest of a batch. On a saturated core the threads there are always
+// runnable, the scheduler shares the core anyway, and each yield only adds a switch (at 50
+// connections the yields cost ~0.1x of nginx's CPU per request). The signal is the writer's own
+// run-queue wait during a batch it ran with yields on, divided by its run time: ~1.1-1.4 at 1
+// connection, ~5.5 at 50 (/proc/thread-self/schedstat). Above kSaturated yielding goes off;
+// every kProbeEvery-th batch then runs with yields on again to measure, and turns them back on
+// when the load has gone.
+class YieldGovernor {
+ public:
+  static constexpr double kSaturated = 3.0;
+  static constexpr int kProbeEvery = 10;
+  // Whether the next batch runs with yields.
+  bool next_batch_yields() const { return on_ || since_probe_ + 1 >= kProbeEvery; }
+  // After a batch: its run time and run-queue wait (ns) and whether it ran with yields.
+  void observe(double run_ns, double wait_ns, bool yielded);
+  bool on() const { return on_; }
+
+ private:
+  bool on_ = true;
+  int since_probe_ = 0;  // batches without yields since the last measurement
+};
+
+// This thread's time on a CPU and waiting for one (ns), from /proc/thread-self/schedstat;
+// false when the kernel does not provide it.
+bool thread_sched_times(double& run_ns, double& wait_ns);
 
 }  // namespace llmgate::store

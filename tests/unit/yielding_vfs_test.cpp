@@ -73,3 +73,47 @@ TEST(YieldingVfs, YieldPointOffersTheCpuOncePerSlice) {
   EXPECT_GE(yielded, 1);
   EXPECT_LE(yielded, 20 / 0.2 + 1);  // at most one per 200 us
 }
+
+TEST(YieldGovernor, OffWhenTheCoreIsSaturatedProbesAndComesBack) {
+  using llmgate::store::YieldGovernor;
+  YieldGovernor g;
+  EXPECT_TRUE(g.on());
+  EXPECT_TRUE(g.next_batch_yields());
+  g.observe(4e6, 5e6, true);  // 1 conn: wait 1.25x run
+  EXPECT_TRUE(g.on());
+  g.observe(4e6, 22e6, true);  // 50 conns: wait 5.5x run
+  EXPECT_FALSE(g.on());
+  // Off: batches run without yields, and every kProbeEvery-th one measures again.
+  int probes = 0;
+  for (int i = 0; i < 3 * YieldGovernor::kProbeEvery; ++i) {
+    const bool y = g.next_batch_yields();
+    probes += y;
+    g.observe(4e6, y ? 22e6 : 4e6, y);  // still saturated
+    EXPECT_FALSE(g.on());
+  }
+  EXPECT_EQ(probes, 3);
+  // The load went: the next probe turns yielding back on.
+  while (!g.next_batch_yields()) g.observe(4e6, 1e6, false);
+  g.observe(4e6, 5e6, true);
+  EXPECT_TRUE(g.on());
+  // A batch too short to measure (< 1 ms on a CPU) keeps the choice.
+  g.observe(0.5e6, 50e6, true);
+  EXPECT_TRUE(g.on());
+}
+
+TEST(YieldGovernor, YieldPointsCanBeTurnedOffPerThread) {
+  using llmgate::store::set_yielding;
+  using llmgate::store::yield_point;
+  set_yielding(false);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+  int yielded = 0;
+  while (std::chrono::steady_clock::now() < until) yielded += yield_point();
+  EXPECT_EQ(yielded, 0);
+  set_yielding(true);
+  const auto until2 = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+  while (std::chrono::steady_clock::now() < until2) yielded += yield_point();
+  EXPECT_GT(yielded, 0);
+  double run = 0, wait = 0;
+  ASSERT_TRUE(llmgate::store::thread_sched_times(run, wait)) << "Linux provides /proc/thread-self/schedstat";
+  EXPECT_GT(run, 0);
+}
