@@ -568,17 +568,18 @@ void SqliteLedger::writer_loop() {
     bool ok = true;
     while (done < batch.size()) {
       std::size_t end = std::min(batch.size(), done + s_.batch_max_records);
-      // Yield inside the batch only while the core has idle time (store/yielding_vfs.hpp).
+      // Fine yields inside the batch while the core has idle time, coarse ones when it is
+      // saturated (store/yielding_vfs.hpp).
       const bool yields = yields_.next_batch_yields();
-      set_yielding(yields);
+      set_fine_yields(yields);
       double run0 = 0, wait0 = 0, run1 = 0, wait1 = 0;
       const bool timed = thread_sched_times(run0, wait0);
       const bool was_on = yields_.on();
       const bool written = write_batch(batch, done, end);
       if (timed && thread_sched_times(run1, wait1)) yields_.observe(run1 - run0, wait1 - wait0, yields);
       if (yields_.on() != was_on)
-        spdlog::debug("ledger: writer yields {} (run-queue wait {:.1f}x its run time in the last batch)",
-                      yields_.on() ? "on" : "off", (wait1 - wait0) / std::max(1.0, run1 - run0));
+        spdlog::debug("ledger: writer yields every {} (run-queue wait {:.1f}x its run time in the last batch)",
+                      yields_.on() ? "~200 us" : "~1 ms", (wait1 - wait0) / std::max(1.0, run1 - run0));
       if (!written) { ok = false; break; }
       std::size_t bytes = 0;
       for (std::size_t i = done; i < end; ++i) bytes += record_bytes(batch[i]);

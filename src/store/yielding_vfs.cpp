@@ -14,6 +14,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kSlice = std::chrono::microseconds(200);
+constexpr auto kCoarseSlice = std::chrono::microseconds(1000);
 
 // A file of the wrapping VFS: our header, then the real VFS's file object in the same block
 // (szOsFile covers both).
@@ -160,16 +161,15 @@ int y_current_time_int64(sqlite3_vfs*, sqlite3_int64* out) {
 }  // namespace
 
 namespace {
-thread_local bool t_yielding = true;
+thread_local Clock::duration t_slice = kSlice;
 }  // namespace
 
-void set_yielding(bool on) { t_yielding = on; }
+void set_fine_yields(bool on) { t_slice = on ? Clock::duration(kSlice) : Clock::duration(kCoarseSlice); }
 
 bool yield_point() {
   thread_local Clock::time_point last = Clock::now();
-  if (!t_yielding) return false;
   const auto now = Clock::now();
-  if (now - last < kSlice) return false;
+  if (now - last < t_slice) return false;
   sched_yield();
   last = Clock::now();
   return true;

@@ -13,28 +13,29 @@ namespace llmgate::store {
 // write and sync. Registered on first use (not as the default VFS); thread-safe.
 const char* yielding_vfs_name();
 
-// Offers the CPU when this thread has run ~200 us since its last offer and its yielding is on
-// (the default); says whether it did.
+// Offers the CPU when this thread has run one slice since its last offer: ~200 us, or ~1 ms
+// while this thread's fine slices are off; says whether it did.
 bool yield_point();
-// Turns this thread's yield points on or off.
-void set_yielding(bool on);
+// Turns this thread's fine (~200 us) slices on (the default) or off (~1 ms).
+void set_fine_yields(bool on);
 
-// Whether a writer thread should yield, from what its batches measured. Yielding is for a core
-// with idle time: a woken thread (the upstream, the client, a worker) gets it within ~200 us
-// instead of waiting for the rest of a batch. On a saturated core the threads there are always
-// runnable, the scheduler shares the core anyway, and each yield only adds a switch (at 50
-// connections the yields cost ~0.1x of nginx's CPU per request). The signal is the writer's own
-// run-queue wait during a batch it ran with yields on, divided by its run time: ~1.1-1.4 at 1
-// connection, ~5.5 at 50 (/proc/thread-self/schedstat). Above kSaturated yielding goes off;
-// every kProbeEvery-th batch then runs with yields on again to measure, and turns them back on
-// when the load has gone.
+// Whether a writer thread should yield every ~200 us (fine) or every ~1 ms, from what its
+// batches measured. Fine slices are for a core with idle time: a woken thread (the upstream,
+// the client, a worker) gets it within ~200 us instead of waiting for the rest of a batch. On a
+// saturated core the threads there are always runnable, the scheduler shares the core anyway,
+// and each yield mostly adds a switch (at 50 connections the fine yields cost ~0.1x of nginx's
+// CPU per request); ~1 ms slices still bound how long a worker waits behind a commit. The signal
+// is the writer's own run-queue wait during a batch run with fine slices, divided by its run
+// time: ~1.1-1.5 at 1 connection, ~5.5 at 50 (/proc/thread-self/schedstat). Above kSaturated
+// the slices go coarse; every kProbeEvery-th batch then runs fine again to measure, and stays
+// fine when the load has gone.
 class YieldGovernor {
  public:
   static constexpr double kSaturated = 3.0;
   static constexpr int kProbeEvery = 10;
-  // Whether the next batch runs with yields.
+  // Whether the next batch runs with fine slices.
   bool next_batch_yields() const { return on_ || since_probe_ + 1 >= kProbeEvery; }
-  // After a batch: its run time and run-queue wait (ns) and whether it ran with yields.
+  // After a batch: its run time and run-queue wait (ns) and whether it ran with fine slices.
   void observe(double run_ns, double wait_ns, bool yielded);
   bool on() const { return on_; }
 

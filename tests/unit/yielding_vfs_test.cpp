@@ -74,7 +74,7 @@ TEST(YieldingVfs, YieldPointOffersTheCpuOncePerSlice) {
   EXPECT_LE(yielded, 20 / 0.2 + 1);  // at most one per 200 us
 }
 
-TEST(YieldGovernor, OffWhenTheCoreIsSaturatedProbesAndComesBack) {
+TEST(YieldGovernor, CoarseWhenTheCoreIsSaturatedProbesAndComesBack) {
   using llmgate::store::YieldGovernor;
   YieldGovernor g;
   EXPECT_TRUE(g.on());
@@ -83,7 +83,7 @@ TEST(YieldGovernor, OffWhenTheCoreIsSaturatedProbesAndComesBack) {
   EXPECT_TRUE(g.on());
   g.observe(4e6, 22e6, true);  // 50 conns: wait 5.5x run
   EXPECT_FALSE(g.on());
-  // Off: batches run without yields, and every kProbeEvery-th one measures again.
+  // Coarse: batches run with ~1 ms slices, and every kProbeEvery-th one measures again.
   int probes = 0;
   for (int i = 0; i < 3 * YieldGovernor::kProbeEvery; ++i) {
     const bool y = g.next_batch_yields();
@@ -92,7 +92,7 @@ TEST(YieldGovernor, OffWhenTheCoreIsSaturatedProbesAndComesBack) {
     EXPECT_FALSE(g.on());
   }
   EXPECT_EQ(probes, 3);
-  // The load went: the next probe turns yielding back on.
+  // The load went: the next probe turns the fine slices back on.
   while (!g.next_batch_yields()) g.observe(4e6, 1e6, false);
   g.observe(4e6, 5e6, true);
   EXPECT_TRUE(g.on());
@@ -101,18 +101,21 @@ TEST(YieldGovernor, OffWhenTheCoreIsSaturatedProbesAndComesBack) {
   EXPECT_TRUE(g.on());
 }
 
-TEST(YieldGovernor, YieldPointsCanBeTurnedOffPerThread) {
-  using llmgate::store::set_yielding;
+TEST(YieldGovernor, CoarseSlicesYieldLessOften) {
+  using llmgate::store::set_fine_yields;
   using llmgate::store::yield_point;
-  set_yielding(false);
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
-  int yielded = 0;
-  while (std::chrono::steady_clock::now() < until) yielded += yield_point();
-  EXPECT_EQ(yielded, 0);
-  set_yielding(true);
-  const auto until2 = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
-  while (std::chrono::steady_clock::now() < until2) yielded += yield_point();
-  EXPECT_GT(yielded, 0);
+  auto count_for = [](std::chrono::milliseconds d) {
+    int n = 0;
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < until) n += yield_point();
+    return n;
+  };
+  set_fine_yields(false);
+  const int coarse = count_for(std::chrono::milliseconds(10));
+  set_fine_yields(true);
+  const int fine = count_for(std::chrono::milliseconds(10));
+  EXPECT_LE(coarse, 11);  // ~1 ms slices
+  EXPECT_GT(fine, coarse);
   double run = 0, wait = 0;
   ASSERT_TRUE(llmgate::store::thread_sched_times(run, wait)) << "Linux provides /proc/thread-self/schedstat";
   EXPECT_GT(run, 0);
