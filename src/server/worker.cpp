@@ -3,6 +3,7 @@
 #include "llmgate/thread_name.hpp"
 
 #include <chrono>
+#include <functional>
 
 #include <spdlog/spdlog.h>
 
@@ -112,7 +113,8 @@ std::optional<double> Worker::cost_of(const Deployment& d, const RequestRecord& 
   if (!app.prices) return std::nullopt;
   const std::shared_ptr<const Config>& cfg = config();
   const auto& deps = cfg->deployments;
-  if (deps.empty() || &d < deps.data() || &d >= deps.data() + deps.size())
+  const std::less<const Deployment*> before;  // a total order, also for unrelated pointers
+  if (deps.empty() || before(&d, deps.data()) || !before(&d, deps.data() + deps.size()))
     return app.prices->cost(d, r);  // not one of the current config's (a reload mid-request)
   if (price_cfg_ != cfg) {
     price_cfg_ = cfg;
