@@ -5,8 +5,8 @@
 
 #include <cerrno>
 
-#include <nlohmann/json.hpp>
 #include <fmt/compile.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "llmgate/embedding_encoding.hpp"

@@ -29,8 +29,8 @@ std::size_t utf8_seq_len(const unsigned char* p, std::size_t n) {
   return 0;
 }
 
-// Bytes from i on that are 0x01-0x7F (plain ASCII, no NUL), eight at a time: the ledger checks
-// every text field of every record, and nearly all of them are ASCII.
+// The index of the first byte at or after i that is not plain ASCII (0x01-0x7F), found eight
+// bytes at a time: the ledger checks every text field of every record, nearly all ASCII.
 std::size_t skip_ascii(const unsigned char* p, std::size_t n, std::size_t i) {
   constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
   for (; i + 8 <= n; i += 8) {
