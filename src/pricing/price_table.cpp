@@ -208,8 +208,7 @@ std::optional<double> PriceTable::cost(const Deployment& d, const RequestRecord&
   return cost(*p, r);
 }
 
-double PriceTable::cost(const ModelPrice& price, const RequestRecord& r) {
-  const ModelPrice* p = &price;
+double PriceTable::cost(const ModelPrice& p, const RequestRecord& r) {
   if (r.cache_hit) return 0.0;  // answered from the gateway's cache: nothing was billed upstream
   const int64_t prompt = std::max<int64_t>(0, r.prompt_tokens);
   const int64_t completion = std::max<int64_t>(0, r.completion_tokens);
@@ -217,12 +216,12 @@ double PriceTable::cost(const ModelPrice& price, const RequestRecord& r) {
   // them at their own rate instead of the plain one when the table has that rate.
   int64_t cached = std::clamp<int64_t>(r.cached_tokens, 0, prompt);
   int64_t reasoning = std::clamp<int64_t>(r.reasoning_tokens, 0, completion);
-  if (!p->cache_read_input_token_cost) cached = 0;
-  if (!p->output_cost_per_reasoning_token) reasoning = 0;
-  double c = static_cast<double>(prompt - cached) * p->input_cost_per_token +
-             static_cast<double>(completion - reasoning) * p->output_cost_per_token;
-  if (cached) c += static_cast<double>(cached) * *p->cache_read_input_token_cost;
-  if (reasoning) c += static_cast<double>(reasoning) * *p->output_cost_per_reasoning_token;
+  if (!p.cache_read_input_token_cost) cached = 0;
+  if (!p.output_cost_per_reasoning_token) reasoning = 0;
+  double c = static_cast<double>(prompt - cached) * p.input_cost_per_token +
+             static_cast<double>(completion - reasoning) * p.output_cost_per_token;
+  if (cached) c += static_cast<double>(cached) * *p.cache_read_input_token_cost;
+  if (reasoning) c += static_cast<double>(reasoning) * *p.output_cost_per_reasoning_token;
   return c;
 }
 
