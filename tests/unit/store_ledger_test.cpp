@@ -361,6 +361,67 @@ TEST(StoreLedger, DuplicateRequestIdKeepsTheFirst) {
   EXPECT_EQ(get_log(*l, "req-1")["user"], make_record(1).user);
 }
 
+// Without bodies most records go in 16 per INSERT; a record with an error message goes in on its
+// own (its full-text row needs the rowid), and a 16-record statement the database refuses (here:
+// a duplicate request_id) is redone one record at a time. Every record must land as if written
+// alone. Here the records without an error message are grouped 0-16 (minus 9), 17-34, 35-52
+// (with 45, 50, 51) and 53-70 (with the duplicate).
+TEST(StoreLedger, MultiRowInsertsKeepEveryFieldAndFallBackOneByOne) {
+  TempDir dir;
+  auto s = settings_for(dir.file("l.db"));
+  s.batch_write_at_s = 30;  // one batch, flushed by flush_for_test
+  s.store_bodies = false;
+  auto l = open_ledger(s);
+  std::vector<RequestRecord> sent;
+  for (int i = 0; i < 100; ++i) {
+    RequestRecord r = make_record(i);
+    if (i == 70) r.request_id = "req-65";  // refused: its 16 go in one by one
+    if (i == 50) r.user = "\xc3\x28";      // invalid UTF-8 bound as its sanitised copy
+    if (i == 51) r.user = "\xff-51";        // (two in one statement: two copies)
+    if (i == 45) r.client_request_id = "client-45";
+    sent.push_back(r);
+    l->submit(std::move(r));
+  }
+  ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  EXPECT_EQ(l->stats().written, 99u);
+  EXPECT_EQ(count_rows(dir.file("l.db")), 99);
+  for (int i = 0; i < 100; ++i) {
+    if (i == 70) continue;
+    const RequestRecord& r = sent[static_cast<std::size_t>(i)];
+    json j = get_log(*l, r.request_id);
+    ASSERT_TRUE(j.is_object()) << r.request_id;
+    EXPECT_EQ(j["user"], i == 50 ? "\\xc3(" : i == 51 ? "\\xff-51" : r.user) << i;
+    EXPECT_EQ(j["model"], r.model) << i;
+    EXPECT_EQ(j["key_alias"], r.key_alias) << i;
+    EXPECT_EQ(j["status"], r.status) << i;
+    EXPECT_EQ(j["error_message"], r.error_message) << i;
+    EXPECT_EQ(j["prompt_tokens"], r.prompt_tokens) << i;
+    EXPECT_DOUBLE_EQ(j["end_time"].get<double>(), r.end_us / 1e6) << i;
+    if (r.cost_usd) EXPECT_DOUBLE_EQ(j["cost"].get<double>(), *r.cost_usd) << i;
+    else EXPECT_TRUE(j["cost"].is_null()) << i;
+    EXPECT_EQ(j["request_body"], "") << i;
+  }
+  SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("SELECT metadata FROM spend_logs WHERE request_id = 'req-45'").getString(),
+            R"({"client_request_id":"client-45"})");
+  // The full-text index has the error rows (i % 10 == 9), each pointing at its own row.
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM spend_logs_fts WHERE spend_logs_fts MATCH 'refused'")
+                .getInt64(),
+            10);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM spend_logs WHERE status_code = 502 AND id IN (SELECT "
+                          "rowid FROM spend_logs_fts WHERE spend_logs_fts MATCH 'refused')")
+                .getInt64(),
+            10);
+  // Rollups count each written record once.
+  auto sum = l->query("summary", {{"start", std::to_string(sent[0].start_us / 1000000 - 10)}});
+  EXPECT_EQ(sum["totals"]["requests"], 99);
+  int64_t prompt = 0;
+  for (int i = 0; i < 100; ++i)
+    if (i != 70) prompt += sent[static_cast<std::size_t>(i)].prompt_tokens;
+  EXPECT_EQ(sum["totals"]["prompt_tokens"], prompt);
+  EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
+}
+
 TEST(StoreLedger, RetentionDeletesOldRowsAndKeepsRollups) {
   TempDir dir;
   auto s = settings_for(dir.file("l.db"));
