@@ -52,6 +52,14 @@ std::string config_for(const FakeUpstream& up, const std::string& extra_llmgate 
     litellm_params:
       model: openai/slow-stream
       api_base: )" + up.base_url() + R"(
+  - model_name: split
+    litellm_params:
+      model: openai/split-chunks
+      api_base: )" + up.base_url() + R"(
+  - model_name: split-paced
+    litellm_params:
+      model: openai/split-chunks-paced
+      api_base: )" + up.base_url() + R"(
   - model_name: stale
     litellm_params:
       model: openai/stale-once
@@ -263,6 +271,31 @@ TEST_F(ProxyTest, StreamHeadAndFirstEventArriveTogether) {
   // What arrived with the head already holds the first event (one write for both; a head
   // written alone arrives alone, since the client reads as soon as it lands).
   EXPECT_NE(got.find("data: "), std::string::npos) << got;
+}
+
+// Each event in two HTTP chunks ("data: ..." and its blank line), all in one write or paced:
+// the gateway parses what is buffered chunk after chunk and forwards every event whole.
+TEST_F(ProxyTest, EventsSplitOverTwoChunksArriveWhole) {
+  for (const char* model : {"split", "split-paced"}) {
+    auto r = request(gw->port(), "POST", "/v1/chat/completions",
+                     chat_body(model, true, R"("stream_options":{"include_usage":true})"), {auth_header()});
+    ASSERT_EQ(r.status, 200) << model;
+    auto data = sse_data(r.body);
+    ASSERT_FALSE(data.empty()) << model;
+    EXPECT_EQ(data.back(), "[DONE]") << model;
+    std::string text;
+    bool saw_usage = false;
+    for (auto& d : data) {
+      if (d == "[DONE]") continue;
+      auto j = json::parse(d);  // a split event would not parse
+      if (j.contains("usage") && !j["usage"].is_null()) saw_usage = true;
+      if (!j["choices"].empty() && j["choices"][0]["delta"].contains("content"))
+        text += j["choices"][0]["delta"]["content"].get<std::string>();
+    }
+    EXPECT_EQ(text, FakeUpstream::stream_text(5)) << model;
+    EXPECT_TRUE(saw_usage) << model;
+    EXPECT_EQ(r.body.find("\n\n\n"), std::string::npos) << model;  // no event boundary lost or doubled
+  }
 }
 
 TEST_F(ProxyTest, SlowFirstEventDoesNotHoldTheResponseHead) {

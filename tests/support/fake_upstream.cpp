@@ -466,11 +466,21 @@ struct FakeUpstream::Impl {
   // Writes `head`, then the events as HTTP chunks, paced `interval_ms` apart while watching
   // for the peer closing. `finish` appends the terminating chunk. Returns false when the
   // connection is no longer usable.
+  // `split`: each event as two chunks, its "data: ..." line and its blank line (as nginx's
+  // echo module writes them in the benchmark's mock).
   asio::awaitable<bool> write_stream(tcp::socket& sock, std::string head, const std::vector<std::string>& events,
-                                     int interval_ms, bool finish) {
+                                     int interval_ms, bool finish, bool split = false) {
+    auto append_event = [split](std::string& out, std::string_view e) {
+      if (split && e.size() > 2 && e.substr(e.size() - 2) == "\n\n") {
+        append_chunk(out, e.substr(0, e.size() - 2));
+        append_chunk(out, "\n\n");
+      } else {
+        append_chunk(out, e);
+      }
+    };
     if (interval_ms <= 0) {
       std::string all = std::move(head);
-      for (const auto& e : events) append_chunk(all, e);
+      for (const auto& e : events) append_event(all, e);
       if (finish) all += kLastChunk;
       co_return co_await write(sock, all);
     }
@@ -494,7 +504,7 @@ struct FakeUpstream::Impl {
           watch = false;  // the peer sent data (pipelining): stop watching, finish the stream
         }
       }
-      append_chunk(out, events[i]);
+      append_event(out, events[i]);
       if (finish && i + 1 == events.size()) out += kLastChunk;
       if (!co_await write(sock, out)) co_return false;
     }
@@ -627,6 +637,8 @@ struct FakeUpstream::Impl {
       cut_after = 2;
     } else if (behaviour == "stream-cut-early") {
       cut_after = 0;
+    } else if (behaviour == "split-chunks-paced") {
+      interval = header_int(req, "x-fake-interval-ms", 5);
     }
     std::vector<std::string> evs;
     if (behaviour == "echo") {
@@ -655,7 +667,7 @@ struct FakeUpstream::Impl {
       co_return ok ? Next::keep : Next::close;
     }
     bool ok = co_await write_stream(sock, stream_head("text/event-stream; charset=utf-8", keep), evs, interval,
-                                    cut_after < 0);
+                                    cut_after < 0, behaviour.rfind("split-chunks", 0) == 0);
     if (cut_after >= 0) co_return Next::close;
     co_return ok ? Next::keep : Next::close;
   }
