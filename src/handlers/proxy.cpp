@@ -450,8 +450,7 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
 
   const int status = call.status();
   const auto body_timeout = seconds_d(d.timeout_s);
-  if (status >= 200 && status < 300 && stream_ &&
-      call.header("content-type").find("text/event-stream") != std::string::npos) {
+  if (status >= 200 && status < 300 && stream_ && call.event_stream()) {
     co_return co_await stream_upstream(d, call, prov, watch);
   }
   if (status >= 200 && status < 300 && stream_ && !prov.passthrough_stream()) {
@@ -483,7 +482,7 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
     auto ej = nlohmann::json::parse(res_body, nullptr, false);
     rec_.error_type = ej.is_object() ? ej["error"].value("type", "api_error") : "api_error";
     rec_.error_message = ej.is_object() ? ej["error"].value("message", "") : "";
-    if (auto ra = call.header("retry-after"); !ra.empty()) res.set("Retry-After", ra);
+    if (auto ra = call.retry_after(); !ra.empty()) res.set("Retry-After", ra);
   } else {
     Usage u;
     std::string translated;

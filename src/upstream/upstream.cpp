@@ -2,7 +2,9 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
@@ -257,11 +259,27 @@ UpstreamCall::~UpstreamCall() {
   if (conn_) conn_->close();
 }
 
-std::string UpstreamCall::header(std::string_view name) const {
-  if (!parser_) return {};
-  auto& h = parser_->get();
-  auto it = h.find(name);
-  return it == h.end() ? std::string{} : std::string(it->value());
+void UpstreamResponseParser::on_field_impl(http::field name, beast::string_view, beast::string_view value,
+                                           boost::system::error_code&) {
+  if (name == http::field::content_type && !content_type_seen_) {
+    content_type_seen_ = true;
+    event_stream_ = std::string_view(value.data(), value.size()).find("text/event-stream") != std::string_view::npos;
+  } else if (name == http::field::retry_after && retry_after_.empty()) {
+    retry_after_.assign(value.data(), value.size());
+  }
+}
+
+std::size_t UpstreamResponseParser::put_body(beast::string_view body, boost::system::error_code& ec) {
+  if (!room_.data) {
+    ec = http::error::need_buffer;
+    return 0;
+  }
+  const std::size_t n = std::min(body.size(), room_.size);
+  if (n) std::memcpy(room_.data, body.data(), n);
+  room_.data += n;
+  room_.size -= n;
+  if (n < body.size()) ec = http::error::need_buffer;
+  return n;
 }
 
 template <class Stream>
@@ -298,7 +316,7 @@ awaitable<Errc> UpstreamCall::exchange(Stream& s, const UpstreamRequest& req, co
     err = "upstream " + d.url.host + " closed the connection: " + hec.message();
     co_return any_response_byte ? Errc::upstream_protocol : Errc::upstream_connect;
   }
-  status_ = parser_->get().result_int();
+  status_ = parser_->status();
   co_return Errc::ok;
 }
 
@@ -334,7 +352,7 @@ awaitable<Errc> UpstreamCall::start(const Deployment& d, const UpstreamRequest& 
 template <class Stream>
 awaitable<boost::system::error_code> UpstreamCall::read_body_some(Stream& s, char* b, std::size_t cap,
                                                                   std::size_t& got) {
-  auto& body = parser_->get().body();
+  auto& body = parser_->room();
   body.data = b;
   body.size = cap;
   beast::flat_buffer& buf = conn_->buf;

@@ -60,6 +60,50 @@ class UpstreamPool {
   std::map<std::string, std::unique_ptr<ssl::context>> ssl_ctx_;
 };
 
+// Parses an upstream response into room the caller provides (as http::parser with buffer_body
+// does) and keeps only what the gateway reads from the header: the status, whether the body is
+// an event stream, and Retry-After. Beast's own parser stores every field in its own allocation.
+class UpstreamResponseParser : public http::basic_parser<false> {
+ public:
+  struct Room {
+    char* data = nullptr;
+    std::size_t size = 0;
+  };
+  Room& room() { return room_; }
+  int status() const { return status_; }
+  // The first Content-Type contains "text/event-stream".
+  bool event_stream() const { return event_stream_; }
+  const std::string& retry_after() const { return retry_after_; }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
+                       boost::system::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, boost::system::error_code&) override {
+    status_ = code;
+  }
+  void on_field_impl(http::field name, beast::string_view, beast::string_view value,
+                     boost::system::error_code&) override;
+  void on_header_impl(boost::system::error_code&) override {}
+  void on_body_init_impl(boost::optional<std::uint64_t> const&, boost::system::error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, boost::system::error_code& ec) override {
+    return put_body(body, ec);
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, boost::system::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                 boost::system::error_code& ec) override {
+    return put_body(body, ec);
+  }
+  void on_finish_impl(boost::system::error_code&) override {}
+  // Copies what fits into the room; need_buffer when the room is full (buffer_body's rule).
+  std::size_t put_body(beast::string_view body, boost::system::error_code& ec);
+
+  Room room_;
+  int status_ = 0;
+  bool event_stream_ = false;
+  bool content_type_seen_ = false;
+  std::string retry_after_;
+};
+
 // One request/response exchange.
 class UpstreamCall {
  public:
@@ -70,7 +114,9 @@ class UpstreamCall {
   awaitable<Errc> start(const Deployment& d, const UpstreamRequest& req, double header_timeout_s,
                         std::string& err);
   int status() const { return status_; }
-  std::string header(std::string_view name) const;
+  // From the response header: Content-Type is an event stream; the Retry-After value ("" if none).
+  bool event_stream() const { return parser_ && parser_->event_stream(); }
+  std::string retry_after() const { return parser_ ? parser_->retry_after() : std::string(); }
   // Appends the next piece of body to `out`; sets `done` at the end of the body. Returns
   // upstream_timeout when nothing arrived within `timeout`, upstream_stream_cut when the
   // connection broke, client_closed after abort().
@@ -96,7 +142,7 @@ class UpstreamCall {
 
   UpstreamPool& pool_;
   std::unique_ptr<UpstreamConn> conn_;
-  std::optional<http::response_parser<http::buffer_body>> parser_;
+  std::optional<UpstreamResponseParser> parser_;
   std::size_t read_cap_ = 1024;  // body bytes per read when the length is unknown (grows)
   int status_ = 0;
   bool done_ = false;

@@ -52,6 +52,10 @@ std::string config_for(const FakeUpstream& up, const std::string& extra_llmgate 
     litellm_params:
       model: openai/slow-stream
       api_base: )" + up.base_url() + R"(
+  - model_name: err429
+    litellm_params:
+      model: openai/error-429
+      api_base: )" + up.base_url() + R"(
   - model_name: split
     litellm_params:
       model: openai/split-chunks
@@ -229,6 +233,16 @@ TEST_F(ProxyTest, UpstreamErrorPassesThrough) {
   auto j = json::parse(r.body);
   EXPECT_EQ(j["error"]["message"], "fake upstream failure");
   EXPECT_EQ(j["error"]["type"], "server_error");
+}
+
+TEST_F(ProxyTest, UpstreamRateLimitKeepsStatusAndRetryAfter) {
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("err429", false), {auth_header()});
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.header("retry-after"), "1");
+  auto j = json::parse(r.body);
+  EXPECT_TRUE(j["error"].is_object()) << r.body;
+  // The upstream's other headers are not passed on.
+  EXPECT_EQ(r.header("x-ratelimit-limit-requests"), "");
 }
 
 TEST_F(ProxyTest, UpstreamHangIs504WithinTimeout) {
