@@ -9,6 +9,8 @@
 
 namespace llmgate {
 
+using namespace std::string_view_literals;  // "..."sv appends with a known length (no strlen)
+
 int64_t now_unix_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -24,17 +26,17 @@ awaitable<bool> write_response(tcp::socket& sock, http::response<http::string_bo
 
 ResponseHead::ResponseHead(int status) {
   s_.reserve(512);
-  s_ += "HTTP/1.1 ";
+  s_ += "HTTP/1.1 "sv;
   s_ += std::to_string(status);
   s_ += ' ';
   s_ += http::obsolete_reason(static_cast<http::status>(status));
-  s_ += "\r\n";
+  s_ += "\r\n"sv;
 }
 
 void ResponseHead::set(std::string_view name, std::string_view value) {
   const std::size_t at = s_.size();
   s_ += name;
-  s_ += ": ";
+  s_ += ": "sv;
   s_ += value;
   // A CR or LF would split the header block: blanked. (Two memchr calls: values rarely have one.)
   const char* b = s_.data() + at;
@@ -42,16 +44,16 @@ void ResponseHead::set(std::string_view name, std::string_view value) {
   if (std::memchr(b, '\r', n) || std::memchr(b, '\n', n))
     for (std::size_t i = at; i < s_.size(); ++i)
       if (s_[i] == '\r' || s_[i] == '\n') s_[i] = ' ';
-  s_ += "\r\n";
+  s_ += "\r\n"sv;
 }
 
 awaitable<bool> write_response(tcp::socket& sock, ResponseHead& head, std::string_view body, const RequestInfo& info) {
   head.set("x-request-id", info.request_id);
   if (!info.keep_alive) head.set("Connection", "close");
   std::string& h = head.str();
-  h += "Content-Length: ";
+  h += "Content-Length: "sv;
   h += std::to_string(body.size());
-  h += "\r\n\r\n";
+  h += "\r\n\r\n"sv;
   const std::array<net::const_buffer, 2> bufs{net::buffer(h), net::buffer(body.data(), body.size())};
   auto [ec, n] = co_await write_all(sock, bufs);
   co_return !ec;

@@ -11,6 +11,8 @@
 
 namespace llmgate {
 
+using namespace std::string_view_literals;  // "..."sv appends with a known length (no strlen)
+
 namespace {
 constexpr std::size_t kReadChunkMax = 64 * 1024;  // body bytes per read when the length is unknown
 constexpr std::size_t kMaxRead = 1024 * 1024;   // ... and at most, when it is known
@@ -44,22 +46,22 @@ void serialize_request_head(const UpstreamRequest& req, const Deployment& d, std
   auto field = [&](std::string_view k, std::string_view v) {
     if (splits(k, true) || splits(v, false)) return;  // never split the header block (config-supplied names and values)
     out += k;
-    out += ": ";
+    out += ": "sv;
     out += v;
-    out += "\r\n";
+    out += "\r\n"sv;
   };
   out.clear();
   out.reserve(256 + req.target.size());
   out += req.method;
   out += ' ';
   out += req.target;
-  out += " HTTP/1.1\r\n";
+  out += " HTTP/1.1\r\n"sv;
   if (!overridden("Host")) {
     // RFC 9112: the port too when it is not the scheme's default (virtual hosts, ingresses).
     // (parse_url refuses CR, LF and spaces in the authority.)
     const bool default_port = d.url.port.empty() || d.url.port == (d.url.tls ? "443" : "80");
     const bool ipv6 = d.url.host.find(':') != std::string::npos;
-    out += "Host: ";
+    out += "Host: "sv;
     if (ipv6) out += '[';
     out += d.url.host;
     if (ipv6) out += ']';
@@ -67,7 +69,7 @@ void serialize_request_head(const UpstreamRequest& req, const Deployment& d, std
       out += ':';
       out += d.url.port;
     }
-    out += "\r\n";
+    out += "\r\n"sv;
   }
   if (!overridden("User-Agent")) field("User-Agent", "llmgate/" LLMGATE_VERSION);
   for (std::size_t i = 0; i < req.headers.size(); ++i) {
@@ -79,11 +81,11 @@ void serialize_request_head(const UpstreamRequest& req, const Deployment& d, std
   }
   if (has_body) {
     field("Content-Type", "application/json");
-    out += "Content-Length: ";
+    out += "Content-Length: "sv;
     out += std::to_string(req.body.size());
-    out += "\r\n";
+    out += "\r\n"sv;
   }
-  out += "\r\n";
+  out += "\r\n"sv;
 }
 
 void UpstreamConn::close() {
