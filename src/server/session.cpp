@@ -241,7 +241,7 @@ awaitable<void> lingering_close(tcp::socket& sock) {
 // Feeds the bytes already buffered to the parser; returns how many it used (`need_more` is not
 // an error). An async read that needs no I/O would complete through the scheduler (a posted
 // completion and an epoll_wait(0)), so buffered bytes are parsed here first.
-std::size_t parse_buffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer,
+std::size_t parse_buffered(BeastRequestParser& parser, beast::flat_buffer& buffer,
                            boost::system::error_code& ec) {
   if (buffer.size() == 0) return 0;
   const std::size_t used = parser.put(buffer.data(), ec);
@@ -249,6 +249,8 @@ std::size_t parse_buffered(http::request_parser<http::string_body>& parser, beas
   if (ec == http::error::need_more) ec = {};
   return used;
 }
+
+constexpr std::size_t kFieldArenaBytes = 2048;
 
 bool request_line_too_long(const beast::flat_buffer& buf, std::size_t max_line) {
   std::string_view s(static_cast<const char*>(buf.data().data()), buf.size());
@@ -277,6 +279,10 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
   beast::flat_buffer buffer;
   Deadline dl(sock.get_executor());
   bool close_gracefully = false;
+  // The arena for each request's header fields (BeastRequest): 2 KB holds an SDK's usual dozen
+  // or so; more spills to the heap until the arena is reset for the next request.
+  auto field_mem = std::make_unique<std::byte[]>(kFieldArenaBytes);
+  std::pmr::monotonic_buffer_resource field_arena(field_mem.get(), kFieldArenaBytes);
 
   for (;;) {
     auto cfg = w.config();
@@ -296,7 +302,9 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
     info.request_id.clear();
     info.keep_alive = true;
 
-    http::request_parser<http::string_body> parser;
+    field_arena.release();  // the previous request and its parser are gone (loop-body scope)
+    BeastRequestParser parser(std::piecewise_construct, std::make_tuple(),
+                              std::make_tuple(RequestFieldAlloc(&field_arena)));
     parser.header_limit(static_cast<std::uint32_t>(L.max_request_line + L.max_header_bytes));
     parser.body_limit(L.max_body_bytes);
     // The header is usually whole in what the keep-alive read got. An incomplete one consumes

@@ -5,6 +5,7 @@
 // build a temporary (std::string, ...) inside a co_await expression: GCC 12 can destroy such
 // objects twice (a double free seen under load). Name the value first, pass it by reference.
 #include <chrono>
+#include <memory_resource>
 #include <string>
 
 #include "llmgate/auth.hpp"
@@ -13,7 +14,11 @@
 
 namespace llmgate {
 
-using BeastRequest = http::request<http::string_body>;
+// A request's header fields come from a per-connection arena that is reset for each request
+// (serve_connection): Beast's fields allocate every field on its own, nine or more per request.
+using RequestFieldAlloc = std::pmr::polymorphic_allocator<char>;
+using BeastRequest = http::request<http::string_body, http::basic_fields<RequestFieldAlloc>>;
+using BeastRequestParser = http::request_parser<http::string_body, RequestFieldAlloc>;
 
 struct RequestInfo {
   std::string request_id;  // x-request-id: the client's own when it sent one, else record_id
