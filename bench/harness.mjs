@@ -15,6 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './report.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -380,8 +381,6 @@ for (let round = 0; round < opt.rounds; round++) {
     }
   }
 }
-const median = (a) => { const s = a.filter((x) => x != null && !Number.isNaN(x)).sort((x, y) => x - y); if (!s.length) return null;
-  const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const FIELDS = ['rps', 'p50_us', 'p90_us', 'p99_us', 'cpu_us_per_req', 'cpu_us_per_event', 'ttft_p50_us', 'ttft_p90_us', 'ttft_p99_us', 'gw_cores', 'other_cores', 'gw_wait_per_cpu', 'ctx_switches_per_req', 'errors', 'peak_rss_kb', 'hwm_kb'];
 for (const sc of scenarios) {
   results.medians[sc.id] = {};

@@ -17,6 +17,9 @@ const f1 = (x) => (x == null ? 'n/a' : x >= 100 ? Math.round(x).toLocaleString('
 const f2 = (x) => (x == null ? 'n/a' : x.toFixed(2));
 const mb = (kb) => (kb == null ? 'n/a' : (kb / 1024).toFixed(1));
 const ratio = (a, b) => (a == null || b == null || !b ? null : a / b);
+// Median of the numbers in `a` (null and NaN skipped); null when there are none.
+export const median = (a) => { const s = a.filter((x) => x != null && !Number.isNaN(x)).sort((x, y) => x - y); if (!s.length) return null;
+  const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 export function buildMarkdown(r, labels = DEFAULT_LABELS) {
   const M = r.medians, names = Object.keys(M.ns_c1 || {});
@@ -87,11 +90,10 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
     }
     return out;
   };
-  const med = (a) => { const s = [...a].sort((x, y) => x - y); if (!s.length) return null; const h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
   // A ratio target is met when both estimates meet it: the ratio of the medians and the median
   // of the same-round ratios; "mixed" when only one does.
-  const verdict = (q, rounds, ok) => { const qr = med(rounds); if (q == null) return null; if (qr == null) return ok(q); return ok(q) && ok(qr) ? true : ok(q) || ok(qr) ? 'mixed' : false; };
-  const roundsText = (rounds) => (rounds.length > 1 ? `; same-round ratios ${rounds.map(f2).join(', ')}, median ${f2(med(rounds))}x` : '');
+  const verdict = (q, rounds, ok) => { const qr = median(rounds); if (q == null) return null; if (qr == null) return ok(q); return ok(q) && ok(qr) ? true : ok(q) || ok(qr) ? 'mixed' : false; };
+  const roundsText = (rounds) => (rounds.length > 1 ? `; same-round ratios ${rounds.map(f2).join(', ')}, median ${f2(median(rounds))}x` : '');
   const rows = [];
   const t = (name, value, goal, ok) => rows.push(`| ${name} | ${value} | ${goal} | ${ok == null ? 'n/a' : ok === 'mixed' ? '**edge** (one estimate meets it)' : ok ? 'met' : '**not met**'} |`);
   if (names.includes('llmgate')) {

@@ -471,7 +471,7 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
         rejected_.fetch_add(1, std::memory_order_relaxed);
         return false;
       }
-      if (!v.request_body.empty() || !v.response_body.empty() || !v.error_message.empty()) {
+      if (has_fts_text(r)) {  // (sanitising keeps a text non-empty)
         w.fts_insert.reset();
         w.fts_insert.i64(1, w.db.getLastInsertRowid());
         w.fts_insert.text(2, v.request_body);
