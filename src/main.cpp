@@ -87,6 +87,11 @@ void setup_logging(bool json) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Allocations of 256 KiB and more are mapped and unmapped. The ledger queue's vectors grow to
+  // a backlog's peak (records pile up while the writer waits for a checkpoint's fsync); with
+  // glibc's default threshold, which rises to the size of the largest block freed (up to
+  // 32 MiB), they came from the heap after the first backlog and RSS kept every new peak.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];

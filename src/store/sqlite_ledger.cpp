@@ -7,6 +7,9 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -17,6 +20,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "store/backlog_release.hpp"
 #include "store/schema.hpp"
 #include "store/text_util.hpp"
 #include "store/yielding_vfs.hpp"
@@ -634,6 +638,15 @@ void SqliteLedger::run_maintenance(bool force_checkpoint) {
   }
 }
 
+void SqliteLedger::release_free_memory() {
+#ifdef __GLIBC__
+  const auto t0 = Clock::now();
+  malloc_trim(0);  // every arena: the workers' (records are built there) and the writer's
+  spdlog::debug("ledger: heap trimmed after a backlog in {} us",
+                std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+#endif
+}
+
 void SqliteLedger::writer_loop() {
   std::vector<RequestRecord> batch;
   std::size_t batch_bytes_left = 0;
@@ -641,6 +654,7 @@ void SqliteLedger::writer_loop() {
   std::optional<Clock::time_point> stop_deadline;
   const auto flush_every = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(s_.batch_write_at_s));
+  BacklogRelease release(std::min<std::size_t>(s_.batch_max_records, 4096));
   for (;;) {
     {
       std::unique_lock lk(mu_);
@@ -691,7 +705,14 @@ void SqliteLedger::writer_loop() {
       done = end;
     }
     if (ok) {
+      const bool backlog = release.oversized(batch.capacity());
       batch.clear();
+      if (backlog) {
+        std::vector<RequestRecord> usual;
+        usual.reserve(release.usual_capacity());
+        batch.swap(usual);
+      }
+      if (release.trim_now(backlog, Clock::now())) release_free_memory();
       backoff = std::chrono::milliseconds(100);
       run_maintenance(false);
       continue;
