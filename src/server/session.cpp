@@ -74,13 +74,24 @@ static std::string_view strip_bearer(std::string_view v) {
   return v;
 }
 
+std::string_view field_value(const BeastRequest& req, http::field name) {
+  for (const auto& f : req)
+    if (f.name() == name) return f.value();
+  return {};
+}
+
+std::string_view field_value(const BeastRequest& req, std::string_view lower_name) {
+  for (const auto& f : req) {
+    const std::string_view n = f.name_string();
+    if (n.size() == lower_name.size() && beast::iequals(n, lower_name)) return f.value();
+  }
+  return {};
+}
+
 std::string_view presented_key(const BeastRequest& req) {
-  std::string_view key;
-  if (auto it = req.find(http::field::authorization); it != req.end()) key = strip_bearer(it->value());
-  if (key.empty())
-    if (auto it = req.find("api-key"); it != req.end()) key = strip_bearer(it->value());
-  if (key.empty())
-    if (auto it = req.find("x-api-key"); it != req.end()) key = strip_bearer(it->value());
+  std::string_view key = strip_bearer(field_value(req, http::field::authorization));
+  if (key.empty()) key = strip_bearer(field_value(req, "api-key"));
+  if (key.empty()) key = strip_bearer(field_value(req, "x-api-key"));
   return key;
 }
 
@@ -97,7 +108,7 @@ Errc authenticate(App& app, const Config& cfg, const BeastRequest& req, std::str
     return Errc::ok;
   }
   if (!key.empty() && app.keys) return app.keys->authorize(key, model_group, who, message);
-  if (key.empty() && app.ui_sessions && req.find(http::field::cookie) != req.end()) {
+  if (key.empty() && app.ui_sessions && !field_value(req, http::field::cookie).empty()) {
     Errc err = Errc::unauthorized;
     HttpRequest hr = to_http_request(req, RequestInfo{});
     if (app.ui_sessions->authorize(hr, err)) {
@@ -351,9 +362,9 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
 
     BeastRequest& hdr = parser.get();
     info.record_id = w.new_request_id();
-    if (auto it = hdr.find("x-request-id"); it != hdr.end() && !it->value().empty() && it->value().size() <= 128 &&
-        std::all_of(it->value().begin(), it->value().end(), [](char c) { return c > 32 && c < 127; })) {
-      info.request_id = std::string(it->value());
+    if (const std::string_view rid = field_value(hdr, "x-request-id");
+        !rid.empty() && rid.size() <= 128 && std::all_of(rid.begin(), rid.end(), [](char c) { return c > 32 && c < 127; })) {
+      info.request_id = std::string(rid);
     } else {
       info.request_id = info.record_id;
     }

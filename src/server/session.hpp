@@ -53,6 +53,12 @@ awaitable<bool> write_response(tcp::socket& sock, http::response<http::string_bo
 awaitable<bool> write_error(tcp::socket& sock, Errc e, std::string_view message, const RequestInfo& info,
                             std::string_view param = {}, std::string_view code = {});
 
+// A field's value ("" when absent; the first of repeated fields), found by a linear scan: a
+// request carries a handful of fields, and Beast's find() walks its case-insensitive set
+// (~600 instructions for one Authorization lookup). `lower_name` must be lower case.
+std::string_view field_value(const BeastRequest& req, http::field name);
+std::string_view field_value(const BeastRequest& req, std::string_view lower_name);
+
 // The key presented in Authorization: Bearer, api-key or x-api-key ("" when none).
 std::string_view presented_key(const BeastRequest& req);
 // Who is calling, for the proxy endpoints and master-key routes. `model_group` is checked

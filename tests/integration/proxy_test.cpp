@@ -2,6 +2,7 @@
 // passthrough, auth, upstream failures, disconnects, pooled-connection retry.
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -116,7 +117,8 @@ TEST_F(ProxyTest, NonStreamingRoundTrip) {
   EXPECT_EQ(j["choices"][0]["message"]["content"], FakeUpstream::kContent);
   EXPECT_EQ(j["usage"]["prompt_tokens"], FakeUpstream::kPromptTokens);
   EXPECT_EQ(r.header("x-request-id").size(), 32u);
-  EXPECT_FALSE(r.header("x-litellm-overhead-duration-ms").empty());
+  EXPECT_TRUE(std::regex_match(r.header("x-litellm-overhead-duration-ms"), std::regex(R"([0-9]+\.[0-9]{3})")))
+      << r.header("x-litellm-overhead-duration-ms");
   // gpt-4o-mini is in the price table: 12 prompt + 5 completion tokens have a known cost.
   ASSERT_FALSE(r.header("x-litellm-response-cost").empty());
   EXPECT_GT(std::stod(r.header("x-litellm-response-cost")), 0.0);
@@ -133,6 +135,11 @@ TEST_F(ProxyTest, ClientRequestIdIsKept) {
   auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
                    {auth_header(), {"x-request-id", "my-trace-123"}});
   EXPECT_EQ(r.header("x-request-id"), "my-trace-123");
+  // Field names are case-insensitive.
+  auto r2 = request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
+                    {{"AUTHORIZATION", std::string("bearer ") + kMasterKey}, {"X-Request-ID", "Trace-456"}});
+  EXPECT_EQ(r2.status, 200) << r2.body;
+  EXPECT_EQ(r2.header("x-request-id"), "Trace-456");
 }
 
 TEST_F(ProxyTest, UnknownFieldsPassThroughAndRedirectFieldsDoNot) {
@@ -202,6 +209,11 @@ TEST_F(ProxyTest, AuthFailures) {
   // Azure SDKs send api-key; others x-api-key.
   EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"api-key", kMasterKey}}).status, 200);
   EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"x-api-key", kMasterKey}}).status, 200);
+  EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"Api-Key", kMasterKey}}).status, 200);
+  EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"X-API-KEY", kMasterKey}}).status, 200);
+  // An empty Authorization falls through to api-key.
+  EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
+                    {{"Authorization", ""}, {"api-key", kMasterKey}}).status, 200);
   // Health needs no key.
   EXPECT_EQ(request(gw->port(), "GET", "/health/liveliness").status, 200);
   EXPECT_EQ(request(gw->port(), "GET", "/health/readiness").status, 200);
