@@ -37,6 +37,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Records the queue's vectors are sized for: a batch's worth, at most 4096.
+std::size_t usual_queue_capacity(const LedgerSettings& s) {
+  return std::min<std::size_t>(s.batch_max_records, 4096);
+}
+
 int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -369,7 +374,7 @@ SqliteLedger::SqliteLedger(LedgerSettings s) : s_(std::move(s)) {
   if (s_.batch_max_records == 0) s_.batch_max_records = 1;
   if (s_.queue_max_records == 0) s_.queue_max_records = 1;
   if (!(s_.batch_write_at_s > 0)) s_.batch_write_at_s = 1;
-  pending_.reserve(std::min<std::size_t>(s_.batch_max_records, 4096));
+  pending_.reserve(usual_queue_capacity(s_));
   // Open once synchronously so a good path is ready (and migrated) before the first request;
   // a bad one is logged and retried by the writer: the gateway keeps serving either way.
   ensure_writer_db();
@@ -654,7 +659,7 @@ void SqliteLedger::writer_loop() {
   std::optional<Clock::time_point> stop_deadline;
   const auto flush_every = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(s_.batch_write_at_s));
-  BacklogRelease release(std::min<std::size_t>(s_.batch_max_records, 4096));
+  BacklogRelease release(usual_queue_capacity(s_));
   for (;;) {
     {
       std::unique_lock lk(mu_);
