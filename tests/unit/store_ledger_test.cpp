@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -246,6 +248,46 @@ TEST(StoreLedger, DatabaseLockedForSecondsThenResumesWithoutLoss) {
   EXPECT_EQ(l->stats().written, 400u);
   EXPECT_EQ(count_rows(dir.file("l.db")), 400);
   EXPECT_EQ(l->stats().dropped, 0u);
+}
+
+// A full disk, simulated with the process's file-size limit (RLIMIT_FSIZE: a write past it
+// fails with EFBIG, as one fails with ENOSPC on a full disk, once SIGXFSZ is ignored). The
+// writer counts the failures, keeps the records queued, and writes them all once space is back.
+TEST(StoreLedger, DiskFullThenSpaceFreedResumesWithoutLoss) {
+  TempDir dir;
+  auto l = open_ledger(settings_for(dir.file("l.db")));
+  for (int i = 0; i < 50; ++i) l->submit(make_record(i));
+  ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  auto file_size = [&](const std::string& name) {
+    struct stat st {};
+    return ::stat(dir.file(name).c_str(), &st) == 0 ? static_cast<rlim_t>(st.st_size) : rlim_t{0};
+  };
+  const rlim_t limit = std::max(file_size("l.db"), file_size("l.db-wal")) + 1024;
+
+  struct sigaction ignore {}, old_action {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  struct rlimit old_limit {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct rlimit full = old_limit;
+  full.rlim_cur = limit;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &full), 0);
+
+  for (int i = 50; i < 1050; ++i) l->submit(make_record(i));
+  const bool failed = eventually([&] { return l->stats().db_errors >= 2; });
+  const auto written_while_full = l->stats().written;
+
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);  // space is back
+  ASSERT_EQ(::sigaction(SIGXFSZ, &old_action, nullptr), 0);
+  ASSERT_TRUE(failed) << "the writer never hit the limit";
+  EXPECT_EQ(written_while_full, 50u);
+  ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(30)));
+  EXPECT_EQ(l->stats().written, 1050u);
+  EXPECT_EQ(l->stats().dropped, 0u);
+  l->shutdown();
+  EXPECT_EQ(count_rows(dir.file("l.db")), 1050);
+  SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
 }
 
 TEST(StoreLedger, UnwritablePathShowsErrorsAndNeverCrashes) {
