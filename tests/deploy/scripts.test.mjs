@@ -69,7 +69,9 @@ describe('scripts/load_test.sh', { skip: hasWrk ? false : 'needs wrk' }, () => {
       assert.equal(r.status, 0, r.stdout + r.stderr);
       for (const l of ['latency p50', 'latency p95', 'latency p99', 'errors', '429']) assert.match(r.stdout, new RegExp(`^${l}\\s`, 'm'));
       const n = Number(r.stdout.match(/^requests\s+(\d+)/m)[1]);
-      assert.ok(n >= 40 && n <= 130, `about 80 requests in 2 s at 40 req/s, got ${n}`);
+      // About 80 requests in 2 s at 40 req/s. The bounds are wide because a loaded CI machine
+      // (ctest -j2) can start wrk late or stall it; unpaced, wrk sends thousands here.
+      assert.ok(n >= 20 && n <= 200, `about 80 requests in 2 s at 40 req/s, got ${n}`);
       const c429 = Number(r.stdout.match(/^429\s+(\d+)/m)[1]);
       assert.ok(c429 >= Math.floor(n / 5) - 2 && c429 > 0, `every 5th request is a 429: ${c429} of ${n}`);
     } finally { await g.close(); }
