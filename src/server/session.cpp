@@ -68,9 +68,11 @@ awaitable<bool> write_error(tcp::socket& sock, Errc e, std::string_view message,
 }
 
 static std::string_view strip_bearer(std::string_view v) {
-  if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer ")) v.remove_prefix(7);
-  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  // The scheme is case-insensitive (RFC 7235), as in auth_util's presented_key.
+  if (v.size() > 7 && beast::iequals(v.substr(0, 6), "bearer") && (v[6] == ' ' || v[6] == '\t'))
+    v.remove_prefix(7);
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
   return v;
 }
 

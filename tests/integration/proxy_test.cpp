@@ -211,6 +211,9 @@ TEST_F(ProxyTest, AuthFailures) {
   EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"x-api-key", kMasterKey}}).status, 200);
   EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"Api-Key", kMasterKey}}).status, 200);
   EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"X-API-KEY", kMasterKey}}).status, 200);
+  // The scheme is case-insensitive.
+  EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
+                    {{"Authorization", std::string("BEARER ") + kMasterKey}}).status, 200);
   // An empty Authorization falls through to api-key.
   EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
                     {{"Authorization", ""}, {"api-key", kMasterKey}}).status, 200);
