@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include <openssl/ssl.h>
@@ -86,6 +87,34 @@ void serialize_request_head(const UpstreamRequest& req, const Deployment& d, std
     out += "\r\n"sv;
   }
   out += "\r\n"sv;
+}
+
+void build_request_head(const UpstreamRequest& req, const Deployment& d, RequestHeadCache& cache,
+                        std::string& head) {
+  // (The cache lives on one connection, so the scheme, and with it the default port, is fixed.)
+  const bool has_body = req.method != "GET";
+  const bool hit = has_body && cache.length_at != 0 && cache.length_at <= head.size() &&
+                   cache.target == req.target && cache.method == req.method && cache.headers == req.headers &&
+                   cache.host == d.url.host && cache.port == d.url.port;
+  if (!hit) {
+    serialize_request_head(req, d, head);
+    cache.length_at = 0;
+    if (!has_body) return;  // (health probes: GET, rare)
+    constexpr std::string_view cl = "\r\nContent-Length: ";
+    const std::size_t at = head.rfind(cl);
+    if (at == std::string::npos) return;
+    cache.method = req.method;
+    cache.target = req.target;
+    cache.host = d.url.host;
+    cache.port = d.url.port;
+    cache.headers = req.headers;
+    cache.length_at = at + cl.size();
+  }
+  head.resize(cache.length_at);
+  char digits[24];
+  const auto r = std::to_chars(digits, digits + sizeof digits, req.body.size());
+  head.append(digits, r.ptr);
+  head += "\r\n\r\n"sv;
 }
 
 void UpstreamConn::close() {
@@ -290,7 +319,7 @@ awaitable<Errc> UpstreamCall::exchange(Stream& s, const UpstreamRequest& req, co
                                        std::string& err, bool& any_response_byte) {
   std::string& head = conn_->head;
   beast::flat_buffer& buf = conn_->buf;
-  serialize_request_head(req, d, head);
+  build_request_head(req, d, conn_->head_cache, head);
   const std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(req.body.data(), req.body.size())};
   Deadline dl(co_await net::this_coro::executor);
   dl.arm(conn_->lowest(), header_timeout);

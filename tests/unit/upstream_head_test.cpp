@@ -63,3 +63,41 @@ TEST(UpstreamHead, ValuesWithLineBreaksAreDropped) {
   EXPECT_EQ(h.find("text/plain"), std::string::npos) << h;  // the body's type is ours
   EXPECT_NE(h.find("Content-Length: 0\r\n\r\n"), std::string::npos) << h;
 }
+
+TEST(UpstreamHead, ACachedHeadOnlyRewritesContentLengthAndFollowsEveryChange) {
+  RequestHeadCache cache;
+  std::string head;
+  auto check = [&](const UpstreamRequest& r, const Deployment& d) {
+    build_request_head(r, d, cache, head);
+    std::string fresh;
+    serialize_request_head(r, d, fresh);
+    EXPECT_EQ(head, fresh);
+  };
+  UpstreamRequest r;
+  r.target = "/v1/chat/completions";
+  r.headers = {{"Authorization", "Bearer sk-x"}};
+  Deployment d = dep();
+  r.body = std::string(13, 'x');
+  check(r, d);
+  EXPECT_NE(cache.length_at, 0u);
+  r.body = std::string(12345, 'x');  // longer length
+  check(r, d);
+  r.body.clear();  // "0"
+  check(r, d);
+  r.target = "/v1/embeddings";
+  check(r, d);
+  r.headers = {{"Authorization", "Bearer sk-y"}};
+  check(r, d);
+  r.headers.emplace_back("api-key", "k");
+  check(r, d);
+  d.url.port = "8443";
+  check(r, d);
+  d.url.host = "other.example.com";
+  check(r, d);
+  r.method = "GET";  // no body: serialized, not cached
+  check(r, d);
+  EXPECT_EQ(cache.length_at, 0u);
+  r.method = "POST";
+  r.body = "{}";
+  check(r, d);
+}
