@@ -203,6 +203,10 @@ int main(int argc, char** argv) {
 
   int exit_code = 0;
   {
+    // Signals are caught before the port opens: a SIGTERM sent as soon as the gateway answers
+    // (an orchestrator, a test) is queued for the handler below instead of killing the process.
+    net::io_context sig_ctx(1);
+    net::signal_set signals(sig_ctx, SIGINT, SIGTERM);
     Runtime rt(app, std::move(routes), cfg->server.workers);
     try {
       rt.listen(cfg->server.host, cfg->server.port);
@@ -223,8 +227,6 @@ int main(int argc, char** argv) {
     // Staged shutdown: SIGTERM/SIGINT -> readiness 503 at once, keep accepting for the drain
     // window (endpoints are removed concurrently), then stop accepting, let in-flight requests
     // finish within the grace period, flush the ledger, exit 0. A second signal exits at once.
-    net::io_context sig_ctx(1);
-    net::signal_set signals(sig_ctx, SIGINT, SIGTERM);
     net::steady_timer timer(sig_ctx);
     int signals_seen = 0;
     std::chrono::steady_clock::time_point grace_end;
