@@ -6,10 +6,8 @@
 #include <SQLiteCpp/Transaction.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
-#ifdef __GLIBC__
 #include <malloc.h>
-#endif
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -644,12 +642,10 @@ void SqliteLedger::run_maintenance(bool force_checkpoint) {
 }
 
 void SqliteLedger::release_free_memory() {
-#ifdef __GLIBC__
   const auto t0 = Clock::now();
   malloc_trim(0);  // every arena: the workers' (records are built there) and the writer's
   spdlog::debug("ledger: heap trimmed after a backlog in {} us",
                 std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
-#endif
 }
 
 void SqliteLedger::writer_loop() {

@@ -45,7 +45,7 @@ class SqliteLedger final : public Ledger {
  private:
   struct WriterDb;  // writer connection + prepared statements
   void writer_loop();
-  static void release_free_memory();  // glibc malloc_trim(0); no-op elsewhere
+  static void release_free_memory();  // glibc malloc_trim(0), as main.cpp uses glibc's mallopt
   bool write_batch(std::vector<RequestRecord>& batch, std::size_t begin, std::size_t end);
   bool ensure_writer_db();
   void run_maintenance(bool force_checkpoint);

@@ -89,20 +89,19 @@ void serialize_request_head(const UpstreamRequest& req, const Deployment& d, std
   out += "\r\n"sv;
 }
 
-void build_request_head(const UpstreamRequest& req, const Deployment& d, RequestHeadCache& cache,
-                        std::string& head) {
+const std::string& build_request_head(const UpstreamRequest& req, const Deployment& d, RequestHeadCache& cache) {
   // (The cache lives on one connection, so the scheme, and with it the default port, is fixed.)
+  std::string& head = cache.text;
   const bool has_body = req.method != "GET";
-  const bool hit = has_body && cache.length_at != 0 && cache.length_at <= head.size() &&
-                   cache.target == req.target && cache.method == req.method && cache.headers == req.headers &&
-                   cache.host == d.url.host && cache.port == d.url.port;
+  const bool hit = has_body && cache.length_at != 0 && cache.target == req.target && cache.method == req.method &&
+                   cache.headers == req.headers && cache.host == d.url.host && cache.port == d.url.port;
   if (!hit) {
     serialize_request_head(req, d, head);
     cache.length_at = 0;
-    if (!has_body) return;  // (health probes: GET, rare)
+    if (!has_body) return head;  // (health probes: GET, rare)
     constexpr std::string_view cl = "\r\nContent-Length: ";
     const std::size_t at = head.rfind(cl);
-    if (at == std::string::npos) return;
+    if (at == std::string::npos) return head;
     cache.method = req.method;
     cache.target = req.target;
     cache.host = d.url.host;
@@ -115,6 +114,7 @@ void build_request_head(const UpstreamRequest& req, const Deployment& d, Request
   const auto r = std::to_chars(digits, digits + sizeof digits, req.body.size());
   head.append(digits, r.ptr);
   head += "\r\n\r\n"sv;
+  return head;
 }
 
 void UpstreamConn::close() {
@@ -317,9 +317,8 @@ template <class Stream>
 awaitable<Errc> UpstreamCall::exchange(Stream& s, const UpstreamRequest& req, const Deployment& d,
                                        std::chrono::steady_clock::duration header_timeout,
                                        std::string& err, bool& any_response_byte) {
-  std::string& head = conn_->head;
+  const std::string& head = build_request_head(req, d, conn_->head);
   beast::flat_buffer& buf = conn_->buf;
-  build_request_head(req, d, conn_->head_cache, head);
   const std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(req.body.data(), req.body.size())};
   Deadline dl(co_await net::this_coro::executor);
   dl.arm(conn_->lowest(), header_timeout);

@@ -19,18 +19,18 @@ namespace llmgate {
 // The HTTP/1.1 request line and header block for `req` (ends with the blank line).
 void serialize_request_head(const UpstreamRequest& req, const Deployment& d, std::string& out);
 
-// The inputs of a connection's last request head. Requests of one deployment and endpoint
+// A connection's last request head and its inputs. Requests of one deployment and endpoint
 // share method, target and header fields, so the next head differs only in Content-Length:
 // build_request_head() then rewrites that value instead of serializing again (~2k
 // instructions per request).
 struct RequestHeadCache {
+  std::string text;  // the head as last sent
   std::string method, target, host, port;
   std::vector<std::pair<std::string, std::string>> headers;
-  std::size_t length_at = 0;  // where the Content-Length value starts in the head; 0 = no entry
+  std::size_t length_at = 0;  // where the Content-Length value starts in `text`; 0 = no entry
 };
-// serialize_request_head's result in `head`, reusing `cache` when it matches.
-void build_request_head(const UpstreamRequest& req, const Deployment& d, RequestHeadCache& cache,
-                        std::string& head);
+// serialize_request_head's result, reusing `cache` when its inputs match. Returns cache.text.
+const std::string& build_request_head(const UpstreamRequest& req, const Deployment& d, RequestHeadCache& cache);
 
 struct UpstreamConn {
   std::string key;  // pool key: origin + TLS settings
@@ -41,8 +41,7 @@ struct UpstreamConn {
   // Kept with the connection across its exchanges (no allocation per request): the response
   // read buffer and the request's header block.
   beast::flat_buffer buf;
-  std::string head;
-  RequestHeadCache head_cache;
+  RequestHeadCache head;
   tcp::socket& lowest() { return tls ? tls->next_layer() : *plain; }
   void close();
 };

@@ -66,9 +66,8 @@ TEST(UpstreamHead, ValuesWithLineBreaksAreDropped) {
 
 TEST(UpstreamHead, ACachedHeadOnlyRewritesContentLengthAndFollowsEveryChange) {
   RequestHeadCache cache;
-  std::string head;
   auto check = [&](const UpstreamRequest& r, const Deployment& d) {
-    build_request_head(r, d, cache, head);
+    const std::string& head = build_request_head(r, d, cache);
     std::string fresh;
     serialize_request_head(r, d, fresh);
     EXPECT_EQ(head, fresh);
