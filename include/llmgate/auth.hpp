@@ -28,7 +28,19 @@ struct Principal {
 bool constant_time_equals(std::string_view a, std::string_view b);
 // SHA-256 hex of a key (what the ledger and metrics store; never the key itself).
 std::string hash_key(std::string_view raw_key);
-// The key presented in Authorization: Bearer / api-key / x-api-key, or "".
+// The key a request presents, or "": `Authorization: Bearer <key>` (the scheme case-insensitive,
+// RFC 7235), else the `api-key` header (Azure SDKs), else `x-api-key` (Anthropic-style clients),
+// as LiteLLM reads them. Another scheme (`Basic ...`) or a bare value in Authorization presents
+// no key there. `header(name)` returns a field's value by lower-case name ("" when absent); it is
+// only asked for the headers it needs. The one rule for the proxy path and the routes.
+std::string_view trim_ows(std::string_view s);  // drops leading/trailing spaces and tabs
+std::string_view bearer_token(std::string_view authorization);
+template <class HeaderFn>
+std::string_view presented_key_from(HeaderFn&& header) {
+  if (std::string_view k = bearer_token(header("authorization")); !k.empty()) return k;
+  if (std::string_view k = trim_ows(header("api-key")); !k.empty()) return k;
+  return trim_ows(header("x-api-key"));
+}
 std::string_view presented_key(const HttpRequest& req);
 
 // Virtual keys (LiteLLM /key/* API). Implemented in src/auth/key_store*.cpp.

@@ -32,37 +32,23 @@ std::string hash_key(std::string_view raw_key) {
   return out;
 }
 
-namespace {
-
-std::string_view trim(std::string_view s) {
+std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
+std::string_view bearer_token(std::string_view authorization) {
+  const std::string_view v = trim_ows(authorization);
+  constexpr std::string_view kScheme = "bearer";
+  if (v.size() <= kScheme.size() || (v[6] != ' ' && v[6] != '\t')) return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(v[i])) != kScheme[i]) return {};
+  return trim_ows(v.substr(kScheme.size() + 1));
 }
 
-}  // namespace
-
 std::string_view presented_key(const HttpRequest& req) {
-  // 1. Authorization: Bearer <key> (scheme case-insensitive, as RFC 7235 says).
-  std::string_view auth = trim(req.header("authorization"));
-  if (auth.size() > 6 && iequals(auth.substr(0, 6), "bearer") &&
-      (auth[6] == ' ' || auth[6] == '\t')) {
-    std::string_view k = trim(auth.substr(7));
-    if (!k.empty()) return k;
-  }
-  // 2. api-key (Azure SDKs), 3. x-api-key (Anthropic-style clients).
-  if (std::string_view k = trim(req.header("api-key")); !k.empty()) return k;
-  if (std::string_view k = trim(req.header("x-api-key")); !k.empty()) return k;
-  return {};
+  return presented_key_from([&](std::string_view name) { return req.header(name); });
 }
 
 }  // namespace llmgate

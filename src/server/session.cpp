@@ -67,15 +67,6 @@ awaitable<bool> write_error(tcp::socket& sock, Errc e, std::string_view message,
   co_return co_await write_response(sock, res, info);
 }
 
-static std::string_view strip_bearer(std::string_view v) {
-  // The scheme is case-insensitive (RFC 7235), as in auth_util's presented_key.
-  if (v.size() > 7 && beast::iequals(v.substr(0, 6), "bearer") && (v[6] == ' ' || v[6] == '\t'))
-    v.remove_prefix(7);
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
-
 std::string_view field_value(const BeastRequest& req, http::field name) {
   for (const auto& f : req)
     if (f.name() == name) return f.value();
@@ -91,10 +82,10 @@ std::string_view field_value(const BeastRequest& req, std::string_view lower_nam
 }
 
 std::string_view presented_key(const BeastRequest& req) {
-  std::string_view key = strip_bearer(field_value(req, http::field::authorization));
-  if (key.empty()) key = strip_bearer(field_value(req, "api-key"));
-  if (key.empty()) key = strip_bearer(field_value(req, "x-api-key"));
-  return key;
+  // The rule is auth.hpp's (shared with the routes); Authorization is looked up by its enum.
+  return presented_key_from([&](std::string_view name) {
+    return name == "authorization" ? field_value(req, http::field::authorization) : field_value(req, name);
+  });
 }
 
 Errc authenticate(App& app, const Config& cfg, const BeastRequest& req, std::string_view model_group,

@@ -217,6 +217,17 @@ TEST_F(ProxyTest, AuthFailures) {
   // An empty Authorization falls through to api-key.
   EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
                     {{"Authorization", ""}, {"api-key", kMasterKey}}).status, 200);
+  // LiteLLM's rule, on the proxy path and the routes: another scheme in Authorization presents
+  // no key there, so api-key is read; a bare key without the scheme is not a key.
+  for (const char* path : {"/v1/chat/completions", "/v1/models"}) {
+    const bool post = std::string_view(path) == "/v1/chat/completions";
+    auto send = [&](std::vector<std::pair<std::string, std::string>> h) {
+      return request(gw->port(), post ? "POST" : "GET", path, post ? chat_body("gpt-test") : "", h).status;
+    };
+    EXPECT_EQ(send({{"Authorization", "Basic dXNlcjpwYXNz"}, {"api-key", kMasterKey}}), 200) << path;
+    EXPECT_EQ(send({{"Authorization", kMasterKey}}), 401) << path;
+    EXPECT_EQ(send({{"api-key", std::string("Bearer ") + kMasterKey}}), 401) << path;
+  }
   // Health needs no key.
   EXPECT_EQ(request(gw->port(), "GET", "/health/liveliness").status, 200);
   EXPECT_EQ(request(gw->port(), "GET", "/health/readiness").status, 200);

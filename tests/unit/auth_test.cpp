@@ -54,6 +54,10 @@ TEST(PresentedKey, IgnoresOtherSchemesAndEmptyValues) {
   EXPECT_EQ(presented_key(with_headers({{"authorization", "Bearer "}})), "");
   EXPECT_EQ(presented_key(with_headers({{"authorization", "Bearersk-abc"}})), "");
   EXPECT_EQ(presented_key(with_headers({{"authorization", "Basic xyz"}, {"api-key", "k"}})), "k");
+  // A bare key is not a Bearer token; api-key and x-api-key values are taken as they are.
+  EXPECT_EQ(presented_key(with_headers({{"authorization", "sk-abc"}})), "");
+  EXPECT_EQ(presented_key(with_headers({{"api-key", "Bearer sk-abc"}})), "Bearer sk-abc");
+  EXPECT_EQ(presented_key(with_headers({{"authorization", "\tBearer\tsk-abc"}})), "sk-abc");
 }
 
 }  // namespace
