@@ -713,7 +713,9 @@ void SqliteLedger::writer_loop() {
         usual.reserve(release.usual_capacity());
         batch.swap(usual);
       }
-      if (release.trim_now(backlog, Clock::now())) release_free_memory();
+      const auto now = Clock::now();
+      if (release.release_pages_now(now)) release_unused_pages(batch, BacklogRelease::kKeepRecords);
+      if (release.trim_now(backlog, now)) release_free_memory();
       backoff = std::chrono::milliseconds(100);
       run_maintenance(false);
       continue;
