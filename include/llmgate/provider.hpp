@@ -36,8 +36,13 @@ struct Usage {
 // Reads an OpenAI "usage" object (prompt_tokens_details.cached_tokens,
 // completion_tokens_details.reasoning_tokens included). Leaves `u` untouched when absent.
 void read_openai_usage(const nlohmann::json& usage, Usage& u);
+// Token counts an upstream reports are taken when 0 <= n <= kMaxTokenCount, else read as 0: a
+// negative or absurd count (a broken upstream) must not turn into negative cost or overflow sums.
+inline constexpr int64_t kMaxTokenCount = 1'000'000'000'000;
+int64_t sane_token_count(int64_t n);
 
 enum class StreamFormat { sse, ndjson };
+enum class ResponseBody { forward, translated, invalid };
 
 // What the proxy learned by scanning the client's body without building a document
 // (json_scan.hpp). Dialects that only replace "model" (and may add stream_options) build the
@@ -90,10 +95,11 @@ class Provider {
     return false;
   }
   virtual StreamFormat stream_format(Endpoint ep) const { return StreamFormat::sse; }
-  // Non-streaming success body -> OpenAI JSON body. Returns false when the upstream body is
-  // already OpenAI JSON and may be forwarded unchanged (then only `usage` is filled).
-  virtual bool translate_response(Endpoint ep, const Deployment& d, std::string_view upstream_body,
-                                  std::string& out, Usage& usage) const = 0;
+  // Non-streaming success body -> OpenAI JSON body: `translated` (in `out`), `forward` when the
+  // upstream body is already OpenAI JSON and goes to the client unchanged (only `usage` is
+  // filled), `invalid` when it is not a JSON object at all (the proxy answers 502 instead).
+  virtual ResponseBody translate_response(Endpoint ep, const Deployment& d, std::string_view upstream_body,
+                                          std::string& out, Usage& usage) const = 0;
   // Streaming: one upstream unit (an SSE event's data, or one NDJSON line) -> zero or more
   // complete OpenAI SSE events appended to `out` ("data: {...}\n\n"; "data: [DONE]\n\n" at the
   // end). Providers speaking OpenAI SSE natively are not called per event (see passthrough()).

@@ -502,7 +502,17 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   } else {
     Usage u;
     std::string translated;
-    if (prov.translate_response(ep_, d, ubody, translated, u)) {
+    const ResponseBody rb = call.content_type_not_json() ? ResponseBody::invalid
+                                                         : prov.translate_response(ep_, d, ubody, translated, u);
+    if (rb == ResponseBody::invalid) {
+      // Not a JSON object (an HTML page from a proxy in front of the upstream, a cut body): the
+      // client's SDK could not read it, and the ledger must not count it a success.
+      co_return co_await upstream_failed(Errc::upstream_protocol,
+                                         "upstream " + d.url.host + " answered HTTP " + std::to_string(status) +
+                                             " with a body that is not a JSON object",
+                                         last, watch);
+    }
+    if (rb == ResponseBody::translated) {
       res_body = std::move(translated);
       if (want_b64) embeddings_floats_to_base64(res_body);
     } else {

@@ -175,13 +175,10 @@ class AzureProvider final : public Provider {
     append_event(out, j.dump(-1, ' ', false, json::error_handler_t::replace));
   }
 
-  bool translate_response(Endpoint, const Deployment&, std::string_view upstream_body, std::string&,
-                          Usage& usage) const override {
-    if (!extract_usage_fast(upstream_body, usage)) {
-      auto j = json::parse(upstream_body, nullptr, false);
-      if (!j.is_discarded() && j.is_object() && j.contains("usage")) read_openai_usage(j["usage"], usage);
-    }
-    return false;  // OpenAI JSON already (plus Azure's *_filter_results, which clients ignore)
+  ResponseBody translate_response(Endpoint, const Deployment&, std::string_view upstream_body, std::string&,
+                                  Usage& usage) const override {
+    // OpenAI JSON already (plus Azure's *_filter_results, which clients ignore).
+    return read_openai_response(upstream_body, usage);
   }
 
   std::string translate_error(int status, std::string_view upstream_body) const override {

@@ -148,8 +148,8 @@ class MockProvider final : public Provider {
   Errc build_request(Endpoint, const Deployment&, nlohmann::json&, bool, UpstreamRequest&, std::string&) const override {
     return Errc::ok;  // served in-process
   }
-  bool translate_response(Endpoint, const Deployment&, std::string_view, std::string&, Usage&) const override {
-    return false;
+  ResponseBody translate_response(Endpoint, const Deployment&, std::string_view, std::string&, Usage&) const override {
+    return ResponseBody::forward;
   }
 };
 }  // namespace

@@ -284,7 +284,7 @@ json openai_tool_calls(const json& calls, bool with_index) {
 bool read_counts(const json& j, Usage& u) {
   auto num = [&](const char* k) -> std::optional<int64_t> {
     auto it = j.find(k);
-    if (it != j.end() && it->is_number_integer()) return it->get<int64_t>();
+    if (it != j.end() && it->is_number_integer()) return sane_token_count(it->get<int64_t>());
     return std::nullopt;
   };
   auto p = num("prompt_eval_count"), c = num("eval_count");
@@ -398,10 +398,10 @@ class OllamaProvider final : public Provider {
   StreamFormat stream_format(Endpoint) const override { return StreamFormat::ndjson; }
   bool passthrough_stream() const override { return false; }
 
-  bool translate_response(Endpoint ep, const Deployment& d, std::string_view upstream_body, std::string& out,
-                          Usage& usage) const override {
+  ResponseBody translate_response(Endpoint ep, const Deployment& d, std::string_view upstream_body, std::string& out,
+                                  Usage& usage) const override {
     json j = json::parse(upstream_body, nullptr, false);
-    if (!j.is_object()) return false;
+    if (!j.is_object()) return ResponseBody::invalid;
     const std::string model = reported_model(d, j);
     if (ep == Endpoint::embeddings) {
       json data = json::array();
@@ -417,7 +417,7 @@ class OllamaProvider final : public Provider {
                   {"data", std::move(data)},
                   {"model", model},
                   {"usage", {{"prompt_tokens", u.prompt_tokens}, {"total_tokens", u.prompt_tokens}}}});
-      return true;
+      return ResponseBody::translated;
     }
     const bool has_usage = read_counts(j, usage);
     const json* msg = j.contains("message") && j["message"].is_object() ? &j["message"] : nullptr;
@@ -451,7 +451,7 @@ class OllamaProvider final : public Provider {
     }
     if (has_usage) o["usage"] = usage_json(usage);
     out = dump(o);
-    return true;
+    return ResponseBody::translated;
   }
 
   void translate_stream_unit(Endpoint ep, const Deployment& d, StreamState& st, std::string_view unit,

@@ -42,13 +42,9 @@ class OpenAICompatible final : public Provider {
     }
     if (!d.api_key.empty()) out.headers.emplace_back("Authorization", "Bearer " + d.api_key.reveal());
   }
-  bool translate_response(Endpoint, const Deployment&, std::string_view upstream_body, std::string&,
-                          Usage& usage) const override {
-    if (!extract_usage_fast(upstream_body, usage)) {
-      auto j = nlohmann::json::parse(upstream_body, nullptr, false);
-      if (!j.is_discarded() && j.is_object() && j.contains("usage")) read_openai_usage(j["usage"], usage);
-    }
-    return false;  // forwarded unchanged
+  ResponseBody translate_response(Endpoint, const Deployment&, std::string_view upstream_body, std::string&,
+                                  Usage& usage) const override {
+    return read_openai_response(upstream_body, usage);  // forwarded unchanged when valid
   }
   std::optional<UpstreamRequest> health_probe(const Deployment& d) const override {
     UpstreamRequest r;

@@ -19,11 +19,20 @@ const char* to_string(Endpoint e) {
   return "";
 }
 
+int64_t sane_token_count(int64_t n) { return n < 0 || n > kMaxTokenCount ? 0 : n; }
+
 void read_openai_usage(const nlohmann::json& usage, Usage& u) {
   if (!usage.is_object()) return;
   auto num = [](const nlohmann::json& j, const char* k) -> int64_t {
     auto it = j.find(k);
-    return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
+    if (it == j.end()) return 0;
+    if (it->is_number_unsigned()) return it->get<uint64_t>() > kMaxTokenCount ? 0 : static_cast<int64_t>(it->get<uint64_t>());
+    if (it->is_number_integer()) return sane_token_count(it->get<int64_t>());
+    if (it->is_number_float()) {  // 12.0 from some servers; never cast an out-of-range double
+      const double v = it->get<double>();
+      return v >= 0 && v <= static_cast<double>(kMaxTokenCount) ? static_cast<int64_t>(v) : 0;
+    }
+    return 0;
   };
   u.prompt_tokens = num(usage, "prompt_tokens");
   u.completion_tokens = num(usage, "completion_tokens");
@@ -122,6 +131,7 @@ bool read_usage_scanned(std::string_view obj, Usage& u) {
   if (!int_member(s, "prompt_tokens", r.prompt_tokens) || !int_member(s, "completion_tokens", r.completion_tokens) ||
       !int_member(s, "total_tokens", r.total_tokens))
     return false;
+  for (int64_t* v : {&r.prompt_tokens, &r.completion_tokens, &r.total_tokens}) *v = sane_token_count(*v);
   if (r.total_tokens == 0) r.total_tokens = r.prompt_tokens + r.completion_tokens;
   for (auto [field, key, dst] : {std::tuple{"prompt_tokens_details", "cached_tokens", &r.cached_tokens},
                                  std::tuple{"completion_tokens_details", "reasoning_tokens", &r.reasoning_tokens}}) {
@@ -129,12 +139,24 @@ bool read_usage_scanned(std::string_view obj, Usage& u) {
     if (!d || d->value.front() != '{') continue;  // absent, null: nothing to read
     JsonObjectScan ds;
     if (ds.scan(d->value) != JsonObjectScan::Result::object || !int_member(ds, key, *dst)) return false;
+    *dst = sane_token_count(*dst);
   }
   r.present = true;
   u = r;
   return true;
 }
 }  // namespace
+
+ResponseBody read_openai_response(std::string_view body, Usage& u) {
+  const std::size_t b = body.find_first_not_of(" \t\r\n"), e = body.find_last_not_of(" \t\r\n");
+  if (b == std::string_view::npos || body[b] != '{' || body[e] != '}') return ResponseBody::invalid;
+  if (extract_usage_fast(body, u)) return ResponseBody::forward;
+  // No usage object found by the fast path: the document decides (and is checked whole).
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object()) return ResponseBody::invalid;
+  if (j.contains("usage")) read_openai_usage(j["usage"], u);
+  return ResponseBody::forward;
+}
 
 bool extract_usage_fast(std::string_view body, Usage& u) {
   // The last `"usage":{...}` key in the document (a quote inside a JSON string is always

@@ -294,7 +294,14 @@ void UpstreamResponseParser::on_field_impl(http::field name, beast::string_view,
                                            boost::system::error_code&) {
   if (name == http::field::content_type && !content_type_seen_) {
     content_type_seen_ = true;
-    event_stream_ = std::string_view(value.data(), value.size()).find("text/event-stream") != std::string_view::npos;
+    const std::string_view v(value.data(), value.size());
+    auto contains = [v](std::string_view needle) {  // media types are case-insensitive
+      for (std::size_t i = 0; i + needle.size() <= v.size(); ++i)
+        if (beast::iequals(v.substr(i, needle.size()), needle)) return true;
+      return false;
+    };
+    event_stream_ = contains("text/event-stream");
+    not_json_ = !event_stream_ && !contains("json");
   } else if (name == http::field::retry_after && retry_after_.empty()) {
     retry_after_.assign(value.data(), value.size());
   }

@@ -86,6 +86,9 @@ class UpstreamResponseParser : public http::basic_parser<false> {
   int status() const { return status_; }
   // The first Content-Type contains "text/event-stream".
   bool event_stream() const { return event_stream_; }
+  // There is a Content-Type and it names neither JSON ("json": application/json, x-ndjson,
+  // problem+json) nor an event stream: text/html, text/plain...
+  bool not_json() const { return not_json_; }
   const std::string& retry_after() const { return retry_after_; }
 
  private:
@@ -113,6 +116,7 @@ class UpstreamResponseParser : public http::basic_parser<false> {
   Room room_;
   int status_ = 0;
   bool event_stream_ = false;
+  bool not_json_ = false;
   bool content_type_seen_ = false;
   std::string retry_after_;
 };
@@ -129,6 +133,7 @@ class UpstreamCall {
   int status() const { return status_; }
   // From the response header: Content-Type is an event stream; the Retry-After value ("" if none).
   bool event_stream() const { return parser_ && parser_->event_stream(); }
+  bool content_type_not_json() const { return parser_ && parser_->not_json(); }
   std::string retry_after() const { return parser_ ? parser_->retry_after() : std::string(); }
   // Appends the next piece of body to `out`; sets `done` at the end of the body. Returns
   // upstream_timeout when nothing arrived within `timeout`, upstream_stream_cut when the

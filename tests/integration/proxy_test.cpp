@@ -73,6 +73,10 @@ std::string config_for(const FakeUpstream& up, const std::string& extra_llmgate 
     litellm_params:
       model: openai/no-usage
       api_base: )" + up.base_url() + R"(
+  - model_name: notjson
+    litellm_params:
+      model: openai/not-json
+      api_base: )" + up.base_url() + R"(
 )" + extra_models + R"(
 general_settings:
   master_key: )" + kMasterKey + R"(
@@ -259,6 +263,18 @@ TEST_F(ProxyTest, UpstreamErrorPassesThrough) {
   auto j = json::parse(r.body);
   EXPECT_EQ(j["error"]["message"], "fake upstream failure");
   EXPECT_EQ(j["error"]["type"], "server_error");
+}
+
+TEST_F(ProxyTest, UpstreamSuccessThatIsNotJsonIs502) {
+  // An HTML page with 200 (a proxy in front of the upstream) is not passed on as a completion:
+  // the client's SDK could not read it, and the ledger must not count it a success.
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("notjson"), {auth_header()});
+  EXPECT_EQ(r.status, 502) << r.body;
+  auto j = json::parse(r.body);
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("not a JSON object"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("<html>"), std::string::npos);
+  // The connection to the upstream was whole: the next request is served as usual.
+  EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()}).status, 200);
 }
 
 TEST_F(ProxyTest, UpstreamRateLimitKeepsStatusAndRetryAfter) {

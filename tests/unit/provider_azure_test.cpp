@@ -122,7 +122,7 @@ TEST(AzureProvider, StreamsAskForUsageOnlyWhereTheApiVersionSupportsIt) {
 TEST(AzureProvider, NonStreamingResponseIsForwardedWithUsage) {
   Usage u;
   std::string out;
-  EXPECT_FALSE(azure_provider().translate_response(Endpoint::chat, azure_deployment(), fixture("azure_chat_response.json"), out, u));
+  EXPECT_EQ(azure_provider().translate_response(Endpoint::chat, azure_deployment(), fixture("azure_chat_response.json"), out, u), ResponseBody::forward);
   EXPECT_TRUE(u.present);
   EXPECT_EQ(u.prompt_tokens, 13);
   EXPECT_EQ(u.completion_tokens, 5);

@@ -202,7 +202,7 @@ TEST(OllamaProvider, CompletionsUseGenerateAndEmbeddingsUseEmbed) {
 TEST(OllamaProvider, ChatResponseTranslation) {
   std::string out;
   Usage u;
-  ASSERT_TRUE(ollama_chat_provider().translate_response(Endpoint::chat, ollama_deployment(), fixture("ollama_chat_response.json"), out, u));
+  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::chat, ollama_deployment(), fixture("ollama_chat_response.json"), out, u), ResponseBody::translated);
   json j = json::parse(out);
   EXPECT_EQ(j["object"], "chat.completion");
   EXPECT_EQ(j["id"].get<std::string>().rfind("chatcmpl-", 0), 0u);
@@ -218,7 +218,7 @@ TEST(OllamaProvider, ChatResponseTranslation) {
 TEST(OllamaProvider, ToolCallResponseTranslation) {
   std::string out;
   Usage u;
-  ASSERT_TRUE(ollama_chat_provider().translate_response(Endpoint::chat, ollama_deployment(), fixture("ollama_chat_tools_response.json"), out, u));
+  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::chat, ollama_deployment(), fixture("ollama_chat_tools_response.json"), out, u), ResponseBody::translated);
   json c = json::parse(out)["choices"][0];
   EXPECT_EQ(c["finish_reason"], "tool_calls");
   EXPECT_TRUE(c["message"]["content"].is_null());
@@ -233,12 +233,12 @@ TEST(OllamaProvider, ToolCallResponseTranslation) {
 TEST(OllamaProvider, GenerateAndCompletionsResponses) {
   std::string out;
   Usage u;
-  ASSERT_TRUE(ollama_generate_provider().translate_response(Endpoint::chat, ollama_deployment(ProviderKind::ollama), fixture("ollama_generate_response.json"), out, u));
+  ASSERT_EQ(ollama_generate_provider().translate_response(Endpoint::chat, ollama_deployment(ProviderKind::ollama), fixture("ollama_generate_response.json"), out, u), ResponseBody::translated);
   json j = json::parse(out);
   EXPECT_EQ(j["choices"][0]["message"]["content"], "The sky is blue because of Rayleigh scattering.");
   EXPECT_EQ(j["choices"][0]["finish_reason"], "length");
   EXPECT_EQ(j["usage"]["completion_tokens"], 290);
-  ASSERT_TRUE(ollama_generate_provider().translate_response(Endpoint::completions, ollama_deployment(ProviderKind::ollama), fixture("ollama_generate_response.json"), out, u));
+  ASSERT_EQ(ollama_generate_provider().translate_response(Endpoint::completions, ollama_deployment(ProviderKind::ollama), fixture("ollama_generate_response.json"), out, u), ResponseBody::translated);
   j = json::parse(out);
   EXPECT_EQ(j["object"], "text_completion");
   EXPECT_EQ(j["choices"][0]["text"], "The sky is blue because of Rayleigh scattering.");
@@ -248,7 +248,7 @@ TEST(OllamaProvider, GenerateAndCompletionsResponses) {
 TEST(OllamaProvider, EmbedResponseTranslationAndBase64) {
   std::string out;
   Usage u;
-  ASSERT_TRUE(ollama_chat_provider().translate_response(Endpoint::embeddings, ollama_deployment(), fixture("ollama_embed_response.json"), out, u));
+  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::embeddings, ollama_deployment(), fixture("ollama_embed_response.json"), out, u), ResponseBody::translated);
   json j = json::parse(out);
   EXPECT_EQ(j["object"], "list");
   ASSERT_EQ(j["data"].size(), 2u);
@@ -402,7 +402,7 @@ TEST(OllamaProvider, RoundTripAgainstTheFakeUpstream) {
     auto res2 = test::http_call(up.port(), r2.method, r2.target, r2.headers, r2.body);
     std::string out;
     Usage u;
-    ASSERT_TRUE(p->translate_response(Endpoint::chat, d, res2.body, out, u));
+    ASSERT_EQ(p->translate_response(Endpoint::chat, d, res2.body, out, u), ResponseBody::translated);
     EXPECT_EQ(json::parse(out)["choices"][0]["message"]["content"], test::FakeUpstream::kContent);
     EXPECT_EQ(u.prompt_tokens, test::FakeUpstream::kPromptTokens);
   }
