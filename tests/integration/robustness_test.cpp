@@ -1,0 +1,604 @@
+// Mutation tests against the real daemon: malformed requests from clients, malformed bodies in
+// well-framed requests, and malformed answers from an upstream. What must hold for every one:
+// the gateway answers with well-formed HTTP (or closes without a word when nothing arrived),
+// every error is an OpenAI-shaped JSON error, no secret appears in what it sends back, it never
+// hangs, it is still serving at the end, and every request that reached the proxy has exactly
+// one ledger row. Deterministic (fixed seeds); a failure prints the request or the upstream
+// answer that caused it, escaped, for replay.
+#include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <thread>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <nlohmann/json.hpp>
+
+#include "fake_upstream.hpp"
+#include "harness.hpp"
+
+using namespace llmgate::test;
+using namespace std::chrono;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kUpstreamKey = "sk-upstream-secret-key-7f3a";
+
+std::string escaped(const std::string& s, std::size_t max = 1500) {
+  std::string o;
+  for (unsigned char c : s.substr(0, max)) {
+    if (c == '\r') o += "\\r";
+    else if (c == '\n') o += "\\n\n";
+    else if (c == '\\') o += "\\\\";
+    else if (c < 32 || c >= 127) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      o += b;
+    } else {
+      o += static_cast<char>(c);
+    }
+  }
+  if (s.size() > max) o += "...(" + std::to_string(s.size()) + " bytes)";
+  return o;
+}
+
+// ---------- mutations ----------
+
+const std::vector<std::string> kTokens = {
+    "\r\n", "\r\n\r\n", "\n", "\r", ":", " ", "\t", "\"", "\\", "{", "}", "[", "]", ",", "null", "true",
+    "-0", "1e999", "-1", "18446744073709551616", "0x10", std::string("\0", 1), "\xff", "\xc3", "\xf0\x9f\x98",
+    "\\u0000", "\\ud800", "\\u", "[[[[[[[[[[[[[[[[", "}}}}", "\"stream\":true,", "\"stream\":\"yes\",",
+    "\"model\":null,", "\"messages\":{},", "\"n\":-5,", "\"stream_options\":{\"include_usage\":true},",
+    "Content-Length: 0\r\n", "Content-Length: 99999999999999999999\r\n", "Transfer-Encoding: chunked\r\n",
+    "Transfer-Encoding: gzip, chunked\r\n", "Expect: 100-continue\r\n", "Connection: close\r\n",
+    "Authorization: Bearer x\r\n", "x-request-id: \x01\x02\r\n", "HTTP/1.1 ", "HTTP/1.0 ", "GET / HTTP/1.1\r\n",
+    "0\r\n\r\n", "ffffffffffffffff\r\n", "data: ", "data: [DONE]\n\n", "event: error\n", "\n\n",
+    "\"usage\":{\"prompt_tokens\":-1,\"completion_tokens\":1e308,\"total_tokens\":\"x\"}", "\"choices\":[]"};
+
+// 1 to `max_ops` random edits.
+std::string mutate(std::mt19937& rng, std::string s, int max_ops = 4) {
+  auto pick = [&](std::size_t n) { return n == 0 ? std::size_t{0} : static_cast<std::size_t>(rng() % n); };
+  const int n = 1 + static_cast<int>(rng() % static_cast<unsigned>(max_ops));
+  for (int i = 0; i < n; ++i) {
+    switch (rng() % 8) {
+      case 0:  // flip a bit
+        if (!s.empty()) s[pick(s.size())] ^= static_cast<char>(1u << (rng() % 8));
+        break;
+      case 1: {  // one byte becomes a structural one
+        static const char kBytes[] = {'\0', '\r', '\n', ':', ' ', '"', '{', '}', '[', ']', ',', '\\', '0', '9', '-'};
+        if (!s.empty()) s[pick(s.size())] = kBytes[pick(sizeof kBytes)];
+        break;
+      }
+      case 2: {  // delete a range
+        if (s.empty()) break;
+        const std::size_t at = pick(s.size());
+        s.erase(at, 1 + pick(16));
+        break;
+      }
+      case 3: {  // duplicate a range
+        if (s.empty()) break;
+        const std::size_t at = pick(s.size());
+        const std::string piece = s.substr(at, 1 + pick(64));
+        s.insert(pick(s.size() + 1), piece);
+        break;
+      }
+      case 4:  // insert a token
+        s.insert(pick(s.size() + 1), kTokens[pick(kTokens.size())]);
+        break;
+      case 5:  // truncate
+        s.resize(pick(s.size() + 1));
+        break;
+      case 6: {  // a run of digits becomes another number
+        std::vector<std::size_t> starts;
+        for (std::size_t k = 0; k < s.size(); ++k)
+          if (std::isdigit(static_cast<unsigned char>(s[k])) && (k == 0 || !std::isdigit(static_cast<unsigned char>(s[k - 1]))))
+            starts.push_back(k);
+        if (starts.empty()) break;
+        const std::size_t at = starts[pick(starts.size())];
+        std::size_t end = at;
+        while (end < s.size() && std::isdigit(static_cast<unsigned char>(s[end]))) ++end;
+        static const char* kNums[] = {"0", "1", "7", "65536", "4294967297", "99999999999999999999999"};
+        s.replace(at, end - at, kNums[pick(6)]);
+        break;
+      }
+      default: {  // swap two ranges' contents (as long as they do not overlap)
+        if (s.size() < 8) break;
+        std::size_t a = pick(s.size() / 2), b = s.size() / 2 + pick(s.size() / 2);
+        const std::size_t len = 1 + pick(std::min<std::size_t>(16, b - a));
+        if (b + len > s.size()) break;
+        std::swap_ranges(s.begin() + static_cast<std::ptrdiff_t>(a), s.begin() + static_cast<std::ptrdiff_t>(a + len),
+                         s.begin() + static_cast<std::ptrdiff_t>(b));
+        break;
+      }
+    }
+  }
+  return s;
+}
+
+// ---------- a strict reader of what the gateway sent ----------
+
+struct Response {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;                            // de-chunked
+  bool complete = true;  // false: a chunked or sized body cut by the close (an aborted stream)
+};
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Parses every response in `raw` (all the bytes until the gateway closed). Returns "" when it is
+// well-formed HTTP/1.1, else what is wrong.
+std::string parse_responses(const std::string& raw, std::vector<Response>& out) {
+  static const std::regex status_line(R"(HTTP/1\.1 ([1-5][0-9][0-9]) [^\r\n]*)");
+  static const std::regex field(R"(([!#$%&'*+.^_`|~0-9A-Za-z-]+): ?([^\r\n]*))");
+  std::size_t pos = 0;
+  while (pos < raw.size()) {
+    const std::size_t hend = raw.find("\r\n\r\n", pos);
+    if (hend == std::string::npos) return "a response head without its end";
+    Response r;
+    std::size_t line_start = pos;
+    bool first = true;
+    while (line_start < hend + 2) {
+      const std::size_t le = raw.find("\r\n", line_start);
+      const std::string line = raw.substr(line_start, le - line_start);
+      if (line.find('\n') != std::string::npos || line.find('\r') != std::string::npos) return "a bare CR or LF in the head";
+      std::smatch m;
+      if (first) {
+        if (!std::regex_match(line, m, status_line)) return "bad status line: " + line;
+        r.status = std::stoi(m[1]);
+        first = false;
+      } else {
+        if (!std::regex_match(line, m, field)) return "bad header field: " + line;
+        r.headers[lower(m[1])] = m[2];
+      }
+      line_start = le + 2;
+    }
+    pos = hend + 4;
+    if (r.status < 200) continue;  // 100 Continue
+    const auto te = r.headers.find("transfer-encoding");
+    const auto cl = r.headers.find("content-length");
+    if (te != r.headers.end()) {
+      if (lower(te->second) != "chunked") return "transfer-encoding " + te->second;
+      if (cl != r.headers.end()) return "both Content-Length and chunked";
+      for (;;) {
+        const std::size_t le = raw.find("\r\n", pos);
+        if (le == std::string::npos) {
+          r.complete = false;
+          pos = raw.size();
+          break;
+        }
+        const std::string size_text = raw.substr(pos, le - pos);
+        if (size_text.empty() || size_text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+          return "bad chunk size line: " + size_text;
+        const std::size_t n = std::stoul(size_text, nullptr, 16);
+        if (raw.size() < le + 2 + n + 2) {
+          r.complete = false;
+          pos = raw.size();
+          break;
+        }
+        if (raw.compare(le + 2 + n, 2, "\r\n") != 0) return "a chunk not followed by CRLF";
+        r.body.append(raw, le + 2, n);
+        pos = le + 2 + n + 2;
+        if (n == 0) break;
+      }
+    } else if (cl != r.headers.end()) {
+      if (cl->second.empty() || cl->second.find_first_not_of("0123456789") != std::string::npos)
+        return "bad Content-Length " + cl->second;
+      const std::size_t n = std::stoul(cl->second);
+      if (raw.size() - pos < n) return "a body shorter than its Content-Length";
+      r.body = raw.substr(pos, n);
+      pos += n;
+    } else if (r.status != 204 && r.status != 304) {
+      return "a response without Content-Length or chunked framing";
+    }
+    out.push_back(std::move(r));
+  }
+  return "";
+}
+
+// What a 2xx JSON body must be: `parses` (the upstream was well-behaved), or only `object_shaped`
+// (a malformed upstream answer: the gateway forwards a JSON server's object as it came, checking
+// its shape, not every byte; docs/api.md).
+enum class JsonBodies { parse, object_shaped };
+
+// Checks one response: OpenAI-shaped errors with a JSON Content-Type, 2xx JSON bodies as above.
+std::string check_response(const Response& r, JsonBodies bodies) {
+  if (!r.complete) return "";  // an aborted stream: the framing so far was checked
+  const std::string ct = lower(r.headers.count("content-type") ? r.headers.at("content-type") : "");
+  if (r.status >= 400) {
+    const json j = json::parse(r.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("error") || !j["error"].is_object())
+      return "an error that is not an OpenAI error object";
+    const json& e = j["error"];
+    if (!e.contains("message") || !e["message"].is_string() || !e.contains("type") || !e["type"].is_string() ||
+        !e.contains("param") || !e.contains("code"))
+      return "an error object without message/type/param/code";
+    if (ct.find("application/json") == std::string::npos) return "an error without Content-Type application/json";
+  } else if (ct.find("application/json") != std::string::npos) {
+    if (bodies == JsonBodies::parse) {
+      if (json::parse(r.body, nullptr, false).is_discarded()) return "a 2xx JSON body that does not parse";
+    } else {
+      const auto b = r.body.find_first_not_of(" \t\r\n"), e = r.body.find_last_not_of(" \t\r\n");
+      if (b == std::string::npos || r.body[b] != '{' || r.body[e] != '}') return "a 2xx JSON body not shaped as an object";
+    }
+  }
+  return "";
+}
+
+std::string leaked_secret(const std::string& bytes) {
+  for (const char* s : {kMasterKey, kUpstreamKey})
+    if (bytes.find(s) != std::string::npos) return s;
+  return "";
+}
+
+// Sends `bytes` on a fresh connection and reads the answer. With `half_close` the sending side
+// is shut (the gateway sees the end of the request stream, so a request cut short ends at once)
+// and everything is read until the gateway closes; without it, until one complete response has
+// arrived or the gateway closes. nullopt when neither happened within `timeout`.
+std::optional<std::string> exchange(int port, const std::string& bytes, milliseconds timeout, bool half_close) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    throw std::runtime_error("connect failed");
+  }
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    const ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the gateway may refuse early (a 4xx then close): read what it said
+    off += static_cast<std::size_t>(n);
+  }
+  if (half_close) ::shutdown(fd, SHUT_WR);
+  std::string got;
+  const auto deadline = steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
+    if (left <= 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    char b[65536];
+    const ssize_t n = ::recv(fd, b, sizeof b, 0);
+    if (n <= 0) break;  // closed (or reset after an early answer)
+    got.append(b, static_cast<std::size_t>(n));
+    if (!half_close) {
+      std::vector<Response> rs;
+      if (parse_responses(got, rs).empty() && !rs.empty() && rs.back().complete) break;
+    }
+  }
+  ::close(fd);
+  return got;
+}
+
+std::size_t ledger_rows(const std::string& db_path) {
+  SQLite::Database db(db_path, SQLite::OPEN_READONLY);
+  return static_cast<std::size_t>(db.execAndGet("SELECT count(*) FROM spend_logs").getInt64());
+}
+
+// Polls until the ledger has `n` rows and keeps that count for a little while (no extra rows).
+std::size_t settle_ledger(const std::string& db_path, std::size_t n) {
+  const auto deadline = steady_clock::now() + seconds(15);
+  std::size_t have = 0;
+  while (steady_clock::now() < deadline) {
+    try {
+      have = ledger_rows(db_path);
+    } catch (const std::exception&) {
+    }
+    if (have >= n) break;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  std::this_thread::sleep_for(milliseconds(300));
+  try {
+    have = ledger_rows(db_path);
+  } catch (const std::exception&) {
+  }
+  return have;
+}
+
+std::string http_post(const std::string& target, const std::string& body, bool stream_header = false) {
+  std::string r = "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + std::string(kMasterKey) +
+                  "\r\nContent-Type: application/json\r\n";
+  if (stream_header) r += "Accept: text/event-stream\r\n";
+  return r + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+const std::vector<std::string> kBodies = {
+    R"({"model":"gpt-test","messages":[{"role":"user","content":"hello"}]})",
+    R"({"model":"gpt-test","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"h\u00e9llo \ud83d\ude00"}],"stream":true,"stream_options":{"include_usage":true}})",
+    R"({"model":"gpt-test","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"temperature":0.2,"max_tokens":16,"user":"u1","metadata":{"a":[1,2,{"b":null}]},"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]})",
+    R"({"model":"gpt-test","input":["one","two"]})",
+    R"({"model":"gpt-test","prompt":"say hi","max_tokens":5,"stream":false})",
+    R"({"model":"ollama-test","messages":[{"role":"user","content":"hello"}],"stream":true})",
+    R"({"model":"ollama-test","messages":[{"role":"user","content":"hello"}]})",
+};
+const std::vector<std::string> kTargets = {"/v1/chat/completions", "/v1/chat/completions", "/chat/completions",
+                                           "/v1/embeddings", "/v1/completions", "/v1/chat/completions",
+                                           "/v1/chat/completions"};
+
+std::string config(const std::string& openai_base, const std::string& ollama_base) {
+  return R"(model_list:
+  - model_name: gpt-test
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: )" + openai_base + R"(
+      api_key: )" + kUpstreamKey + R"(
+  - model_name: ollama-test
+    litellm_params:
+      model: ollama_chat/llama3.2
+      api_base: )" + ollama_base + R"(
+general_settings:
+  master_key: )" + kMasterKey + R"(
+  database_url: "sqlite:///ledger.db"
+  proxy_batch_write_at: 0.05
+  background_health_checks: false
+litellm_settings:
+  request_timeout: 5
+llmgate_settings:
+  drain_seconds: 0.1
+)";
+}
+
+void expect_still_serving(Daemon& gw) {
+  ASSERT_TRUE(gw.running()) << gw.log();
+  auto r = request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(request(gw.port(), "GET", "/health/readiness").status, 200);
+}
+
+
+}  // namespace
+
+// Malformed requests: anything in the request line, the head, the framing or the body.
+TEST(Robustness, MutatedRequestsGetWellFormedAnswers) {
+  FakeUpstream up;
+  Daemon gw(config(up.base_url(), up.origin()));
+  std::mt19937 rng(20261202);
+  std::vector<std::string> seeds;
+  for (std::size_t i = 0; i < kBodies.size(); ++i) seeds.push_back(http_post(kTargets[i], kBodies[i], i == 1));
+  seeds.push_back("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kMasterKey) + "\r\n\r\n");
+  seeds.push_back("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kMasterKey) +
+                  "\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"model\":\"gpt-te\r\n" +
+                  "2f\r\nst\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}\r\n0\r\n\r\n");
+  seeds.push_back("POST /key/generate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kMasterKey) +
+                  "\r\nContent-Length: 2\r\n\r\n{}");
+  int answered = 0;
+  for (int i = 0; i < 400; ++i) {
+    const std::string req = mutate(rng, seeds[rng() % seeds.size()]);
+    const auto got = exchange(gw.port(), req, seconds(10), true);
+    ASSERT_TRUE(got.has_value()) << "no close within 10 s after request " << i << ":\n" << escaped(req);
+    ASSERT_EQ(leaked_secret(*got), "") << "request " << i << ":\n" << escaped(req);
+    std::vector<Response> rs;
+    const std::string bad = parse_responses(*got, rs);
+    ASSERT_EQ(bad, "") << "request " << i << ":\n" << escaped(req) << "\nanswer:\n" << escaped(*got);
+    for (const auto& r : rs) {
+      const std::string why = check_response(r, JsonBodies::parse);
+      ASSERT_EQ(why, "") << "request " << i << ":\n" << escaped(req) << "\nanswer:\n" << escaped(*got);
+    }
+    answered += !rs.empty();
+    if (i % 50 == 49) {
+      ASSERT_TRUE(gw.running()) << "after request " << i << ":\n" << escaped(req) << "\n" << gw.log();
+    }
+  }
+  EXPECT_GT(answered, 300) << "most mutated requests still get an answer";
+  expect_still_serving(gw);
+}
+
+// Well-framed requests whose JSON bodies are mutated: each one reaches the proxy, gets a 2xx or
+// an OpenAI error, and has exactly one ledger row.
+TEST(Robustness, MutatedBodiesAreAnsweredAndEachOneLogged) {
+  FakeUpstream up;
+  Daemon gw(config(up.base_url(), up.origin()));
+  std::mt19937 rng(7);
+  const int n = 300;
+  for (int i = 0; i < n; ++i) {
+    const std::size_t k = rng() % kBodies.size();
+    const std::string body = mutate(rng, kBodies[k], 1 + static_cast<int>(rng() % 2));
+    const std::string req = http_post(kTargets[k], body);
+    const auto got = exchange(gw.port(), req, seconds(10), false);
+    ASSERT_TRUE(got.has_value()) << "no answer within 10 s to body " << i << ":\n" << escaped(body);
+    ASSERT_EQ(leaked_secret(*got), "") << escaped(body);
+    std::vector<Response> rs;
+    const std::string bad = parse_responses(*got, rs);
+    ASSERT_EQ(bad, "") << "body " << i << ":\n" << escaped(body) << "\nanswer:\n" << escaped(*got);
+    ASSERT_EQ(rs.size(), 1u) << "body " << i << ":\n" << escaped(body) << "\nanswer:\n" << escaped(*got);
+    const std::string why = check_response(rs[0], JsonBodies::parse);
+    ASSERT_EQ(why, "") << "body " << i << ":\n" << escaped(body) << "\nanswer:\n" << escaped(*got);
+  }
+  expect_still_serving(gw);
+  EXPECT_EQ(settle_ledger(gw.dir() + "/ledger.db", n + 1), static_cast<std::size_t>(n + 1))
+      << "one row per request that reached the proxy";
+}
+
+namespace {
+
+// An upstream that answers every request with bytes chosen by `answer` (given the request's
+// target), then closes the connection.
+class ScriptedUpstream {
+ public:
+  explicit ScriptedUpstream(std::function<std::string(const std::string& target)> answer)
+      : answer_(std::move(answer)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 64) != 0)
+      throw std::runtime_error("scripted upstream: bind/listen failed");
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ScriptedUpstream() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  int port() const { return port_; }
+  std::string last_answer() {
+    std::lock_guard lk(mu_);
+    return last_;
+  }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      // The request: its head, then Content-Length bytes (the gateway always sends a length).
+      std::string req;
+      const auto deadline = steady_clock::now() + seconds(3);
+      std::size_t need = std::string::npos;
+      while (steady_clock::now() < deadline) {
+        const std::size_t hend = req.find("\r\n\r\n");
+        if (hend != std::string::npos && need == std::string::npos) {
+          const std::string head = lower(req.substr(0, hend));
+          const std::size_t at = head.find("content-length:");
+          need = hend + 4 + (at == std::string::npos ? 0 : std::stoul(head.substr(at + 15)));
+        }
+        if (need != std::string::npos && req.size() >= need) break;
+        pollfd q{c, POLLIN, 0};
+        if (::poll(&q, 1, 50) <= 0) continue;
+        char b[16384];
+        const ssize_t n = ::recv(c, b, sizeof b, 0);
+        if (n <= 0) break;
+        req.append(b, static_cast<std::size_t>(n));
+      }
+      const std::size_t sp1 = req.find(' '), sp2 = req.find(' ', sp1 + 1);
+      const std::string target = sp1 == std::string::npos || sp2 == std::string::npos ? "" : req.substr(sp1 + 1, sp2 - sp1 - 1);
+      const std::string out = answer_(target);
+      {
+        std::lock_guard lk(mu_);
+        last_ = out;
+      }
+      std::size_t off = 0;
+      while (off < out.size()) {
+        const ssize_t n = ::send(c, out.data() + off, out.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        off += static_cast<std::size_t>(n);
+      }
+      ::close(c);
+    }
+  }
+
+  std::function<std::string(const std::string&)> answer_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::string last_;
+};
+
+std::string chunked(const std::vector<std::string>& pieces) {
+  std::string o;
+  for (const auto& p : pieces) {
+    char sz[24];
+    std::snprintf(sz, sizeof sz, "%zx\r\n", p.size());
+    o += sz + p + "\r\n";
+  }
+  return o + "0\r\n\r\n";
+}
+
+std::string sized(const std::string& status, const std::string& ct, const std::string& body,
+                  const std::string& extra = "") {
+  return "HTTP/1.1 " + status + "\r\nContent-Type: " + ct + "\r\n" + extra + "Content-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+const std::string kCompletion =
+    R"({"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}})";
+
+std::string sse_answer() {
+  std::vector<std::string> ev;
+  for (int i = 0; i < 4; ++i)
+    ev.push_back(R"(data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"w)" +
+                 std::to_string(i) + R"("},"finish_reason":null}]})" + "\n\n");
+  ev.push_back(R"(data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}})" "\n\n");
+  ev.push_back("data: [DONE]\n\n");
+  return "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked(ev);
+}
+
+std::string ollama_stream_answer() {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 3; ++i)
+    lines.push_back(R"({"model":"llama3.2","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"w)" +
+                    std::to_string(i) + R"("},"done":false})" "\n");
+  lines.push_back(R"({"model":"llama3.2","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":5,"eval_count":3})" "\n");
+  return "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked(lines);
+}
+
+}  // namespace
+
+// Malformed upstream answers (status line, head, framing, JSON, SSE, NDJSON): the client still
+// gets well-formed HTTP with an OpenAI error or the stream so far, and every request is logged.
+TEST(Robustness, MutatedUpstreamAnswersAreContainedAndEachRequestLogged) {
+  std::mt19937 rng(99);
+  std::mutex rng_mu;
+  auto answer = [&](const std::string& target) {
+    std::lock_guard lk(rng_mu);
+    std::string base;
+    if (target.find("/api/chat") != std::string::npos) {
+      base = rng() % 2 ? ollama_stream_answer()
+                       : sized("200 OK", "application/json; charset=utf-8",
+                               R"({"model":"llama3.2","message":{"role":"assistant","content":"hi"},"done":true,"prompt_eval_count":5,"eval_count":1})");
+    } else {
+      switch (rng() % 4) {
+        case 0: base = sized("200 OK", "application/json", kCompletion); break;
+        case 1: base = sse_answer(); break;
+        case 2: base = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                       chunked({kCompletion.substr(0, 40), kCompletion.substr(40)}); break;
+        default: base = sized("429 Too Many Requests", "application/json",
+                              R"({"error":{"message":"slow down","type":"rate_limit","param":null,"code":"429"}})",
+                              "Retry-After: 0\r\n"); break;
+      }
+    }
+    return rng() % 5 == 0 ? base : mutate(rng, base);
+  };
+  ScriptedUpstream up(answer);
+  const std::string origin = "http://127.0.0.1:" + std::to_string(up.port());
+  Daemon gw(config(origin + "/v1", origin));
+  std::mt19937 crng(3);
+  const int n = 250;
+  for (int i = 0; i < n; ++i) {
+    const bool ollama = crng() % 3 == 0;
+    const bool stream = crng() % 2 == 0;
+    const std::string body = std::string(R"({"model":")") + (ollama ? "ollama-test" : "gpt-test") +
+                             R"(","messages":[{"role":"user","content":"hi"}])" + (stream ? R"(,"stream":true)" : "") + "}";
+    const auto got = exchange(gw.port(), http_post("/v1/chat/completions", body), seconds(15), false);
+    ASSERT_TRUE(got.has_value()) << "no answer within 15 s; the upstream's last answer:\n" << escaped(up.last_answer());
+    ASSERT_EQ(leaked_secret(*got), "") << escaped(up.last_answer());
+    std::vector<Response> rs;
+    const std::string bad = parse_responses(*got, rs);
+    ASSERT_EQ(bad, "") << "request " << i << "; the upstream's last answer:\n" << escaped(up.last_answer())
+                       << "\nthe gateway's:\n" << escaped(*got);
+    ASSERT_EQ(rs.size(), 1u) << "the gateway's answer:\n" << escaped(*got);
+    const std::string why = check_response(rs[0], JsonBodies::object_shaped);
+    ASSERT_EQ(why, "") << "request " << i << "; the upstream's last answer:\n" << escaped(up.last_answer())
+                       << "\nthe gateway's:\n" << escaped(*got);
+  }
+  ASSERT_TRUE(gw.running()) << gw.log();
+  EXPECT_EQ(request(gw.port(), "GET", "/health/readiness").status, 200);
+  EXPECT_EQ(settle_ledger(gw.dir() + "/ledger.db", n), static_cast<std::size_t>(n))
+      << "one row per request, whatever the upstream answered";
+}
