@@ -20,6 +20,11 @@ awaitable<bool> write_response(tcp::socket& sock, http::response<http::string_bo
   res.set("x-request-id", info.request_id);
   res.keep_alive(info.keep_alive);
   res.prepare_payload();
+  if (info.head_only) {  // the length the body would have, and no body (RFC 9110, 9.3.2)
+    http::response_serializer<http::string_body> sr{res};
+    auto [ec, n] = co_await http::async_write_header(sock, sr, use_nothrow);
+    co_return !ec;
+  }
   auto [ec, n] = co_await http::async_write(sock, res, use_nothrow);
   co_return !ec;
 }
@@ -54,6 +59,7 @@ awaitable<bool> write_response(tcp::socket& sock, ResponseHead& head, std::strin
   h += "Content-Length: "sv;
   h += std::to_string(body.size());
   h += "\r\n\r\n"sv;
+  if (info.head_only) body = {};  // the length stays, the body goes (RFC 9110, 9.3.2)
   const std::array<net::const_buffer, 2> bufs{net::buffer(h), net::buffer(body.data(), body.size())};
   auto [ec, n] = co_await write_all(sock, bufs);
   co_return !ec;
@@ -214,7 +220,9 @@ awaitable<bool> dispatch(Worker& w, tcp::socket& sock, BeastRequest& req, Reques
   for (const Route& r : w.routes) {
     if (!route_matches(r, path)) continue;
     path_known = true;
-    if (r.method == "*" || r.method == req.method_string()) co_return co_await run_route(w, sock, r, req, info);
+    // HEAD is served wherever GET is, as GET without the body.
+    if (r.method == "*" || r.method == req.method_string() || (info.head_only && r.method == "GET"))
+      co_return co_await run_route(w, sock, r, req, info);
   }
   std::string tmp;
   if (path_known || proxy_endpoint(path, tmp)) {
@@ -306,6 +314,7 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
     info.start_us = now_unix_us();
     info.request_id.clear();
     info.keep_alive = true;
+    info.head_only = false;
 
     field_arena.release();  // the previous request and its parser are gone (loop-body scope)
     BeastRequestParser parser(std::piecewise_construct, std::make_tuple(),
@@ -362,6 +371,7 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
       info.request_id = info.record_id;
     }
     info.keep_alive = hdr.keep_alive() && !w.stopping;
+    info.head_only = hdr.method() == http::verb::head;
 
     std::size_t nfields = 0, header_bytes = 0;
     for (const auto& f : hdr) {

@@ -27,6 +27,7 @@ struct RequestInfo {
   std::chrono::steady_clock::time_point t0;  // first byte of the request seen
   int64_t start_us = 0;                      // unix epoch microseconds
   bool keep_alive = true;
+  bool head_only = false;  // a HEAD request: responses carry their head (and length), no body
 };
 
 int64_t now_unix_us();

@@ -106,6 +106,26 @@ TEST_F(LimitsTest, MalformedRequestIs400) {
   expect_json_error(*r, 400);
 }
 
+TEST_F(LimitsTest, HeadIsGetWithoutABodyAndKeepsTheConnectionInStep) {
+  // HEAD answers carry the head (and the length a GET body would have) and never a body: a
+  // body would be read as the start of the next response on a keep-alive connection.
+  for (const std::string path : {"/health/liveliness", "/v1/chat/completions", "/no/such/path"}) {
+    RawConn c(gw->port());
+    c.send("HEAD " + path + " HTTP/1.1\r\nHost: x\r\n\r\nGET /health/liveliness HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string got = c.read_until_close(seconds(5));
+    const std::size_t head_end = got.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos) << got;
+    const std::string head = got.substr(0, head_end);
+    const int want = path == "/health/liveliness" ? 200 : path == "/no/such/path" ? 404 : 405;
+    EXPECT_EQ(head.substr(0, 12), "HTTP/1.1 " + std::to_string(want)) << path << "\n" << got;
+    EXPECT_NE(head.find("Content-Length: "), std::string::npos) << got;
+    EXPECT_EQ(head.find("Content-Length: 0\r"), std::string::npos) << "the length a GET body would have: " << got;
+    // The next bytes are the GET's answer, whole.
+    EXPECT_EQ(got.substr(head_end + 4, 15), "HTTP/1.1 200 OK") << path << "\n" << got;
+    EXPECT_NE(got.find("I'm alive!", head_end), std::string::npos) << got;
+  }
+}
+
 TEST_F(LimitsTest, ServerSurvivesAndStillServes) {
   auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("m"), {auth_header()});
   EXPECT_EQ(r.status, 200);
