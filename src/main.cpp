@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
 
   if (a.check) {
     for (const auto& w : cfg->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-    std::printf("%s\n", describe_config(*cfg).dump(2).c_str());
+    std::printf("%s\n", describe_config(*cfg).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     std::printf("config OK: %zu deployment(s), %zu model alias(es)\n", cfg->deployments.size(),
                 cfg->model_names().size());
     return 0;

@@ -1,5 +1,6 @@
 // load_config_file / load_config_string: the top level of a LiteLLM config.yaml.
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -98,9 +99,51 @@ Config load_document(const YAML::Node& root, const std::string& source) {
   return std::move(st.cfg);
 }
 
+// Offset of the first byte that is not part of well-formed UTF-8 (overlongs, surrogates and
+// code points above U+10FFFF included), or of the first NUL; npos when there is none.
+std::size_t first_bad_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return i;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n;
+    unsigned lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) n = 1;
+    else if (c == 0xE0) n = 2, lo = 0xA0;
+    else if (c == 0xED) n = 2, hi = 0x9F;
+    else if (c >= 0xE1 && c <= 0xEF) n = 2;
+    else if (c == 0xF0) n = 3, lo = 0x90;
+    else if (c == 0xF4) n = 3, hi = 0x8F;
+    else if (c >= 0xF1 && c <= 0xF3) n = 3;
+    else return i;
+    if (i + n >= s.size()) return i;  // cut short at the end
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return i;
+    }
+    i += n + 1;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 Config load_config_string(const std::string& yaml, const std::string& source_name) {
+  // YAML is Unicode text. A file in another encoding (Latin-1 from an old editor) is refused
+  // here with its position, rather than read as bytes that no JSON output could carry.
+  if (const std::size_t bad = first_bad_utf8(yaml); bad != std::string_view::npos) {
+    const std::size_t line_start = yaml.rfind('\n', bad == 0 ? 0 : bad - 1);
+    const std::size_t line = 1 + static_cast<std::size_t>(std::count(yaml.begin(), yaml.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
+    const std::size_t col = bad - (line_start == std::string::npos || bad == 0 ? 0 : line_start + 1) + 1;
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(yaml[bad]));
+    throw ConfigError(source_name + ":" + std::to_string(line) + ":" + std::to_string(col) + ": not valid UTF-8 (byte " +
+                      hex + "); save the file as UTF-8");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(yaml);

@@ -38,7 +38,7 @@ HttpResponse secure(HttpResponse r, bool no_store = true) {
 HttpResponse json_response(int status, const nlohmann::json& j) {
   HttpResponse r;
   r.status = status;
-  r.body = j.dump();
+  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return secure(std::move(r));
 }
 

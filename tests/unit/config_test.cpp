@@ -176,6 +176,20 @@ TEST_F(ConfigEnv, LiteralDollarTextIsKept) {
   EXPECT_EQ(c.deployments.at(0).mock_response, "costs $5 ${not a var} ${");
 }
 
+TEST_F(ConfigEnv, TextThatIsNotUtf8IsRefusedWithItsPosition) {
+  // A Latin-1 file from an old editor: refused with file, line, column and byte (no JSON
+  // output could carry these bytes; --check-config used to abort on them).
+  std::string e = load_error("model_list: []\ngeneral_settings:\n  master_key: caf\xe9\n", "l1.yaml");
+  EXPECT_EQ(e, "l1.yaml:3:18: not valid UTF-8 (byte 0xE9); save the file as UTF-8");
+  const std::string nul = load_error(std::string("model_list: []\n#") + '\0' + "\n");
+  EXPECT_NE(nul.find(":2:2: not valid UTF-8 (byte 0x00)"), std::string::npos) << nul;
+  for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"})  // overlong, surrogate, > U+10FFFF, cut
+    EXPECT_NE(load_error(std::string("model_list: []\n# ") + bad + "\n").find("not valid UTF-8"), std::string::npos) << bad;
+  // UTF-8, a byte order mark included, is fine.
+  EXPECT_EQ(load_error("\xef\xbb\xbfmodel_list:\n  - model_name: caf\xc3\xa9-\xf0\x9f\x98\x80\n    litellm_params:\n      model: mock/x\n"),
+            "(no error)");
+}
+
 TEST_F(ConfigEnv, MalformedYamlNamesFileAndLine) {
   std::string e = load_error("model_list:\n  - model_name: a\n    litellm_params: [unclosed\n",
                              "bad.yaml");
