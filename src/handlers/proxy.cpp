@@ -465,6 +465,13 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   }
 
   const int status = call.status();
+  if (status < 200 || status > 599) {  // an interim 1xx as the answer, or outside HTTP's 100-599
+    upstream_us_ += us_since(t_up);
+    co_return co_await upstream_failed(Errc::upstream_protocol,
+                                       "upstream " + d.url.host + " answered with status " + std::to_string(status) +
+                                           ", which is not a final HTTP status",
+                                       last, watch);
+  }
   const auto body_timeout = seconds_d(d.timeout_s);
   if (status >= 200 && status < 300 && stream_ && call.event_stream()) {
     co_return co_await stream_upstream(d, call, prov, watch);

@@ -77,6 +77,10 @@ std::string config_for(const FakeUpstream& up, const std::string& extra_llmgate 
     litellm_params:
       model: openai/not-json
       api_base: )" + up.base_url() + R"(
+  - model_name: status900
+    litellm_params:
+      model: openai/status-900
+      api_base: )" + up.base_url() + R"(
 )" + extra_models + R"(
 general_settings:
   master_key: )" + kMasterKey + R"(
@@ -275,6 +279,13 @@ TEST_F(ProxyTest, UpstreamSuccessThatIsNotJsonIs502) {
   EXPECT_EQ(r.body.find("<html>"), std::string::npos);
   // The connection to the upstream was whole: the next request is served as usual.
   EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()}).status, 200);
+}
+
+TEST_F(ProxyTest, UpstreamStatusOutsideHttpsRangeIs502) {
+  // "HTTP/1.1 900" was passed on to the client as is (found by the robustness test).
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("status900"), {auth_header()});
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_NE(json::parse(r.body)["error"]["message"].get<std::string>().find("not a final HTTP status"), std::string::npos) << r.body;
 }
 
 TEST_F(ProxyTest, UpstreamRateLimitKeepsStatusAndRetryAfter) {

@@ -613,6 +613,7 @@ struct FakeUpstream::Impl {
                                "Retry-After: 1\r\nx-ratelimit-limit-requests: 3\r\n"
                                "x-ratelimit-remaining-requests: 0\r\nx-ratelimit-reset-requests: 1s\r\n");
     if (behaviour == "error-400") co_return co_await reply(400, kErr400);
+    if (behaviour == "status-900") co_return co_await reply(900, kErr500);  // not an HTTP status
     if (behaviour == "not-json") {  // a proxy's page in front of the upstream, with 200
       bool ok = co_await write(sock, response(200, "text/html", "<html><body>Service temporarily moved</body></html>", keep, {}));
       co_return ok ? Next::keep : Next::close;
