@@ -54,12 +54,14 @@ else
 fi
 ids="$(grep -Eo '"id"[[:space:]]*:[[:space:]]*"[^"]+"' "$tmp/models" 2>/dev/null | sed -E 's/.*"([^"]+)"$/\1/')"
 if [ -z "$MODEL" ]; then
-  if printf '%s\n' "$ids" | grep -qx demo-chat; then MODEL=demo-chat; else MODEL="$(printf '%s\n' "$ids" | head -n1)"; fi
+  # Here-strings, not pipes: with pipefail, `printf | grep -q` fails (141) when grep exits on
+  # its match before printf has written everything.
+  if grep -qx demo-chat <<<"$ids"; then MODEL=demo-chat; else MODEL="${ids%%$'\n'*}"; fi
 fi
 if [ -z "$MODEL" ]; then
   bad "no model to call (set LLMGATE_MODEL)"
 else
-  printf '%s\n' "$ids" | grep -qxF "$MODEL" && ok "model '$MODEL' is listed" || bad "model '$MODEL' is not in /v1/models"
+  grep -qxF "$MODEL" <<<"$ids" && ok "model '$MODEL' is listed" || bad "model '$MODEL' is not in /v1/models"
 
   body='{"model":"'"$MODEL"'","messages":[{"role":"user","content":"Say hello in three words."}],"max_tokens":16}'
   req chat POST /v1/chat/completions auth "$body"
