@@ -66,7 +66,7 @@ bool RawConn::fill(steady_clock::time_point deadline) {
   return true;
 }
 
-static std::string lower(std::string s) {
+std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
@@ -133,6 +133,20 @@ std::string RawConn::read_until(const std::string& needle, milliseconds timeout)
   while (buf_.find(needle) == std::string::npos)
     if (!fill(deadline)) break;
   return buf_;
+}
+
+std::optional<std::string> RawConn::read_until_done(const std::function<bool(const std::string&)>& done,
+                                                    milliseconds timeout) {
+  const auto deadline = steady_clock::now() + timeout;
+  while (!eof_ && !done(buf_))
+    if (!fill(deadline) && !eof_) return std::nullopt;
+  std::string out;
+  out.swap(buf_);
+  return out;
+}
+
+void RawConn::shutdown_write() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
 }
 
 bool RawConn::closed_within(milliseconds timeout) {

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,8 +37,14 @@ class RawConn {
   std::string read_until_close(std::chrono::milliseconds timeout);
   // Reads raw bytes until `needle` appears in what was read (or timeout). Returns all read bytes.
   std::string read_until(const std::string& needle, std::chrono::milliseconds timeout);
+  // Reads until `done(all bytes read so far)` is true or the peer closes; returns those bytes,
+  // or nullopt when neither happened within `timeout`.
+  std::optional<std::string> read_until_done(const std::function<bool(const std::string&)>& done,
+                                             std::chrono::milliseconds timeout);
   // True when the peer closed the connection within `timeout`.
   bool closed_within(std::chrono::milliseconds timeout);
+  // Ends our sending side (the peer reads end of stream); reading goes on.
+  void shutdown_write();
   void close();
 
  private:
@@ -46,6 +53,9 @@ class RawConn {
   std::string buf_;
   bool eof_ = false;
 };
+
+// ASCII lower case.
+std::string lower(std::string s);
 
 // Builds a request. `headers` are added as given; Content-Length is added for a body.
 std::string http_request(const std::string& method, const std::string& target, const std::string& body = "",

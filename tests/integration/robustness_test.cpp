@@ -145,11 +145,6 @@ struct Response {
   bool complete = true;  // false: a chunked or sized body cut by the close (an aborted stream)
 };
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // Parses every response in `raw` (all the bytes until the gateway closed). Returns "" when it is
 // well-formed HTTP/1.1, else what is wrong.
 std::string parse_responses(const std::string& raw, std::vector<Response>& out) {
@@ -260,44 +255,17 @@ std::string leaked_secret(const std::string& bytes) {
 // and everything is read until the gateway closes; without it, until one complete response has
 // arrived or the gateway closes. nullopt when neither happened within `timeout`.
 std::optional<std::string> exchange(int port, const std::string& bytes, milliseconds timeout, bool half_close) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    throw std::runtime_error("connect failed");
-  }
-  std::size_t off = 0;
-  while (off < bytes.size()) {
-    const ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the gateway may refuse early (a 4xx then close): read what it said
-    off += static_cast<std::size_t>(n);
-  }
-  if (half_close) ::shutdown(fd, SHUT_WR);
-  std::string got;
-  const auto deadline = steady_clock::now() + timeout;
-  for (;;) {
-    const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
-    if (left <= 0) {
-      ::close(fd);
-      return std::nullopt;
-    }
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-    char b[65536];
-    const ssize_t n = ::recv(fd, b, sizeof b, 0);
-    if (n <= 0) break;  // closed (or reset after an early answer)
-    got.append(b, static_cast<std::size_t>(n));
-    if (!half_close) {
-      std::vector<Response> rs;
-      const std::string why = parse_responses(got, rs);
-      if (why.empty() ? !rs.empty() && rs.back().complete : why.rfind("incomplete", 0) != 0) break;  // whole, or malformed
-    }
-  }
-  ::close(fd);
-  return got;
+  RawConn c(port);
+  c.send(bytes);  // the gateway may refuse early (a 4xx, then close): what it said is read below
+  if (half_close) c.shutdown_write();
+  return c.read_until_done(
+      [half_close](const std::string& got) {
+        if (half_close) return false;  // until the gateway closes
+        std::vector<Response> rs;
+        const std::string why = parse_responses(got, rs);
+        return why.empty() ? !rs.empty() && rs.back().complete : why.rfind("incomplete", 0) != 0;  // whole, or malformed
+      },
+      timeout);
 }
 
 std::size_t ledger_rows(const std::string& db_path) {
