@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -22,16 +24,24 @@ using nlohmann::json;
 
 namespace {
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+// Two distinct free loopback ports: both sockets stay bound until both numbers are known (one
+// bind-and-close after another may hand out the same port twice; nginx then put both servers on
+// one port and served the good certificate for the wrong-host model).
+std::pair<int, int> two_free_ports() {
+  int fds[2];
+  int ports[2];
+  for (int i = 0; i < 2; ++i) {
+    fds[i] = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fds[i], reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fds[i], reinterpret_cast<sockaddr*>(&a), &len);
+    ports[i] = ntohs(a.sin_port);
+  }
+  for (int fd : fds) ::close(fd);
+  return {ports[0], ports[1]};
 }
 
 bool port_open(int port) {
@@ -66,8 +76,8 @@ class TlsTest : public ::testing::Test {
          "-CAcreateserial -out " + name + ".pem -days 2 -extfile " + name + ".ext");
     }
     up = new FakeUpstream();
-    good_port = free_port();
-    wrong_port = free_port();
+    std::tie(good_port, wrong_port) = two_free_ports();
+    ASSERT_NE(good_port, wrong_port);
     std::ofstream(dir + "/nginx.conf") << "daemon off;\nmaster_process off;\npid " << dir << "/nginx.pid;\n"
         << "error_log " << dir << "/nginx-error.log;\nevents {}\nhttp {\n  access_log off;\n"
         << "  client_body_temp_path " << dir << "/cb; proxy_temp_path " << dir << "/pt;\n"
@@ -88,7 +98,7 @@ class TlsTest : public ::testing::Test {
     const auto deadline = steady_clock::now() + seconds(10);
     while (!(port_open(good_port) && port_open(wrong_port)) && steady_clock::now() < deadline)
       std::this_thread::sleep_for(milliseconds(20));
-    ASSERT_TRUE(port_open(good_port)) << "nginx did not start";
+    ASSERT_TRUE(port_open(good_port) && port_open(wrong_port)) << "nginx did not start";
 
     auto model = [](const std::string& name, const std::string& base, const std::string& verify) {
       return "  - model_name: " + name + "\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_base: " + base +
