@@ -19,8 +19,17 @@ HttpResponse json_response(int status, std::string body) {
   return r;
 }
 
-HttpResponse error_response(Errc e, std::string_view msg) {
-  return json_response(map_error(e).status, error_json(e, msg));
+HttpResponse error_response(Errc e, std::string_view msg, std::string_view param = {}) {
+  return json_response(map_error(e).status, error_json(e, msg, param));
+}
+
+// The query parameter a query's message names ("invalid 'cursor'", "missing 'request_id'",
+// "'start' is after 'end'"): the error's `param`, as OpenAI's errors name theirs.
+std::string_view named_param(std::string_view msg) {
+  const auto a = msg.find('\'');
+  const auto b = a == std::string_view::npos ? a : msg.find('\'', a + 1);
+  if (b == std::string_view::npos) return {};
+  return msg.substr(a + 1, b - a - 1);
 }
 
 HttpResponse run_query(App& app, const std::string& name,
@@ -30,7 +39,7 @@ HttpResponse run_query(App& app, const std::string& name,
     nlohmann::json j = app.ledger->query(name, params);
     return json_response(200, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } catch (const std::invalid_argument& e) {
-    return error_response(Errc::bad_request, e.what());
+    return error_response(Errc::bad_request, e.what(), named_param(e.what()));
   } catch (const std::exception& e) {
     spdlog::warn("ledger query '{}' failed: {}", name, e.what());
     return error_response(Errc::service_unavailable, "the usage ledger is unavailable right now");

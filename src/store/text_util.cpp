@@ -116,22 +116,32 @@ std::optional<int64_t> parse_time_us(std::string_view s) {
     if (!end || *end || !std::isfinite(v) || v > 1e11) return std::nullopt;
     return static_cast<int64_t>(std::llround(v * 1e6));
   }
+  // YYYY-MM-DD[(T| )HH:MM:SS[Z|+00:00]], digits exactly where the pattern has them (no signs,
+  // no spaces), and a day that exists in its month (2026-02-30 is refused, not March 2nd).
+  auto num = [&](std::size_t at, std::size_t len, int& out) {
+    if (s.size() < at + len) return false;
+    out = 0;
+    for (std::size_t k = at; k < at + len; ++k) {
+      if (s[k] < '0' || s[k] > '9') return false;
+      out = out * 10 + (s[k] - '0');
+    }
+    return true;
+  };
   int Y = 0, M = 0, D = 0, h = 0, m = 0, sec = 0;
-  std::string tmp(s);
-  int consumed = 0;
-  if (std::sscanf(tmp.c_str(), "%4d-%2d-%2d%n", &Y, &M, &D, &consumed) != 3 || consumed != 10)
+  if (s.size() < 10 || !num(0, 4, Y) || s[4] != '-' || !num(5, 2, M) || s[7] != '-' || !num(8, 2, D))
     return std::nullopt;
   std::string_view rest = s.substr(10);
   if (!rest.empty()) {
-    if (rest[0] != 'T' && rest[0] != ' ') return std::nullopt;
-    int c2 = 0;
-    std::string r(rest.substr(1));
-    if (std::sscanf(r.c_str(), "%2d:%2d:%2d%n", &h, &m, &sec, &c2) != 3 || c2 != 8)
+    if (rest.size() < 9 || (rest[0] != 'T' && rest[0] != ' ') || !num(11, 2, h) || s[13] != ':' ||
+        !num(14, 2, m) || s[16] != ':' || !num(17, 2, sec))
       return std::nullopt;
     std::string_view tail = rest.substr(1 + 8);
     if (!tail.empty() && tail != "Z" && tail != "+00:00") return std::nullopt;
   }
-  if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60 || Y < 1970 || Y > 9999)
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+  if (M < 1 || M > 12 || D < 1 || D > kDays[M - 1] + (M == 2 && leap) || h > 23 || m > 59 || sec > 60 ||
+      Y < 1970 || Y > 9999)
     return std::nullopt;
   std::tm tm{};
   tm.tm_year = Y - 1900;

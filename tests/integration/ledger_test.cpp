@@ -217,4 +217,20 @@ TEST(Ledger, MetricsUseConfiguredNamesOnly) {
   EXPECT_EQ(m.body.find(kMasterKey), std::string::npos);
 }
 
+// A bad query parameter of the ledger's API is a 400 whose OpenAI error names it in `param`.
+TEST(Ledger, BadQueryParameterIsNamedInTheError) {
+  FakeUpstream up;
+  Daemon gw(config_for(up));
+  for (auto [target, param] : {std::pair<std::string, std::string>{"/llmgate/api/logs?cursor=abc", "cursor"},
+                               {"/llmgate/api/usage?group_by=color", "group_by"},
+                               {"/llmgate/api/logs?limit=-5", "limit"},
+                               {"/spend/logs?start_date=2026-02-30", "start_date"}}) {
+    auto r = request(gw.port(), "GET", target, "", {auth_header()});
+    ASSERT_EQ(r.status, 400) << target << " " << r.body;
+    const json e = json::parse(r.body)["error"];
+    EXPECT_EQ(e["param"], param) << target << " " << r.body;
+    EXPECT_EQ(e["type"], "invalid_request_error") << target;
+  }
+}
+
 }  // namespace

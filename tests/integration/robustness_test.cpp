@@ -687,3 +687,106 @@ TEST(Robustness, MutatedConfigsAreAcceptedOrRefusedCleanly) {
     accepted += check(mutate(rng, kConfigSeed, 3, kYamlTokens), i) == 0;
   EXPECT_GT(accepted, 10) << "some mutations are still valid configs";
 }
+
+namespace {
+
+// A model's upstream key given through /model/new: never shown by any management answer.
+constexpr const char* kModelKey = "sk-model-secret-key-9c1e";
+
+const std::vector<std::string> kQueryTokens = {
+    "%", "%0", "%00", "%ff", "%zz", "&", "=", "&&", "==", "?", "#", "+", "..", "/", "//", "-1", "0", "1e999",
+    "99999999999999999999", "limit=100000000", "cursor=abc", "cursor=-5", "start=-1", "end=0",
+    "group_by=nonsense", "bucket=year", "status_class=9xx", "q=\"", "q=*", "q=AND", "model=%27", "key=",
+    "start_date=2026-02-30", "end_date=yesterday", "page=0", "size=-1"};
+
+struct Call {
+  std::string method, target, body;
+};
+
+std::string management_request(const Call& c) {
+  std::string r = c.method + " " + c.target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                  std::string(kMasterKey) + "\r\n";
+  if (c.method == "POST")
+    r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(c.body.size()) + "\r\n";
+  return r + "\r\n" + c.body;
+}
+
+}  // namespace
+
+// LiteLLM's management API (/key/*, /model/*, /spend/logs) and the dashboard's JSON API, with
+// mutated bodies and query strings: every call gets a well-formed answer (a JSON document or an
+// OpenAI error), no answer shows the master key or an upstream key, and the gateway keeps
+// serving.
+TEST(Robustness, MutatedManagementCallsGetWellFormedAnswers) {
+  FakeUpstream up;
+  std::string yaml = config(up.base_url(), up.origin());
+  yaml.replace(yaml.find("  background_health_checks: false\n"), 0, "  store_model_in_db: true\n");
+  Daemon gw(yaml);
+  auto made = request(gw.port(), "POST", "/key/generate", R"({"key_alias":"fuzz-main"})", {auth_header()});
+  ASSERT_EQ(made.status, 200) << made.body;
+  const std::string key = json::parse(made.body)["key"].get<std::string>();
+  ASSERT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
+                    {{"Authorization", "Bearer " + key}}).status, 200);
+  const std::string model = json{{"model_name", "fuzz-model"},
+                                 {"litellm_params", {{"model", "openai/gpt-4o"}, {"api_base", up.base_url()},
+                                                     {"api_key", kModelKey}, {"rpm", 10},
+                                                     {"input_cost_per_token", 0.001}}},
+                                 {"model_info", {{"id", "fuzz-1"}}}}.dump();
+  ASSERT_EQ(request(gw.port(), "POST", "/model/new", model, {auth_header()}).status, 200);
+  const std::vector<Call> seeds = {
+      {"POST", "/key/generate", R"({"key_alias":"fuzz-a","models":["gpt-test"],"max_budget":10.5,"duration":"30d",)"
+                                R"("metadata":{"team":"x"},"tpm_limit":1000,"rpm_limit":60,"budget_duration":"1d"})"},
+      {"POST", "/key/update", R"({"key":")" + key + R"(","max_budget":5,"models":[],"key_alias":"renamed","rpm_limit":null})"},
+      {"POST", "/key/block", R"({"key":")" + key + R"("})"},
+      {"POST", "/key/unblock", R"({"key":")" + key + R"("})"},
+      {"POST", "/key/delete", R"({"keys":["sk-not-a-key"],"key_aliases":["nobody"]})"},
+      {"POST", "/model/new", model},
+      {"POST", "/model/update",
+       R"({"model_info":{"id":"fuzz-1"},"litellm_params":{"input_cost_per_token":0.01,"api_key":")" +
+           std::string(kModelKey) + R"("}})"},
+      {"POST", "/model/delete", R"({"id":"fuzz-2"})"},
+      {"GET", "/key/info?key=" + key, ""},
+      {"GET", "/key/list?page=1&size=10&key_alias=fuzz-a", ""},
+      {"GET", "/model/info?litellm_model_id=fuzz-1", ""},
+      {"GET", "/v1/model/info", ""},
+      {"GET", "/spend/logs?start_date=2026-11-01&end_date=2030-12-31&api_key=" + key + "&user_id=u1", ""},
+      {"GET", "/global/spend?start_date=2026-11-01", ""},
+      {"GET", "/llmgate/api/logs?model=gpt-test&status_class=4xx&limit=20&q=hello&cursor=12345&start=1700000000", ""},
+      {"GET", "/llmgate/api/usage?group_by=model&bucket=hour&start=1700000000&end=1900000000", ""},
+      {"GET", "/llmgate/api/summary?start=1700000000", ""},
+      {"GET", "/llmgate/api/logs/abc", ""},
+      {"GET", "/llmgate/api/config", ""},
+  };
+  std::mt19937 rng(fuzz_seed(31));
+  // A mutation can copy the model's key into a field that is shown (a model name, an alias):
+  // from then on that key is no longer secret for this gateway, and the check is off.
+  bool model_key_secret = true;
+  const std::string model_key_field = std::string("\"api_key\":\"") + kModelKey + "\"";
+  const int n = fuzz_iterations(400);
+  for (int i = 0; i < n; ++i) {
+    Call c = seeds[rng() % seeds.size()];
+    if (c.method == "POST") c.body = mutate(rng, c.body, 2);
+    if (c.method == "GET" || rng() % 8 == 0) c.target = mutate(rng, c.target, 2, kQueryTokens);
+    const std::string req = management_request(c);
+    if (occurrences(req, kModelKey) != occurrences(req, model_key_field)) model_key_secret = false;
+    const auto got = exchange(gw.port(), req, seconds(10), false);
+    ASSERT_TRUE(got.has_value()) << "no answer within 10 s to call " << i << ":\n" << escaped(req);
+    ASSERT_EQ(leaked_secret(*got), "") << "call " << i << ":\n" << escaped(req);
+    if (model_key_secret) {
+      ASSERT_EQ(got->find(kModelKey), std::string::npos) << "call " << i << ":\n" << escaped(req) << "\n" << escaped(*got);
+    }
+    std::vector<Response> rs;
+    const std::string bad = parse_responses(*got, rs);
+    ASSERT_EQ(bad, "") << "call " << i << ":\n" << escaped(req) << "\nanswer:\n" << escaped(*got);
+    ASSERT_FALSE(rs.empty()) << "call " << i << ":\n" << escaped(req);
+    for (const auto& r : rs) {
+      const std::string why = check_response(r, JsonBodies::parse);
+      ASSERT_EQ(why, "") << "call " << i << ":\n" << escaped(req) << "\nanswer:\n" << escaped(*got);
+    }
+  }
+  expect_still_serving(gw);
+  auto info = request(gw.port(), "GET", "/model/info", "", {auth_header()});
+  EXPECT_EQ(info.status, 200);
+  EXPECT_EQ(leaked_secret(info.body), "");
+  if (model_key_secret) EXPECT_EQ(info.body.find(kModelKey), std::string::npos);
+}

@@ -569,4 +569,18 @@ TEST(StoreTextUtil, ParseTime) {
   EXPECT_FALSE(parse_time_us("yesterday"));
   EXPECT_FALSE(parse_time_us("1' OR '1'='1"));
   EXPECT_FALSE(parse_time_us("-5"));
+  // Days that do not exist, signs and spaces inside the fields are refused (not normalised).
+  EXPECT_FALSE(parse_time_us("2026-02-30"));
+  EXPECT_FALSE(parse_time_us("2026-04-31"));
+  EXPECT_FALSE(parse_time_us("2025-02-29"));
+  EXPECT_EQ(parse_time_us("2024-02-29"), 1709164800LL * 1000000);
+  EXPECT_EQ(parse_time_us("2000-02-29"), 951782400LL * 1000000);
+  EXPECT_FALSE(parse_time_us("1900-02-29"));
+  EXPECT_FALSE(parse_time_us("2026-01-01T-1:00:00"));
+  EXPECT_FALSE(parse_time_us("2026-1-01"));
+  EXPECT_FALSE(parse_time_us("+026-01-01"));
+  EXPECT_FALSE(parse_time_us("2026-01- 1"));
+  EXPECT_FALSE(parse_time_us("2026-01-01T10:00"));
+  EXPECT_FALSE(parse_time_us("2026-01-01T10:00:00+01:00"));
+  EXPECT_EQ(parse_time_us("2026-12-31T23:59:59+00:00"), 1798761599LL * 1000000);
 }
