@@ -560,11 +560,11 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
     auto& st = w.insert_many;
     st.reset();
     std::array<BoundRecord, kRecordsPerInsert> v;
-    for (std::size_t j = 0; j < kRecordsPerInsert; ++j)
-      v[j] = bind_record(st, static_cast<int>(j) * kValuesPerRecord, batch[idx[j]],
-                         scratch.data() + j * kScratchPerRecord);
     std::array<bool, kRecordsPerInsert> written;
     try {
+      for (std::size_t j = 0; j < kRecordsPerInsert; ++j)
+        v[j] = bind_record(st, static_cast<int>(j) * kValuesPerRecord, batch[idx[j]],
+                           scratch.data() + j * kScratchPerRecord);
       st.exec();
       if (w.db.getChanges() == static_cast<int>(kRecordsPerInsert)) {
         written.fill(true);
@@ -574,7 +574,8 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
       }
     } catch (const SQLite::Exception& ex) {
       if (is_db_level_error(ex.getErrorCode())) throw;
-      // Without a statement journal a failed statement keeps the rows it wrote before failing.
+      // A value SQLite refused to bind (nothing written), or a statement that failed part way:
+      // without a statement journal it keeps the rows it wrote before failing.
       written = written_since_top(v);
     }
     for (std::size_t j = 0; j < kRecordsPerInsert; ++j)
