@@ -520,7 +520,7 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
       top = w.db.getLastInsertRowid();
       if (has_fts_text(r)) {  // (sanitising keeps a text non-empty)
         w.fts_insert.reset();
-        w.fts_insert.i64(1, w.db.getLastInsertRowid());
+        w.fts_insert.i64(1, top);
         w.fts_insert.text(2, v.request_body);
         w.fts_insert.text(3, v.response_body);
         w.fts_insert.text(4, v.error_message);

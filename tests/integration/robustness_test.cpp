@@ -703,14 +703,6 @@ struct Call {
   std::string method, target, body;
 };
 
-std::string management_request(const Call& c) {
-  std::string r = c.method + " " + c.target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
-                  std::string(kMasterKey) + "\r\n";
-  if (c.method == "POST")
-    r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(c.body.size()) + "\r\n";
-  return r + "\r\n" + c.body;
-}
-
 }  // namespace
 
 // LiteLLM's management API (/key/*, /model/*, /spend/logs) and the dashboard's JSON API, with
@@ -767,7 +759,7 @@ TEST(Robustness, MutatedManagementCallsGetWellFormedAnswers) {
     Call c = seeds[rng() % seeds.size()];
     if (c.method == "POST") c.body = mutate(rng, c.body, 2);
     if (c.method == "GET" || rng() % 8 == 0) c.target = mutate(rng, c.target, 2, kQueryTokens);
-    const std::string req = management_request(c);
+    const std::string req = http_request(c.method, c.target, c.body, {auth_header()});
     if (occurrences(req, kModelKey) != occurrences(req, model_key_field)) model_key_secret = false;
     const auto got = exchange(gw.port(), req, seconds(10), false);
     ASSERT_TRUE(got.has_value()) << "no answer within 10 s to call " << i << ":\n" << escaped(req);
