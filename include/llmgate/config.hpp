@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +27,14 @@ class Secret {
  private:
   std::string v_;
 };
+
+// True for a member name that holds a credential by its name (api_key, *_key, *_token without
+// "cost", *secret*, *password*, *credential*, authorization): free-form maps that the gateway
+// shows (model_info) keep such values masked.
+bool looks_like_credential_name(std::string_view name);
+// Masks (Secret::masked) every non-empty string under a credential-like member of `j`, at any
+// depth; returns the paths masked, `path` + ".member" (+ "[i]" in arrays).
+std::vector<std::string> mask_credential_members(nlohmann::json& j, const std::string& path);
 
 // A parsed http(s) URL. `base_path` has no trailing '/'.
 struct Url {

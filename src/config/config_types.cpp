@@ -13,6 +13,41 @@ std::string Secret::masked() const {
   return v_.substr(0, 4) + "****";
 }
 
+bool looks_like_credential_name(std::string_view name) {
+  std::string n(name);
+  for (char& c : n) c = c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto has = [&](std::string_view part) { return n.find(part) != std::string::npos; };
+  auto ends = [&](std::string_view tail) {
+    return n.size() >= tail.size() && n.compare(n.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  if (has("secret") || has("password") || has("passwd") || has("credential") || has("authorization"))
+    return true;
+  if (n == "key" || ends("_key") || ends("apikey") || has("api_key") || has("access_key")) return true;
+  // Token counts and prices (input_cost_per_token, max_tokens) are not tokens of that kind.
+  if ((n == "token" || ends("_token")) && !has("cost") && !has("max_")) return true;
+  return false;
+}
+
+namespace {
+void mask_under(nlohmann::json& j, const std::string& path, bool secret, std::vector<std::string>& out) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it)
+      mask_under(it.value(), path + "." + it.key(), secret || looks_like_credential_name(it.key()), out);
+  } else if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i) mask_under(j[i], path + "[" + std::to_string(i) + "]", secret, out);
+  } else if (secret && j.is_string() && !j.get_ref<const std::string&>().empty()) {
+    j = Secret(j.get<std::string>()).masked();
+    out.push_back(path);
+  }
+}
+}  // namespace
+
+std::vector<std::string> mask_credential_members(nlohmann::json& j, const std::string& path) {
+  std::vector<std::string> out;
+  mask_under(j, path, false, out);
+  return out;
+}
+
 std::optional<Url> parse_url(const std::string& s) {
   Url u;
   std::string rest;

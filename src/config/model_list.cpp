@@ -232,6 +232,11 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
       }
     }
     d.model_info = r.to_json(info, ip);
+    // /model/info and --check-config show model_info as it is: a credential there (a
+    // mis-indented api_key, a token for a plugin) is shown masked, and said so.
+    for (const std::string& at : mask_credential_members(d.model_info, ip))
+      r.warn(at, "looks like a credential; model_info is shown by /model/info, so its value is masked"
+                 " there (upstream credentials belong in litellm_params)");
   }
   int& idx = per_alias[d.model_name];
   if (!have_id) d.id = d.model_name + "-" + std::to_string(idx);

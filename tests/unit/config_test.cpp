@@ -661,6 +661,48 @@ general_settings:
   EXPECT_EQ(describe_config(c2)["deployments"][0]["azure_ad_token"], "eyJq****");
 }
 
+// Found by the config robustness test: an unclosed quote made a mis-indented api_key part of
+// model_info, which --check-config and /model/info show as written.
+TEST(ConfigLoad, CredentialsInModelInfoAreShownMaskedAndWarnedAbout) {
+  ScopedEnv t("PLUGIN_TOKEN_MI", "tok-9f8e7d6c5b4a3210");
+  Config c = load_config_string(R"(model_list:
+  - model_name: gpt-4o
+    litellm_params: {model: openai/gpt-4o, api_key: sk-real-upstream-key-123}
+    model_info:
+      id: dep-1
+      input_cost_per_token: 0.0000025
+      max_tokens: 4096
+      api_key: sk-misplaced-secret-456
+      plugin: {auth_token: os.environ/PLUGIN_TOKEN_MI, hosts: [a, b], Client_Secret: [s3cret-one-xyz]}
+)");
+  const std::string out = describe_config(c).dump();
+  for (const std::string s : {"sk-real-upstream-key-123", "sk-misplaced-secret-456", "tok-9f8e7d6c5b4a3210", "s3cret-one-xyz"})
+    EXPECT_EQ(out.find(s), std::string::npos) << s << " leaked: " << out;
+  const auto& mi = c.deployments.at(0).model_info;
+  EXPECT_EQ(mi["api_key"], "sk-m****");
+  EXPECT_EQ(mi["plugin"]["auth_token"], "tok-****");
+  EXPECT_EQ(mi["plugin"]["Client_Secret"][0], "s3cr****");
+  EXPECT_EQ(mi["plugin"]["hosts"], nlohmann::json::array({"a", "b"}));
+  EXPECT_EQ(mi["input_cost_per_token"], 0.0000025);
+  EXPECT_EQ(mi["max_tokens"], 4096);
+  const std::string why = ": looks like a credential; model_info is shown by /model/info, so its value is masked"
+                          " there (upstream credentials belong in litellm_params)";
+  for (const std::string at : {"model_list[0].model_info.api_key", "model_list[0].model_info.plugin.auth_token",
+                               "model_list[0].model_info.plugin.Client_Secret[0]"})
+    EXPECT_EQ(count(c.warnings, at + why), 1) << join(c.warnings);
+  EXPECT_EQ(c.warnings.size(), 3u) << join(c.warnings);
+}
+
+TEST(ConfigLoad, CredentialNamesAreToldFromTokenCountsAndPrices) {
+  for (const char* n : {"api_key", "API_KEY", "x-api-key", "access_key", "aws_secret_access_key", "key", "openai_apikey",
+                        "auth_token", "token", "azure_ad_token", "client_secret", "password", "vertex_credentials",
+                        "Authorization"})
+    EXPECT_TRUE(looks_like_credential_name(n)) << n;
+  for (const char* n : {"id", "base_model", "input_cost_per_token", "output_cost_per_reasoning_token", "max_tokens",
+                        "max_input_tokens", "max_token", "tokenizer", "key_alias", "mode", "access_groups", "db_model"})
+    EXPECT_FALSE(looks_like_credential_name(n)) << n;
+}
+
 TEST(ParseUrl, AcceptsHttpAndHttpsOnly) {
   auto u = parse_url("https://api.example.com");
   ASSERT_TRUE(u);

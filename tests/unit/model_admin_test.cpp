@@ -153,6 +153,22 @@ TEST_F(ModelAdminTest, NewModelIsValidatedStoredAndPublished) {
   EXPECT_EQ(app_.config()->find("llama").size(), 2u);
 }
 
+TEST_F(ModelAdminTest, CredentialInModelInfoIsShownMasked) {
+  // model_info is returned as given, so a key put there by mistake is masked (call() checks
+  // that no answer holds it) and the answer's warnings name it.
+  json b = new_llama();
+  b["model_info"]["api_key"] = kNewSecret;
+  json r = call_json("POST", "/model/new", b);
+  EXPECT_EQ(r["model_info"]["api_key"].get<std::string>().substr(4), "****");
+  EXPECT_EQ(r["model_info"]["team"], "research");
+  ASSERT_EQ(r["warnings"].size(), 1u) << r["warnings"];
+  EXPECT_NE(r["warnings"][0].get<std::string>().find("model_info.api_key: looks like a credential"), std::string::npos)
+      << r["warnings"];
+  json info = call_json("GET", "/model/info?litellm_model_id=llama-1", nullptr);
+  ASSERT_EQ(info["data"].size(), 1u);
+  EXPECT_EQ(info["data"][0]["model_info"]["api_key"], r["model_info"]["api_key"]);
+}
+
 TEST_F(ModelAdminTest, NewModelRejectsWhatTheConfigFileWouldReject) {
   auto expect_rejected = [&](json body, const std::string& needle) {
     json e = call_json("POST", "/model/new", body, 400);
