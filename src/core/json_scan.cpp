@@ -38,7 +38,8 @@ struct Cursor {
   const unsigned char* e;
 
   void ws() {
-    while (p < e && is_ws(*p)) ++p;
+    // One compare for the usual case (no whitespace, or a byte above the space).
+    while (p < e && *p <= ' ' && is_ws(*p)) ++p;
   }
   bool cont(unsigned char lo = 0x80, unsigned char hi = 0xBF) {
     if (p >= e || *p < lo || *p > hi) return false;
@@ -186,11 +187,13 @@ JsonObjectScan::Result JsonObjectScan::scan(std::string_view text) {
   if (c.p >= c.e) return Result::invalid;
   const bool top_object = *c.p == '{';
 
-  // The open containers: bit set = object, clear = array.
-  std::array<std::uint64_t, kMaxDepth / 64> stack{};
+  // The open containers: bit set = object, clear = array. A word is zeroed when the depth
+  // first reaches it (not the whole 512 bytes per scan: usage objects are scanned per response).
+  std::array<std::uint64_t, kMaxDepth / 64> stack;
   std::size_t depth = 0;
   auto push = [&](bool obj) {
     if (depth >= kMaxDepth) return false;
+    if (depth % 64 == 0) stack[depth / 64] = 0;
     if (obj) stack[depth / 64] |= std::uint64_t{1} << (depth % 64);
     else stack[depth / 64] &= ~(std::uint64_t{1} << (depth % 64));
     ++depth;
@@ -199,6 +202,7 @@ JsonObjectScan::Result JsonObjectScan::scan(std::string_view text) {
   auto in_object = [&] { return (stack[(depth - 1) / 64] >> ((depth - 1) % 64)) & 1u; };
 
   std::string_view key;           // the top-level member being read
+  std::uint64_t seen = 0;         // a bit per top-level key read, from its length and last byte
   const unsigned char* vstart = nullptr;
   const auto* base = reinterpret_cast<const unsigned char*>(text.data());
   auto span = [&](const unsigned char* a, const unsigned char* b) {
@@ -265,7 +269,11 @@ JsonObjectScan::Result JsonObjectScan::scan(std::string_view text) {
           return top_object ? Result::object : Result::not_object;
         }
         if (depth == 1 && top_object) {
-          if (find(key)) return Result::unsupported;  // duplicate: a parser keeps the last one
+          // Duplicate keys (a parser keeps the last one): a key can only repeat one seen before
+          // when its bit in `seen` is set, so most members skip the search.
+          const std::uint64_t bit = std::uint64_t{1} << ((key.size() * 7 + (key.empty() ? 0 : static_cast<unsigned char>(key.back()))) & 63);
+          if ((seen & bit) && find(key)) return Result::unsupported;
+          seen |= bit;
           if (n_ == kMaxMembers) return Result::unsupported;
           members_[n_++] = JsonMember{key, span(vstart, c.p)};
         }
