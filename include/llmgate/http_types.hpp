@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "llmgate/error.hpp"
+
 namespace llmgate {
 
 struct HttpRequest {
@@ -32,6 +34,10 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Set-Cookie, ...)
 };
+
+// An OpenAI-shaped error ({"error":{"message","type","param","code"}}) with the status that
+// map_error(e) gives; `param` names the offending field or query parameter, when there is one.
+HttpResponse error_response(Errc e, std::string_view message, std::string_view param = {});
 
 // Decodes %XX and '+' (for query strings). Invalid escapes are kept literally.
 std::string url_decode(std::string_view s, bool plus_is_space);

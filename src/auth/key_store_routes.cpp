@@ -11,13 +11,6 @@ namespace {
 
 using json = nlohmann::json;
 
-HttpResponse error_response(Errc e, std::string_view message) {
-  HttpResponse r;
-  r.status = map_error(e).status;
-  r.body = error_json(e, message);
-  return r;
-}
-
 HttpResponse to_response(const KeyResult& res) {
   if (res.err != Errc::ok) return error_response(res.err, res.message);
   HttpResponse r;

@@ -8,6 +8,13 @@ std::string_view HttpRequest::header(std::string_view lower_name) const {
   return {};
 }
 
+HttpResponse error_response(Errc e, std::string_view message, std::string_view param) {
+  HttpResponse r;
+  r.status = map_error(e).status;
+  r.body = error_json(e, message, param);
+  return r;
+}
+
 std::string HttpRequest::query_param(const std::string& name, const std::string& def) const {
   auto it = query.find(name);
   return it == query.end() ? def : it->second;

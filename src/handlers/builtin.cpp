@@ -79,7 +79,7 @@ HttpResponse metrics(const HttpRequest& req, App& app) {
   if (cfg->require_auth_for_metrics && !cfg->master_key.empty()) {
     std::string_view key = presented_key(req);
     if (key.empty() || !constant_time_equals(key, cfg->master_key.reveal()))
-      return HttpResponse{401, "application/json", error_json(Errc::unauthorized, "The metrics endpoint needs the master key."), {}};
+      return error_response(Errc::unauthorized, "The metrics endpoint needs the master key.");
   }
   if (!app.metrics) return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", "", {}};
   LedgerStats st;

@@ -25,13 +25,6 @@ std::mutex& change_mutex() {
   return m;
 }
 
-HttpResponse error_response(Errc e, std::string_view message) {
-  HttpResponse r;
-  r.status = map_error(e).status;
-  r.body = error_json(e, message);
-  return r;
-}
-
 HttpResponse json_response(const json& j) {
   HttpResponse r;
   r.body = j.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -42,12 +42,8 @@ HttpResponse json_response(int status, const nlohmann::json& j) {
   return secure(std::move(r));
 }
 
-HttpResponse error_response(Errc e, std::string_view message) {
-  HttpResponse r;
-  r.status = map_error(e).status;
-  r.body = error_json(e, message);
-  return secure(std::move(r));
-}
+// An OpenAI-shaped error with the dashboard's security headers.
+HttpResponse ui_error(Errc e, std::string_view message) { return secure(error_response(e, message)); }
 
 HttpResponse redirect(std::string location) {
   HttpResponse r;
@@ -62,9 +58,9 @@ HttpResponse asset(std::string_view rel) {
   // Only exact names of embedded files match; reject anything path-like anyway.
   if (rel.empty() || rel.find("..") != std::string_view::npos || rel.front() == '/' ||
       rel.find('\\') != std::string_view::npos)
-    return error_response(Errc::not_found, "not found");
+    return ui_error(Errc::not_found, "not found");
   const EmbeddedFile* f = find_embedded("ui", rel);
-  if (!f) return error_response(Errc::not_found, "not found");
+  if (!f) return ui_error(Errc::not_found, "not found");
   HttpResponse r;
   r.content_type = std::string(content_type_for(rel));
   r.body.assign(f->data, f->size);
@@ -93,8 +89,8 @@ HttpResponse ui_login_page(const HttpRequest& req, App& app) {
 // POST /ui/login: {"username","password"} as JSON or a form.
 HttpResponse ui_login(const HttpRequest& req, App& app) {
   auto* m = manager(app);
-  if (!m) return error_response(Errc::not_found, "the dashboard is disabled");
-  if (!m->same_origin(req)) return error_response(Errc::forbidden, "cross-origin sign-in rejected");
+  if (!m) return ui_error(Errc::not_found, "the dashboard is disabled");
+  if (!m->same_origin(req)) return ui_error(Errc::forbidden, "cross-origin sign-in rejected");
   std::string username, password;
   auto ct = req.header("content-type");
   if (ct.find("application/x-www-form-urlencoded") != std::string_view::npos) {
@@ -103,7 +99,7 @@ HttpResponse ui_login(const HttpRequest& req, App& app) {
     if (auto it = q.find("password"); it != q.end()) password = it->second;
   } else {
     auto j = nlohmann::json::parse(req.body, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return error_response(Errc::invalid_json, "expected a JSON object");
+    if (j.is_discarded() || !j.is_object()) return ui_error(Errc::invalid_json, "expected a JSON object");
     if (auto it = j.find("username"); it != j.end() && it->is_string()) username = it->get<std::string>();
     if (auto it = j.find("password"); it != j.end() && it->is_string()) password = it->get<std::string>();
   }
@@ -111,11 +107,11 @@ HttpResponse ui_login(const HttpRequest& req, App& app) {
   std::string master = cfg ? cfg->master_key.reveal() : std::string();
   auto res = m->login(req, username, password, master);
   if (res.err == Errc::rate_limited) {
-    auto r = error_response(Errc::rate_limited, res.message);
+    auto r = ui_error(Errc::rate_limited, res.message);
     r.headers.emplace_back("Retry-After", std::to_string(res.retry_after_s));
     return r;
   }
-  if (res.err != Errc::ok) return error_response(res.err, res.message);
+  if (res.err != Errc::ok) return ui_error(res.err, res.message);
   auto r = json_response(200, {{"ok", true},
                                {"username", username},
                                {"csrf_token", res.csrf_token},
@@ -127,10 +123,10 @@ HttpResponse ui_login(const HttpRequest& req, App& app) {
 // POST /ui/logout: needs the session, a same-origin Origin and the CSRF token.
 HttpResponse ui_logout(const HttpRequest& req, App& app) {
   auto* m = manager(app);
-  if (!m) return error_response(Errc::not_found, "the dashboard is disabled");
+  if (!m) return ui_error(Errc::not_found, "the dashboard is disabled");
   Errc err = Errc::ok;
   if (!m->authorize(req, err) && err == Errc::forbidden)
-    return error_response(err, "missing or invalid CSRF token or origin");
+    return ui_error(err, "missing or invalid CSRF token or origin");
   bool existed = err == Errc::ok && m->logout(req);
   auto r = json_response(200, {{"ok", true}, {"session_ended", existed}});
   r.headers.emplace_back("Set-Cookie", m->clear_cookie(req));
@@ -141,7 +137,7 @@ HttpResponse ui_logout(const HttpRequest& req, App& app) {
 HttpResponse ui_session(const HttpRequest& req, App& app) {
   auto* m = manager(app);
   auto s = m ? m->session(req) : std::nullopt;
-  if (!s) return error_response(Errc::unauthorized, "not signed in");
+  if (!s) return ui_error(Errc::unauthorized, "not signed in");
   return json_response(200, {{"username", s->username},
                              {"csrf_token", s->csrf_token},
                              {"created_at", static_cast<long long>(s->created)},
@@ -154,7 +150,7 @@ HttpResponse ui_asset(const HttpRequest& req, App& app) {
   std::string_view p = req.path;
   if (p == "/ui/" || p == "/ui/index.html") return ui_root(req, app);
   if (p == "/ui/login" || p == "/ui/login.html") return ui_login_page(req, app);
-  if (p.substr(0, 4) != "/ui/") return error_response(Errc::not_found, "not found");
+  if (p.substr(0, 4) != "/ui/") return ui_error(Errc::not_found, "not found");
   return asset(p.substr(4));
 }
 

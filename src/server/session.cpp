@@ -191,7 +191,7 @@ awaitable<bool> run_route(Worker& w, tcp::socket& sock, const Route& route, Beas
       return route.handler(r, w.app);
     } catch (const std::exception& ex) {
       spdlog::error("handler {} {} failed: {}", r.method, r.path, ex.what());
-      return HttpResponse{500, "application/json", error_json(Errc::internal, "Internal error."), {}};
+      return error_response(Errc::internal, "Internal error.");
     }
   };
   if (route.blocking) {

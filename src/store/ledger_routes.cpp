@@ -19,10 +19,6 @@ HttpResponse json_response(int status, std::string body) {
   return r;
 }
 
-HttpResponse error_response(Errc e, std::string_view msg, std::string_view param = {}) {
-  return json_response(map_error(e).status, error_json(e, msg, param));
-}
-
 // The query parameter a query's message names ("invalid 'cursor'", "missing 'request_id'",
 // "'start' is after 'end'"): the error's `param`, as OpenAI's errors name theirs.
 std::string_view named_param(std::string_view msg) {
