@@ -35,8 +35,8 @@ void mask_under(nlohmann::json& j, const std::string& path, bool secret, std::ve
       mask_under(it.value(), path + "." + it.key(), secret || looks_like_credential_name(it.key()), out);
   } else if (j.is_array()) {
     for (std::size_t i = 0; i < j.size(); ++i) mask_under(j[i], path + "[" + std::to_string(i) + "]", secret, out);
-  } else if (secret && j.is_string() && !j.get_ref<const std::string&>().empty()) {
-    j = Secret(j.get<std::string>()).masked();
+  } else if (secret && ((j.is_string() && !j.get_ref<const std::string&>().empty()) || j.is_number())) {
+    j = Secret(j.is_string() ? j.get<std::string>() : j.dump()).masked();  // a PIN-like number too
     out.push_back(path);
   }
 }

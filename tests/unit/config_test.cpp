@@ -673,24 +673,25 @@ TEST(ConfigLoad, CredentialsInModelInfoAreShownMaskedAndWarnedAbout) {
       input_cost_per_token: 0.0000025
       max_tokens: 4096
       api_key: sk-misplaced-secret-456
-      plugin: {auth_token: os.environ/PLUGIN_TOKEN_MI, hosts: [a, b], Client_Secret: [s3cret-one-xyz]}
+      plugin: {auth_token: os.environ/PLUGIN_TOKEN_MI, hosts: [a, b], Client_Secret: [s3cret-one-xyz], password: 73914682055}
 )");
   const std::string out = describe_config(c).dump();
-  for (const std::string s : {"sk-real-upstream-key-123", "sk-misplaced-secret-456", "tok-9f8e7d6c5b4a3210", "s3cret-one-xyz"})
+  for (const std::string s : {"sk-real-upstream-key-123", "sk-misplaced-secret-456", "tok-9f8e7d6c5b4a3210", "s3cret-one-xyz", "73914682055"})
     EXPECT_EQ(out.find(s), std::string::npos) << s << " leaked: " << out;
   const auto& mi = c.deployments.at(0).model_info;
   EXPECT_EQ(mi["api_key"], "sk-m****");
   EXPECT_EQ(mi["plugin"]["auth_token"], "tok-****");
   EXPECT_EQ(mi["plugin"]["Client_Secret"][0], "s3cr****");
+  EXPECT_EQ(mi["plugin"]["password"], "7391****");
   EXPECT_EQ(mi["plugin"]["hosts"], nlohmann::json::array({"a", "b"}));
   EXPECT_EQ(mi["input_cost_per_token"], 0.0000025);
   EXPECT_EQ(mi["max_tokens"], 4096);
   const std::string why = ": looks like a credential; model_info is shown by /model/info, so its value is masked"
                           " there (upstream credentials belong in litellm_params)";
   for (const std::string at : {"model_list[0].model_info.api_key", "model_list[0].model_info.plugin.auth_token",
-                               "model_list[0].model_info.plugin.Client_Secret[0]"})
+                               "model_list[0].model_info.plugin.Client_Secret[0]", "model_list[0].model_info.plugin.password"})
     EXPECT_EQ(count(c.warnings, at + why), 1) << join(c.warnings);
-  EXPECT_EQ(c.warnings.size(), 3u) << join(c.warnings);
+  EXPECT_EQ(c.warnings.size(), 4u) << join(c.warnings);
 }
 
 TEST(ConfigLoad, CredentialNamesAreToldFromTokenCountsAndPrices) {
