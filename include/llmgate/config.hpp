@@ -32,8 +32,8 @@ class Secret {
 // "cost", *secret*, *password*, *credential*, authorization): free-form maps that the gateway
 // shows (model_info) keep such values masked.
 bool looks_like_credential_name(std::string_view name);
-// Masks (Secret::masked) every non-empty string under a credential-like member of `j`, at any
-// depth; returns the paths masked, `path` + ".member" (+ "[i]" in arrays).
+// Masks (Secret::masked) every non-empty string and every number under a credential-like member
+// of `j`, at any depth; returns the paths masked, `path` + ".member" (+ "[i]" in arrays).
 std::vector<std::string> mask_credential_members(nlohmann::json& j, const std::string& path);
 
 // A parsed http(s) URL. `base_path` has no trailing '/'.

@@ -271,7 +271,8 @@ JsonObjectScan::Result JsonObjectScan::scan(std::string_view text) {
         if (depth == 1 && top_object) {
           // Duplicate keys (a parser keeps the last one): a key can only repeat one seen before
           // when its bit in `seen` is set, so most members skip the search.
-          const std::uint64_t bit = std::uint64_t{1} << ((key.size() * 7 + (key.empty() ? 0 : static_cast<unsigned char>(key.back()))) & 63);
+          const std::size_t last = key.empty() ? 0 : static_cast<unsigned char>(key.back());
+          const std::uint64_t bit = std::uint64_t{1} << ((key.size() * 7 + last) & 63);
           if ((seen & bit) && find(key)) return Result::unsupported;
           seen |= bit;
           if (n_ == kMaxMembers) return Result::unsupported;
