@@ -125,7 +125,9 @@ TEST(Ledger, OneRecordPerRequestOfEveryKind) {
       EXPECT_FALSE(row.spend_null) << "gpt-4o-mini has a price in the table";
       EXPECT_NE(row.messages.find("hello"), std::string::npos);
     }
-    if (row.status == 404) EXPECT_EQ(row.model_group, "");  // unknown alias never becomes a group
+    if (row.status == 404) {
+      EXPECT_EQ(row.model_group, "");  // unknown alias never becomes a group
+    }
   }
   // No key ever reaches the database.
   SQLite::Database d(db, SQLite::OPEN_READONLY);
