@@ -780,5 +780,7 @@ TEST(Robustness, MutatedManagementCallsGetWellFormedAnswers) {
   auto info = request(gw.port(), "GET", "/model/info", "", {auth_header()});
   EXPECT_EQ(info.status, 200);
   EXPECT_EQ(leaked_secret(info.body), "");
-  if (model_key_secret) EXPECT_EQ(info.body.find(kModelKey), std::string::npos);
+  if (model_key_secret) {
+    EXPECT_EQ(info.body.find(kModelKey), std::string::npos);
+  }
 }

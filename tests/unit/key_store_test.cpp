@@ -93,7 +93,9 @@ class KeyStoreTest : public ::testing::Test {
     std::string m;
     Errc e = store_->authorize(key, model, p, m);
     if (msg) *msg = m;
-    if (!key.empty()) EXPECT_EQ(m.find(key), std::string::npos) << "message echoes the key: " << m;
+    if (!key.empty()) {
+      EXPECT_EQ(m.find(key), std::string::npos) << "message echoes the key: " << m;
+    }
     return e;
   }
   Principal principal(const std::string& key) {
