@@ -47,8 +47,9 @@ const std::array<double, 35>& latency_buckets() {
 // by Metrics::serialize. prometheus-cpp's Histogram takes a mutex and runs two atomic-double
 // compare-exchange loops per observation (~195 instructions; three or four per request).
 // Values are whole microseconds; the sum is kept in microseconds (exact) and shown in seconds.
-// A scrape during observations may see a sum a few observations ahead of the counts, which
-// Prometheus tolerates; the buckets and the count always agree with each other.
+// A scrape during observations may read a sum that is off from the counts by the observations
+// in flight (counts are read first, then the sum), which Prometheus tolerates; the buckets and
+// the count always agree with each other.
 class LatencyHistogram {
  public:
   static constexpr std::size_t kBounds = std::tuple_size_v<std::decay_t<decltype(latency_buckets())>>;
