@@ -11,10 +11,8 @@ namespace llmgate {
 
 namespace {
 
-HttpResponse json_response(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
+// Ledger answers are live figures that name keys and models: never cached, errors included.
+HttpResponse no_store(HttpResponse r) {
   r.headers.emplace_back("cache-control", "no-store");
   return r;
 }
@@ -33,7 +31,9 @@ HttpResponse run_query(App& app, const std::string& name,
   if (!app.ledger) return error_response(Errc::service_unavailable, "the usage ledger is disabled");
   try {
     nlohmann::json j = app.ledger->query(name, params);
-    return json_response(200, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    HttpResponse r;
+    r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return r;
   } catch (const std::invalid_argument& e) {
     return error_response(Errc::bad_request, e.what(), named_param(e.what()));
   } catch (const std::exception& e) {
@@ -49,7 +49,7 @@ Route get_route(std::string path, std::string query_name) {
   r.blocking = true;
   r.needs_master_key = true;
   r.handler = [name = std::move(query_name)](const HttpRequest& req, App& app) {
-    return run_query(app, name, req.query);
+    return no_store(run_query(app, name, req.query));
   };
   return r;
 }
@@ -74,12 +74,12 @@ void register_ledger_routes(std::vector<Route>& routes) {
     static const std::string prefix = "/llmgate/api/logs/";
     std::string id = req.path.size() > prefix.size() ? req.path.substr(prefix.size()) : "";
     if (id.empty() || id.find('/') != std::string::npos)
-      return error_response(Errc::bad_request, "expected /llmgate/api/logs/<request_id>");
+      return no_store(error_response(Errc::bad_request, "expected /llmgate/api/logs/<request_id>"));
     std::multimap<std::string, std::string> p{{"request_id", id}};
     HttpResponse r = run_query(app, "log", p);
     if (r.status == 200 && r.body == "null")
-      return error_response(Errc::not_found, "no log record with that request_id");
-    return r;
+      return no_store(error_response(Errc::not_found, "no log record with that request_id"));
+    return no_store(std::move(r));
   };
   routes.push_back(std::move(one));
 }

@@ -232,6 +232,11 @@ TEST(Ledger, BadQueryParameterIsNamedInTheError) {
     const json e = json::parse(r.body)["error"];
     EXPECT_EQ(e["param"], param) << target << " " << r.body;
     EXPECT_EQ(e["type"], "invalid_request_error") << target;
+    EXPECT_EQ(r.header("cache-control"), "no-store") << target;  // errors are not cached either
+  }
+  for (const char* target : {"/llmgate/api/logs", "/llmgate/api/logs/no-such-id", "/llmgate/api/logs/a/b"}) {
+    auto r = request(gw.port(), "GET", target, "", {auth_header()});
+    EXPECT_EQ(r.header("cache-control"), "no-store") << target << " " << r.status;
   }
 }
 
