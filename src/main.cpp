@@ -92,6 +92,13 @@ int main(int argc, char** argv) {
   // glibc's default threshold, which rises to the size of the largest block freed (up to
   // 32 MiB), they came from the heap after the first backlog and RSS kept every new peak.
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  // Signals whose default action would end the gateway over an I/O error it handles anyway.
+  // SIGXFSZ: a write past the file-size limit (`ulimit -f`, systemd's LimitFSIZE) killed the
+  // process as the ledger's database or WAL reached it; ignored, the write fails with EFBIG and
+  // the ledger keeps its queue and retries, as on a full disk. SIGPIPE: a log pipe whose reader
+  // went away (sockets already write with MSG_NOSIGNAL); the lines are lost, not the gateway.
+  std::signal(SIGXFSZ, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];

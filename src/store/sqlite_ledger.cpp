@@ -13,6 +13,7 @@
 #include <array>
 #include <cassert>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
@@ -501,6 +502,7 @@ bool SqliteLedger::ensure_writer_db() {
 bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b, std::size_t e) {
   if (!ensure_writer_db()) return false;
   const auto t0 = Clock::now();
+  take_failed_io_errno();  // only this batch's failures are reported with it
   WriterDb& w = *wdb_;
   RollupMaps rollups;
   std::vector<std::string> scratch(kRecordsPerInsert * kScratchPerRecord);  // sanitized copies (rare)
@@ -649,8 +651,11 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
     db_errors_.fetch_add(1, std::memory_order_relaxed);
     int code = 0;
     if (auto* se = dynamic_cast<const SQLite::Exception*>(&ex)) code = se->getErrorCode();
-    spdlog::warn("ledger: batch of {} records not committed ({}); retrying with backoff",
-                 e - b, ex.what());
+    // SQLite says "disk I/O error" for most failed writes; the OS's reason (EFBIG, EIO, EROFS)
+    // tells an operator what to fix.
+    std::string why = ex.what();
+    if (const int os = take_failed_io_errno(); os != 0 && code != 0) why += std::string(": ") + std::strerror(os);
+    spdlog::warn("ledger: batch of {} records not committed ({}); retrying with backoff", e - b, why);
     if (code == 0 || needs_reopen(code)) wdb_.reset();
     return false;
   }
@@ -725,6 +730,7 @@ void SqliteLedger::writer_loop() {
   std::vector<RequestRecord> batch;
   std::size_t batch_bytes_left = 0;
   auto backoff = std::chrono::milliseconds(100);
+  int failed_attempts = 0;  // in a row; the first success after them is logged
   std::optional<Clock::time_point> stop_deadline;
   const auto flush_every = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(s_.batch_write_at_s));
@@ -779,6 +785,11 @@ void SqliteLedger::writer_loop() {
       done = end;
     }
     if (ok) {
+      if (failed_attempts > 0) {
+        spdlog::info("ledger: database writable again after {} failed attempt(s); writing the {} record(s) queued meanwhile",
+                     failed_attempts, stats().queued);
+        failed_attempts = 0;
+      }
       const bool backlog = release.oversized(batch.capacity());
       batch.clear();
       if (backlog) {
@@ -794,6 +805,7 @@ void SqliteLedger::writer_loop() {
       continue;
     }
     batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(done));
+    ++failed_attempts;
     std::unique_lock lk(mu_);
     if (stopping_) {
       if (!stop_deadline) stop_deadline = Clock::now() + std::chrono::seconds(3);

@@ -3,10 +3,12 @@
 #include <sched.h>
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <stdexcept>
+#include <utility>
 
 namespace llmgate::store {
 
@@ -25,6 +27,13 @@ struct YFile {
 
 sqlite3_file* real(sqlite3_file* f) { return reinterpret_cast<YFile*>(f)->real; }
 
+thread_local int t_failed_io_errno = 0;
+// Right after the real VFS's call: errno is still the failed system call's.
+int noted(int rc) {
+  if (rc != SQLITE_OK && errno != 0) t_failed_io_errno = errno;
+  return rc;
+}
+
 int y_close(sqlite3_file* f) {
   sqlite3_file* r = real(f);
   return r->pMethods ? r->pMethods->xClose(r) : SQLITE_OK;
@@ -37,17 +46,17 @@ int y_read(sqlite3_file* f, void* b, int n, sqlite3_int64 off) {
 }
 int y_write(sqlite3_file* f, const void* b, int n, sqlite3_int64 off) {
   sqlite3_file* r = real(f);
-  const int rc = r->pMethods->xWrite(r, b, n, off);
+  const int rc = noted(r->pMethods->xWrite(r, b, n, off));
   yield_point();
   return rc;
 }
 int y_truncate(sqlite3_file* f, sqlite3_int64 size) {
   sqlite3_file* r = real(f);
-  return r->pMethods->xTruncate(r, size);
+  return noted(r->pMethods->xTruncate(r, size));
 }
 int y_sync(sqlite3_file* f, int flags) {
   sqlite3_file* r = real(f);
-  const int rc = r->pMethods->xSync(r, flags);
+  const int rc = noted(r->pMethods->xSync(r, flags));
   yield_point();
   return rc;
 }
@@ -165,6 +174,8 @@ thread_local Clock::duration t_slice = kSlice;
 }  // namespace
 
 void set_fine_yields(bool on) { t_slice = on ? Clock::duration(kSlice) : Clock::duration(kCoarseSlice); }
+
+int take_failed_io_errno() { return std::exchange(t_failed_io_errno, 0); }
 
 bool yield_point() {
   thread_local Clock::time_point last = Clock::now();

@@ -13,6 +13,11 @@ namespace llmgate::store {
 // write and sync. Registered on first use (not as the default VFS); thread-safe.
 const char* yielding_vfs_name();
 
+// The errno of this thread's last failed write, truncate or sync through the VFS (0: none), and
+// clears it. SQLite reports most of them as "disk I/O error"; the OS's reason (EFBIG, EIO,
+// EROFS) is what an operator needs.
+int take_failed_io_errno();
+
 // Offers the CPU when this thread has run one slice since its last offer: ~200 us, or ~1 ms
 // while this thread's fine slices are off; says whether it did.
 bool yield_point();

@@ -2,7 +2,11 @@
 // stream cut short by the client, SIGTERM flush, SIGKILL then restart.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <thread>
@@ -202,6 +206,59 @@ TEST(Ledger, SigkillKeepsCommittedBatchesAndRestartWorks) {
   std::set<std::string> unique;
   for (auto& row : r) unique.insert(row.request_id);
   EXPECT_EQ(unique.size(), r.size());
+}
+
+double metric_value(const std::string& text, const std::string& name) {
+  const auto p = text.find("\n" + name + " ");
+  if (p == std::string::npos) return -1;
+  return std::stod(text.substr(p + name.size() + 2));
+}
+
+// The ledger's files hit the process's file-size limit (RLIMIT_FSIZE, as `ulimit -f` or
+// systemd's LimitFSIZE set it; the write fails as on a full disk, with EFBIG): the gateway keeps
+// serving, the records wait in the queue, and once the limit is lifted every one is written.
+// Before SIGXFSZ was ignored, the first write past the limit killed the process.
+TEST(Ledger, FileSizeLimitDelaysRecordsLosesNoneAndKeepsServing) {
+  FakeUpstream up;
+  Daemon gw(config_for(up));
+  const std::string db = gw.dir() + "/ledger.db";
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()}).status, 200);
+  ASSERT_EQ(wait_rows(db, 3).size(), 3u);
+  std::error_code ec;
+  auto size_of = [&](const std::string& f) { auto s = std::filesystem::file_size(f, ec); return ec ? 0 : s; };
+  const auto largest = std::max({size_of(db), size_of(db + "-wal"), size_of(gw.dir() + "/llmgate.log")});
+  // Room for a few rows, not for 60 rows of 8 KB prompts (the prompts are logged).
+  rlimit lim{static_cast<rlim_t>(largest + 16 * 1024), RLIM_INFINITY};
+  ASSERT_EQ(::prlimit(gw.pid(), RLIMIT_FSIZE, &lim, nullptr), 0) << std::strerror(errno);
+  const std::string big = R"("user":")" + std::string(8000, 'u') + R"(")";
+  const int n = 60;
+  for (int i = 0; i < n; ++i)
+    ASSERT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test", false, big), {auth_header()}).status, 200)
+        << gw.log();
+  // The writer failed and keeps the records.
+  double errors = 0, queued = 0;
+  for (int i = 0; i < 200 && errors < 1; ++i) {
+    auto m = request(gw.port(), "GET", "/metrics");
+    ASSERT_EQ(m.status, 200);
+    errors = metric_value(m.body, "llmgate_log_db_errors_total");
+    queued = metric_value(m.body, "llmgate_log_queue_depth");
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  ASSERT_GE(errors, 1) << "the limit was never reached\n" << gw.log();
+  EXPECT_GT(queued, 0);
+  ASSERT_TRUE(gw.running()) << gw.log();
+  EXPECT_NE(gw.log().find("File too large"), std::string::npos) << "the OS's reason is logged\n" << gw.log();
+  // Lift the limit: everything is written, nothing was dropped.
+  lim.rlim_cur = RLIM_INFINITY;
+  ASSERT_EQ(::prlimit(gw.pid(), RLIMIT_FSIZE, &lim, nullptr), 0);
+  auto r = wait_rows(db, 3 + n, seconds(20));
+  EXPECT_EQ(r.size(), 3u + n);
+  auto m = request(gw.port(), "GET", "/metrics");
+  EXPECT_EQ(metric_value(m.body, "llmgate_log_records_dropped_total"), 0);
+  EXPECT_EQ(metric_value(m.body, "llmgate_log_queue_depth"), 0);
+  EXPECT_NE(gw.log().find("database writable again"), std::string::npos) << gw.log();
+  EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()}).status, 200);
 }
 
 TEST(Ledger, MetricsUseConfiguredNamesOnly) {

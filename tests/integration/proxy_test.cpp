@@ -2,6 +2,12 @@
 // passthrough, auth, upstream failures, disconnects, pooled-connection retry.
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -487,6 +493,56 @@ TEST(ProxyLifecycle, SecondSignalExitsAtOnce) {
   ASSERT_TRUE(draining);
   gw.signal(SIGTERM);
   EXPECT_NE(gw.wait_exit(seconds(3)), -1);
+}
+
+// The log goes to a pipe whose reader goes away (a log shipper that died, `llmgate | head`):
+// the gateway keeps serving and loses only the lines. SIGPIPE's default action ended it at the
+// first log line written after the reader left.
+TEST(ProxyLifecycle, LogPipeWithoutReaderDoesNotStopTheGateway) {
+  FakeUpstream up;
+  const std::string dir = make_temp_dir();
+  std::ofstream(dir + "/config.yaml") << config_for(up);
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(p[1], 1);
+    ::dup2(p[1], 2);
+    ::close(p[0]);
+    ::close(p[1]);
+    ::execl(LLMGATE_BIN, LLMGATE_BIN, "--config", (dir + "/config.yaml").c_str(), "--host", "127.0.0.1",
+            "--port", "0", "--workers", "2", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(p[1]);
+  struct Reap {
+    pid_t pid;
+    ~Reap() { ::kill(pid, SIGKILL); ::waitpid(pid, nullptr, 0); }
+  } reap{pid};
+  std::string out;
+  std::smatch m;
+  const std::regex re("listening on http://127\\.0\\.0\\.1:([0-9]+)");
+  const auto deadline = steady_clock::now() + seconds(15);
+  while (!std::regex_search(out, m, re) && steady_clock::now() < deadline) {
+    pollfd pfd{p[0], POLLIN, 0};
+    if (::poll(&pfd, 1, 100) != 1) continue;
+    char buf[4096];
+    const ssize_t n = ::read(p[0], buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ASSERT_TRUE(std::regex_search(out, m, re)) << out;
+  const int port = std::stoi(m[1]);
+  ::close(p[0]);  // nobody reads the log any more
+  // Each request logs a line (flushed at least every second), the unknown model too.
+  for (int i = 0; i < 12; ++i) {
+    EXPECT_EQ(request(port, "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()}).status, 200);
+    EXPECT_EQ(request(port, "POST", "/v1/chat/completions", chat_body("no-such-model"), {auth_header()}).status, 404);
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  EXPECT_EQ(::waitpid(pid, nullptr, WNOHANG), 0) << "the gateway exited";
+  EXPECT_EQ(request(port, "GET", "/health/liveliness").status, 200);
 }
 
 }  // namespace
