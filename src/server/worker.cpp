@@ -59,12 +59,22 @@ void Worker::start() {
 
 awaitable<void> Worker::accept_loop(tcp::acceptor& a) {
   net::steady_timer backoff(ioc);
+  // A shortage of descriptors can last: one warning per 10 s at most, with the count since the
+  // last one, instead of a line per 100 ms pause.
+  uint64_t failed = 0;
+  auto last_warn = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   for (;;) {
     auto [ec, sock] = co_await a.async_accept(use_nothrow);
     if (ec) {
       if (ec == net::error::operation_aborted || !a.is_open() || stopping) co_return;
-      // EMFILE/ENFILE etc.: pause instead of spinning.
-      spdlog::warn("worker {}: accept failed: {}; pausing 100 ms", index, ec.message());
+      // EMFILE/ENFILE etc.: pause instead of spinning; the connection waits in the backlog.
+      ++failed;
+      if (const auto now = std::chrono::steady_clock::now(); now - last_warn >= std::chrono::seconds(10)) {
+        spdlog::warn("worker {}: accept failed: {}; connections wait in the backlog, retried every 100 ms ({} failure(s) "
+                     "since the last warning)", index, ec.message(), failed);
+        last_warn = now;
+        failed = 0;
+      }
       backoff.expires_after(std::chrono::milliseconds(100));
       co_await backoff.async_wait(use_nothrow);
       continue;

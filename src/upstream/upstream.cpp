@@ -249,7 +249,35 @@ awaitable<std::unique_ptr<UpstreamConn>> UpstreamPool::connect(const Deployment&
     err = timed_out ? "timed out resolving " + d.url.host : "cannot resolve upstream host " + d.url.host;
     co_return nullptr;
   }
-  auto [cec, ep] = co_await net::async_connect(*c->plain, results, use_nothrow);
+  // Each resolved address in turn. Not asio::async_connect: when a socket cannot be opened (no
+  // descriptor left) it reports "operation canceled", and that shortage is the gateway's, not the
+  // provider's: a 503 saying so, without trying further addresses.
+  auto shortage = [](const boost::system::error_code& e) {
+    return e == boost::system::errc::too_many_files_open || e == boost::system::errc::too_many_files_open_in_system ||
+           e == boost::system::errc::no_buffer_space || e == boost::system::errc::not_enough_memory;
+  };
+  boost::system::error_code cec = net::error::host_not_found;
+  for (const auto& entry : results) {
+    if (timed_out) break;
+    const tcp::endpoint ep = entry.endpoint();
+    boost::system::error_code oc;
+    c->plain->close(oc);
+    c->plain->open(ep.protocol(), oc);
+    if (oc) {
+      cec = oc;
+      if (shortage(oc)) break;
+      continue;  // e.g. no IPv6 here: the next address may be IPv4
+    }
+    auto [e] = co_await c->plain->async_connect(ep, use_nothrow);
+    cec = e;
+    if (!cec) break;
+  }
+  if (!timed_out && shortage(cec)) {
+    guard.cancel();
+    errc = Errc::service_unavailable;
+    err = "the gateway cannot open a connection to the upstream now (" + cec.message() + "); try again";
+    co_return nullptr;
+  }
   if (cec || timed_out) {
     guard.cancel();
     errc = timed_out ? Errc::upstream_timeout : Errc::upstream_connect;

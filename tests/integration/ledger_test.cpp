@@ -3,11 +3,15 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <memory>
+#include <sstream>
 #include <set>
 #include <thread>
 
@@ -259,6 +263,90 @@ TEST(Ledger, FileSizeLimitDelaysRecordsLosesNoneAndKeepsServing) {
   EXPECT_EQ(metric_value(m.body, "llmgate_log_queue_depth"), 0);
   EXPECT_NE(gw.log().find("database writable again"), std::string::npos) << gw.log();
   EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()}).status, 200);
+}
+
+// The process runs out of file descriptors (RLIMIT_NOFILE, lowered with prlimit(2)): the
+// connections it cannot accept wait in the listen backlog, a request whose upstream connection
+// cannot be opened gets an OpenAI-shaped error, nothing crashes or spins, every request it
+// answered has its ledger row, and once descriptors are free again it serves the waiting
+// connections and new ones.
+TEST(Ledger, DescriptorExhaustionIsAnsweredLoggedAndOutlived) {
+  FakeUpstream up;
+  Daemon gw(config_for(up));
+  const std::string db = gw.dir() + "/ledger.db";
+  ASSERT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()}).status, 200);
+  ASSERT_EQ(wait_rows(db, 1).size(), 1u);
+  // The limit is one above the highest descriptor number a process may open; leave exactly
+  // three numbers free below it.
+  std::set<int> used;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(gw.pid()) + "/fd"))
+    used.insert(std::stoi(e.path().filename().string()));
+  int fd = 0;
+  for (int free_left = 3;; ++fd)
+    if (!used.count(fd) && --free_left == 0) break;
+  rlimit orig{};
+  ASSERT_EQ(::prlimit(gw.pid(), RLIMIT_NOFILE, nullptr, &orig), 0);
+  rlimit low = orig;
+  low.rlim_cur = static_cast<rlim_t>(fd + 1);
+  ASSERT_EQ(::prlimit(gw.pid(), RLIMIT_NOFILE, &low, nullptr), 0) << std::strerror(errno);
+
+  const int n = 12;
+  std::vector<std::unique_ptr<RawConn>> conns;
+  for (int i = 0; i < n; ++i) {
+    conns.push_back(std::make_unique<RawConn>(gw.port()));
+    ASSERT_TRUE(conns.back()->send(http_request("POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()})));
+  }
+  auto cpu_ticks = [&] {
+    std::ifstream f("/proc/" + std::to_string(gw.pid()) + "/stat");
+    std::string s((std::istreambuf_iterator<char>(f)), {});
+    std::istringstream rest(s.substr(s.rfind(')') + 2));
+    std::string field;
+    long long ut = 0, st = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) ut = std::stoll(field);
+      if (i == 15) st = std::stoll(field);
+    }
+    return ut + st;
+  };
+  // Some are answered; the rest wait. Waiting must not cost CPU (no accept loop spinning).
+  std::vector<bool> answered(n, false);
+  int ok = 0, refused = 0;
+  auto collect = [&](milliseconds each) {
+    for (int i = 0; i < n; ++i) {
+      if (answered[i]) continue;
+      auto r = conns[i]->read_response(each);
+      if (!r) continue;
+      answered[i] = true;
+      if (r->status == 200) {
+        ++ok;
+      } else {
+        ++refused;
+        EXPECT_EQ(r->status, 503) << r->body;
+        auto j = json::parse(r->body, nullptr, false);
+        ASSERT_TRUE(j.is_object() && j.contains("error")) << r->body;
+        for (const char* f : {"message", "type", "param", "code"}) EXPECT_TRUE(j["error"].contains(f)) << r->body;
+        EXPECT_EQ(j["error"]["code"], "service_unavailable") << r->body;
+        EXPECT_NE(j["error"]["message"].get<std::string>().find("Too many open files"), std::string::npos) << r->body;
+      }
+      conns[i]->close();  // gives its descriptor back
+    }
+  };
+  const long long t0 = cpu_ticks();
+  collect(milliseconds(300));
+  std::this_thread::sleep_for(seconds(1));
+  const long long spent = cpu_ticks() - t0;
+  EXPECT_LT(spent, ::sysconf(_SC_CLK_TCK) / 2) << "the gateway burns CPU while out of descriptors";
+  const auto deadline = steady_clock::now() + seconds(20);
+  while (ok + refused < n && steady_clock::now() < deadline) collect(milliseconds(200));
+  EXPECT_EQ(ok + refused, n) << "connections left unanswered\n" << gw.log();
+  EXPECT_GT(refused, 0) << "no upstream connection ran short";
+  EXPECT_NE(gw.log().find("accept failed: Too many open files"), std::string::npos) << gw.log();
+  ASSERT_TRUE(gw.running()) << gw.log();
+
+  ASSERT_EQ(::prlimit(gw.pid(), RLIMIT_NOFILE, &orig, nullptr), 0);
+  EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()}).status, 200)
+      << "a descriptor shortage must not leave the deployment cooling down\n" << gw.log();
+  EXPECT_EQ(wait_rows(db, 2 + n).size(), 2u + n) << "every answered request has its row";
 }
 
 TEST(Ledger, MetricsUseConfiguredNamesOnly) {
