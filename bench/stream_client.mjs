@@ -6,14 +6,14 @@
 //
 //   node bench/stream_client.mjs --port 8080 [--host 127.0.0.1] [--path /v1/chat/completions]
 //        [--concurrency 1] [--streams 20] [--duration-s 0] [--header "Name: value"]...
-//        [--key sk-bench-master] [--ramp-ms 0]
+//        [--key sk-bench-master] [--ramp-ms 0] [--model bench-stream] [--pad-bytes 0]
 // With --duration-s > 0 every connection keeps streaming until the time is up (--streams is
 // then ignored). An error is: a connect/read failure, a status other than 200, or a stream that
 // ends without `data: [DONE]`.
 import net from 'node:net';
 
 const args = { host: '127.0.0.1', path: '/v1/chat/completions', concurrency: 1, streams: 20,
-  'duration-s': 0, key: 'sk-bench-master', headers: [], 'ramp-ms': 0, 'timeout-s': 60 };
+  'duration-s': 0, key: 'sk-bench-master', headers: [], 'ramp-ms': 0, 'timeout-s': 60, model: 'bench-stream', 'pad-bytes': 0 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, ''), v = process.argv[i + 1];
   if (k === 'header') args.headers.push(v);
@@ -22,8 +22,8 @@ for (let i = 2; i < process.argv.length; i += 2) {
 
 const system = 'You are a concise assistant for a platform engineering team. Answer in plain English, prefer short paragraphs, give commands in code blocks, and say when you are unsure. Never invent configuration keys; if a setting does not exist, say so and suggest the closest documented one.';
 const user = 'We run several services behind a Kubernetes ingress controller and want to understand how requests reach a pod. Please explain how an Ingress object, the ingress controller, the Service and the Endpoints interact, how host and path rules are matched, where TLS is terminated, and what changes when we add a second replica. Keep it under two hundred words and finish with one command we can run to see which pods currently back the service named checkout-api in namespace shop.';
-const body = JSON.stringify({ model: 'bench-stream', messages: [{ role: 'system', content: system },
-  { role: 'user', content: user }], temperature: 0.2, max_tokens: 256, top_p: 1, user: 'bench-user-0001',
+const body = JSON.stringify({ model: args.model, messages: [{ role: 'system', content: system },
+  { role: 'user', content: user + ' '.repeat(args['pad-bytes']) }], temperature: 0.2, max_tokens: 256, top_p: 1, user: 'bench-user-0001',
   metadata: { team: 'platform', trace: 'bench' }, stream: true, stream_options: { include_usage: true } });
 const extra = args.headers.map((h) => h + '\r\n').join('');
 const request = Buffer.from(`POST ${args.path} HTTP/1.1\r\nHost: ${args.host}:${args.port}\r\n` +

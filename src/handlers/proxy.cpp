@@ -166,6 +166,16 @@ class ProxyExchange {
     }
     return *dom_;
   }
+  // A started stream is never retried, and it can last minutes: the client's body, its copy
+  // sent upstream and any document parsed from it are not needed any more. With long prompts
+  // they were most of a stream's memory (two copies of a 32 KB prompt per stream).
+  void release_request_bodies(UpstreamRequest& sent) {
+    std::string().swap(sent.body);
+    std::string().swap(req_.body());
+    dom_.reset();
+    facts_.text = facts_.model = {};
+    fast_ = false;
+  }
   // The client went away: recorded as 499, nothing more is sent.
   Outcome client_gone(std::string_view why);
   // Records the error and answers the client with it.
@@ -200,6 +210,7 @@ class ProxyExchange {
   bool client_include_usage = false;
   JsonObjectScan scan_;                  // the client's body, scanned once
   BodyFacts facts_;                      // what the dialects need to splice it
+  std::size_t request_bytes_ = 0;        // the client's body size, kept when the body is released
   bool fast_ = false;                    // facts_ describe the body: splicing is possible
   std::optional<nlohmann::json> dom_;    // the body as a document, only when needed
   bool dom_dirty_ = false;
@@ -321,6 +332,7 @@ awaitable<bool> ProxyExchange::run() {
   }
   // 2. Read the body: a validating scan that builds no document (json_scan.hpp); a document is
   // parsed only when a dialect needs one (or the scan cannot vouch for the body).
+  request_bytes_ = req_.body().size();
   const auto sr = scan_.scan(req_.body());
   if (sr == JsonObjectScan::Result::invalid || sr == JsonObjectScan::Result::not_object ||
       (sr == JsonObjectScan::Result::unsupported && !dom().is_object()))
@@ -473,11 +485,9 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
                                        last, watch);
   }
   const auto body_timeout = seconds_d(d.timeout_s);
-  if (status >= 200 && status < 300 && stream_ && call.event_stream()) {
-    co_return co_await stream_upstream(d, call, prov, watch);
-  }
-  if (status >= 200 && status < 300 && stream_ && !prov.passthrough_stream()) {
-    co_return co_await stream_upstream(d, call, prov, watch);  // NDJSON dialects
+  if (status >= 200 && status < 300 && stream_ && (call.event_stream() || !prov.passthrough_stream())) {
+    release_request_bodies(ureq);
+    co_return co_await stream_upstream(d, call, prov, watch);  // SSE, or an NDJSON dialect
   }
 
   std::string ubody;
@@ -701,7 +711,7 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
     apply_usage(usage, false);
   } else {
     Usage est;  // nothing reported: estimate (about one token per content event) and say so
-    est.prompt_tokens = static_cast<int64_t>(req_.body().size() / 4);
+    est.prompt_tokens = static_cast<int64_t>(request_bytes_ / 4);
     est.completion_tokens = std::max<int64_t>(0, data_events - 1);
     est.total_tokens = est.prompt_tokens + est.completion_tokens;
     apply_usage(est, true);

@@ -288,6 +288,10 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
     auto ep = sock.remote_endpoint(ig);
     if (!ig) info.client_ip = ep.address().to_string();
   }
+  // Read buffer: one read gets the head and a typical body (an SDK's ~17 header fields and a
+  // few KB of messages); larger bodies grow it. It lives as long as the connection, so it is
+  // kept small: with 16 KB, 1,000 open streams held 16 MB of it.
+  constexpr std::size_t kReadBytes = 4096;
   beast::flat_buffer buffer;
   Deadline dl(sock.get_executor());
   bool close_gracefully = false;
@@ -304,7 +308,7 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
       slot.idle = true;
       if (w.stopping) break;
       dl.arm(sock, seconds_d(L.keepalive_idle_s));
-      auto [ec, n] = co_await sock.async_read_some(buffer.prepare(16384), use_nothrow);
+      auto [ec, n] = co_await sock.async_read_some(buffer.prepare(kReadBytes), use_nothrow);
       dl.disarm();
       if (ec) break;
       buffer.commit(n);
@@ -441,6 +445,9 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
     }
 
     BeastRequest req = parser.release();
+    // A large body grew the read buffer; it is empty now (unless the client pipelines), and a
+    // stream or a keep-alive connection can last: give the memory back rather than hold it.
+    if (buffer.size() == 0 && buffer.capacity() > kReadBytes) buffer.shrink_to_fit();
     bool keep = co_await dispatch(w, sock, req, info);
     if (!keep || !info.keep_alive || w.stopping) {
       close_gracefully = keep;

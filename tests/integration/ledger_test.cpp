@@ -170,6 +170,30 @@ TEST(Ledger, StreamCutByClientRecords499WithDeliveredUsage) {
   EXPECT_FALSE(r[0].spend_null);
 }
 
+// A stream whose upstream reports no usage is estimated: a token per 4 bytes of the client's
+// body, one per content event. The body is released once the stream starts (a stream is never
+// retried); its size is what the estimate needs.
+TEST(Ledger, StreamWithoutUsageIsEstimatedFromTheRequestSize) {
+  FakeUpstream up;
+  std::string yaml = config_for(up);
+  yaml.replace(yaml.find("model_list:\n"), 12,
+               "model_list:\n  - model_name: nousage\n    litellm_params:\n      model: openai/no-usage\n"
+               "      api_base: " + up.base_url() + "\n");
+  Daemon gw(yaml);
+  const std::string body = chat_body("nousage", true, R"("user":")" + std::string(40000, 'p') + R"(")");
+  auto r = request(gw.port(), "POST", "/v1/chat/completions", body, {auth_header()});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("data: [DONE]"), std::string::npos);
+  const std::string db = gw.dir() + "/ledger.db";
+  ASSERT_EQ(wait_rows(db, 1).size(), 1u);
+  SQLite::Database d(db, SQLite::OPEN_READONLY);
+  SQLite::Statement q(d, "SELECT prompt_tokens, completion_tokens, tokens_estimated FROM spend_logs");
+  ASSERT_TRUE(q.executeStep());
+  EXPECT_EQ(q.getColumn(0).getInt64(), static_cast<int64_t>(body.size() / 4));
+  EXPECT_GE(q.getColumn(1).getInt64(), 1);
+  EXPECT_EQ(q.getColumn(2).getInt(), 1);
+}
+
 TEST(Ledger, SigtermFlushesEverythingQueued) {
   FakeUpstream up;
   // A long flush interval: only the shutdown flush can write these.
