@@ -7,6 +7,7 @@
 //        [--streams 1000] [--max-other 0.15] [--retries 2] [--out bench/results]
 //        [--only direct,nginx,llmgate,llmgate-nolog,portkey] [--scenarios ns_c1,ns_c50,st_c1,st_c50]
 //        [--no-docs] [--no-profile] [--skip-streams]
+//   node bench/harness.mjs --sizing [--quick]   (only the sizing table of docs/operations.md)
 // Environment: LLMGATE_BIN, LEDGER_BENCH (path of llmgate_ledger_bench), GW_CPU (default 1),
 // LOAD_CPU (default 0).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -19,6 +20,7 @@ import { median } from './report.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
+const gitRev = (() => { try { return execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD']).toString().trim(); } catch { return '?'; } })();
 
 // ---------- options ----------
 const opt = { 'duration-s': 8, rounds: 3, 'soak-s': 60, streams: 1000, 'max-other': 0.15, retries: 2,
@@ -30,6 +32,7 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (k === 'no-docs') opt.docs = false;
   else if (k === 'no-profile') opt.profile = false;
   else if (k === 'skip-streams') opt['skip-streams'] = true;
+  else if (k === 'sizing') opt.sizing = true;
   else { const v = process.argv[++i]; opt[k] = /^\d+(\.\d+)?$/.test(v) ? Number(v) : v; }
 }
 if (opt.quick) { opt['duration-s'] = Math.min(opt['duration-s'], 2); opt.rounds = 1; opt['soak-s'] = Math.min(opt['soak-s'], 10); opt.streams = Math.min(opt.streams, 200); opt['warmup-s'] = 1; }
@@ -139,7 +142,7 @@ const fill = (file, vars) => {
   return t;
 };
 
-function mockStream() {
+function mockStream(gapS = 0.01) {
   const chunk = (delta, finish, usage) => JSON.stringify({ id: 'chatcmpl-bench0001', object: 'chat.completion.chunk',
     created: 1700000000, model: 'gpt-4o-mini-2024-07-18', system_fingerprint: 'fp_bench',
     choices: usage ? [] : [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(usage ? { usage } : {}) });
@@ -147,7 +150,7 @@ function mockStream() {
   const lines = [];
   for (let i = 0; i < 20; i++) {
     const d = i === 0 ? { role: 'assistant', content: '' } : { content: ' ' + words[i % words.length] };
-    lines.push(`      echo -n '${'data: ' + chunk(d, null)}';`, '      echo -n "\\n\\n"; echo_flush; echo_sleep 0.01;');
+    lines.push(`      echo -n '${'data: ' + chunk(d, null)}';`, `      echo -n "\\n\\n"; echo_flush; echo_sleep ${gapS};`);
   }
   lines.push(`      echo -n '${'data: ' + chunk({}, 'stop')}';`, '      echo -n "\\n\\n";');
   lines.push(`      echo -n '${'data: ' + chunk(null, null, { prompt_tokens: 212, completion_tokens: 19, total_tokens: 231 })}';`);
@@ -194,10 +197,86 @@ const pinFor = (sc) => (sc.conns > 1 || process.env.PIN_C1 === '1' ? { gw: GW_CP
 // ---------- contenders ----------
 const mockPort = await freePort();
 const echoModule = fs.existsSync('/usr/lib/nginx/modules/ngx_http_echo_module.so') ? 'load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;' : '';
-fs.writeFileSync(path.join(tmp, 'mock.conf'), fill(path.join(here, 'nginx/mock.conf.in'), { PORT: mockPort, PREFIX: tmp, ECHO_MODULE: echoModule, STREAM: mockStream() }));
+fs.writeFileSync(path.join(tmp, 'mock.conf'), fill(path.join(here, 'nginx/mock.conf.in'), { PORT: mockPort, PREFIX: tmp, ECHO_MODULE: echoModule, STREAM: mockStream(), SLOW_STREAM: mockStream(0.5) }));
 const mock = start('mock', LOAD_CPU, 'nginx', ['-c', path.join(tmp, 'mock.conf'), '-p', tmp, '-e', path.join(tmp, 'mock-error.log')]);
 await waitReady(mockPort, '/health');
 const mockBase = `http://127.0.0.1:${mockPort}`;
+
+// ---------- sizing (--sizing, instead of everything below) ----------
+// The figures of the sizing table in docs/operations.md. One llmgate as deployed on a 2-core
+// pod: ledger on, two workers, nothing pinned, behind the same mock. Rows: idle; paced
+// non-streaming load at ~100 and ~1,000 req/s (wrk with a per-request pause, BENCH_DELAY_MS);
+// 1,000 concurrent paced streams (10 ms between events); 10,000 concurrent slow streams (500 ms
+// between events, ~10 s each, the shape of a slow provider). Per row: the gateway's CPU in
+// cores over the row, its peak RSS, and the p50/p99 of the ledger's overhead_us (the gateway's
+// own time per request, upstream waits excluded) over the row's requests.
+async function sizing() {
+  const port = await freePort();
+  const db = path.join(tmp, 'sizing.db');
+  const model = (name, base) => ['  - model_name: ' + name, '    litellm_params:', '      model: openai/gpt-4o-mini',
+    `      api_base: ${mockBase}${base}`, '      api_key: sk-upstream-bench'];
+  fs.writeFileSync(path.join(tmp, 'sizing.yaml'), ['model_list:', ...model('bench-chat', '/v1'), ...model('bench-stream', '/stream/v1'),
+    ...model('bench-slow', '/slow/v1'), 'general_settings:', '  master_key: sk-bench-master', `  database_url: "sqlite:///${db}"`, ''].join('\n'));
+  const proc = start('sizing', '', llmgateBin, ['--config', path.join(tmp, 'sizing.yaml'), '--host', '127.0.0.1', '--port', String(port), '--workers', '2']);
+  await waitReady(port, '/health/readiness');
+  const ct = { port, path: '/v1/chat/completions', streamPath: '/v1/chat/completions', headers: [], streamHeaders: [] };
+  const pct = (a, q) => (a.length ? a[Math.min(a.length - 1, Math.floor(q / 100 * a.length))] : null);
+  const overhead = (t0us, t1us) => {
+    const r = spawnSync('sqlite3', ['-readonly', db, `SELECT overhead_us FROM spend_logs WHERE startTime >= ${t0us} AND startTime < ${t1us} ORDER BY overhead_us`], { maxBuffer: 64 << 20 });
+    const v = r.status === 0 ? r.stdout.toString().trim().split('\n').filter(Boolean).map(Number) : [];
+    return { logged: v.length, overhead_p50_us: pct(v, 50), overhead_p99_us: pct(v, 99) };
+  };
+  const rows = [];
+  async function row(id, label, run) {
+    await sleep(2000);
+    let peak = 0, stop = false;
+    const sampler = (async () => { while (!stop) { peak = Math.max(peak, treeKb(proc.pid, 'VmRSS')); await sleep(100); } })();
+    const cpu0 = treeCpu(proc.pid), w0 = Date.now();
+    const r = await run();
+    stop = true; await sampler;
+    const t1 = Date.now(), wall = (t1 - w0) / 1000, cores = (treeCpu(proc.pid) - cpu0) / wall;
+    await sleep(2500);  // the ledger's batch interval: every row of the run is written
+    const j = r?.json || {};
+    const done = j.requests ?? j.streams ?? 0;
+    const out = { id, label, seconds: wall, cores, peak_rss_kb: peak, done, per_s: done / wall,
+      errors: (j.errors ?? 0) + (j.err_connect ?? 0) + (j.err_read ?? 0) + (j.err_write ?? 0) + (j.err_status ?? 0) + (j.err_timeout ?? 0),
+      ...(j.ttft_p50_us != null ? { ttft_p50_us: j.ttft_p50_us, events_min: j.events_min, events_max: j.events_max } : {}),
+      ...overhead(w0 * 1000, t1 * 1000) };
+    rows.push(out);
+    log(`sizing ${label}: ${cores.toFixed(3)} cores, peak RSS ${(peak / 1024).toFixed(1)} MB, ${done} done (${out.per_s.toFixed(0)}/s), ` +
+      `${out.errors} errors, ledger overhead p50/p99 ${out.overhead_p50_us}/${out.overhead_p99_us} us over ${out.logged} rows`);
+  }
+  const secs = opt.quick ? 5 : 20;
+  const paced = (conns, delayMs) => runClient('wrk', ['-t1', `-c${conns}`, `-d${secs}s`, '--timeout', '10s', '-s', WRK_LUA, `http://127.0.0.1:${port}`],
+    { BENCH_PATH: ct.path, BENCH_STREAM: '0', BENCH_DELAY_MS: String(delayMs) }, '');
+  await row('idle', 'idle', () => sleep(secs * 500));
+  await row('rps100', '~100 req/s, non-streaming', () => paced(2, 20));
+  await row('rps1000', '~1,000 req/s, non-streaming', () => paced(10, 10));
+  await row('streams1000', '1,000 concurrent streams (10 ms between events)', () => streamClient(ct, opt.quick ? 200 : 1000, ['--duration-s', secs, '--ramp-ms', 20], ''));
+  const slow = opt.quick ? 1000 : 10000;
+  await row('streams10000', `${slow.toLocaleString('en-US')} concurrent slow streams (500 ms between events)`,
+    () => streamClient(ct, slow, ['--streams', 1, '--ramp-ms', 50, '--timeout-s', 120, '--model', 'bench-slow'], ''));
+  const result = { meta: { date: new Date().toISOString(), commit: gitRev, cpus: ncpu, cpu_model: os.cpus()[0]?.model, kernel: os.release(),
+    workers: 2, pinned: false, command: 'bench/run.sh --sizing' }, rows };
+  fs.mkdirSync(opt.out, { recursive: true });
+  fs.writeFileSync(path.join(opt.out, 'sizing.json'), JSON.stringify(result, null, 1) + '\n');
+  const mb = (kb) => (kb / 1024).toFixed(1);
+  const us = (v) => (v == null ? 'n/a' : `${v} us`);
+  const md = [`Sizing run ${result.meta.date} on commit ${result.meta.commit} (${ncpu} CPU(s), ${result.meta.cpu_model}): llmgate --workers 2, ledger on, nothing pinned; \`${result.meta.command}\`.`, '',
+    '| load (mock provider, 1 KiB prompts) | CPU (cores) | memory (peak RSS) | gateway overhead p50 / p99 | completed | errors |', '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.label}${r.id.startsWith('rps') ? ` (measured ${r.per_s.toFixed(0)}/s)` : ''} | ${r.cores.toFixed(3)} | ${mb(r.peak_rss_kb)} MB | ${r.id.startsWith('rps') && r.logged ? `${us(r.overhead_p50_us)} / ${us(r.overhead_p99_us)}` : 'n/a'} | ${r.done} | ${r.errors} |`), '',
+    'Gateway overhead: the ledger\'s `overhead_us` (request read to response written, minus the time waiting for the upstream) over the row\'s requests; for a stream it also counts the time spent relaying events, so it is not shown.', ''].join('\n');
+  fs.writeFileSync(path.join(opt.out, 'sizing.md'), md);
+  console.log(md);
+  try { process.kill(proc.pid, 'SIGTERM'); } catch {}
+}
+if (opt.sizing) {
+  await sizing();
+  stopAll();
+  await sleep(300);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(0);
+}
 
 const contenders = {
   direct: { label: 'mock direct', port: mockPort, path: '/v1/chat/completions', streamPath: '/stream/v1/chat/completions', headers: [], streamHeaders: [],
@@ -235,7 +314,6 @@ if (names.includes('llmgate') && !fs.existsSync(llmgateBin)) throw new Error(`ll
 if (names.includes('portkey') && !fs.existsSync(path.join(here, 'portkey/node_modules/@portkey-ai/gateway'))) throw new Error('run npm ci in bench/portkey first');
 
 const results = { meta: {}, notes: [], startup: {}, idle_rss_kb: {}, cells: [], medians: {}, streams1k: {}, soak: null, profile: null, ledger_writer: null };
-const gitRev = (() => { try { return execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD']).toString().trim(); } catch { return '?'; } })();
 results.meta = { date: new Date().toISOString(), commit: gitRev, cpus: ncpu, cpu_model: os.cpus()[0]?.model, kernel: os.release(),
   gateway_cpu: GW_CPU, load_cpu: LOAD_CPU, options: opt, loadavg_start: loadavg(),
   versions: { nginx: spawnSync('nginx', ['-v']).stderr.toString().trim(), node: process.version,

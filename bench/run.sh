@@ -7,6 +7,7 @@
 #   bench/run.sh                 full run (about 12-15 minutes)
 #   bench/run.sh --quick         a short development run (about 2 minutes)
 #   bench/run.sh --soak-s 600    the documented 10-minute memory soak
+#   bench/run.sh --sizing        only the sizing table of docs/operations.md (about 2 minutes)
 # Any option is passed to bench/harness.mjs (see its header). Environment:
 #   BUILD_DIR (default build-bench), GW_CPU / LOAD_CPU (cores for the gateways and for the load
 #   generators + mock; defaults 1 and 0), BENCH_NICE (default -10: the benchmark processes get a
@@ -22,6 +23,7 @@ command -v nginx >/dev/null || need_apt+=(nginx-light)
 [ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ] || need_apt+=(libnginx-mod-http-echo)
 command -v wrk >/dev/null || need_apt+=(wrk)
 command -v gnuplot >/dev/null || need_apt+=(gnuplot-nox)
+command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
 command -v perf >/dev/null || need_apt+=(linux-perf)
 command -v taskset >/dev/null || need_apt+=(util-linux)
 command -v cmake >/dev/null || need_apt+=(cmake)
@@ -49,7 +51,9 @@ if [ ! -d bench/portkey/node_modules/@portkey-ai/gateway ] || [ bench/portkey/pa
   (cd bench/portkey && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# 1,000 streams need about 2,000 descriptors in the gateway and the mock.
+# 1,000 streams need about 2,000 descriptors in the gateway and the mock; the sizing run's
+# 10,000 about 20,000 (raising the hard limit needs root; otherwise that row shows errors).
+ulimit -Hn 65536 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "bench: $(uptime)"
 prio=()

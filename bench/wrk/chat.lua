@@ -6,6 +6,7 @@
 --   BENCH_STREAM   1 = "stream": true body (model bench-stream), else model bench-chat
 --   BENCH_KEY      bearer token (default sk-bench-master)
 --   BENCH_HEADERS  extra headers, "Name: value" separated by "|"
+--   BENCH_DELAY_MS pause of each connection before each request (paced load; default none)
 local path = os.getenv("BENCH_PATH") or "/v1/chat/completions"
 local stream = os.getenv("BENCH_STREAM") == "1"
 local key = os.getenv("BENCH_KEY") or "sk-bench-master"
@@ -37,6 +38,11 @@ if extra and #extra > 0 then
     local name, value = string.match(h, "^%s*([^:]+):%s*(.*)$")
     if name then wrk.headers[name] = value end
   end
+end
+
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if delay_ms and delay_ms > 0 then
+  function delay() return delay_ms end
 end
 
 function done(summary, latency, requests)
