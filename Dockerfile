@@ -27,8 +27,9 @@ RUN --mount=type=cache,target=/root/.cache/ccache \
 FROM debian:bookworm-slim AS runtime
 # Exactly the shared libraries `ldd llmgate` resolves outside the base image (libc6,
 # libstdc++6, libgcc-s1 are already in bookworm-slim), plus CA certificates for HTTPS upstreams.
-# OpenSSL, SQLite and yaml-cpp are linked statically (CMakeLists.txt, LLMGATE_STATIC_DEPS).
-ARG RUNTIME_PACKAGES="ca-certificates libspdlog1.10 libfmt9 libprometheus-cpp-core1.0"
+# OpenSSL, SQLite and yaml-cpp are linked statically (CMakeLists.txt, LLMGATE_STATIC_DEPS);
+# spdlog and fmt are compiled in (header-only).
+ARG RUNTIME_PACKAGES="ca-certificates libprometheus-cpp-core1.0"
 # Operator tools (~1.1 MB): the sqlite3 CLI for online backups of the ledger
 # (kubectl exec ... sqlite3 /app/data/llmgate.db ".backup ..."; docs/operations.md).
 ARG TOOL_PACKAGES="sqlite3"
