@@ -183,12 +183,15 @@ RawResponse request(int port, const std::string& method, const std::string& targ
 }
 
 namespace {
-// In a forked child: stdout and stderr to `log`, `env` set, then llmgate with `args`.
+// In a forked child: stdout and stderr to `log`, `env` set, then llmgate with `args`. Nothing
+// else is inherited (the test process's pipes and sockets), as when a supervisor starts it: the
+// tests that count or limit a daemon's descriptors see only its own.
 [[noreturn]] void exec_llmgate(const std::string& log, const std::vector<std::pair<std::string, std::string>>& env,
                                const std::vector<std::string>& args) {
   int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   ::dup2(fd, 1);
   ::dup2(fd, 2);
+  ::close_range(3, ~0U, 0);
   for (auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
   std::vector<std::string> a = {LLMGATE_BIN};
   a.insert(a.end(), args.begin(), args.end());
