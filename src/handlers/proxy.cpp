@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "llmgate/embedding_encoding.hpp"
+#include "llmgate/json_fields.hpp"
 #include "llmgate/json_scan.hpp"
 #include "llmgate/providers.hpp"
 #include "llmgate/sse.hpp"
@@ -145,6 +146,10 @@ class ProxyExchange {
   }
 
   awaitable<bool> run();
+  // After an exception out of run() (a bug: every expected failure is an Errc): the client still
+  // gets a 500 when nothing was written to it yet (else the connection closes), and the request
+  // its ledger row and log line either way.
+  awaitable<bool> internal_failure(const std::string& what);
 
  private:
   awaitable<bool> fail(Errc e, std::string_view msg, std::string_view param = {}, std::string_view code = {}) {
@@ -152,6 +157,7 @@ class ProxyExchange {
     rec_.status = m.status;
     rec_.error_type = std::string(m.type);
     rec_.error_message = std::string(msg);
+    wrote_ = true;
     bool ok = co_await write_error(sock_, e, msg, info_, param, code);
     if (!ok) rec_.status = 499;
     finish();
@@ -218,6 +224,7 @@ class ProxyExchange {
   bool head_pending_ = false;
   int64_t upstream_us_ = 0;
   bool finished_ = false;
+  bool wrote_ = false;  // a write to the client began: an error can no longer be answered
 };
 
 template <class Head>
@@ -288,6 +295,7 @@ awaitable<bool> ProxyExchange::write_chunk(std::string_view data) {
                                         net::buffer(data.data(), data.size()), net::buffer("\r\n", 2)};
   if (!head_pending_) bufs[0] = net::const_buffer();
   if (data.empty()) bufs[1] = bufs[3] = net::const_buffer();  // the head alone (an empty chunk would end the body)
+  wrote_ = true;
   auto [ec, w] = co_await write_all(sock_, bufs);
   if (head_pending_ && !ec) rec_.first_byte_us = now_unix_us();
   head_pending_ = false;
@@ -297,6 +305,7 @@ awaitable<bool> ProxyExchange::write_chunk(std::string_view data) {
 awaitable<bool> ProxyExchange::write_last_chunk() {
   std::array<net::const_buffer, 2> bufs{net::buffer(stream_head_), net::buffer("0\r\n\r\n", 5)};
   if (!head_pending_) bufs[0] = net::const_buffer();
+  wrote_ = true;
   auto [ec, w] = co_await write_all(sock_, bufs);
   if (head_pending_ && !ec) rec_.first_byte_us = now_unix_us();
   head_pending_ = false;
@@ -434,6 +443,7 @@ awaitable<Outcome> ProxyExchange::answer_error(Errc e, const std::string& msg) {
   rec_.error_message = msg;
   Outcome o;
   o.done = true;
+  wrote_ = true;
   o.keep_alive = co_await write_error(sock_, e, msg, info_);
   if (!o.keep_alive) rec_.status = 499;
   co_return o;
@@ -513,8 +523,8 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
     }
     res_body = prov.translate_error(status, ubody);
     auto ej = nlohmann::json::parse(res_body, nullptr, false);
-    rec_.error_type = ej.is_object() ? ej["error"].value("type", "api_error") : "api_error";
-    rec_.error_message = ej.is_object() ? ej["error"].value("message", "") : "";
+    rec_.error_type = ej.is_object() ? string_field(ej["error"], "type", "api_error") : "api_error";
+    rec_.error_message = ej.is_object() ? string_field(ej["error"], "message") : "";
     if (auto ra = call.retry_after(); !ra.empty()) res.set("Retry-After", ra);
   } else {
     Usage u;
@@ -547,6 +557,7 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   set_common_headers(res, us_since(info_.t0) - upstream_us_);
   rec_.first_byte_us = now_unix_us();
   o.done = true;
+  wrote_ = true;
   o.keep_alive = co_await write_response(sock_, res, res_body, info_);
   if (!o.keep_alive) rec_.status = 499;
   co_return o;
@@ -781,6 +792,7 @@ awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, const nlohmann
       rec_.response_body = capped(res.body(), cfg_->ledger.max_body_log_bytes, rec_.response_truncated);
     set_common_headers(res.base(), us_since(info_.t0) - upstream_us_);
     rec_.first_byte_us = now_unix_us();
+    wrote_ = true;
     o.keep_alive = co_await write_response(sock_, res, info_);
     if (!o.keep_alive) rec_.status = 499;
     co_return o;
@@ -822,12 +834,32 @@ awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, const nlohmann
   co_return o;
 }
 
+awaitable<bool> ProxyExchange::internal_failure(const std::string& what) {
+  spdlog::error("req={} failed inside the gateway: {}", info_.request_id, what);
+  if (finished_) co_return false;
+  if (!wrote_) {
+    co_await fail(Errc::internal, "The gateway failed to handle this request (internal error).");
+    co_return false;  // what the exchange left behind is not known: a fresh connection is safer
+  }
+  rec_.status = 500;
+  rec_.error_type = "api_error";
+  rec_.error_message = "the gateway failed while answering (internal error); the connection was closed";
+  finish();
+  co_return false;
+}
+
 }  // namespace
 
 awaitable<bool> handle_proxy(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep,
                              const std::string& azure_model, RequestInfo& info) {
   ProxyExchange ex(w, sock, req, ep, azure_model, info);
-  co_return co_await ex.run();
+  std::string failure;
+  try {
+    co_return co_await ex.run();
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  co_return co_await ex.internal_failure(failure);
 }
 
 }  // namespace llmgate

@@ -1,5 +1,6 @@
 #include "providers/mock.hpp"
 
+#include "llmgate/json_fields.hpp"
 #include "llmgate/providers.hpp"
 
 namespace llmgate {
@@ -16,7 +17,7 @@ std::string last_user_text(const nlohmann::json& body) {
       if (c->is_array()) {
         std::string s;
         for (auto& part : *c)
-          if (part.is_object() && part.value("type", "") == "text" && part.contains("text") && part["text"].is_string())
+          if (part.is_object() && string_field(part, "type") == "text" && part.contains("text") && part["text"].is_string())
             s += part["text"].get<std::string>();
         return s;
       }

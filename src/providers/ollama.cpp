@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmgate/embedding_encoding.hpp"
+#include "llmgate/json_fields.hpp"
 #include "llmgate/providers.hpp"
 
 namespace llmgate {
@@ -77,13 +78,13 @@ Errc content_text(const json& content, std::string& text, json& images, std::str
   }
   for (const auto& part : content) {
     if (!part.is_object()) continue;
-    std::string type = part.value("type", "");
+    std::string type = string_field(part, "type");
     if (type == "text" && part.contains("text") && part["text"].is_string()) {
       text += part["text"].get<std::string>();
     } else if (type == "image_url") {
       std::string url;
       if (part.contains("image_url") && part["image_url"].is_string()) url = part["image_url"];
-      else if (part.contains("image_url") && part["image_url"].is_object()) url = part["image_url"].value("url", "");
+      else if (part.contains("image_url") && part["image_url"].is_object()) url = string_field(part["image_url"], "url");
       std::string b64;
       if (!data_url_base64(url, b64)) {
         err = "Ollama accepts images only as base64 data: URLs (data:image/...;base64,...)";
@@ -130,7 +131,7 @@ Errc common_fields(const json& body, bool stream, json& req, std::string& err) {
   json options = build_options(body);
   if (!options.empty()) req["options"] = std::move(options);
   if (auto it = body.find("response_format"); it != body.end() && it->is_object()) {
-    std::string type = it->value("type", "");
+    std::string type = string_field(*it, "type");
     if (type == "json_object") {
       req["format"] = "json";
     } else if (type == "json_schema") {
@@ -156,6 +157,15 @@ Errc common_fields(const json& body, bool stream, json& req, std::string& err) {
   return Errc::ok;
 }
 
+// A message's role, when present, is a string (both dialects route on it).
+bool role_is_text(const json& message, std::string& err) {
+  if (auto r = message.find("role"); r != message.end() && !r->is_string()) {
+    err = "each message's role must be a string";
+    return false;
+  }
+  return true;
+}
+
 // OpenAI messages -> Ollama /api/chat messages.
 Errc chat_messages(const json& messages, json& out, std::string& err) {
   out = json::array();
@@ -165,7 +175,8 @@ Errc chat_messages(const json& messages, json& out, std::string& err) {
       err = "each message must be an object";
       return Errc::bad_request;
     }
-    std::string role = m.value("role", "");
+    if (!role_is_text(m, err)) return Errc::bad_request;
+    std::string role = string_field(m, "role");
     if (role == "developer") role = "system";
     if (role == "function") role = "tool";
     json om = {{"role", role}};
@@ -191,7 +202,7 @@ Errc chat_messages(const json& messages, json& out, std::string& err) {
         } else if (f.contains("arguments") && f["arguments"].is_object()) {
           args = f["arguments"];
         }
-        std::string name = f.value("name", "");
+        std::string name = string_field(f, "name");
         if (c.contains("id") && c["id"].is_string()) call_names[c["id"]] = name;
         calls.push_back({{"function", {{"name", name}, {"arguments", args}}}});
       }
@@ -210,9 +221,11 @@ Errc chat_messages(const json& messages, json& out, std::string& err) {
 // LiteLLM's ollama_pt: consecutive user/tool messages merged under "### User:", system under
 // "### System:", assistant (with its tool calls) under "### Assistant:"; images collected.
 Errc generate_prompt(const json& messages, std::string& prompt, json& images, std::string& err) {
+  for (const auto& m : messages)
+    if (!role_is_text(m, err)) return Errc::bad_request;
   std::size_t i = 0, n = messages.size();
   auto role_of = [&](std::size_t k) {
-    return messages[k].is_object() ? messages[k].value("role", "") : std::string();
+    return string_field(messages[k], "role");
   };
   while (i < n) {
     std::size_t start = i;
@@ -240,10 +253,10 @@ Errc generate_prompt(const json& messages, std::string& prompt, json& images, st
         json calls = json::array();
         for (const auto& c : *tc) {
           if (!c.is_object() || !c.contains("function")) continue;
-          json args = json::parse(c["function"].value("arguments", "{}"), nullptr, false);
-          calls.push_back({{"id", c.value("id", "")},
+          json args = json::parse(string_field(c["function"], "arguments", "{}"), nullptr, false);
+          calls.push_back({{"id", string_field(c, "id")},
                            {"type", "function"},
-                           {"function", {{"name", c["function"].value("name", "")}, {"arguments", args.is_discarded() ? json::object() : args}}}});
+                           {"function", {{"name", string_field(c["function"], "name")}, {"arguments", args.is_discarded() ? json::object() : args}}}});
         }
         assistant += "Tool Calls: " + calls.dump(2);
       }
@@ -273,7 +286,7 @@ json openai_tool_calls(const json& calls, bool with_index) {
     std::string args = "{}";
     if (f.contains("arguments")) args = f["arguments"].is_string() ? f["arguments"].get<std::string>() : dump(f["arguments"]);
     std::string id = c.contains("id") && c["id"].is_string() ? c["id"].get<std::string>() : "call_" + random_hex(24);
-    json tc = {{"id", id}, {"type", "function"}, {"function", {{"name", f.value("name", "")}, {"arguments", args}}}};
+    json tc = {{"id", id}, {"type", "function"}, {"function", {{"name", string_field(f, "name")}, {"arguments", args}}}};
     if (with_index) tc["index"] = f.contains("index") && f["index"].is_number_integer() ? f["index"].get<int>() : idx;
     out.push_back(std::move(tc));
     ++idx;
@@ -424,12 +437,12 @@ class OllamaProvider final : public Provider {
     std::string content, thinking;
     json tool_calls = json::array();
     if (msg) {
-      content = msg->value("content", "");
-      thinking = msg->value("thinking", "");
+      content = string_field(*msg, "content");
+      thinking = string_field(*msg, "thinking");
       if (msg->contains("tool_calls") && (*msg)["tool_calls"].is_array()) tool_calls = openai_tool_calls((*msg)["tool_calls"], false);
     } else {
-      content = j.value("response", "");
-      thinking = j.value("thinking", "");
+      content = string_field(j, "response");
+      thinking = string_field(j, "thinking");
     }
     std::string finish = tool_calls.empty() ? finish_reason(j) : "tool_calls";
     json o;
@@ -474,14 +487,14 @@ class OllamaProvider final : public Provider {
     std::string content, thinking;
     json tool_calls = json::array();
     if (msg) {
-      content = msg->value("content", "");
-      thinking = msg->value("thinking", "");
+      content = string_field(*msg, "content");
+      thinking = string_field(*msg, "thinking");
       if (msg->contains("tool_calls") && (*msg)["tool_calls"].is_array()) tool_calls = openai_tool_calls((*msg)["tool_calls"], true);
     } else {
-      content = j.value("response", "");
-      thinking = j.value("thinking", "");
+      content = string_field(j, "response");
+      thinking = string_field(j, "thinking");
     }
-    const bool done = j.value("done", false);
+    const bool done = bool_field(j, "done", false);
     if (!tool_calls.empty()) mark_tool_calls(st);
     st.text += content;
 

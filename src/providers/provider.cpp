@@ -201,9 +201,13 @@ std::string Provider::translate_error(int status, std::string_view upstream_body
   if (!j.is_discarded() && j.is_object()) {
     auto it = j.find("error");
     if (it != j.end() && it->is_object()) {
+      // Kept as the upstream sent it, except that message and type are strings, as in OpenAI's
+      // errors (SDKs read them as such; the ledger records them).
       nlohmann::json e = *it;
-      if (!e.contains("message")) e["message"] = "upstream error";
-      if (!e.contains("type")) e["type"] = status >= 500 ? "api_error" : "invalid_request_error";
+      if (auto m = e.find("message"); m == e.end() || m->is_null()) e["message"] = "upstream error";
+      else if (!m->is_string()) e["message"] = m->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      if (auto t = e.find("type"); t == e.end() || !t->is_string())
+        e["type"] = status >= 500 ? "api_error" : "invalid_request_error";
       if (!e.contains("param")) e["param"] = nullptr;
       if (!e.contains("code")) e["code"] = nullptr;
       return nlohmann::json{{"error", e}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -25,6 +25,7 @@
 
 #include "fake_upstream.hpp"
 #include "harness.hpp"
+#include "json_variants.hpp"
 
 using namespace llmgate::test;
 using namespace std::chrono;
@@ -380,6 +381,43 @@ TEST(Robustness, MutatedRequestsGetWellFormedAnswers) {
   }
   EXPECT_GT(answered, n * 3 / 4) << "most mutated requests still get an answer";
   expect_still_serving(gw);
+}
+
+// Not random: every field of every body (containers included) replaced in turn by a value of each
+// other JSON type. Each request gets a 2xx or an OpenAI error and one ledger row. A message role
+// that was an array used to end the connection without an answer (an exception in the Ollama
+// dialect; robustness seed 187).
+TEST(Robustness, WronglyTypedFieldsAreAnsweredAndEachOneLogged) {
+  FakeUpstream up;
+  Daemon gw(config(up.base_url(), up.origin()));
+  std::vector<std::string> bodies = kBodies, targets = kTargets;
+  // The Ollama dialect translates every message field: a conversation with all of them.
+  bodies.push_back(R"({"model":"ollama-test","stream":true,"messages":[{"role":"system","content":"be brief"},
+    {"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]},
+    {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+    {"role":"tool","tool_call_id":"call_1","content":"found"}],
+    "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"tool_choice":"auto",
+    "response_format":{"type":"json_object"},"stop":["x"],"temperature":0.1,"reasoning_effort":"low"})");
+  targets.push_back("/v1/chat/completions");
+  std::size_t n = 0;
+  for (std::size_t k = 0; k < bodies.size(); ++k) {
+    for (const auto& [what, doc] : type_variants(json::parse(bodies[k]))) {
+      const std::string body = doc.dump();
+      const auto got = exchange(gw.port(), http_post(targets[k], body), seconds(10), false);
+      ++n;
+      ASSERT_TRUE(got.has_value()) << "no answer within 10 s to " << what << ":\n" << body;
+      std::vector<Response> rs;
+      const std::string bad = parse_responses(*got, rs);
+      ASSERT_EQ(bad, "") << what << ":\n" << body << "\nanswer:\n" << escaped(*got);
+      ASSERT_EQ(rs.size(), 1u) << what << ":\n" << body << "\nanswer:\n" << escaped(*got);
+      const std::string why = check_response(rs[0], JsonBodies::parse);
+      ASSERT_EQ(why, "") << what << ":\n" << body << "\nanswer:\n" << escaped(*got);
+      EXPECT_LT(rs[0].status, 500) << what << ": a client's mistake is not the gateway's\n" << escaped(*got);
+    }
+  }
+  EXPECT_GT(n, 700u);
+  expect_still_serving(gw);
+  EXPECT_EQ(settle_ledger(gw.dir() + "/ledger.db", n + 1), n + 1) << "one row per request";
 }
 
 // Well-framed requests whose JSON bodies are mutated: each one reaches the proxy, gets a 2xx or

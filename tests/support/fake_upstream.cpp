@@ -23,6 +23,8 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "llmgate/json_fields.hpp"
+
 namespace llmgate::test {
 
 namespace asio = boost::asio;
@@ -687,7 +689,7 @@ struct FakeUpstream::Impl {
         // A list of token ids is one input; a list of strings / token lists is one per entry.
         n = (!in.empty() && in[0].is_number()) ? 1 : std::max<size_t>(in.size(), 1);
       }
-      b64 = j.value("encoding_format", "") == "base64";
+      b64 = string_field(j, "encoding_format") == "base64";
     }
     static const float vec[8] = {0.0023064255f, -0.009327292f, 0.015797347f, -0.0077780345f,
                                  0.0042153f,    0.0110212f,    -0.0033152f,  0.0181211f};
@@ -747,7 +749,9 @@ struct FakeUpstream::Impl {
     if (info.has_tools) {
       json j = json::parse(req.body(), nullptr, false);
       if (j.is_object() && j.contains("tools") && j["tools"].is_array() && !j["tools"].empty())
-        tool_name = j["tools"][0].value("/function/name"_json_pointer, std::string("tool"));
+        tool_name = j["tools"][0].is_object() && j["tools"][0].contains("function")
+                        ? string_field(j["tools"][0]["function"], "name", "tool")
+                        : "tool";
     }
     std::string mj = jstr(model);
     std::string head = "{\"model\":" + mj + ",\"created_at\":\"" + created_at + "\",";
