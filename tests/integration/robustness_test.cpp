@@ -747,23 +747,27 @@ struct Call {
 // mutated bodies and query strings: every call gets a well-formed answer (a JSON document or an
 // OpenAI error), no answer shows the master key or an upstream key, and the gateway keeps
 // serving.
-TEST(Robustness, MutatedManagementCallsGetWellFormedAnswers) {
-  FakeUpstream up;
+static std::string management_config(const FakeUpstream& up) {
   std::string yaml = config(up.base_url(), up.origin());
   yaml.replace(yaml.find("  background_health_checks: false\n"), 0, "  store_model_in_db: true\n");
-  Daemon gw(yaml);
+  return yaml;
+}
+
+// A virtual key that has made a request and a model added at run time, then one call of each
+// management route that exists, with every field it reads.
+static std::vector<Call> management_calls(Daemon& gw, const FakeUpstream& up) {
   auto made = request(gw.port(), "POST", "/key/generate", R"({"key_alias":"fuzz-main"})", {auth_header()});
-  ASSERT_EQ(made.status, 200) << made.body;
-  const std::string key = json::parse(made.body)["key"].get<std::string>();
-  ASSERT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
+  EXPECT_EQ(made.status, 200) << made.body;
+  const std::string key = json::parse(made.body, nullptr, false).value("key", std::string("sk-none"));
+  EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
                     {{"Authorization", "Bearer " + key}}).status, 200);
   const std::string model = json{{"model_name", "fuzz-model"},
                                  {"litellm_params", {{"model", "openai/gpt-4o"}, {"api_base", up.base_url()},
                                                      {"api_key", kModelKey}, {"rpm", 10},
                                                      {"input_cost_per_token", 0.001}}},
                                  {"model_info", {{"id", "fuzz-1"}}}}.dump();
-  ASSERT_EQ(request(gw.port(), "POST", "/model/new", model, {auth_header()}).status, 200);
-  const std::vector<Call> seeds = {
+  EXPECT_EQ(request(gw.port(), "POST", "/model/new", model, {auth_header()}).status, 200);
+  return {
       {"POST", "/key/generate", R"({"key_alias":"fuzz-a","models":["gpt-test"],"max_budget":10.5,"duration":"30d",)"
                                 R"("metadata":{"team":"x"},"tpm_limit":1000,"rpm_limit":60,"budget_duration":"1d"})"},
       {"POST", "/key/update", R"({"key":")" + key + R"(","max_budget":5,"models":[],"key_alias":"renamed","rpm_limit":null})"},
@@ -787,6 +791,13 @@ TEST(Robustness, MutatedManagementCallsGetWellFormedAnswers) {
       {"GET", "/llmgate/api/logs/abc", ""},
       {"GET", "/llmgate/api/config", ""},
   };
+}
+
+TEST(Robustness, MutatedManagementCallsGetWellFormedAnswers) {
+  FakeUpstream up;
+  Daemon gw(management_config(up));
+  const std::vector<Call> seeds = management_calls(gw, up);
+  ASSERT_FALSE(::testing::Test::HasFailure());
   std::mt19937 rng(fuzz_seed(31));
   // A mutation can copy the model's key into a field that is shown (a model name, an alias):
   // from then on that key is no longer secret for this gateway, and the check is off.
@@ -821,4 +832,32 @@ TEST(Robustness, MutatedManagementCallsGetWellFormedAnswers) {
   if (model_key_secret) {
     EXPECT_EQ(info.body.find(kModelKey), std::string::npos);
   }
+}
+
+// Every field of every management call's body replaced in turn by a value of each other JSON
+// type: a client's mistake, answered below 500 with the OpenAI error shape, never the model's key.
+TEST(Robustness, WronglyTypedManagementFieldsAreClientErrors) {
+  FakeUpstream up;
+  Daemon gw(management_config(up));
+  const std::vector<Call> calls = management_calls(gw, up);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  std::size_t n = 0;
+  for (const auto& c : calls) {
+    if (c.method != "POST") continue;
+    for (const auto& [what, doc] : type_variants(json::parse(c.body))) {
+      const std::string req = http_request(c.method, c.target, doc.dump(), {auth_header()});
+      const auto got = exchange(gw.port(), req, seconds(10), false);
+      ++n;
+      ASSERT_TRUE(got.has_value()) << "no answer within 10 s to " << c.target << " with " << what;
+      ASSERT_EQ(got->find(kModelKey), std::string::npos) << c.target << " with " << what << "\n" << escaped(*got);
+      std::vector<Response> rs;
+      const std::string bad = parse_responses(*got, rs);
+      ASSERT_EQ(bad, "") << c.target << " with " << what << "\nanswer:\n" << escaped(*got);
+      ASSERT_EQ(rs.size(), 1u) << c.target << " with " << what << "\nanswer:\n" << escaped(*got);
+      ASSERT_EQ(check_response(rs[0], JsonBodies::parse), "") << c.target << " with " << what;
+      EXPECT_LT(rs[0].status, 500) << c.target << " with " << what << "\nanswer:\n" << escaped(*got);
+    }
+  }
+  EXPECT_GT(n, 200u);
+  expect_still_serving(gw);
 }
