@@ -175,6 +175,19 @@ TEST(ProviderTypes, WronglyTypedUpstreamFieldsAreContainedNotThrown) {
     }
   }
   EXPECT_GT(calls, 1000u);
+  // Health probes' answers (read by the health monitor, whose loop an exception would end).
+  const struct {
+    ProviderKind kind;
+    const char* fixture;
+  } probes[] = {{ProviderKind::ollama_chat, "ollama_tags.json"}, {ProviderKind::azure, "azure_401_error.json"}};
+  for (const auto& p : probes) {
+    for (const auto& [what, v] : type_variants(json::parse(fixture(p.fixture)))) {
+      std::string detail;
+      for (int status : {200, 401})
+        EXPECT_NO_THROW((void)provider_for(p.kind).health_ok(deployment(p.kind), status, v.dump(), detail))
+            << to_string(p.kind) << " health answer with " << what;
+    }
+  }
 }
 
 // Upstream errors: whatever the types inside, the client gets OpenAI's shape with a string
