@@ -1,6 +1,5 @@
 // Azure OpenAI dialect: URL layout, auth header, stream filtering, error shapes. Fixtures in
 // tests/fixtures/providers/ follow the Azure OpenAI reference (see its README.md).
-#include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -9,19 +8,14 @@
 #include "fake_upstream.hpp"
 #include "http_call.hpp"
 #include "llmgate/providers.hpp"
+#include "provider_fixtures.hpp"
 
 namespace llmgate {
 namespace {
 
 using json = nlohmann::json;
 
-std::string fixture(const std::string& name) {
-  std::ifstream f(std::string(LLMGATE_SOURCE_DIR) + "/tests/fixtures/providers/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  EXPECT_FALSE(ss.str().empty()) << "missing fixture " << name;
-  return ss.str();
-}
+std::string fixture(const std::string& name) { return test::provider_fixture(name); }
 
 Deployment azure_deployment(const std::string& base_path = "") {
   Deployment d;

@@ -1,7 +1,6 @@
 // Ollama dialects (ollama_chat -> /api/chat, ollama -> /api/generate): request and response
 // translation, NDJSON stream -> OpenAI SSE, health. Fixtures in tests/fixtures/providers/
 // follow Ollama's API reference (see its README.md).
-#include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -11,19 +10,14 @@
 #include "http_call.hpp"
 #include "llmgate/embedding_encoding.hpp"
 #include "llmgate/providers.hpp"
+#include "provider_fixtures.hpp"
 
 namespace llmgate {
 namespace {
 
 using json = nlohmann::json;
 
-std::string fixture(const std::string& name) {
-  std::ifstream f(std::string(LLMGATE_SOURCE_DIR) + "/tests/fixtures/providers/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  EXPECT_FALSE(ss.str().empty()) << "missing fixture " << name;
-  return ss.str();
-}
+std::string fixture(const std::string& name) { return test::provider_fixture(name); }
 
 Deployment ollama_deployment(ProviderKind kind = ProviderKind::ollama_chat, const std::string& model = "llama3.2") {
   Deployment d;

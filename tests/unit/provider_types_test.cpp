@@ -3,7 +3,6 @@
 // `ok` or an error and never throws. An exception there escaped the exchange: the connection
 // ended with no answer and no ledger row (robustness seed 187: {"role": [...]} to ollama_chat).
 // The proxy now answers such a failure with a 500 and logs it, but a client's mistake is a 400.
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,6 +12,7 @@
 
 #include "json_variants.hpp"
 #include "llmgate/providers.hpp"
+#include "provider_fixtures.hpp"
 #include "providers/mock.hpp"
 
 namespace llmgate {
@@ -21,13 +21,7 @@ namespace {
 using json = nlohmann::json;
 using test::type_variants;
 
-std::string fixture(const std::string& name) {
-  std::ifstream f(std::string(LLMGATE_SOURCE_DIR) + "/tests/fixtures/providers/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  EXPECT_FALSE(ss.str().empty()) << "missing fixture " << name;
-  return ss.str();
-}
+std::string fixture(const std::string& name) { return test::provider_fixture(name); }
 
 Deployment deployment(ProviderKind kind) {
   Deployment d;
