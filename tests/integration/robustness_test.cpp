@@ -741,13 +741,7 @@ struct Call {
   std::string method, target, body;
 };
 
-}  // namespace
-
-// LiteLLM's management API (/key/*, /model/*, /spend/logs) and the dashboard's JSON API, with
-// mutated bodies and query strings: every call gets a well-formed answer (a JSON document or an
-// OpenAI error), no answer shows the master key or an upstream key, and the gateway keeps
-// serving.
-static std::string management_config(const FakeUpstream& up) {
+std::string management_config(const FakeUpstream& up) {
   std::string yaml = config(up.base_url(), up.origin());
   yaml.replace(yaml.find("  background_health_checks: false\n"), 0, "  store_model_in_db: true\n");
   return yaml;
@@ -755,7 +749,7 @@ static std::string management_config(const FakeUpstream& up) {
 
 // A virtual key that has made a request and a model added at run time, then one call of each
 // management route that exists, with every field it reads.
-static std::vector<Call> management_calls(Daemon& gw, const FakeUpstream& up) {
+std::vector<Call> management_calls(Daemon& gw, const FakeUpstream& up) {
   auto made = request(gw.port(), "POST", "/key/generate", R"({"key_alias":"fuzz-main"})", {auth_header()});
   EXPECT_EQ(made.status, 200) << made.body;
   const std::string key = json::parse(made.body, nullptr, false).value("key", std::string("sk-none"));
@@ -793,6 +787,12 @@ static std::vector<Call> management_calls(Daemon& gw, const FakeUpstream& up) {
   };
 }
 
+}  // namespace
+
+// LiteLLM's management API (/key/*, /model/*, /spend/logs) and the dashboard's JSON API, with
+// mutated bodies and query strings: every call gets a well-formed answer (a JSON document or an
+// OpenAI error), no answer shows the master key or an upstream key, and the gateway keeps
+// serving.
 TEST(Robustness, MutatedManagementCallsGetWellFormedAnswers) {
   FakeUpstream up;
   Daemon gw(management_config(up));
