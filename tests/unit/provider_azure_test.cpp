@@ -15,7 +15,7 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string fixture(const std::string& name) { return test::provider_fixture(name); }
+using test::provider_fixture;
 
 Deployment azure_deployment(const std::string& base_path = "") {
   Deployment d;
@@ -116,7 +116,7 @@ TEST(AzureProvider, StreamsAskForUsageOnlyWhereTheApiVersionSupportsIt) {
 TEST(AzureProvider, NonStreamingResponseIsForwardedWithUsage) {
   Usage u;
   std::string out;
-  EXPECT_EQ(azure_provider().translate_response(Endpoint::chat, azure_deployment(), fixture("azure_chat_response.json"), out, u), ResponseBody::forward);
+  EXPECT_EQ(azure_provider().translate_response(Endpoint::chat, azure_deployment(), provider_fixture("azure_chat_response.json"), out, u), ResponseBody::forward);
   EXPECT_TRUE(u.present);
   EXPECT_EQ(u.prompt_tokens, 13);
   EXPECT_EQ(u.completion_tokens, 5);
@@ -124,7 +124,7 @@ TEST(AzureProvider, NonStreamingResponseIsForwardedWithUsage) {
 }
 
 TEST(AzureProvider, ContentFilterErrorBecomesAnOpenAIError) {
-  json e = json::parse(azure_provider().translate_error(400, fixture("azure_content_filter_error.json")))["error"];
+  json e = json::parse(azure_provider().translate_error(400, provider_fixture("azure_content_filter_error.json")))["error"];
   EXPECT_EQ(e["code"], "content_filter");
   EXPECT_EQ(e["type"], "invalid_request_error");  // Azure sends type: null
   EXPECT_EQ(e["param"], "prompt");
@@ -135,7 +135,7 @@ TEST(AzureProvider, ContentFilterErrorBecomesAnOpenAIError) {
 }
 
 TEST(AzureProvider, AuthErrorGetsATypeAndKeepsAzureCode) {
-  json e = json::parse(azure_provider().translate_error(401, fixture("azure_401_error.json")))["error"];
+  json e = json::parse(azure_provider().translate_error(401, provider_fixture("azure_401_error.json")))["error"];
   EXPECT_EQ(e["type"], "authentication_error");
   EXPECT_EQ(e["code"], "401");
   EXPECT_TRUE(e["param"].is_null());
@@ -160,7 +160,7 @@ std::string run_stream(StreamState& st, const std::string& sse) {
 TEST(AzureProvider, StreamDropsPromptFilterAndAnnotationEventsAndTheUnaskedUsage) {
   StreamState st;
   st.include_usage = false;
-  std::string out = run_stream(st, fixture("azure_chat_stream.sse"));
+  std::string out = run_stream(st, provider_fixture("azure_chat_stream.sse"));
   auto ev = sse_data(out);
   ASSERT_EQ(ev.size(), 5u);  // role, "This", " is a test.", finish, [DONE]
   for (std::size_t i = 0; i + 1 < ev.size(); ++i) {
@@ -182,7 +182,7 @@ TEST(AzureProvider, StreamDropsPromptFilterAndAnnotationEventsAndTheUnaskedUsage
 TEST(AzureProvider, StreamKeepsTheUsageEventWhenTheClientAskedAndForwardsBytesUnchanged) {
   StreamState st;
   st.include_usage = true;
-  std::string sse = fixture("azure_chat_stream.sse");
+  std::string sse = provider_fixture("azure_chat_stream.sse");
   std::string out = run_stream(st, sse);
   auto ev = sse_data(out);
   ASSERT_EQ(ev.size(), 6u);
@@ -212,7 +212,7 @@ TEST(AzureProvider, HealthProbeListsModelsWithTheKey) {
   EXPECT_EQ(probe->target, "/openai/models?api-version=2024-10-21");
   EXPECT_EQ(header(*probe, "api-key"), "azure-key-123");
   std::string detail;
-  EXPECT_FALSE(azure_provider().health_ok(azure_deployment(), 401, fixture("azure_401_error.json"), detail));
+  EXPECT_FALSE(azure_provider().health_ok(azure_deployment(), 401, provider_fixture("azure_401_error.json"), detail));
   EXPECT_NE(detail.find("401"), std::string::npos);
   EXPECT_EQ(detail.find("azure-key-123"), std::string::npos);
 }

@@ -17,7 +17,7 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string fixture(const std::string& name) { return test::provider_fixture(name); }
+using test::provider_fixture;
 
 Deployment ollama_deployment(ProviderKind kind = ProviderKind::ollama_chat, const std::string& model = "llama3.2") {
   Deployment d;
@@ -196,7 +196,7 @@ TEST(OllamaProvider, CompletionsUseGenerateAndEmbeddingsUseEmbed) {
 TEST(OllamaProvider, ChatResponseTranslation) {
   std::string out;
   Usage u;
-  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::chat, ollama_deployment(), fixture("ollama_chat_response.json"), out, u), ResponseBody::translated);
+  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::chat, ollama_deployment(), provider_fixture("ollama_chat_response.json"), out, u), ResponseBody::translated);
   json j = json::parse(out);
   EXPECT_EQ(j["object"], "chat.completion");
   EXPECT_EQ(j["id"].get<std::string>().rfind("chatcmpl-", 0), 0u);
@@ -212,7 +212,7 @@ TEST(OllamaProvider, ChatResponseTranslation) {
 TEST(OllamaProvider, ToolCallResponseTranslation) {
   std::string out;
   Usage u;
-  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::chat, ollama_deployment(), fixture("ollama_chat_tools_response.json"), out, u), ResponseBody::translated);
+  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::chat, ollama_deployment(), provider_fixture("ollama_chat_tools_response.json"), out, u), ResponseBody::translated);
   json c = json::parse(out)["choices"][0];
   EXPECT_EQ(c["finish_reason"], "tool_calls");
   EXPECT_TRUE(c["message"]["content"].is_null());
@@ -227,12 +227,12 @@ TEST(OllamaProvider, ToolCallResponseTranslation) {
 TEST(OllamaProvider, GenerateAndCompletionsResponses) {
   std::string out;
   Usage u;
-  ASSERT_EQ(ollama_generate_provider().translate_response(Endpoint::chat, ollama_deployment(ProviderKind::ollama), fixture("ollama_generate_response.json"), out, u), ResponseBody::translated);
+  ASSERT_EQ(ollama_generate_provider().translate_response(Endpoint::chat, ollama_deployment(ProviderKind::ollama), provider_fixture("ollama_generate_response.json"), out, u), ResponseBody::translated);
   json j = json::parse(out);
   EXPECT_EQ(j["choices"][0]["message"]["content"], "The sky is blue because of Rayleigh scattering.");
   EXPECT_EQ(j["choices"][0]["finish_reason"], "length");
   EXPECT_EQ(j["usage"]["completion_tokens"], 290);
-  ASSERT_EQ(ollama_generate_provider().translate_response(Endpoint::completions, ollama_deployment(ProviderKind::ollama), fixture("ollama_generate_response.json"), out, u), ResponseBody::translated);
+  ASSERT_EQ(ollama_generate_provider().translate_response(Endpoint::completions, ollama_deployment(ProviderKind::ollama), provider_fixture("ollama_generate_response.json"), out, u), ResponseBody::translated);
   j = json::parse(out);
   EXPECT_EQ(j["object"], "text_completion");
   EXPECT_EQ(j["choices"][0]["text"], "The sky is blue because of Rayleigh scattering.");
@@ -242,7 +242,7 @@ TEST(OllamaProvider, GenerateAndCompletionsResponses) {
 TEST(OllamaProvider, EmbedResponseTranslationAndBase64) {
   std::string out;
   Usage u;
-  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::embeddings, ollama_deployment(), fixture("ollama_embed_response.json"), out, u), ResponseBody::translated);
+  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::embeddings, ollama_deployment(), provider_fixture("ollama_embed_response.json"), out, u), ResponseBody::translated);
   json j = json::parse(out);
   EXPECT_EQ(j["object"], "list");
   ASSERT_EQ(j["data"].size(), 2u);
@@ -269,7 +269,7 @@ TEST(OllamaProvider, StreamBecomesOpenAIChunksWithUsageWhenAsked) {
   st.model = "local-llama";
   st.created = 1700000000;
   st.include_usage = true;
-  auto ev = sse_data(run_stream(p, Endpoint::chat, st, fixture("ollama_chat_stream.ndjson")));
+  auto ev = sse_data(run_stream(p, Endpoint::chat, st, provider_fixture("ollama_chat_stream.ndjson")));
   ASSERT_EQ(ev.size(), 3u + 1 + 1 + 1);  // three content chunks, finish, usage, [DONE]
   std::string text;
   for (int i = 0; i < 3; ++i) {
@@ -298,7 +298,7 @@ TEST(OllamaProvider, StreamBecomesOpenAIChunksWithUsageWhenAsked) {
 TEST(OllamaProvider, StreamWithoutIncludeUsageStillCountsTokens) {
   StreamState st;
   st.include_usage = false;
-  auto ev = sse_data(run_stream(ollama_chat_provider(), Endpoint::chat, st, fixture("ollama_chat_stream.ndjson")));
+  auto ev = sse_data(run_stream(ollama_chat_provider(), Endpoint::chat, st, provider_fixture("ollama_chat_stream.ndjson")));
   ASSERT_EQ(ev.size(), 5u);
   for (auto& e : ev) EXPECT_EQ(e.find("\"usage\""), std::string::npos);
   EXPECT_TRUE(st.usage.present);
@@ -308,7 +308,7 @@ TEST(OllamaProvider, StreamWithoutIncludeUsageStillCountsTokens) {
 
 TEST(OllamaProvider, ThinkingStreamsAsReasoningContent) {
   StreamState st;
-  auto ev = sse_data(run_stream(ollama_chat_provider(), Endpoint::chat, st, fixture("ollama_chat_thinking_stream.ndjson")));
+  auto ev = sse_data(run_stream(ollama_chat_provider(), Endpoint::chat, st, provider_fixture("ollama_chat_thinking_stream.ndjson")));
   ASSERT_EQ(ev.size(), 5u);
   json first = json::parse(ev[0])["choices"][0]["delta"];
   EXPECT_EQ(first["role"], "assistant");
@@ -344,7 +344,7 @@ TEST(OllamaProvider, StreamErrorLineAndTextCompletionChunks) {
 }
 
 TEST(OllamaProvider, ErrorsBecomeOpenAIErrors) {
-  json e = json::parse(ollama_chat_provider().translate_error(404, fixture("ollama_error_not_found.json")))["error"];
+  json e = json::parse(ollama_chat_provider().translate_error(404, provider_fixture("ollama_error_not_found.json")))["error"];
   EXPECT_EQ(e["code"], "model_not_found");
   EXPECT_EQ(e["type"], "invalid_request_error");
   EXPECT_NE(e["message"].get<std::string>().find("try pulling it first"), std::string::npos);
@@ -358,7 +358,7 @@ TEST(OllamaProvider, HealthReportsWhetherTheModelIsPulled) {
   ASSERT_TRUE(probe);
   EXPECT_EQ(probe->method, "GET");
   EXPECT_EQ(probe->target, "/api/tags");
-  const std::string tags = fixture("ollama_tags.json");
+  const std::string tags = provider_fixture("ollama_tags.json");
   std::string detail;
   for (const char* m : {"llama3.2", "llama3.2:latest", "qwen2.5:0.5b", "deepseek-r1"})
     EXPECT_TRUE(p.health_ok(ollama_deployment(ProviderKind::ollama_chat, m), 200, tags, detail)) << m;

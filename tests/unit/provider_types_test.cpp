@@ -21,7 +21,7 @@ namespace {
 using json = nlohmann::json;
 using test::type_variants;
 
-std::string fixture(const std::string& name) { return test::provider_fixture(name); }
+using test::provider_fixture;
 
 Deployment deployment(ProviderKind kind) {
   Deployment d;
@@ -120,12 +120,12 @@ TEST(ProviderTypes, WronglyTypedUpstreamFieldsAreContainedNotThrown) {
     bool stream;
   };
   std::vector<Case> cases = {
-      {ProviderKind::ollama_chat, Endpoint::chat, fixture("ollama_chat_response.json"), false},
-      {ProviderKind::ollama_chat, Endpoint::chat, fixture("ollama_chat_tools_response.json"), false},
-      {ProviderKind::ollama, Endpoint::chat, fixture("ollama_generate_response.json"), false},
-      {ProviderKind::ollama, Endpoint::completions, fixture("ollama_generate_response.json"), false},
-      {ProviderKind::ollama_chat, Endpoint::embeddings, fixture("ollama_embed_response.json"), false},
-      {ProviderKind::azure, Endpoint::chat, fixture("azure_chat_response.json"), false},
+      {ProviderKind::ollama_chat, Endpoint::chat, provider_fixture("ollama_chat_response.json"), false},
+      {ProviderKind::ollama_chat, Endpoint::chat, provider_fixture("ollama_chat_tools_response.json"), false},
+      {ProviderKind::ollama, Endpoint::chat, provider_fixture("ollama_generate_response.json"), false},
+      {ProviderKind::ollama, Endpoint::completions, provider_fixture("ollama_generate_response.json"), false},
+      {ProviderKind::ollama_chat, Endpoint::embeddings, provider_fixture("ollama_embed_response.json"), false},
+      {ProviderKind::azure, Endpoint::chat, provider_fixture("azure_chat_response.json"), false},
       {ProviderKind::openai, Endpoint::chat,
        R"({"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},
            "finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4,
@@ -134,12 +134,12 @@ TEST(ProviderTypes, WronglyTypedUpstreamFieldsAreContainedNotThrown) {
   };
   // Stream units: every line of the NDJSON fixtures, every event of the Azure SSE fixture.
   for (const char* f : {"ollama_chat_stream.ndjson", "ollama_chat_thinking_stream.ndjson"}) {
-    std::istringstream in(fixture(f));
+    std::istringstream in(provider_fixture(f));
     for (std::string line; std::getline(in, line);)
       if (!line.empty()) cases.push_back({ProviderKind::ollama_chat, Endpoint::chat, line, true});
   }
   {
-    const std::string sse = fixture("azure_chat_stream.sse");
+    const std::string sse = provider_fixture("azure_chat_stream.sse");
     for (std::size_t pos = 0; (pos = sse.find("data: ", pos)) != std::string::npos;) {
       const std::size_t end = sse.find('\n', pos);
       const std::string data = sse.substr(pos + 6, end - pos - 6);
@@ -175,7 +175,7 @@ TEST(ProviderTypes, WronglyTypedUpstreamFieldsAreContainedNotThrown) {
     const char* fixture;
   } probes[] = {{ProviderKind::ollama_chat, "ollama_tags.json"}, {ProviderKind::azure, "azure_401_error.json"}};
   for (const auto& p : probes) {
-    for (const auto& [what, v] : type_variants(json::parse(fixture(p.fixture)))) {
+    for (const auto& [what, v] : type_variants(json::parse(provider_fixture(p.fixture)))) {
       std::string detail;
       for (int status : {200, 401})
         EXPECT_NO_THROW((void)provider_for(p.kind).health_ok(deployment(p.kind), status, v.dump(), detail))
