@@ -175,7 +175,7 @@ Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_gr
     message = "Authentication Error, no API key provided";
     return Errc::unauthorized;
   }
-  const std::string hash = hash_key(raw_key);
+  std::string hash = hash_key(raw_key);
   std::shared_ptr<KeyState> s;
   std::shared_ptr<const KeyMeta> m;
   {
@@ -241,7 +241,7 @@ Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_gr
   }
   out.master = false;
   out.ui_session = false;
-  out.key_hash = hash;
+  out.key_hash = std::move(hash);
   out.key_alias = m->key_alias;
   out.allowed_models = m->models;
   return Errc::ok;

@@ -1,6 +1,10 @@
 // constant_time_equals, hash_key, presented_key.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "llmgate/auth.hpp"
 
 namespace llmgate {
@@ -32,6 +36,28 @@ TEST(HashKey, IsSha256Hex) {
   EXPECT_EQ(h.size(), 64u);
   EXPECT_EQ(h.find("sk-"), std::string::npos);
   EXPECT_NE(hash_key("sk-a"), hash_key("sk-b"));
+}
+
+TEST(HashKey, ReusedContextsGiveTheSameDigestOnEveryThread) {
+  // Each thread keeps one digest context (auth_util.cpp): a longer input (several SHA-256
+  // blocks) between two short ones must not leave state behind, on any thread.
+  const std::string long_key(1000, 'k');
+  const std::string abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  const std::string long_hash = hash_key(long_key);
+  std::vector<std::thread> threads;
+  std::vector<int> ok(4, 0);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      bool all = true;
+      for (int i = 0; i < 200; ++i) {
+        all = all && hash_key("abc") == abc;
+        all = all && hash_key(long_key) == long_hash;
+      }
+      ok[static_cast<std::size_t>(t)] = all ? 1 : 0;
+    });
+  for (auto& th : threads) th.join();
+  for (int v : ok) EXPECT_EQ(v, 1);
+  EXPECT_EQ(hash_key("abc"), abc);
 }
 
 TEST(PresentedKey, BearerSchemeIsCaseInsensitive) {
