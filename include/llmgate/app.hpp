@@ -26,6 +26,7 @@ struct App {
   // cached snapshot only when it changed, so the request path takes no lock.
   uint64_t config_version() const { return config_version_.load(std::memory_order_acquire); }
   void set_config(std::shared_ptr<const Config> c) {
+    c->index_deployments();  // before any other thread can see it
     if (metrics) metrics->reconfigure(*c);
     std::atomic_store(&config_, std::move(c));
     config_version_.fetch_add(1, std::memory_order_acq_rel);

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -121,6 +122,40 @@ struct HealthSettings {
   double health_check_interval_s = 300;
 };
 
+// Alias -> its deployments, for a Config that no longer changes. Built by
+// Config::index_deployments() when App::set_config() publishes a snapshot. A copy starts empty,
+// since the copy's deployments may then change; a move keeps it (the deployments' storage moves
+// with it).
+class DeploymentIndex {
+ public:
+  DeploymentIndex() = default;
+  DeploymentIndex(const DeploymentIndex&) {}
+  DeploymentIndex& operator=(const DeploymentIndex&) {
+    clear();
+    return *this;
+  }
+  DeploymentIndex(DeploymentIndex&&) noexcept = default;
+  DeploymentIndex& operator=(DeploymentIndex&&) noexcept = default;
+  ~DeploymentIndex() = default;
+
+  void build(const std::vector<Deployment>& deployments);
+  void clear() {
+    by_alias_.clear();
+    built_ = false;
+  }
+  bool built() const { return built_; }
+  // Null when the alias is unknown (only meaningful when built()).
+  const std::vector<const Deployment*>* find(std::string_view alias) const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<const Deployment*>, Hash, std::equal_to<>> by_alias_;
+  bool built_ = false;
+};
+
 struct Config {
   std::string source_path;
   std::vector<Deployment> deployments;
@@ -136,8 +171,17 @@ struct Config {
   bool set_verbose = false;           // litellm_settings.set_verbose: debug-level logging
   bool store_model_in_db = false;     // general_settings.store_model_in_db (runtime /model/new)
 
-  // Deployments for an alias (in config order); empty when unknown.
+  // Deployments for an alias (in config order); empty when unknown. A hash lookup once indexed
+  // (published snapshots), a scan of the deployments otherwise.
   std::vector<const Deployment*> find(const std::string& model_name) const;
+  // Builds the alias index. Only before the Config is shared between threads (App::set_config
+  // calls it before publishing); the deployments must not change afterwards.
+  void index_deployments() const { index_.build(deployments); }
+
+ private:
+  mutable DeploymentIndex index_;
+
+ public:
   // Distinct aliases in config order.
   std::vector<std::string> model_names() const;
 };

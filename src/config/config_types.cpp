@@ -123,7 +123,22 @@ const char* to_string(ProviderKind k) {
   return "unknown";
 }
 
+void DeploymentIndex::build(const std::vector<Deployment>& deployments) {
+  if (built_) return;  // published already: readers may be using it
+  for (const auto& d : deployments) by_alias_[d.model_name].push_back(&d);
+  built_ = true;
+}
+
+const std::vector<const Deployment*>* DeploymentIndex::find(std::string_view alias) const {
+  auto it = by_alias_.find(alias);
+  return it == by_alias_.end() ? nullptr : &it->second;
+}
+
 std::vector<const Deployment*> Config::find(const std::string& model_name) const {
+  if (index_.built()) {
+    const auto* v = index_.find(model_name);
+    return v ? *v : std::vector<const Deployment*>{};
+  }
   std::vector<const Deployment*> out;
   for (const auto& d : deployments)
     if (d.model_name == model_name) out.push_back(&d);

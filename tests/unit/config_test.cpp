@@ -742,3 +742,39 @@ TEST_F(ConfigEnv, DuplicateKeysAreFatal) {
   EXPECT_EQ(load_error("model_list:\n  - model_name: a\n    litellm_params: {model: mock/a, model: mock/b}\n"),
             "config.yaml:3: model_list[0].litellm_params.model: duplicate key");
 }
+
+// The alias index (built when a snapshot is published) answers as the scan does; a copy starts
+// unindexed, so changing the copy's deployments cannot leave it stale.
+TEST(ConfigFind, IndexedLookupMatchesTheScanAndCopiesStartUnindexed) {
+  Config c = load_config_string(R"(
+model_list:
+  - model_name: a
+    litellm_params: {model: openai/x, api_base: "http://127.0.0.1:1/v1"}
+  - model_name: b
+    litellm_params: {model: openai/y, api_base: "http://127.0.0.1:2/v1"}
+  - model_name: a
+    litellm_params: {model: openai/z, api_base: "http://127.0.0.1:3/v1"}
+)");
+  const auto scanned_a = c.find("a");
+  ASSERT_EQ(scanned_a.size(), 2u);
+  c.index_deployments();
+  EXPECT_EQ(c.find("a"), scanned_a);  // same deployments, config order
+  ASSERT_EQ(c.find("b").size(), 1u);
+  EXPECT_EQ(c.find("b")[0]->upstream_model, "y");
+  EXPECT_TRUE(c.find("c").empty());
+  EXPECT_TRUE(c.find("").empty());
+
+  Config copy = c;
+  copy.deployments[1].model_name = "c";
+  copy.deployments.pop_back();
+  ASSERT_EQ(copy.find("c").size(), 1u);
+  EXPECT_EQ(copy.find("c")[0], &copy.deployments[1]);
+  EXPECT_EQ(copy.find("a").size(), 1u);
+  EXPECT_TRUE(copy.find("b").empty());
+  copy.index_deployments();
+  EXPECT_EQ(copy.find("c").size(), 1u);
+  EXPECT_EQ(c.find("a"), scanned_a);  // the original is untouched
+
+  Config moved = std::move(c);  // the deployments' storage moves with the index
+  EXPECT_EQ(moved.find("a"), scanned_a);
+}
