@@ -5,7 +5,7 @@
 //
 //   node bench/harness.mjs [--quick] [--duration-s 8] [--rounds 3] [--soak-s 60]
 //        [--streams 1000] [--max-other 0.15] [--retries 2] [--out bench/results]
-//        [--only direct,nginx,llmgate,llmgate-nolog,portkey] [--scenarios ns_c1,ns_c50,st_c1,st_c50]
+//        [--only direct,nginx,llmgate,llmgate-nolog,llmgate-vkey,portkey] [--scenarios ns_c1,ns_c50,st_c1,st_c50]
 //        [--no-docs] [--no-profile] [--skip-streams]
 //   node bench/harness.mjs --sizing [--quick]   (only the sizing table of docs/operations.md)
 // Environment: LLMGATE_BIN, LEDGER_BENCH (path of llmgate_ledger_bench), GW_CPU (default 1),
@@ -24,7 +24,7 @@ const gitRev = (() => { try { return execFileSync('git', ['-C', repo, 'rev-parse
 
 // ---------- options ----------
 const opt = { 'duration-s': 8, rounds: 3, 'soak-s': 60, streams: 1000, 'max-other': 0.15, retries: 2,
-  out: path.join(repo, 'bench/results'), only: 'direct,nginx,llmgate,llmgate-nolog,portkey', quick: false, docs: true,
+  out: path.join(repo, 'bench/results'), only: 'direct,nginx,llmgate,llmgate-nolog,llmgate-vkey,portkey', quick: false, docs: true,
   'warmup-s': 2, profile: true };
 for (let i = 2; i < process.argv.length; i++) {
   const k = process.argv[i].replace(/^--/, '');
@@ -182,9 +182,9 @@ function runClient(cmd, args, env = {}, cpu = LOAD_CPU) {
 const WRK_LUA = path.join(here, 'wrk/chat.lua');
 const STREAM_CLIENT = path.join(here, 'stream_client.mjs');
 const wrk = (ct, stream, conns, secs, cpu) => runClient('wrk', ['-t1', `-c${conns}`, `-d${secs}s`, '--timeout', '10s', '-s', WRK_LUA, `http://127.0.0.1:${ct.port}`],
-  { BENCH_PATH: stream ? ct.streamPath : ct.path, BENCH_STREAM: stream ? '1' : '0', BENCH_HEADERS: (stream ? ct.streamHeaders : ct.headers).join('|') }, cpu);
+  { BENCH_PATH: stream ? ct.streamPath : ct.path, BENCH_STREAM: stream ? '1' : '0', BENCH_HEADERS: (stream ? ct.streamHeaders : ct.headers).join('|'), BENCH_KEY: ct.key || 'sk-bench-master' }, cpu);
 const streamClient = (ct, conc, extra, cpu) => runClient('node', [STREAM_CLIENT, '--port', ct.port, '--path', ct.streamPath, '--concurrency', conc,
-  ...ct.streamHeaders.flatMap((h) => ['--header', h]), ...extra], {}, cpu);
+  ...(ct.key ? ['--key', ct.key] : []), ...ct.streamHeaders.flatMap((h) => ['--header', h]), ...extra], {}, cpu);
 // Pinning per scenario. At 50 connections the gateway gets its own core (GW_CPU) and the load
 // generator + mock the other (LOAD_CPU), so a gateway is measured at saturation without
 // competing with wrk. At 1 connection nothing is pinned: in this VM a wake-up across vCPUs adds
@@ -292,6 +292,18 @@ const contenders = {
   // request log on stdout and the metrics stay).
   'llmgate-nolog': { label: 'llmgate (ledger off)', path: '/v1/chat/completions', streamPath: '/v1/chat/completions', headers: [], streamHeaders: [], ready: '/health/readiness',
     launch(port) { return launchLlmgate('llmgate-nolog', port, true); } },
+  // Ledger on, called with a virtual key (/key/generate) instead of the master key, as teams
+  // migrating from LiteLLM do: adds the key's hash and lookup per request and its hash to the
+  // ledger row and its indexes.
+  'llmgate-vkey': { label: 'llmgate (ledger on, virtual key)', path: '/v1/chat/completions', streamPath: '/v1/chat/completions', headers: [], streamHeaders: [], ready: '/health/readiness',
+    launch(port) { return launchLlmgate('llmgate-vkey', port, false); },
+    async afterReady(ct) {
+      const r = await fetch(`http://127.0.0.1:${ct.port}/key/generate`, { method: 'POST',
+        headers: { Authorization: 'Bearer sk-bench-master', 'Content-Type': 'application/json' }, body: JSON.stringify({ key_alias: 'bench-virtual-key' }) });
+      const j = await r.json();
+      if (!r.ok || typeof j.key !== 'string') throw new Error(`llmgate-vkey: /key/generate answered ${r.status}`);
+      ct.key = j.key;
+    } },
   portkey: { label: 'Portkey gateway', path: '/v1/chat/completions', streamPath: '/v1/chat/completions', ready: '/',
     headers: ['x-portkey-provider: openai', `x-portkey-custom-host: ${mockBase}/v1`],
     streamHeaders: ['x-portkey-provider: openai', `x-portkey-custom-host: ${mockBase}/stream/v1`],
@@ -332,6 +344,7 @@ for (const n of [...names]) {
   ct.proc = ct.launch(ct.port);
   await waitReady(ct.port, ct.ready);
   results.startup[n] = Math.round(Number(process.hrtime.bigint() - t0) / 1e5) / 10;
+  if (ct.afterReady) await ct.afterReady(ct);
   if (n === 'llmgate-nolog' && /disable_spend_logs[^\n]*(not supported|unknown)/.test(fs.readFileSync(path.join(tmp, `${n}.log`), 'utf8'))) {
     results.notes.push('llmgate (ledger off) not measured: this build does not support general_settings.disable_spend_logs');
     log(results.notes.at(-1));

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const DEFAULT_LABELS = { direct: 'mock direct', nginx: 'nginx proxy_pass', llmgate: 'llmgate (ledger on)', 'llmgate-nolog': 'llmgate (ledger off)', portkey: 'Portkey gateway' };
+const DEFAULT_LABELS = { direct: 'mock direct', nginx: 'nginx proxy_pass', llmgate: 'llmgate (ledger on)', 'llmgate-nolog': 'llmgate (ledger off)', 'llmgate-vkey': 'llmgate (ledger on, virtual key)', portkey: 'Portkey gateway' };
 const SCENARIOS = { ns_c1: 'non-streaming, 1 connection', ns_c50: 'non-streaming, 50 connections', st_c1: 'streaming, 1 connection (TTFT)', st_c50: 'streaming, 50 connections' };
 
 const f0 = (x) => (x == null ? 'n/a' : Math.round(x).toLocaleString('en-US'));
@@ -145,6 +145,16 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
         if (q != null) parts.push(`${what} ${f2(q)}x`);
       }
       ratiosOut.push(`- llmgate / ${L(base)}: ${parts.join(', ')}; idle RSS ${f2(ratio(r.idle_rss_kb.llmgate, r.idle_rss_kb[base]))}x.`);
+    }
+    if (names.includes('llmgate-vkey')) {
+      const parts = [];
+      for (const [base, what] of [['nginx', L('nginx')], ['llmgate', 'the master key']]) {
+        if (!names.includes(base)) continue;
+        const cpu = ratio(g('ns_c50', 'llmgate-vkey', 'cpu_us_per_req'), g('ns_c50', base, 'cpu_us_per_req'));
+        const rps = ratio(g('ns_c50', 'llmgate-vkey', 'rps'), g('ns_c50', base, 'rps'));
+        if (cpu != null) parts.push(`against ${what}: CPU/request ${f2(cpu)}x, req/s at 50 conns ${f2(rps)}x`);
+      }
+      if (parts.length) ratiosOut.push(`- llmgate with a virtual key (ledger on), ${parts.join('; ')}.`);
     }
     if (names.includes('portkey')) {
       const q = ratio(g('ns_c50', 'portkey', 'cpu_us_per_req'), g('ns_c50', 'llmgate', 'cpu_us_per_req'));
