@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "llmgate/embedding_encoding.hpp"
+#include "llmgate/fault_point.hpp"
 #include "llmgate/json_fields.hpp"
 #include "llmgate/json_scan.hpp"
 #include "llmgate/providers.hpp"
@@ -477,6 +478,7 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
     if (be != Errc::ok) co_return co_await answer_error(be, err);
   }
 
+  fault_point("before-upstream", rec_.model);  // a no-op outside the tests' llmgate-fault
   UpstreamCall call(*w_.pool);
   ClientWatch watch(sock_, [&call] { call.abort(); });
   const auto t_up = clock_t_::now();
@@ -709,9 +711,12 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
       end_error = Errc::upstream_stream_cut;
       end_message = "upstream " + d.url.host + " ended the stream before its final event";
     }
-    if (!out.empty() && !co_await write_chunk(out)) {
-      end_error = Errc::client_closed;
-      break;
+    if (!out.empty()) {
+      if (!co_await write_chunk(out)) {
+        end_error = Errc::client_closed;
+        break;
+      }
+      fault_point("mid-stream", rec_.model);
     }
     if (done || end_error != Errc::ok) break;
   }

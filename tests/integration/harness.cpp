@@ -187,18 +187,18 @@ namespace {
 // else is inherited (the test process's pipes and sockets), as when a supervisor starts it: the
 // tests that count or limit a daemon's descriptors see only its own.
 [[noreturn]] void exec_llmgate(const std::string& log, const std::vector<std::pair<std::string, std::string>>& env,
-                               const std::vector<std::string>& args) {
+                               const std::vector<std::string>& args, const char* binary = LLMGATE_BIN) {
   int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   ::dup2(fd, 1);
   ::dup2(fd, 2);
   ::close_range(3, ~0U, 0);
   for (auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-  std::vector<std::string> a = {LLMGATE_BIN};
+  std::vector<std::string> a = {binary};
   a.insert(a.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : a) argv.push_back(s.data());
   argv.push_back(nullptr);
-  ::execv(LLMGATE_BIN, argv.data());
+  ::execv(binary, argv.data());
   ::_exit(127);
 }
 }  // namespace
@@ -211,7 +211,7 @@ std::string make_temp_dir() {
 }
 
 Daemon::Daemon(const std::string& yaml, std::vector<std::string> extra_args,
-               std::vector<std::pair<std::string, std::string>> env) {
+               std::vector<std::pair<std::string, std::string>> env, const char* binary) {
   dir_ = make_temp_dir();
   std::ofstream(dir_ + "/config.yaml") << yaml;
   const std::string logpath = dir_ + "/llmgate.log";
@@ -221,7 +221,7 @@ Daemon::Daemon(const std::string& yaml, std::vector<std::string> extra_args,
     std::vector<std::string> args = {"--config", dir_ + "/config.yaml", "--host", "127.0.0.1",
                                      "--port", "0", "--workers", "2"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    exec_llmgate(logpath, env, args);
+    exec_llmgate(logpath, env, args, binary ? binary : LLMGATE_BIN);
   }
   const std::regex re("listening on http://127\\.0\\.0\\.1:([0-9]+)");
   const auto deadline = steady_clock::now() + seconds(15);

@@ -69,9 +69,10 @@ RawResponse request(int port, const std::string& method, const std::string& targ
 
 class Daemon {
  public:
-  // Writes `yaml` to a temp dir and starts the binary (--host 127.0.0.1 --port 0 --workers 2).
+  // Writes `yaml` to a temp dir and starts the binary (--host 127.0.0.1 --port 0 --workers 2):
+  // llmgate, or `binary` (LLMGATE_FAULT_BIN: the fault-injecting build, fault_point.hpp).
   explicit Daemon(const std::string& yaml, std::vector<std::string> extra_args = {},
-                  std::vector<std::pair<std::string, std::string>> env = {});
+                  std::vector<std::pair<std::string, std::string>> env = {}, const char* binary = nullptr);
   ~Daemon();  // SIGKILL when still running
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
