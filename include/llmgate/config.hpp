@@ -124,8 +124,8 @@ struct HealthSettings {
 
 // Alias -> its deployments, for a Config that no longer changes. Built by
 // Config::index_deployments() when App::set_config() publishes a snapshot. A copy starts empty,
-// since the copy's deployments may then change; a move keeps it (the deployments' storage moves
-// with it).
+// since the copy's deployments may then change; a move takes it along (the deployments' storage
+// moves with it) and leaves the source unindexed.
 class DeploymentIndex {
  public:
   DeploymentIndex() = default;
@@ -134,8 +134,13 @@ class DeploymentIndex {
     clear();
     return *this;
   }
-  DeploymentIndex(DeploymentIndex&&) noexcept = default;
-  DeploymentIndex& operator=(DeploymentIndex&&) noexcept = default;
+  DeploymentIndex(DeploymentIndex&& o) noexcept : by_alias_(std::move(o.by_alias_)), built_(o.built_) { o.clear(); }
+  DeploymentIndex& operator=(DeploymentIndex&& o) noexcept {
+    by_alias_ = std::move(o.by_alias_);
+    built_ = o.built_;
+    o.clear();
+    return *this;
+  }
   ~DeploymentIndex() = default;
 
   void build(const std::vector<Deployment>& deployments);

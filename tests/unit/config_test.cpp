@@ -777,4 +777,8 @@ model_list:
 
   Config moved = std::move(c);  // the deployments' storage moves with the index
   EXPECT_EQ(moved.find("a"), scanned_a);
+  c.deployments.clear();  // a moved-from Config reused: unindexed, it scans what it holds now
+  c.deployments.push_back(moved.deployments[1]);
+  ASSERT_EQ(c.find("b").size(), 1u);
+  EXPECT_EQ(c.find("b")[0], &c.deployments[0]);
 }
