@@ -332,7 +332,9 @@ awaitable<bool> ProxyExchange::write_chunk(std::string_view data) {
   if (!head_pending_) bufs[0] = net::const_buffer();
   if (data.empty()) bufs[1] = bufs[3] = net::const_buffer();  // the head alone (an empty chunk would end the body)
   wrote_ = true;
-  auto [ec, w] = co_await write_all(sock_, bufs);
+  boost::system::error_code ec;
+  std::size_t sent = 0;
+  if (!write_now(sock_, bufs, ec, sent)) ec = co_await write_rest(sock_, bufs, sent);
   if (head_pending_ && !ec) rec_.first_byte_us = now_unix_us();
   head_pending_ = false;
   co_return !ec;
@@ -342,7 +344,9 @@ awaitable<bool> ProxyExchange::write_last_chunk() {
   std::array<net::const_buffer, 2> bufs{net::buffer(stream_head_), net::buffer("0\r\n\r\n", 5)};
   if (!head_pending_) bufs[0] = net::const_buffer();
   wrote_ = true;
-  auto [ec, w] = co_await write_all(sock_, bufs);
+  boost::system::error_code ec;
+  std::size_t sent = 0;
+  if (!write_now(sock_, bufs, ec, sent)) ec = co_await write_rest(sock_, bufs, sent);
   if (head_pending_ && !ec) rec_.first_byte_us = now_unix_us();
   head_pending_ = false;
   co_return !ec;
@@ -891,8 +895,8 @@ awaitable<bool> ProxyExchange::internal_failure(const std::string& what) {
 }  // namespace
 
 awaitable<bool> handle_proxy(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep,
-                             const std::string& azure_model, RequestInfo& info) {
-  auto ex = std::make_unique<ProxyExchange>(w, sock, req, ep, azure_model, info);
+                             std::string azure_model, RequestInfo& info) {
+  auto ex = std::make_unique<ProxyExchange>(w, sock, req, ep, std::move(azure_model), info);
   std::string failure;
   try {
     co_return co_await ex->run();

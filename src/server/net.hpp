@@ -204,28 +204,26 @@ std::size_t send_now(tcp::socket& s, const ConstBufferSequence& bufs, boost::sys
   }
 }
 
-// Writes all of `bufs`: first straight away (send_now), then through an async write for what
-// the socket did not take. An async write that completes at once still goes through the
-// scheduler (its completion is posted: a queue round trip and an epoll_wait(0) per write).
-// The buffers must stay valid until the returned awaitable completes.
+// Writes all of `bufs` to a plain socket: first straight away (send_now), then through an async
+// write for what the socket did not take (an async write that completes at once still goes
+// through the scheduler: its completion is posted, a queue round trip and an epoll_wait(0)).
+// Split in two so that the usual case needs no coroutine frame (a coroutine allocates one even
+// when it completes at once, often past Asio's frame cache under load): write_now() sends what
+// the socket takes and returns true when that was all of it or an error (in `ec`); otherwise
+// co_await write_rest(s, bufs, sent). The buffers must stay valid until then.
 template <class ConstBufferSequence>
-awaitable<std::tuple<boost::system::error_code, std::size_t>> write_all(tcp::socket& s,
-                                                                         const ConstBufferSequence& bufs) {
-  boost::system::error_code ec;
-  const std::size_t total = net::buffer_size(bufs);
-  const std::size_t sent = send_now(s, bufs, ec);
-  if (ec || sent == total) co_return std::tuple{ec, sent};
-  beast::buffers_suffix<ConstBufferSequence> rest(bufs);
-  rest.consume(sent);
-  auto [wec, n] = co_await net::async_write(s, rest, use_nothrow);
-  co_return std::tuple{wec, sent + n};
+bool write_now(tcp::socket& s, const ConstBufferSequence& bufs, boost::system::error_code& ec, std::size_t& sent) {
+  ec.clear();
+  sent = send_now(s, bufs, ec);
+  return ec || sent == net::buffer_size(bufs);
 }
 
-// Other streams (TLS): a plain async write.
-template <class Stream, class ConstBufferSequence>
-awaitable<std::tuple<boost::system::error_code, std::size_t>> write_all(Stream& s, const ConstBufferSequence& bufs) {
-  auto [ec, n] = co_await net::async_write(s, bufs, use_nothrow);
-  co_return std::tuple{ec, n};
+template <class ConstBufferSequence>
+awaitable<boost::system::error_code> write_rest(tcp::socket& s, const ConstBufferSequence& bufs, std::size_t sent) {
+  beast::buffers_suffix<ConstBufferSequence> rest(bufs);
+  rest.consume(sent);
+  auto [ec, n] = co_await net::async_write(s, rest, use_nothrow);
+  co_return ec;
 }
 
 inline std::chrono::steady_clock::duration seconds_d(double s) {

@@ -72,6 +72,6 @@ HttpRequest to_http_request(const BeastRequest& req, const RequestInfo& info);
 // The proxy endpoints (proxy.cpp). `azure_model` is the deployment name from an Azure-style
 // path, empty otherwise. Returns whether the connection may be kept alive.
 awaitable<bool> handle_proxy(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep,
-                             const std::string& azure_model, RequestInfo& info);
+                             std::string azure_model, RequestInfo& info);
 
 }  // namespace llmgate

@@ -357,7 +357,14 @@ awaitable<Errc> UpstreamCall::exchange(Stream& s, const UpstreamRequest& req, co
   const std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(req.body.data(), req.body.size())};
   Deadline dl(co_await net::this_coro::executor);
   dl.arm(conn_->lowest(), header_timeout);
-  auto [wec, wn] = co_await write_all(s, bufs);
+  boost::system::error_code wec;
+  if constexpr (std::is_same_v<Stream, tcp::socket>) {
+    std::size_t sent = 0;
+    if (!write_now(s, bufs, wec, sent)) wec = co_await write_rest(s, bufs, sent);
+  } else {  // TLS
+    auto [ec, n] = co_await net::async_write(s, bufs, use_nothrow);
+    wec = ec;
+  }
   if (wec) {
     dl.disarm();
     err = "cannot send request to upstream " + d.url.host + ": " + wec.message();
