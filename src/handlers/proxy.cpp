@@ -24,6 +24,8 @@ namespace {
 
 using clock_t_ = std::chrono::steady_clock;
 
+// The largest non-streamed upstream response body read.
+constexpr std::size_t kMaxUpstreamBody = 256u << 20;
 // How long a stream's response head may wait for the first event to travel with it.
 constexpr auto kHeadHold = std::chrono::milliseconds(200);
 
@@ -542,7 +544,8 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   }
 
   std::string ubody;
-  Errc re = co_await call.read_all(body_timeout, ubody, 256u << 20);
+  Errc re = Errc::ok;
+  if (!call.read_all_buffered(ubody, kMaxUpstreamBody, re)) re = co_await call.read_all(body_timeout, ubody, kMaxUpstreamBody);
   upstream_us_ += us_since(t_up);
   if (re != Errc::ok) {
     const std::string msg = re == Errc::upstream_timeout ? "upstream " + d.url.host + " stopped sending the response"

@@ -421,36 +421,45 @@ awaitable<Errc> UpstreamCall::start(const Deployment& d, const UpstreamRequest& 
   co_return Errc::upstream_connect;
 }
 
-template <class Stream>
-awaitable<boost::system::error_code> UpstreamCall::read_body_some(Stream& s, char* b, std::size_t cap,
-                                                                  std::size_t& got) {
+bool UpstreamCall::parse_buffered_body(char* b, std::size_t cap, std::size_t& got, boost::system::error_code& ec) {
   auto& body = parser_->room();
   body.data = b;
   body.size = cap;
+  got = 0;
+  ec = {};
   beast::flat_buffer& buf = conn_->buf;
-  if (buf.size() > 0) {
-    // Bytes already buffered (a body or first events that came with the header, several events
-    // in one read): parsed here, without an async operation whose immediate completion costs a
-    // round trip through the scheduler.
-    // put() returns after each element it completes (a chunk's size line, a chunk's data), so
-    // it is called again while it makes progress without body bytes: a buffered chunk that
-    // follows a chunk header (the benchmark's mock sends "data: ..." and "\n\n" as two chunks
-    // in one write) is parsed here too, not by an async read that completes at once.
-    boost::system::error_code pec;
-    for (;;) {
-      const std::size_t used = parser_->put(buf.data(), pec);
-      buf.consume(used);
-      got = cap - body.size;
-      if (pec || got || used == 0 || buf.size() == 0 || parser_->is_done()) break;
-    }
-    if (pec == http::error::need_buffer) co_return boost::system::error_code{};  // body room full
-    if (pec && pec != http::error::need_more) co_return pec;
-    if (got || parser_->is_done()) co_return boost::system::error_code{};
+  if (buf.size() == 0) return false;
+  // Bytes already buffered (a body or first events that came with the header, several events
+  // in one read): parsed here, without an async operation whose immediate completion costs a
+  // round trip through the scheduler.
+  // put() returns after each element it completes (a chunk's size line, a chunk's data), so
+  // it is called again while it makes progress without body bytes: a buffered chunk that
+  // follows a chunk header (the benchmark's mock sends "data: ..." and "\n\n" as two chunks
+  // in one write) is parsed here too, not by an async read that completes at once.
+  boost::system::error_code pec;
+  for (;;) {
+    const std::size_t used = parser_->put(buf.data(), pec);
+    buf.consume(used);
+    got = cap - body.size;
+    if (pec || got || used == 0 || buf.size() == 0 || parser_->is_done()) break;
   }
-  auto [ec, n] = co_await http::async_read_some(s, buf, *parser_, use_nothrow);
-  got = cap - body.size;
-  if (ec == http::error::need_buffer) ec = {};
-  co_return ec;
+  if (pec == http::error::need_buffer) return true;  // body room full
+  if (pec && pec != http::error::need_more) {
+    ec = pec;
+    return true;
+  }
+  return got || parser_->is_done();
+}
+
+template <class Stream>
+awaitable<boost::system::error_code> UpstreamCall::read_body_some(Stream& s, char* b, std::size_t cap,
+                                                                  std::size_t& got) {
+  boost::system::error_code ec;
+  if (parse_buffered_body(b, cap, got, ec)) co_return ec;
+  auto [rec, n] = co_await http::async_read_some(s, conn_->buf, *parser_, use_nothrow);
+  got = cap - parser_->room().size;
+  if (rec == http::error::need_buffer) rec = {};
+  co_return rec;
 }
 
 awaitable<Errc> UpstreamCall::read_some(std::chrono::steady_clock::duration timeout, std::string& out, bool& done) {
@@ -487,6 +496,36 @@ awaitable<Errc> UpstreamCall::read_some(std::chrono::steady_clock::duration time
     if (parser_->is_done()) done = done_ = true;
     if (got || done) co_return Errc::ok;
   }
+}
+
+bool UpstreamCall::read_all_buffered(std::string& out, std::size_t max_bytes, Errc& result) {
+  if (!conn_ || !parser_ || aborted_ || (conn_->buf.size() == 0 && !parser_->is_done())) return false;
+  if (auto cl = parser_->content_length(); cl && *cl <= max_bytes) out.reserve(*cl);
+  while (!parser_->is_done()) {
+    // As read_some does, without the socket: the room, then what the buffer holds.
+    const auto rem = parser_->content_length_remaining();
+    const bool known = rem && *rem > 0;
+    const std::size_t cap = known ? std::min<std::size_t>(*rem, kMaxRead) : read_cap_;
+    const std::size_t old = out.size();
+    out.resize(old + cap);
+    std::size_t got = 0;
+    boost::system::error_code ec;
+    const bool settled = parse_buffered_body(out.data() + old, cap, got, ec);
+    out.resize(old + got);
+    if (!known && got == cap) read_cap_ = std::min(read_cap_ * 2, kReadChunkMax);
+    if (ec) {
+      result = Errc::upstream_stream_cut;
+      return true;
+    }
+    if (out.size() > max_bytes) {
+      result = Errc::upstream_protocol;
+      return true;
+    }
+    if (!settled) return false;  // the rest is still on the wire: read_all goes on from here
+  }
+  done_ = true;
+  result = Errc::ok;
+  return true;
 }
 
 awaitable<Errc> UpstreamCall::read_all(std::chrono::steady_clock::duration timeout, std::string& out,

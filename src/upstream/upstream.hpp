@@ -142,6 +142,10 @@ class UpstreamCall {
   // Reads the whole body (capped at `max_bytes`).
   awaitable<Errc> read_all(std::chrono::steady_clock::duration timeout, std::string& out,
                            std::size_t max_bytes);
+  // read_all's usual case without a coroutine frame: the rest of the body is already buffered
+  // (it came with the header). Returns true with the outcome in `result` when it settled the
+  // read; false when the socket must be read: co_await read_all, which goes on from here.
+  bool read_all_buffered(std::string& out, std::size_t max_bytes, Errc& result);
   // Returns the connection to the pool when the body was read completely and the upstream
   // allows keep-alive; closes it otherwise. Idempotent.
   void release();
@@ -155,6 +159,9 @@ class UpstreamCall {
   awaitable<Errc> exchange(Stream& s, const UpstreamRequest& req, const Deployment& d,
                            std::chrono::steady_clock::duration header_timeout, std::string& err,
                            bool& any_response_byte);
+  // Parses buffered body bytes into [b, b + cap); true when that settled the read (bytes got,
+  // the body done, or an error in `ec`), false when the socket must be read.
+  bool parse_buffered_body(char* b, std::size_t cap, std::size_t& got, boost::system::error_code& ec);
   template <class Stream>
   awaitable<boost::system::error_code> read_body_some(Stream& s, char* buf, std::size_t cap, std::size_t& got);
 

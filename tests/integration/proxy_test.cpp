@@ -87,6 +87,14 @@ std::string config_for(const FakeUpstream& up, const std::string& extra_llmgate 
     litellm_params:
       model: openai/status-900
       api_base: )" + up.base_url() + R"(
+  - model_name: slow-body
+    litellm_params:
+      model: openai/slow-body
+      api_base: )" + up.base_url() + R"(
+  - model_name: slow-chunked-body
+    litellm_params:
+      model: openai/slow-chunked-body
+      api_base: )" + up.base_url() + R"(
 )" + extra_models + R"(
 general_settings:
   master_key: )" + kMasterKey + R"(
@@ -344,6 +352,20 @@ TEST_F(ProxyTest, StreamHeadAndFirstEventArriveTogether) {
   // What arrived with the head already holds the first event (one write for both; a head
   // written alone arrives alone, since the client reads as soon as it lands).
   EXPECT_NE(got.find("data: "), std::string::npos) << got;
+}
+
+// A response body that does not come whole with its head (Content-Length, or chunked; cut at
+// arbitrary bytes, 20 ms apart): what came with the head is parsed at once, the rest read on.
+TEST_F(ProxyTest, NonStreamingBodyInPiecesArrivesWhole) {
+  for (const char* model : {"slow-body", "slow-chunked-body"}) {
+    for (int i = 0; i < 2; ++i) {  // the second on the pooled connection the first left behind
+      auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body(model), {auth_header()});
+      ASSERT_EQ(r.status, 200) << model << ": " << r.body;
+      auto j = json::parse(r.body);
+      EXPECT_EQ(j["choices"][0]["message"]["content"], FakeUpstream::kContent) << model;
+      EXPECT_EQ(j["usage"]["prompt_tokens"], FakeUpstream::kPromptTokens) << model;
+    }
+  }
 }
 
 // Each event in two HTTP chunks ("data: ..." and its blank line), all in one write or paced:

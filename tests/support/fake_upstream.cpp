@@ -632,6 +632,33 @@ struct FakeUpstream::Impl {
 
     if (!info.stream) {
       std::string content = behaviour == "echo" ? jstr(req.body()) : jstr(FakeUpstream::kContent);
+      if (behaviour == "slow-body" || behaviour == "slow-chunked-body") {
+        // The head with a few bytes of the body, then the rest in pieces 20 ms apart (cut at
+        // arbitrary bytes, inside chunk framing too): the gateway reads on from what came first.
+        const std::string body = chat_body(model, created, content, st);
+        std::string whole;
+        if (behaviour == "slow-body") {
+          whole = response(200, "application/json", body, keep);
+        } else {
+          whole = stream_head("application/json", keep);
+          const std::size_t third = body.size() / 3;
+          append_chunk(whole, std::string_view(body).substr(0, third));
+          append_chunk(whole, std::string_view(body).substr(third, third));
+          append_chunk(whole, std::string_view(body).substr(2 * third));
+          whole += kLastChunk;
+        }
+        std::size_t at = whole.find("\r\n\r\n") + 4 + 5;
+        if (!co_await write(sock, std::string_view(whole).substr(0, at))) co_return Next::close;
+        asio::steady_timer t(sock.get_executor());
+        for (const std::size_t piece : {std::size_t{7}, whole.size() / 3, whole.size()}) {
+          t.expires_after(std::chrono::milliseconds(20));
+          co_await t.async_wait(tuple_awaitable);
+          const std::size_t end = std::min(whole.size(), at + piece);
+          if (!co_await write(sock, std::string_view(whole).substr(at, end - at))) co_return Next::close;
+          at = end;
+        }
+        co_return keep ? Next::keep : Next::close;
+      }
       co_return co_await reply(200, chat_body(model, created, content, st));
     }
     int events = header_int(req, "x-fake-stream-events", opts.stream_events);
