@@ -206,6 +206,15 @@ class ProxyExchange {
   // start_stream_response(). write_last_chunk() ends the body.
   awaitable<bool> write_chunk(std::string_view data);
   awaitable<bool> write_last_chunk();
+  // write_chunk for each event, without a coroutine frame when the socket takes the chunk at
+  // once: returns true with the outcome in `ok`, or false when the caller must
+  // co_await write_chunk_rest() (`data` must stay valid until then).
+  bool write_chunk_now(std::string_view data, bool& ok);
+  awaitable<bool> write_chunk_rest();
+  void chunk_written(bool ok) {
+    if (head_pending_ && ok) rec_.first_byte_us = now_unix_us();
+    head_pending_ = false;
+  }
   bool start_stream_response();
   template <class Head>  // http::response_header<> or ResponseHead
   void set_common_headers(Head& h, int64_t overhead_us);
@@ -231,6 +240,9 @@ class ProxyExchange {
   std::optional<nlohmann::json> dom_;    // the body as a document, only when needed
   bool dom_dirty_ = false;
   std::string stream_head_;  // a stream's response head, until the first chunk carries it
+  std::array<net::const_buffer, 4> chunk_bufs_;  // the chunk being written (write_chunk_now)
+  char chunk_size_line_[24];
+  std::size_t chunk_sent_ = 0;
   bool head_pending_ = false;
   int64_t upstream_us_ = 0;
   bool finished_ = false;
@@ -325,21 +337,32 @@ void ProxyExchange::finish() {
   if (w_.app.ledger && !cfg_->ledger.disabled) w_.app.ledger->submit(std::move(rec_));
 }
 
-awaitable<bool> ProxyExchange::write_chunk(std::string_view data) {
-  if (data.empty() && !head_pending_) co_return true;
-  char size_line[24];
-  const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
-  std::array<net::const_buffer, 4> bufs{net::buffer(stream_head_), net::buffer(size_line, static_cast<std::size_t>(n)),
-                                        net::buffer(data.data(), data.size()), net::buffer("\r\n", 2)};
-  if (!head_pending_) bufs[0] = net::const_buffer();
-  if (data.empty()) bufs[1] = bufs[3] = net::const_buffer();  // the head alone (an empty chunk would end the body)
+bool ProxyExchange::write_chunk_now(std::string_view data, bool& ok) {
+  ok = true;
+  if (data.empty() && !head_pending_) return true;
+  const int n = std::snprintf(chunk_size_line_, sizeof chunk_size_line_, "%zx\r\n", data.size());
+  chunk_bufs_ = {net::buffer(stream_head_), net::buffer(chunk_size_line_, static_cast<std::size_t>(n)),
+                 net::buffer(data.data(), data.size()), net::buffer("\r\n", 2)};
+  if (!head_pending_) chunk_bufs_[0] = net::const_buffer();
+  if (data.empty()) chunk_bufs_[1] = chunk_bufs_[3] = net::const_buffer();  // the head alone (an empty chunk would end the body)
   wrote_ = true;
   boost::system::error_code ec;
-  std::size_t sent = 0;
-  if (!write_now(sock_, bufs, ec, sent)) ec = co_await write_rest(sock_, bufs, sent);
-  if (head_pending_ && !ec) rec_.first_byte_us = now_unix_us();
-  head_pending_ = false;
+  if (!write_now(sock_, chunk_bufs_, ec, chunk_sent_)) return false;
+  ok = !ec;
+  chunk_written(ok);
+  return true;
+}
+
+awaitable<bool> ProxyExchange::write_chunk_rest() {
+  const auto ec = co_await write_rest(sock_, chunk_bufs_, chunk_sent_);
+  chunk_written(!ec);
   co_return !ec;
+}
+
+awaitable<bool> ProxyExchange::write_chunk(std::string_view data) {
+  bool ok = true;
+  if (!write_chunk_now(data, ok)) ok = co_await write_chunk_rest();
+  co_return ok;
 }
 
 awaitable<bool> ProxyExchange::write_last_chunk() {
@@ -349,8 +372,7 @@ awaitable<bool> ProxyExchange::write_last_chunk() {
   boost::system::error_code ec;
   std::size_t sent = 0;
   if (!write_now(sock_, bufs, ec, sent)) ec = co_await write_rest(sock_, bufs, sent);
-  if (head_pending_ && !ec) rec_.first_byte_us = now_unix_us();
-  head_pending_ = false;
+  chunk_written(!ec);
   co_return !ec;
 }
 
@@ -754,7 +776,9 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
       end_message = "upstream " + d.url.host + " ended the stream before its final event";
     }
     if (!out.empty()) {
-      if (!co_await write_chunk(out)) {
+      bool ok = true;
+      if (!write_chunk_now(out, ok)) ok = co_await write_chunk_rest();
+      if (!ok) {
         end_error = Errc::client_closed;
         break;
       }

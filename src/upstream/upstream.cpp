@@ -451,17 +451,6 @@ bool UpstreamCall::parse_buffered_body(char* b, std::size_t cap, std::size_t& go
   return got || parser_->is_done();
 }
 
-template <class Stream>
-awaitable<boost::system::error_code> UpstreamCall::read_body_some(Stream& s, char* b, std::size_t cap,
-                                                                  std::size_t& got) {
-  boost::system::error_code ec;
-  if (parse_buffered_body(b, cap, got, ec)) co_return ec;
-  auto [rec, n] = co_await http::async_read_some(s, conn_->buf, *parser_, use_nothrow);
-  got = cap - parser_->room().size;
-  if (rec == http::error::need_buffer) rec = {};
-  co_return rec;
-}
-
 awaitable<Errc> UpstreamCall::read_some(std::chrono::steady_clock::duration timeout, std::string& out, bool& done) {
   done = false;
   if (!conn_ || !parser_) co_return aborted_ ? Errc::client_closed : Errc::upstream_stream_cut;
@@ -483,8 +472,15 @@ awaitable<Errc> UpstreamCall::read_some(std::chrono::steady_clock::duration time
     const std::size_t cap = known ? std::min<std::size_t>(*rem, kMaxRead) : read_cap_;
     const std::size_t old = out.size();
     out.resize(old + cap);
-    auto ec = conn_->tls ? co_await read_body_some(*conn_->tls, out.data() + old, cap, got)
-                         : co_await read_body_some(*conn_->plain, out.data() + old, cap, got);
+    // What is buffered first; a read only when that did not settle it. (Awaited here, not in a
+    // helper coroutine: per stream event that was one more frame.)
+    boost::system::error_code ec;
+    if (!parse_buffered_body(out.data() + old, cap, got, ec)) {
+      auto [rec, n] = conn_->tls ? co_await http::async_read_some(*conn_->tls, conn_->buf, *parser_, use_nothrow)
+                                 : co_await http::async_read_some(*conn_->plain, conn_->buf, *parser_, use_nothrow);
+      got = cap - parser_->room().size;
+      ec = rec == http::error::need_buffer ? boost::system::error_code{} : rec;
+    }
     out.resize(old + got);
     if (!known && got == cap) read_cap_ = std::min(read_cap_ * 2, kReadChunkMax);
     dl.disarm();

@@ -162,8 +162,6 @@ class UpstreamCall {
   // Parses buffered body bytes into [b, b + cap); true when that settled the read (bytes got,
   // the body done, or an error in `ec`), false when the socket must be read.
   bool parse_buffered_body(char* b, std::size_t cap, std::size_t& got, boost::system::error_code& ec);
-  template <class Stream>
-  awaitable<boost::system::error_code> read_body_some(Stream& s, char* buf, std::size_t cap, std::size_t& got);
 
   UpstreamPool& pool_;
   std::unique_ptr<UpstreamConn> conn_;
