@@ -131,9 +131,8 @@ struct Outcome {
 
 class ProxyExchange {
  public:
-  ProxyExchange(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep, std::string azure_model,
-                RequestInfo& info)
-      : w_(w), sock_(sock), req_(req), ep_(ep), azure_model_(std::move(azure_model)), info_(info),
+  ProxyExchange(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep, RequestInfo& info)
+      : w_(w), sock_(sock), req_(req), ep_(ep), azure_model_(info.azure_model), info_(info),
         cfg_(w.config()) {
     rec_.request_id = info.record_id;
     if (info.record_id != info.request_id) rec_.client_request_id = info.request_id;
@@ -624,7 +623,11 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   rec_.first_byte_us = now_unix_us();
   o.done = true;
   wrote_ = true;
-  o.keep_alive = co_await write_response(sock_, res, res_body, info_);
+  const std::array<net::const_buffer, 2> out = finish_response(res, res_body, info_);
+  boost::system::error_code wec;
+  std::size_t sent = 0;
+  if (!write_now(sock_, out, wec, sent)) wec = co_await write_rest(sock_, out, sent);
+  o.keep_alive = !wec;
   if (!o.keep_alive) rec_.status = 499;
   co_return o;
 }
@@ -921,9 +924,8 @@ awaitable<bool> ProxyExchange::internal_failure(const std::string& what) {
 
 }  // namespace
 
-awaitable<bool> handle_proxy(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep,
-                             std::string azure_model, RequestInfo& info) {
-  auto ex = std::make_unique<ProxyExchange>(w, sock, req, ep, std::move(azure_model), info);
+awaitable<bool> handle_proxy(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep, RequestInfo& info) {
+  auto ex = std::make_unique<ProxyExchange>(w, sock, req, ep, info);
   std::string failure;
   try {
     co_return co_await ex->run();

@@ -52,7 +52,7 @@ void ResponseHead::set(std::string_view name, std::string_view value) {
   s_ += "\r\n"sv;
 }
 
-awaitable<bool> write_response(tcp::socket& sock, ResponseHead& head, std::string_view body, const RequestInfo& info) {
+std::array<net::const_buffer, 2> finish_response(ResponseHead& head, std::string_view body, const RequestInfo& info) {
   head.set("x-request-id", info.request_id);
   if (!info.keep_alive) head.set("Connection", "close");
   std::string& h = head.str();
@@ -60,7 +60,11 @@ awaitable<bool> write_response(tcp::socket& sock, ResponseHead& head, std::strin
   h += std::to_string(body.size());
   h += "\r\n\r\n"sv;
   if (info.head_only) body = {};  // the length stays, the body goes (RFC 9110, 9.3.2)
-  const std::array<net::const_buffer, 2> bufs{net::buffer(h), net::buffer(body.data(), body.size())};
+  return {net::buffer(h), net::buffer(body.data(), body.size())};
+}
+
+awaitable<bool> write_response(tcp::socket& sock, ResponseHead& head, std::string_view body, const RequestInfo& info) {
+  const std::array<net::const_buffer, 2> bufs = finish_response(head, body, info);
   boost::system::error_code ec;
   std::size_t sent = 0;
   if (!write_now(sock, bufs, ec, sent)) ec = co_await write_rest(sock, bufs, sent);
@@ -210,21 +214,24 @@ awaitable<bool> run_route(Worker& w, tcp::socket& sock, const Route& route, Beas
   co_return co_await write_response(sock, res, info) && info.keep_alive;
 }
 
-awaitable<bool> reject(tcp::socket& sock, Errc e, std::string msg, RequestInfo& info) {
-  co_return co_await write_error(sock, e, msg, info) && info.keep_alive;
+awaitable<bool> reject(tcp::socket& sock, const BeastRequest& req, bool path_known, RequestInfo& info) {
+  const std::string msg = path_known ? "Method " + std::string(req.method_string()) + " is not allowed on this path."
+                                     : std::string("Unknown path.");
+  co_return co_await write_error(sock, path_known ? Errc::method_not_allowed : Errc::not_found, msg, info) &&
+      info.keep_alive;
 }
 
 // Not a coroutine: it returns the handler's awaitable, which serve_connection awaits, so a
 // request costs one coroutine frame (~1.9 KB, often past Asio's frame cache) and one resumption
-// hop less. What the handler keeps must outlive this call: the request, socket and info are
-// serve_connection's, the routes the worker's, and the Azure deployment name moves in.
+// hop less. Whatever the handler uses must outlive this call, and (session.hpp's coroutine
+// rule) reach it by reference: the request, socket and info are serve_connection's (the Azure
+// deployment name goes in info), the routes the worker's.
 awaitable<bool> dispatch(Worker& w, tcp::socket& sock, BeastRequest& req, RequestInfo& info) {
   std::string_view target = req.target();
   std::string_view path = target.substr(0, target.find('?'));
+  info.azure_model.clear();
   if (req.method() == http::verb::post) {
-    std::string azure_model;
-    if (auto ep = proxy_endpoint(path, azure_model))
-      return handle_proxy(w, sock, req, *ep, std::move(azure_model), info);
+    if (auto ep = proxy_endpoint(path, info.azure_model)) return handle_proxy(w, sock, req, *ep, info);
   }
   bool path_known = false;
   for (const Route& r : w.routes) {
@@ -235,10 +242,7 @@ awaitable<bool> dispatch(Worker& w, tcp::socket& sock, BeastRequest& req, Reques
       return run_route(w, sock, r, req, info);
   }
   std::string tmp;
-  if (path_known || proxy_endpoint(path, tmp))
-    return reject(sock, Errc::method_not_allowed,
-                  "Method " + std::string(req.method_string()) + " is not allowed on this path.", info);
-  return reject(sock, Errc::not_found, "Unknown path.", info);
+  return reject(sock, req, path_known || proxy_endpoint(path, tmp), info);
 }
 
 // Closes after an error response without resetting: stop sending, discard what the client is

@@ -4,6 +4,7 @@
 // Coroutine rule (GCC 12): never pass a non-trivial object by value to a coroutine, and never
 // build a temporary (std::string, ...) inside a co_await expression: GCC 12 can destroy such
 // objects twice (a double free seen under load). Name the value first, pass it by reference.
+#include <array>
 #include <chrono>
 #include <memory_resource>
 #include <string>
@@ -28,6 +29,7 @@ struct RequestInfo {
   int64_t start_us = 0;                      // unix epoch microseconds
   bool keep_alive = true;
   bool head_only = false;  // a HEAD request: responses carry their head (and length), no body
+  std::string azure_model;  // the deployment name of an Azure-style proxy path, else empty
 };
 
 int64_t now_unix_us();
@@ -47,6 +49,9 @@ class ResponseHead {
 // Writes `head` + x-request-id, Connection and Content-Length, then `body`, in one write.
 // Returns false when the client is gone.
 awaitable<bool> write_response(tcp::socket& sock, ResponseHead& head, std::string_view body, const RequestInfo& info);
+// write_response's first half: completes `head` and returns the buffers to send (the body
+// dropped for HEAD); with write_now/write_rest a caller needs no coroutine frame for the write.
+std::array<net::const_buffer, 2> finish_response(ResponseHead& head, std::string_view body, const RequestInfo& info);
 
 // Writes a complete response with the common headers (x-request-id, content-type).
 // Returns false when the client is gone.
@@ -69,9 +74,8 @@ Errc authenticate(App& app, const Config& cfg, const BeastRequest& req, std::str
 // Beast-free copy of the request for Route handlers.
 HttpRequest to_http_request(const BeastRequest& req, const RequestInfo& info);
 
-// The proxy endpoints (proxy.cpp). `azure_model` is the deployment name from an Azure-style
-// path, empty otherwise. Returns whether the connection may be kept alive.
-awaitable<bool> handle_proxy(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep,
-                             std::string azure_model, RequestInfo& info);
+// The proxy endpoints (proxy.cpp). `info.azure_model` is the deployment name from an
+// Azure-style path, empty otherwise. Returns whether the connection may be kept alive.
+awaitable<bool> handle_proxy(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep, RequestInfo& info);
 
 }  // namespace llmgate

@@ -348,53 +348,10 @@ std::size_t UpstreamResponseParser::put_body(beast::string_view body, boost::sys
   return n;
 }
 
-template <class Stream>
-awaitable<Errc> UpstreamCall::exchange(Stream& s, const UpstreamRequest& req, const Deployment& d,
-                                       std::chrono::steady_clock::duration header_timeout,
-                                       std::string& err, bool& any_response_byte) {
-  const std::string& head = build_request_head(req, d, conn_->head);
-  beast::flat_buffer& buf = conn_->buf;
-  const std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(req.body.data(), req.body.size())};
-  Deadline dl(co_await net::this_coro::executor);
-  dl.arm(conn_->lowest(), header_timeout);
-  boost::system::error_code wec;
-  if constexpr (std::is_same_v<Stream, tcp::socket>) {
-    std::size_t sent = 0;
-    if (!write_now(s, bufs, wec, sent)) wec = co_await write_rest(s, bufs, sent);
-  } else {  // TLS
-    auto [ec, n] = co_await net::async_write(s, bufs, use_nothrow);
-    wec = ec;
-  }
-  if (wec) {
-    dl.disarm();
-    err = "cannot send request to upstream " + d.url.host + ": " + wec.message();
-    co_return dl.fired() ? Errc::upstream_timeout : Errc::upstream_connect;
-  }
-  parser_.emplace();
-  parser_->body_limit(boost::none);
-  buf.clear();
-  // Beast reads at most the buffer's free space (512 bytes when empty): room for a typical
-  // response in one recv().
-  buf.reserve(4096);
-  auto [hec, hn] = co_await http::async_read_header(s, buf, *parser_, use_nothrow);
-  any_response_byte = buf.size() > 0 || parser_->got_some();
-  dl.disarm();
-  if (hec) {
-    if (dl.fired()) {
-      err = "upstream " + d.url.host + " did not answer within " + std::to_string(d.timeout_s) + " s";
-      co_return Errc::upstream_timeout;
-    }
-    if (aborted_) co_return Errc::client_closed;
-    err = "upstream " + d.url.host + " closed the connection: " + hec.message();
-    co_return any_response_byte ? Errc::upstream_protocol : Errc::upstream_connect;
-  }
-  status_ = parser_->status();
-  co_return Errc::ok;
-}
-
 awaitable<Errc> UpstreamCall::start(const Deployment& d, const UpstreamRequest& req,
                                     double header_timeout_s, std::string& err) {
   const auto header_timeout = seconds_d(header_timeout_s);
+  Deadline dl(co_await net::this_coro::executor);
   for (int attempt = 0; attempt < 2; ++attempt) {
     conn_ = attempt == 0 ? pool_.take(d) : nullptr;
     reused_ = conn_ != nullptr;
@@ -404,9 +361,49 @@ awaitable<Errc> UpstreamCall::start(const Deployment& d, const UpstreamRequest& 
       if (!conn_) co_return ec;
     }
     if (aborted_) co_return Errc::client_closed;
+    // The exchange: the request out, the response header in within `header_timeout`. Here,
+    // not in a helper coroutine (a frame more per request).
+    Errc ec = Errc::ok;
     bool any_byte = false;
-    Errc ec = conn_->tls ? co_await exchange(*conn_->tls, req, d, header_timeout, err, any_byte)
-                         : co_await exchange(*conn_->plain, req, d, header_timeout, err, any_byte);
+    const std::string& head = build_request_head(req, d, conn_->head);
+    beast::flat_buffer& buf = conn_->buf;
+    const std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(req.body.data(), req.body.size())};
+    dl.arm(conn_->lowest(), header_timeout);
+    boost::system::error_code wec;
+    if (conn_->tls) {
+      auto [wc, wn] = co_await net::async_write(*conn_->tls, bufs, use_nothrow);
+      wec = wc;
+    } else {
+      std::size_t sent = 0;
+      if (!write_now(*conn_->plain, bufs, wec, sent)) wec = co_await write_rest(*conn_->plain, bufs, sent);
+    }
+    if (wec) {
+      dl.disarm();
+      err = "cannot send request to upstream " + d.url.host + ": " + wec.message();
+      ec = dl.fired() ? Errc::upstream_timeout : Errc::upstream_connect;
+    } else {
+      parser_.emplace();
+      parser_->body_limit(boost::none);
+      buf.clear();
+      // Beast reads at most the buffer's free space (512 bytes when empty): room for a typical
+      // response in one recv().
+      buf.reserve(4096);
+      auto [hec, hn] = conn_->tls ? co_await http::async_read_header(*conn_->tls, buf, *parser_, use_nothrow)
+                                  : co_await http::async_read_header(*conn_->plain, buf, *parser_, use_nothrow);
+      any_byte = buf.size() > 0 || parser_->got_some();
+      dl.disarm();
+      if (!hec) {
+        status_ = parser_->status();
+      } else if (dl.fired()) {
+        err = "upstream " + d.url.host + " did not answer within " + std::to_string(d.timeout_s) + " s";
+        ec = Errc::upstream_timeout;
+      } else if (aborted_) {
+        ec = Errc::client_closed;
+      } else {
+        err = "upstream " + d.url.host + " closed the connection: " + hec.message();
+        ec = any_byte ? Errc::upstream_protocol : Errc::upstream_connect;
+      }
+    }
     ++conn_->uses;
     if (ec == Errc::ok) co_return ec;
     conn_->close();

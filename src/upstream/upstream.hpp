@@ -155,10 +155,6 @@ class UpstreamCall {
   bool reused() const { return reused_; }
 
  private:
-  template <class Stream>
-  awaitable<Errc> exchange(Stream& s, const UpstreamRequest& req, const Deployment& d,
-                           std::chrono::steady_clock::duration header_timeout, std::string& err,
-                           bool& any_response_byte);
   // Parses buffered body bytes into [b, b + cap); true when that settled the read (bytes got,
   // the body done, or an error in `ec`), false when the socket must be read.
   bool parse_buffered_body(char* b, std::size_t cap, std::size_t& got, boost::system::error_code& ec);
