@@ -492,13 +492,15 @@ awaitable<Errc> UpstreamCall::read_some(std::chrono::steady_clock::duration time
 }
 
 bool UpstreamCall::read_all_buffered(std::string& out, std::size_t max_bytes, Errc& result) {
-  if (!conn_ || !parser_ || aborted_ || (conn_->buf.size() == 0 && !parser_->is_done())) return false;
+  if (!conn_ || !parser_ || aborted_) return false;
   if (auto cl = parser_->content_length(); cl && *cl <= max_bytes) out.reserve(*cl);
   while (!parser_->is_done()) {
-    // As read_some does, without the socket: the room, then what the buffer holds.
+    if (conn_->buf.size() == 0) return false;  // the rest is on the wire: read_all goes on from here
+    // As read_some does, without the socket: the room (no more than is buffered, when the
+    // length is known), then what the buffer holds.
     const auto rem = parser_->content_length_remaining();
     const bool known = rem && *rem > 0;
-    const std::size_t cap = known ? std::min<std::size_t>(*rem, kMaxRead) : read_cap_;
+    const std::size_t cap = known ? std::min<std::size_t>({*rem, kMaxRead, conn_->buf.size()}) : read_cap_;
     const std::size_t old = out.size();
     out.resize(old + cap);
     std::size_t got = 0;
@@ -514,7 +516,7 @@ bool UpstreamCall::read_all_buffered(std::string& out, std::size_t max_bytes, Er
       result = Errc::upstream_protocol;
       return true;
     }
-    if (!settled) return false;  // the rest is still on the wire: read_all goes on from here
+    if (!settled) return false;  // a partial chunk header: read_all goes on from here
   }
   done_ = true;
   result = Errc::ok;
