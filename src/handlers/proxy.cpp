@@ -155,6 +155,12 @@ class ProxyExchange {
   static void operator delete(void* p, std::size_t n) noexcept;
 
   awaitable<bool> run();
+  // run()'s part before the first upstream call, none of which waits: who is calling, the body,
+  // the model and the deployments to try. A plain function, so that its locals are not in
+  // run()'s coroutine frame (allocated per request; past glibc's per-thread cache when large).
+  // On failure the error and the message and parameter for fail().
+  Errc prepare(std::string& msg, std::string_view& param, std::vector<const Deployment*>& candidates,
+               std::size_t& first_fallback);
   // After an exception out of run() (a bug: every expected failure is an Errc): the client still
   // gets a 500 when nothing was written to it yet (else the connection closes), and the request
   // its ledger row and log line either way.
@@ -392,30 +398,35 @@ bool ProxyExchange::start_stream_response() {
   return true;
 }
 
-awaitable<bool> ProxyExchange::run() {
+Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, std::vector<const Deployment*>& candidates,
+                            std::size_t& first_fallback) {
   // 1. Who is calling. A virtual key is checked once the model is known (allowed models).
   const std::string_view key = presented_key(req_);
   const bool deferred = w_.app.keys && !key.empty() &&
                         !(!cfg_->master_key.empty() && constant_time_equals(key, cfg_->master_key.reveal()));
   if (!deferred) {
-    std::string msg;
     Errc e = authenticate(w_.app, *cfg_, req_, "", who_, msg);
-    if (e != Errc::ok) co_return co_await fail(e, msg);
+    if (e != Errc::ok) return e;
   }
   // 2. Read the body: a validating scan that builds no document (json_scan.hpp); a document is
   // parsed only when a dialect needs one (or the scan cannot vouch for the body).
   request_bytes_ = req_.body().size();
   const auto sr = scan_.scan(req_.body());
   if (sr == JsonObjectScan::Result::invalid || sr == JsonObjectScan::Result::not_object ||
-      (sr == JsonObjectScan::Result::unsupported && !dom().is_object()))
-    co_return co_await fail(Errc::invalid_json,
-                            "We could not parse the JSON body of your request. The body must be a JSON object.");
+      (sr == JsonObjectScan::Result::unsupported && !dom().is_object())) {
+    msg = "We could not parse the JSON body of your request. The body must be a JSON object.";
+    return Errc::invalid_json;
+  }
   if (sr == JsonObjectScan::Result::object) {
     read_body_facts(scan_, facts_);
     std::string model = azure_model_;
     if (model.empty()) {
       auto v = facts_.model.empty() ? std::nullopt : json_string_value(facts_.model);
-      if (!v || v->empty()) co_return co_await fail(Errc::missing_model, "You must provide a model parameter.", "model");
+      if (!v || v->empty()) {
+        msg = "You must provide a model parameter.";
+        param = "model";
+        return Errc::missing_model;
+      }
       model = std::move(*v);
     }
     rec_.model = std::move(model);
@@ -429,8 +440,11 @@ awaitable<bool> ProxyExchange::run() {
     std::string model = azure_model_;
     if (model.empty()) {
       auto it = body.find("model");
-      if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
-        co_return co_await fail(Errc::missing_model, "You must provide a model parameter.", "model");
+      if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+        msg = "You must provide a model parameter.";
+        param = "model";
+        return Errc::missing_model;
+      }
       model = it->get<std::string>();
     }
     rec_.model = std::move(model);
@@ -447,30 +461,39 @@ awaitable<bool> ProxyExchange::run() {
 
   auto deployments = cfg_->find(model);
   if (deferred) {
-    std::string msg;
     Errc e = authenticate(w_.app, *cfg_, req_, deployments.empty() ? "" : model, who_, msg);
-    if (e != Errc::ok) co_return co_await fail(e, msg);
+    if (e != Errc::ok) return e;
   }
   if (deployments.empty()) {
-    const std::string msg = "The model `" + model + "` does not exist or you do not have access to it.";
-    co_return co_await fail(Errc::model_not_found, msg, "model");
+    msg = "The model `" + model + "` does not exist or you do not have access to it.";
+    param = "model";
+    return Errc::model_not_found;
   }
   rec_.model_group = model;
 
   // 3. Candidates: the alias's deployments starting at a random one, then fallback aliases.
-  std::vector<const Deployment*> candidates;
   const std::size_t n = deployments.size();
   const std::size_t start = n > 1 ? w_.rng() % n : 0;
   const std::size_t primary = std::min<std::size_t>(n, 1 + std::max(0, cfg_->num_retries));
   for (std::size_t i = 0; i < primary; ++i) candidates.push_back(deployments[(start + i) % n]);
-  std::size_t first_fallback = candidates.size();
+  first_fallback = candidates.size();
   if (auto fb = cfg_->fallbacks.find(model); fb != cfg_->fallbacks.end()) {
     for (const auto& alias : fb->second) {
       auto ds = cfg_->find(alias);
       if (!ds.empty()) candidates.push_back(ds[ds.size() > 1 ? w_.rng() % ds.size() : 0]);
     }
   }
+  return Errc::ok;
+}
 
+awaitable<bool> ProxyExchange::run() {
+  std::string msg;
+  std::string_view param;
+  std::vector<const Deployment*> candidates;
+  std::size_t first_fallback = 0;
+  if (const Errc e = prepare(msg, param, candidates, first_fallback); e != Errc::ok)
+    co_return co_await fail(e, msg, param);
+  const std::string& model = rec_.model;
   Outcome last;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     dep_ = candidates[i];
