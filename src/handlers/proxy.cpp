@@ -132,7 +132,7 @@ struct Outcome {
 class ProxyExchange {
  public:
   ProxyExchange(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep, RequestInfo& info)
-      : w_(w), sock_(sock), req_(req), ep_(ep), azure_model_(info.azure_model), info_(info),
+      : w_(w), sock_(sock), req_(req), ep_(ep), info_(info),
         cfg_(w.config()) {
     rec_.request_id = info.record_id;
     if (info.record_id != info.request_id) rec_.client_request_id = info.request_id;
@@ -230,7 +230,6 @@ class ProxyExchange {
   tcp::socket& sock_;
   BeastRequest& req_;
   Endpoint ep_;
-  std::string azure_model_;
   RequestInfo& info_;
   std::shared_ptr<const Config> cfg_;
   RequestRecord rec_;
@@ -419,7 +418,7 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, std::vect
   }
   if (sr == JsonObjectScan::Result::object) {
     read_body_facts(scan_, facts_);
-    std::string model = azure_model_;
+    std::string model = info_.azure_model;
     if (model.empty()) {
       auto v = facts_.model.empty() ? std::nullopt : json_string_value(facts_.model);
       if (!v || v->empty()) {
@@ -437,7 +436,7 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, std::vect
     fast_ = !facts_.model.empty();
   } else {
     const nlohmann::json& body = dom();
-    std::string model = azure_model_;
+    std::string model = info_.azure_model;
     if (model.empty()) {
       auto it = body.find("model");
       if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {

@@ -418,6 +418,21 @@ awaitable<Errc> UpstreamCall::start(const Deployment& d, const UpstreamRequest& 
   co_return Errc::upstream_connect;
 }
 
+UpstreamCall::Room UpstreamCall::open_room(std::string& out, std::size_t most) {
+  const auto rem = parser_->content_length_remaining();
+  Room r;
+  r.known = rem && *rem > 0;
+  r.at = out.size();
+  r.size = r.known ? std::min<std::size_t>(*rem, most) : read_cap_;
+  out.resize(r.at + r.size);
+  return r;
+}
+
+void UpstreamCall::close_room(std::string& out, const Room& r, std::size_t got) {
+  out.resize(r.at + got);
+  if (!r.known && got == r.size) read_cap_ = std::min(read_cap_ * 2, kReadChunkMax);
+}
+
 bool UpstreamCall::parse_buffered_body(char* b, std::size_t cap, std::size_t& got, boost::system::error_code& ec) {
   auto& body = parser_->room();
   body.data = b;
@@ -461,25 +476,17 @@ awaitable<Errc> UpstreamCall::read_some(std::chrono::steady_clock::duration time
   for (;;) {
     dl.arm(conn_->lowest(), timeout);
     std::size_t got = 0;
-    // Known length: room for all of it. Unknown (chunked, streams): start small, since the
-    // room is zero-filled first and a stream event is a few hundred bytes, and double while
-    // reads fill it.
-    const auto rem = parser_->content_length_remaining();
-    const bool known = rem && *rem > 0;
-    const std::size_t cap = known ? std::min<std::size_t>(*rem, kMaxRead) : read_cap_;
-    const std::size_t old = out.size();
-    out.resize(old + cap);
+    const Room room = open_room(out, kMaxRead);
     // What is buffered first; a read only when that did not settle it. (Awaited here, not in a
     // helper coroutine: per stream event that was one more frame.)
     boost::system::error_code ec;
-    if (!parse_buffered_body(out.data() + old, cap, got, ec)) {
+    if (!parse_buffered_body(out.data() + room.at, room.size, got, ec)) {
       auto [rec, n] = conn_->tls ? co_await http::async_read_some(*conn_->tls, conn_->buf, *parser_, use_nothrow)
                                  : co_await http::async_read_some(*conn_->plain, conn_->buf, *parser_, use_nothrow);
-      got = cap - parser_->room().size;
+      got = room.size - parser_->room().size;
       ec = rec == http::error::need_buffer ? boost::system::error_code{} : rec;
     }
-    out.resize(old + got);
-    if (!known && got == cap) read_cap_ = std::min(read_cap_ * 2, kReadChunkMax);
+    close_room(out, room, got);
     dl.disarm();
     if (ec) {
       if (aborted_) co_return Errc::client_closed;
@@ -496,18 +503,13 @@ bool UpstreamCall::read_all_buffered(std::string& out, std::size_t max_bytes, Er
   if (auto cl = parser_->content_length(); cl && *cl <= max_bytes) out.reserve(*cl);
   while (!parser_->is_done()) {
     if (conn_->buf.size() == 0) return false;  // the rest is on the wire: read_all goes on from here
-    // As read_some does, without the socket: the room (no more than is buffered, when the
-    // length is known), then what the buffer holds.
-    const auto rem = parser_->content_length_remaining();
-    const bool known = rem && *rem > 0;
-    const std::size_t cap = known ? std::min<std::size_t>({*rem, kMaxRead, conn_->buf.size()}) : read_cap_;
-    const std::size_t old = out.size();
-    out.resize(old + cap);
+    // As read_some does, without the socket (and, for a known length, with room for no more
+    // than is buffered).
+    const Room room = open_room(out, std::min(kMaxRead, conn_->buf.size()));
     std::size_t got = 0;
     boost::system::error_code ec;
-    const bool settled = parse_buffered_body(out.data() + old, cap, got, ec);
-    out.resize(old + got);
-    if (!known && got == cap) read_cap_ = std::min(read_cap_ * 2, kReadChunkMax);
+    const bool settled = parse_buffered_body(out.data() + room.at, room.size, got, ec);
+    close_room(out, room, got);
     if (ec) {
       result = Errc::upstream_stream_cut;
       return true;

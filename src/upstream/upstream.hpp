@@ -155,6 +155,16 @@ class UpstreamCall {
   bool reused() const { return reused_; }
 
  private:
+  // Room for the next piece of body, appended to `out` (zero-filled): all that remains of a known
+  // length, up to `most`; else (chunked, streams) read_cap_, small at first since a stream
+  // event is a few hundred bytes, doubled by close_room() after a piece that filled it.
+  struct Room {
+    std::size_t at = 0, size = 0;
+    bool known = false;
+  };
+  Room open_room(std::string& out, std::size_t most);
+  // Trims `out` to the `got` bytes the room received.
+  void close_room(std::string& out, const Room& r, std::size_t got);
   // Parses buffered body bytes into [b, b + cap); true when that settled the read (bytes got,
   // the body done, or an error in `ec`), false when the socket must be read.
   bool parse_buffered_body(char* b, std::size_t cap, std::size_t& got, boost::system::error_code& ec);

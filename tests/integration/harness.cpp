@@ -221,7 +221,7 @@ Daemon::Daemon(const std::string& yaml, std::vector<std::string> extra_args,
     std::vector<std::string> args = {"--config", dir_ + "/config.yaml", "--host", "127.0.0.1",
                                      "--port", "0", "--workers", "2"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    exec_llmgate(logpath, env, args, binary ? binary : LLMGATE_BIN);
+    exec_llmgate(logpath, env, args, binary);
   }
   const std::regex re("listening on http://127\\.0\\.0\\.1:([0-9]+)");
   const auto deadline = steady_clock::now() + seconds(15);

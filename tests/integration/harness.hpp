@@ -72,7 +72,7 @@ class Daemon {
   // Writes `yaml` to a temp dir and starts the binary (--host 127.0.0.1 --port 0 --workers 2):
   // llmgate, or `binary` (LLMGATE_FAULT_BIN: the fault-injecting build, fault_point.hpp).
   explicit Daemon(const std::string& yaml, std::vector<std::string> extra_args = {},
-                  std::vector<std::pair<std::string, std::string>> env = {}, const char* binary = nullptr);
+                  std::vector<std::pair<std::string, std::string>> env = {}, const char* binary = LLMGATE_BIN);
   ~Daemon();  // SIGKILL when still running
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
