@@ -126,7 +126,8 @@ struct Outcome {
   bool done = false;       // a response was sent (or the client is gone): stop trying
   bool keep_alive = true;
   Errc retry_error = Errc::ok;  // retryable failure before anything reached the client
-  std::string retry_message;
+  // Its message is the exchange's retry_message_: a string here made each co_await of an
+  // Outcome in attempt() 40 bytes larger in its coroutine frame (one result per co_await).
 };
 
 class ProxyExchange {
@@ -179,6 +180,12 @@ class ProxyExchange {
     co_return ok && info_.keep_alive;
   }
   awaitable<Outcome> attempt(const Deployment& d, bool last);
+  // attempt()'s part after a complete upstream body, none of which waits: the client's response
+  // in `res` and `res_body`, or a retry (in `o`), or `invalid` when the body is not a JSON
+  // object. A plain function, so that its locals stay out of attempt()'s coroutine frame.
+  enum class Built { respond, retry, invalid };
+  Built build_response(const Deployment& d, const Provider& prov, const UpstreamCall& call, int status, bool last,
+                       bool want_b64, std::string& ubody, ResponseHead& res, std::string& res_body, Outcome& o);
   // The client's body as a document, parsed on first use (and again after a dialect changed it).
   nlohmann::json& dom() {
     if (!dom_ || dom_dirty_) {
@@ -249,6 +256,8 @@ class ProxyExchange {
   std::size_t chunk_sent_ = 0;
   bool head_pending_ = false;
   int64_t upstream_us_ = 0;
+  std::string retry_message_;  // why the last attempt failed, when it can be retried (Outcome)
+  UpstreamRequest ureq_;       // the attempt's request upstream (a member: attempt()'s frame)
   bool finished_ = false;
   bool wrote_ = false;  // a write to the client began: an error can no longer be answered
 };
@@ -506,9 +515,9 @@ awaitable<bool> ProxyExchange::run() {
       co_return last.keep_alive && info_.keep_alive;
     }
     spdlog::warn("req={} deployment {} failed ({}); trying the next one", info_.request_id, dep_->id,
-                 last.retry_message);
+                 retry_message_);
   }
-  co_return co_await fail(last.retry_error, last.retry_message);
+  co_return co_await fail(last.retry_error, retry_message_);
 }
 
 Outcome ProxyExchange::client_gone(std::string_view why) {
@@ -539,11 +548,47 @@ awaitable<Outcome> ProxyExchange::upstream_failed(Errc e, const std::string& msg
   if (map_error(e).retryable && !last) {
     Outcome o;
     o.retry_error = e;
-    o.retry_message = msg;
+    retry_message_ = msg;
     co_return o;
   }
   watch.stop();
   co_return co_await answer_error(e, msg);
+}
+
+ProxyExchange::Built ProxyExchange::build_response(const Deployment& d, const Provider& prov, const UpstreamCall& call,
+                                                   int status, bool last, bool want_b64, std::string& ubody,
+                                                   ResponseHead& res, std::string& res_body, Outcome& o) {
+  res.set("Content-Type", "application/json");
+  if (status >= 400) {
+    if ((status == 429 || status >= 500) && !last) {
+      o.retry_error = status == 429 ? Errc::rate_limited : Errc::upstream_protocol;
+      retry_message_ = fmt::format("upstream {} answered HTTP {}", d.url.host, status);
+      return Built::retry;
+    }
+    res_body = prov.translate_error(status, ubody);
+    auto ej = nlohmann::json::parse(res_body, nullptr, false);
+    rec_.error_type = ej.is_object() ? string_field(ej["error"], "type", "api_error") : "api_error";
+    rec_.error_message = ej.is_object() ? string_field(ej["error"], "message") : "";
+    if (auto ra = call.retry_after(); !ra.empty()) res.set("Retry-After", ra);
+    return Built::respond;
+  }
+  Usage u;
+  std::string translated;
+  const ResponseBody rb =
+      call.content_type_not_json() ? ResponseBody::invalid : prov.translate_response(ep_, d, ubody, translated, u);
+  if (rb == ResponseBody::invalid) return Built::invalid;
+  if (rb == ResponseBody::translated) {
+    res_body = std::move(translated);
+    if (want_b64) embeddings_floats_to_base64(res_body);
+  } else {
+    res_body = std::move(ubody);
+  }
+  if (u.present) apply_usage(u, false);
+  if (w_.app.prices && rec_.total_tokens > 0) {
+    rec_.cost_usd = w_.cost_of(d, rec_);
+    if (rec_.cost_usd) res.set("x-litellm-response-cost", fmt::format("{}", *rec_.cost_usd));
+  }
+  return Built::respond;
 }
 
 awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
@@ -553,7 +598,8 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   // The OpenAI SDKs ask for base64 embeddings by default; dialects that only return floats
   // (Ollama) are re-encoded below.
   const bool want_b64 = ep_ == Endpoint::embeddings && wants_base64_embeddings(dom());
-  UpstreamRequest ureq;
+  UpstreamRequest& ureq = ureq_;
+  ureq = UpstreamRequest{};
   std::string err;
   if (!fast_ || !prov.build_request_spliced(ep_, d, facts_, stream_, ureq)) {
     ureq = UpstreamRequest{};
@@ -575,10 +621,8 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   const int status = call.status();
   if (status < 200 || status > 599) {  // an interim 1xx as the answer, or outside HTTP's 100-599
     upstream_us_ += us_since(t_up);
-    co_return co_await upstream_failed(Errc::upstream_protocol,
-                                       "upstream " + d.url.host + " answered with status " + std::to_string(status) +
-                                           ", which is not a final HTTP status",
-                                       last, watch);
+    err = fmt::format("upstream {} answered with status {}, which is not a final HTTP status", d.url.host, status);
+    co_return co_await upstream_failed(Errc::upstream_protocol, err, last, watch);
   }
   const auto body_timeout = seconds_d(d.timeout_s);
   if (status >= 200 && status < 300 && stream_ && (call.event_stream() || !prov.passthrough_stream())) {
@@ -591,52 +635,25 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   if (!call.read_all_buffered(ubody, kMaxUpstreamBody, re)) re = co_await call.read_all(body_timeout, ubody, kMaxUpstreamBody);
   upstream_us_ += us_since(t_up);
   if (re != Errc::ok) {
-    const std::string msg = re == Errc::upstream_timeout ? "upstream " + d.url.host + " stopped sending the response"
-                                                         : "upstream " + d.url.host + " broke off the response";
-    co_return co_await upstream_failed(re, msg, last, watch);
+    err = fmt::format("upstream {} {}", d.url.host,
+                      re == Errc::upstream_timeout ? "stopped sending the response" : "broke off the response");
+    co_return co_await upstream_failed(re, err, last, watch);
   }
   call.release();
   watch.stop();
   Outcome o;
-
   ResponseHead res(status);
-  res.set("Content-Type", "application/json");
   std::string res_body;
-  if (status >= 400) {
-    if ((status == 429 || status >= 500) && !last) {
-      o.retry_error = status == 429 ? Errc::rate_limited : Errc::upstream_protocol;
-      o.retry_message = "upstream " + d.url.host + " answered HTTP " + std::to_string(status);
+  switch (build_response(d, prov, call, status, last, want_b64, ubody, res, res_body, o)) {
+    case Built::respond:
+      break;
+    case Built::retry:
       co_return o;
-    }
-    res_body = prov.translate_error(status, ubody);
-    auto ej = nlohmann::json::parse(res_body, nullptr, false);
-    rec_.error_type = ej.is_object() ? string_field(ej["error"], "type", "api_error") : "api_error";
-    rec_.error_message = ej.is_object() ? string_field(ej["error"], "message") : "";
-    if (auto ra = call.retry_after(); !ra.empty()) res.set("Retry-After", ra);
-  } else {
-    Usage u;
-    std::string translated;
-    const ResponseBody rb = call.content_type_not_json() ? ResponseBody::invalid
-                                                         : prov.translate_response(ep_, d, ubody, translated, u);
-    if (rb == ResponseBody::invalid) {
+    case Built::invalid:
       // Not a JSON object (an HTML page from a proxy in front of the upstream, a cut body): the
       // client's SDK could not read it, and the ledger must not count it a success.
-      co_return co_await upstream_failed(Errc::upstream_protocol,
-                                         "upstream " + d.url.host + " answered HTTP " + std::to_string(status) +
-                                             " with a body that is not a JSON object",
-                                         last, watch);
-    }
-    if (rb == ResponseBody::translated) {
-      res_body = std::move(translated);
-      if (want_b64) embeddings_floats_to_base64(res_body);
-    } else {
-      res_body = std::move(ubody);
-    }
-    if (u.present) apply_usage(u, false);
-    if (w_.app.prices && rec_.total_tokens > 0) {
-      rec_.cost_usd = w_.cost_of(d, rec_);
-      if (rec_.cost_usd) res.set("x-litellm-response-cost", fmt::format("{}", *rec_.cost_usd));
-    }
+      err = fmt::format("upstream {} answered HTTP {} with a body that is not a JSON object", d.url.host, status);
+      co_return co_await upstream_failed(Errc::upstream_protocol, err, last, watch);
   }
   rec_.status = status;
   if (cfg_->ledger.store_bodies)
