@@ -17,6 +17,7 @@
 #include "llmgate/sse.hpp"
 #include "providers/mock.hpp"
 #include "server/session.hpp"
+#include "server/spare_buffers.hpp"
 
 namespace llmgate {
 
@@ -144,6 +145,7 @@ class ProxyExchange {
     if (w_.app.metrics) w_.app.metrics->in_flight_add(1);
   }
   ~ProxyExchange() {
+    SpareBuffers::give(ureq_.body);
     w_.app.in_flight.fetch_sub(1, std::memory_order_relaxed);
     if (w_.app.metrics) w_.app.metrics->in_flight_add(-1);
   }
@@ -198,6 +200,8 @@ class ProxyExchange {
   // sent upstream and any document parsed from it are not needed any more. With long prompts
   // they were most of a stream's memory (two copies of a 32 KB prompt per stream).
   void release_request_bodies(UpstreamRequest& sent) {
+    SpareBuffers::give(sent.body);
+    SpareBuffers::give(req_.body());
     std::string().swap(sent.body);
     std::string().swap(req_.body());
     dom_.reset();
@@ -599,7 +603,9 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   // (Ollama) are re-encoded below.
   const bool want_b64 = ep_ == Endpoint::embeddings && wants_base64_embeddings(dom());
   UpstreamRequest& ureq = ureq_;
+  SpareBuffers::give(ureq.body);  // a retry's: the next line takes it back
   ureq = UpstreamRequest{};
+  ureq.body = SpareBuffers::take();
   std::string err;
   if (!fast_ || !prov.build_request_spliced(ep_, d, facts_, stream_, ureq)) {
     ureq = UpstreamRequest{};
@@ -630,7 +636,7 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
     co_return co_await stream_upstream(d, call, prov, watch);  // SSE, or an NDJSON dialect
   }
 
-  std::string ubody;
+  std::string ubody = SpareBuffers::take();
   Errc re = Errc::ok;
   if (!call.read_all_buffered(ubody, kMaxUpstreamBody, re)) re = co_await call.read_all(body_timeout, ubody, kMaxUpstreamBody);
   upstream_us_ += us_since(t_up);
@@ -668,6 +674,7 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   if (!write_now(sock_, out, wec, sent)) wec = co_await write_rest(sock_, out, sent);
   o.keep_alive = !wec;
   if (!o.keep_alive) rec_.status = 499;
+  SpareBuffers::give(res_body);
   co_return o;
 }
 

@@ -3,6 +3,7 @@
 
 #include "llmgate/version.hpp"
 #include "server/session.hpp"
+#include "server/spare_buffers.hpp"
 
 #include <array>
 #include <cstring>
@@ -337,6 +338,7 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
     field_arena.release();  // the previous request and its parser are gone (loop-body scope)
     BeastRequestParser parser(std::piecewise_construct, std::make_tuple(),
                               std::make_tuple(RequestFieldAlloc(&field_arena)));
+    parser.get().body() = SpareBuffers::take();
     parser.header_limit(static_cast<std::uint32_t>(L.max_request_line + L.max_header_bytes));
     parser.body_limit(L.max_body_bytes);
     // The header is usually whole in what the keep-alive read got. An incomplete one consumes
@@ -463,6 +465,7 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
     // stream or a keep-alive connection can last: give the memory back rather than hold it.
     if (buffer.size() == 0 && buffer.capacity() > kReadBytes) buffer.shrink_to_fit();
     bool keep = co_await dispatch(w, sock, req, info);
+    SpareBuffers::give(req.body());
     if (!keep || !info.keep_alive || w.stopping) {
       close_gracefully = keep;
       break;
