@@ -100,6 +100,7 @@ struct ServerSettings {            // llmgate_settings (our own section) + comma
   double stream_keepalive_s = 15;  // ": keep-alive" comment after this much silence
   double connect_timeout_s = 5;
   double pool_idle_s = 2;          // pooled upstream connections dropped after this idle time
+  int busy_poll_us = 0;            // > 0: a worker polls instead of sleeping this long after a request starts or ends
   std::string price_table;         // optional path overriding the embedded price table
   Limits limits;
 };

@@ -78,6 +78,7 @@ nlohmann::json describe_config(const Config& c) {
              {"stream_keepalive_seconds", s.stream_keepalive_s},
              {"connect_timeout_seconds", s.connect_timeout_s},
              {"pool_idle_seconds", s.pool_idle_s},
+             {"busy_poll_microseconds", s.busy_poll_us},
              {"price_table", s.price_table},
              {"limits",
               {{"max_request_line", l.max_request_line},

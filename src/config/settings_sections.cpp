@@ -347,6 +347,7 @@ void load_llmgate_settings(Reader& r, const YAML::Node& n, LoadState& st) {
     else if (key == "stream_keepalive_seconds") s.stream_keepalive_s = r.duration(v, path);
     else if (key == "connect_timeout_seconds") s.connect_timeout_s = positive(r, v, path);
     else if (key == "pool_idle_seconds") s.pool_idle_s = r.duration(v, path);
+    else if (key == "busy_poll_microseconds") s.busy_poll_us = static_cast<int>(r.integer(v, path, 0, 1000000));
     else if (key == "price_table") s.price_table = r.str(v, path);
     else r.unknown(path);
   }

@@ -329,6 +329,7 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
       buffer.commit(n);
     }
     slot.idle = false;
+    w.busy_poll_kick();  // the upstream's answer is next (when polling is configured)
     info.t0 = std::chrono::steady_clock::now();
     info.start_us = now_unix_us();
     info.request_id.clear();
@@ -466,6 +467,7 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
     if (buffer.size() == 0 && buffer.capacity() > kReadBytes) buffer.shrink_to_fit();
     bool keep = co_await dispatch(w, sock, req, info);
     SpareBuffers::give(req.body());
+    w.busy_poll_kick();  // and then the client's next request
     if (!keep || !info.keep_alive || w.stopping) {
       close_gracefully = keep;
       break;

@@ -28,6 +28,7 @@ Worker::Worker(int idx, App& a, const std::vector<Route>& r, net::thread_pool& r
     : index(idx), app(a), routes(r), readers(rd) {
   auto cfg = app.config();
   pool = std::make_unique<UpstreamPool>(ioc, cfg->server.pool_idle_s, cfg->server.connect_timeout_s);
+  busy_poll_ = std::chrono::microseconds(cfg->server.busy_poll_us);
 }
 
 Worker::~Worker() {

@@ -58,6 +58,19 @@ class Worker {
     }
     return cfg_;
   }
+  // Busy polling (llmgate_settings.busy_poll_microseconds, off by default): for that long after
+  // a request starts or ends, the worker's thread polls for events (epoll_wait with a zero
+  // timeout between handlers) instead of sleeping, so an upstream's answer or the client's next
+  // request finds it awake. On a VM a sleeping core's wake-up costs tens of microseconds per
+  // event; polling spends CPU instead, and only for the window after traffic. Worker thread only.
+  void busy_poll_kick() {
+    if (busy_poll_.count() == 0) return;
+    busy_until_ = std::chrono::steady_clock::now() + busy_poll_;
+    if (!polling_) {
+      polling_ = true;
+      net::post(ioc, [this] { busy_poll_step(); });
+    }
+  }
   // Cost of `r` at `d`'s price (nullopt when unknown). The price of each deployment of the
   // current config is looked up once per worker (PriceTable::find builds names, searches the
   // table and reads model_info: ~1.8k instructions a request); the cache keeps the config it
@@ -67,6 +80,15 @@ class Worker {
  private:
   awaitable<void> accept_loop(tcp::acceptor& a);
   awaitable<void> sweep_loop();
+  // While the window lasts, a handler that posts itself again: with a handler queued, Asio's
+  // scheduler polls the reactor without blocking.
+  void busy_poll_step() {
+    if (!stopping && std::chrono::steady_clock::now() < busy_until_) net::post(ioc, [this] { busy_poll_step(); });
+    else polling_ = false;
+  }
+  std::chrono::nanoseconds busy_poll_{0};
+  std::chrono::steady_clock::time_point busy_until_{};
+  bool polling_ = false;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::shared_ptr<const Config> cfg_;
   uint64_t cfg_version_ = 0;

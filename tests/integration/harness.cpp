@@ -210,6 +210,19 @@ std::string make_temp_dir() {
   return d;
 }
 
+long long process_cpu_ticks(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(f)), {});
+  std::istringstream rest(s.substr(s.rfind(')') + 2));  // after the command name
+  std::string field;
+  long long ut = 0, st = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) ut = std::stoll(field);
+    if (i == 15) st = std::stoll(field);
+  }
+  return ut + st;
+}
+
 Daemon::Daemon(const std::string& yaml, std::vector<std::string> extra_args,
                std::vector<std::pair<std::string, std::string>> env, const char* binary) {
   dir_ = make_temp_dir();

@@ -93,6 +93,8 @@ class Daemon {
 
 // A unique temp directory (removed by the OS eventually; tests keep it for inspection).
 std::string make_temp_dir();
+// CPU time a process has used, user + system, in clock ticks (/proc/<pid>/stat).
+long long process_cpu_ticks(pid_t pid);
 // Runs the binary with args, returns (exit code, stdout+stderr).
 std::pair<int, std::string> run_binary(const std::vector<std::string>& args,
                                        const std::vector<std::pair<std::string, std::string>>& env = {});

@@ -320,18 +320,7 @@ TEST(Ledger, DescriptorExhaustionIsAnsweredLoggedAndOutlived) {
     conns.push_back(std::make_unique<RawConn>(gw.port()));
     ASSERT_TRUE(conns.back()->send(http_request("POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()})));
   }
-  auto cpu_ticks = [&] {
-    std::ifstream f("/proc/" + std::to_string(gw.pid()) + "/stat");
-    std::string s((std::istreambuf_iterator<char>(f)), {});
-    std::istringstream rest(s.substr(s.rfind(')') + 2));
-    std::string field;
-    long long ut = 0, st = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-      if (i == 14) ut = std::stoll(field);
-      if (i == 15) st = std::stoll(field);
-    }
-    return ut + st;
-  };
+  auto cpu_ticks = [&] { return process_cpu_ticks(gw.pid()); };
   // Some are answered; the rest wait. Waiting must not cost CPU (no accept loop spinning).
   std::vector<bool> answered(n, false);
   int ok = 0, refused = 0;

@@ -581,6 +581,30 @@ TEST(ProxyStreaming, KeepAliveCommentDuringUpstreamSilence) {
 }
 }  // namespace
 
+namespace {
+// llmgate_settings.busy_poll_microseconds: the workers poll instead of sleeping for a while
+// after each request starts and ends. Requests and streams are served as without it, and once
+// traffic stops the workers sleep again (a poller left running would burn a core while idle).
+TEST(ProxyBusyPoll, ServesAndSleepsAgainWhenTrafficStops) {
+  FakeUpstream up;
+  Daemon gw(config_for(up, "  busy_poll_microseconds: 2000\n"), {"--workers", "2"});
+  for (int i = 0; i < 40; ++i) {
+    auto r = request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()});
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  auto s = request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test", true), {auth_header()});
+  ASSERT_EQ(s.status, 200) << s.body;
+  EXPECT_NE(s.body.find("data: [DONE]"), std::string::npos) << s.body.substr(0, 500);
+  std::this_thread::sleep_for(milliseconds(100));
+  const long long t0 = process_cpu_ticks(gw.pid());
+  std::this_thread::sleep_for(seconds(1));
+  const long long used = process_cpu_ticks(gw.pid()) - t0;
+  // Ticks are 10 ms: a poller still running would use ~100 of them in this second.
+  EXPECT_LE(used, ::sysconf(_SC_CLK_TCK) / 20) << "CPU ticks used in 1 s without traffic";
+  EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()}).status, 200);
+}
+}  // namespace
+
 TEST(ProxyPricing, CustomPriceFollowsARuntimeModelUpdate) {
   // Each worker keeps a deployment's price per config snapshot: a /model/update (a new
   // snapshot) must change what the next requests cost, on every worker.

@@ -219,6 +219,8 @@ TEST_F(ConfigEnv, WrongTypesNamePathAndLine) {
             "config.yaml:1: general_settings: expected a map, got a scalar");
   EXPECT_EQ(load_error("llmgate_settings:\n  port: 70000\n"),
             "config.yaml:2: llmgate_settings.port: must be between 0 and 65535, got 70000");
+  EXPECT_EQ(load_error("llmgate_settings:\n  busy_poll_microseconds: -1\n"),
+            "config.yaml:2: llmgate_settings.busy_poll_microseconds: must be between 0 and 1000000, got -1");
   EXPECT_EQ(load_error("- a\n- b\n"),
             "config.yaml:1: the top level must be a map of sections, got a list");
 }
@@ -249,6 +251,7 @@ litellm_settings:
 llmgate_settings:
   port: "8080"
   workers: 3
+  busy_poll_microseconds: "250"
 )");
   const Deployment& d = c.deployments.at(0);
   EXPECT_EQ(d.timeout_s, 30);
@@ -261,6 +264,7 @@ llmgate_settings:
   EXPECT_TRUE(c.json_logs);
   EXPECT_EQ(c.server.port, 8080);
   EXPECT_EQ(c.server.workers, 3);
+  EXPECT_EQ(c.server.busy_poll_us, 250);
 }
 
 TEST_F(ConfigEnv, UnsupportedAndUnknownKeysWarnOncePerPath) {
