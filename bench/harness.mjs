@@ -5,11 +5,11 @@
 //
 //   node bench/harness.mjs [--quick] [--duration-s 8] [--rounds 3] [--soak-s 60]
 //        [--streams 1000] [--max-other 0.15] [--retries 2] [--out bench/results]
-//        [--only direct,nginx,llmgate,llmgate-nolog,llmgate-vkey,portkey] [--scenarios ns_c1,ns_c50,st_c1,st_c50]
+//        [--only direct,nginx,llmgate,llmgate-nolog,llmgate-vkey,llmgate-busypoll,portkey] [--scenarios ns_c1,ns_c50,st_c1,st_c50]
 //        [--no-docs] [--no-profile] [--skip-streams]
 //   node bench/harness.mjs --sizing [--quick]   (only the sizing table of docs/operations.md)
 // Environment: LLMGATE_BIN, LEDGER_BENCH (path of llmgate_ledger_bench), GW_CPU (default 1),
-// LOAD_CPU (default 0).
+// LOAD_CPU (default 0), BUSY_POLL_US (the llmgate-busypoll contender's window, default 300).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -24,7 +24,7 @@ const gitRev = (() => { try { return execFileSync('git', ['-C', repo, 'rev-parse
 
 // ---------- options ----------
 const opt = { 'duration-s': 8, rounds: 3, 'soak-s': 60, streams: 1000, 'max-other': 0.15, retries: 2,
-  out: path.join(repo, 'bench/results'), only: 'direct,nginx,llmgate,llmgate-nolog,llmgate-vkey,portkey', quick: false, docs: true,
+  out: path.join(repo, 'bench/results'), only: 'direct,nginx,llmgate,llmgate-nolog,llmgate-vkey,llmgate-busypoll,portkey', quick: false, docs: true,
   'warmup-s': 2, profile: true };
 for (let i = 2; i < process.argv.length; i++) {
   const k = process.argv[i].replace(/^--/, '');
@@ -278,6 +278,7 @@ if (opt.sizing) {
   process.exit(0);
 }
 
+const BUSY_POLL_US = Number(process.env.BUSY_POLL_US ?? 300);  // the llmgate-busypoll contender's window
 const contenders = {
   direct: { label: 'mock direct', port: mockPort, path: '/v1/chat/completions', streamPath: '/stream/v1/chat/completions', headers: [], streamHeaders: [],
     launch: () => mock, ready: '/health' },
@@ -304,12 +305,17 @@ const contenders = {
       if (!r.ok || typeof j.key !== 'string') throw new Error(`llmgate-vkey: /key/generate answered ${r.status}`);
       ct.key = j.key;
     } },
+  // Ledger on, with llmgate_settings.busy_poll_microseconds (off by default): the worker polls
+  // instead of sleeping for a while after each request starts and ends, trading CPU at low
+  // load for the wake-ups that dominate the 1-connection latency on a VM.
+  'llmgate-busypoll': { label: `llmgate (ledger on, busy poll ${BUSY_POLL_US} us)`, path: '/v1/chat/completions', streamPath: '/v1/chat/completions', headers: [], streamHeaders: [], ready: '/health/readiness',
+    launch(port) { return launchLlmgate('llmgate-busypoll', port, false, [`  busy_poll_microseconds: ${BUSY_POLL_US}`]); } },
   portkey: { label: 'Portkey gateway', path: '/v1/chat/completions', streamPath: '/v1/chat/completions', ready: '/',
     headers: ['x-portkey-provider: openai', `x-portkey-custom-host: ${mockBase}/v1`],
     streamHeaders: ['x-portkey-provider: openai', `x-portkey-custom-host: ${mockBase}/stream/v1`],
     launch(port) { return start('portkey', GW_CPU, 'node', [path.join(here, 'portkey/start.mjs'), `--port=${port}`]); } },
 };
-function launchLlmgate(name, port, ledgerOff) {
+function launchLlmgate(name, port, ledgerOff, llmgateSettings = []) {
   const db = path.join(tmp, `${name}.db`);
   fs.writeFileSync(path.join(tmp, `${name}.yaml`), [
     'model_list:',
@@ -318,7 +324,8 @@ function launchLlmgate(name, port, ledgerOff) {
     '  - model_name: bench-stream',
     '    litellm_params:', '      model: openai/gpt-4o-mini', `      api_base: ${mockBase}/stream/v1`, '      api_key: sk-upstream-bench',
     'general_settings:', '  master_key: sk-bench-master', `  database_url: "sqlite:///${db}"`,
-    ...(ledgerOff ? ['  disable_spend_logs: true'] : []), ''].join('\n'));
+    ...(ledgerOff ? ['  disable_spend_logs: true'] : []),
+    ...(llmgateSettings.length ? ['llmgate_settings:', ...llmgateSettings] : []), ''].join('\n'));
   return start(name, GW_CPU, llmgateBin, ['--config', path.join(tmp, `${name}.yaml`), '--host', '127.0.0.1', '--port', String(port), '--workers', '1']);
 }
 const names = opt.only.split(',').filter((n) => contenders[n]);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const DEFAULT_LABELS = { direct: 'mock direct', nginx: 'nginx proxy_pass', llmgate: 'llmgate (ledger on)', 'llmgate-nolog': 'llmgate (ledger off)', 'llmgate-vkey': 'llmgate (ledger on, virtual key)', portkey: 'Portkey gateway' };
+const DEFAULT_LABELS = { direct: 'mock direct', nginx: 'nginx proxy_pass', llmgate: 'llmgate (ledger on)', 'llmgate-nolog': 'llmgate (ledger off)', 'llmgate-vkey': 'llmgate (ledger on, virtual key)', 'llmgate-busypoll': 'llmgate (ledger on, busy poll)', portkey: 'Portkey gateway' };
 const SCENARIOS = { ns_c1: 'non-streaming, 1 connection', ns_c50: 'non-streaming, 50 connections', st_c1: 'streaming, 1 connection (TTFT)', st_c50: 'streaming, 50 connections' };
 
 const f0 = (x) => (x == null ? 'n/a' : Math.round(x).toLocaleString('en-US'));
@@ -127,6 +127,20 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
     }
     const tt = g('st_c1', 'llmgate', 'ttft_p50_us') - g('st_c1', 'direct', 'ttft_p50_us');
     t('Added time to first token p50 (streaming, 1 connection)', `${f0(tt)} us (nginx adds ${f0(g('st_c1', 'nginx', 'ttft_p50_us') - g('st_c1', 'direct', 'ttft_p50_us'))} us)`, '< 100 us', tt < 100);
+    if (names.includes('llmgate-busypoll')) {
+      // The same latency targets with busy polling (an option, off by default), and what it costs:
+      // CPU per request at 1 connection (where it polls between requests) and at 50.
+      const bp = 'llmgate-busypoll';
+      const b50 = g('ns_c1', bp, 'p50_us') - g('ns_c1', 'direct', 'p50_us');
+      const b99 = g('ns_c1', bp, 'p99_us') - g('ns_c1', 'direct', 'p99_us');
+      const btt = g('st_c1', bp, 'ttft_p50_us') - g('st_c1', 'direct', 'ttft_p50_us');
+      t(`Added p50 latency over the mock, 1 connection, ${L(bp)}`, `${f0(b50)} us`, '< 50 us', b50 < 50);
+      t(`Added p99 latency over the mock, 1 connection, ${L(bp)}`, `${f0(b99)} us`, '< 200 us', b99 < 200);
+      t(`Added time to first token p50, ${L(bp)}`, `${f0(btt)} us`, '< 100 us', btt < 100);
+      const c1 = ratio(g('ns_c1', bp, 'cpu_us_per_req'), g('ns_c1', 'llmgate', 'cpu_us_per_req'));
+      const c50 = ratio(g('ns_c50', bp, 'cpu_us_per_req'), g('ns_c50', 'nginx', 'cpu_us_per_req'));
+      t(`CPU per request, ${L(bp)}`, `1 connection: ${f1(g('ns_c1', bp, 'cpu_us_per_req'))} us (${c1 == null ? 'n/a' : f2(c1) + 'x'} llmgate without it); 50 connections: ${c50 == null ? 'n/a' : f2(c50) + 'x'} nginx`, 'what the latency costs', null);
+    }
     const ev = M.st_c1?.llmgate;
     const s1k = r.streams1k.llmgate;
     if (s1k) t(`${s1k.concurrency} concurrent paced streams`, `${s1k.errors} errors, ${s1k.streams} completed, ${s1k.events_min}-${s1k.events_max} events each`, '0 errors, every event', s1k.errors === 0 && s1k.streams === s1k.concurrency);
