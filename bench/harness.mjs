@@ -7,7 +7,7 @@
 //        [--streams 1000] [--max-other 0.15] [--retries 2] [--out bench/results]
 //        [--only direct,nginx,llmgate,llmgate-nolog,llmgate-vkey,llmgate-busypoll,portkey] [--scenarios ns_c1,ns_c50,st_c1,st_c50]
 //        [--no-docs] [--no-profile] [--skip-streams]
-//   node bench/harness.mjs --sizing [--quick]   (only the sizing table of docs/operations.md)
+//   node bench/harness.mjs --sizing [--quick] [--busy-poll-us N]   (only the sizing table of docs/operations.md)
 // Environment: LLMGATE_BIN, LEDGER_BENCH (path of llmgate_ledger_bench), GW_CPU (default 1),
 // LOAD_CPU (default 0), BUSY_POLL_US (the llmgate-busypoll contender's window, default 300).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -216,7 +216,8 @@ async function sizing() {
   const model = (name, base) => ['  - model_name: ' + name, '    litellm_params:', '      model: openai/gpt-4o-mini',
     `      api_base: ${mockBase}${base}`, '      api_key: sk-upstream-bench'];
   fs.writeFileSync(path.join(tmp, 'sizing.yaml'), ['model_list:', ...model('bench-chat', '/v1'), ...model('bench-stream', '/stream/v1'),
-    ...model('bench-slow', '/slow/v1'), 'general_settings:', '  master_key: sk-bench-master', `  database_url: "sqlite:///${db}"`, ''].join('\n'));
+    ...model('bench-slow', '/slow/v1'), 'general_settings:', '  master_key: sk-bench-master', `  database_url: "sqlite:///${db}"`,
+    ...(opt['busy-poll-us'] ? ['llmgate_settings:', `  busy_poll_microseconds: ${opt['busy-poll-us']}`] : []), ''].join('\n'));
   const proc = start('sizing', '', llmgateBin, ['--config', path.join(tmp, 'sizing.yaml'), '--host', '127.0.0.1', '--port', String(port), '--workers', '2']);
   await waitReady(port, '/health/readiness');
   const ct = { port, path: '/v1/chat/completions', streamPath: '/v1/chat/completions', headers: [], streamHeaders: [] };
