@@ -245,7 +245,8 @@ async function sizing() {
       ...overhead(w0 * 1000, t1 * 1000) };
     rows.push(out);
     log(`sizing ${label}: ${cores.toFixed(3)} cores, peak RSS ${(peak / 1024).toFixed(1)} MB, ${done} done (${out.per_s.toFixed(0)}/s), ` +
-      `${out.errors} errors, ledger overhead p50/p99 ${out.overhead_p50_us}/${out.overhead_p99_us} us over ${out.logged} rows`);
+      `${out.errors} errors${j.error_kinds && Object.keys(j.error_kinds).length ? ' ' + JSON.stringify(j.error_kinds) : ''}, ` +
+      `ledger overhead p50/p99 ${out.overhead_p50_us}/${out.overhead_p99_us} us over ${out.logged} rows`);
   }
   const secs = opt.quick ? 5 : 20;
   const paced = (conns, delayMs) => runClient('wrk', ['-t1', `-c${conns}`, `-d${secs}s`, '--timeout', '10s', '-s', WRK_LUA, `http://127.0.0.1:${port}`],
