@@ -86,6 +86,21 @@ const treeCtx = (pid) => tree(pid).reduce((s, p) => {
   try { for (const task of fs.readdirSync(`/proc/${p}/task`)) { s += statusNum(`${p}/task/${task}`, 'voluntary_ctxt_switches') + statusNum(`${p}/task/${task}`, 'nonvoluntary_ctxt_switches'); } } catch {}
   return s;
 }, 0);
+// CPU seconds of the threads of one process whose name starts with `prefix` (llmgate names its
+// threads: llmgate-w0.. for the workers, llmgate-ledger for the ledger's writer).
+const threadCpu = (pid, prefix) => {
+  let s = 0;
+  try {
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        if (!fs.readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').startsWith(prefix)) continue;
+        const st = readStat(`${pid}/task/${t}`);
+        if (st) s += (st.utime + st.stime) / HZ;
+      } catch {}
+    }
+  } catch {}
+  return s;
+};
 const treeKb = (pid, key) => tree(pid).reduce((s, p) => s + status(p, key), 0);
 const cpuBusy = () => {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -428,6 +443,7 @@ async function measure(n, sc, secs) {
   const cs0 = treeCtx(gwPid);
   const wait0 = treeWait(gwPid);
   const gw0 = treeCpu(gwPid), mk0 = n === 'direct' ? 0 : treeCpu(mock.pid), busy0 = cpuBusy(), self0 = selfCpu();
+  const wk0 = threadCpu(gwPid, 'llmgate-w'), wr0 = threadCpu(gwPid, 'llmgate-ledger');
   const t0 = process.hrtime.bigint();
   let peak = 0, stop = false;
   const sampler = (async () => { while (!stop) { peak = Math.max(peak, treeKb(gwPid, 'VmRSS')); await sleep(250); } })();
@@ -437,6 +453,7 @@ async function measure(n, sc, secs) {
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const gwWait = (treeWait(gwPid) - wait0) / 1e9;
   const gwCpu = treeCpu(gwPid) - gw0, mkCpu = n === 'direct' ? 0 : treeCpu(mock.pid) - mk0;
+  const wkCpu = threadCpu(gwPid, 'llmgate-w') - wk0, wrCpu = threadCpu(gwPid, 'llmgate-ledger') - wr0;
   const other = Math.max(0, (cpuBusy() - busy0) - gwCpu - mkCpu - r.clientCpu - (selfCpu() - self0)) / wall;
   const j = r.json;
   if (!j) return { contender: n, scenario: sc.id, failed: true, stderr: r.err.slice(0, 500), other_cores: other };
@@ -446,6 +463,9 @@ async function measure(n, sc, secs) {
   const cell = { contender: n, scenario: sc.id, requests: reqs, rps: reqs / secsRun,
     cpu_us_per_req: reqs ? gwCpu / reqs * 1e6 : null, gw_cores: gwCpu / wall, client_cores: r.clientCpu / wall,
     mock_cores: mkCpu / wall, other_cores: other, pinned: pin.gw !== ALL_CPUS, ctx_switches_per_req: reqs ? (treeCtx(gwPid) - cs0) / reqs : null, gw_wait_per_cpu: gwCpu > 0 ? gwWait / gwCpu : null, peak_rss_kb: peak, hwm_kb: treeKb(gwPid, 'VmHWM') };
+  // llmgate's CPU split by thread: the request path (the workers) and the ledger's writer, which
+  // share the one pinned core at 50 connections.
+  if (n.startsWith('llmgate')) Object.assign(cell, { workers_us_per_req: wkCpu / reqs * 1e6, writer_us_per_req: wrCpu / reqs * 1e6 });
   if (sc.tool === 'wrk') Object.assign(cell, { p50_us: j.p50_us, p90_us: j.p90_us, p99_us: j.p99_us,
     errors: j.err_connect + j.err_read + j.err_write + j.err_status + j.err_timeout });
   else Object.assign(cell, { p50_us: j.total_p50_us, p90_us: j.total_p90_us, p99_us: j.total_p99_us, ttft_p50_us: j.ttft_p50_us,
@@ -481,7 +501,7 @@ for (let round = 0; round < opt.rounds; round++) {
     }
   }
 }
-const FIELDS = ['rps', 'p50_us', 'p90_us', 'p99_us', 'cpu_us_per_req', 'cpu_us_per_event', 'ttft_p50_us', 'ttft_p90_us', 'ttft_p99_us', 'gw_cores', 'other_cores', 'gw_wait_per_cpu', 'ctx_switches_per_req', 'errors', 'peak_rss_kb', 'hwm_kb'];
+const FIELDS = ['rps', 'p50_us', 'p90_us', 'p99_us', 'cpu_us_per_req', 'cpu_us_per_event', 'ttft_p50_us', 'ttft_p90_us', 'ttft_p99_us', 'gw_cores', 'other_cores', 'gw_wait_per_cpu', 'ctx_switches_per_req', 'errors', 'peak_rss_kb', 'hwm_kb', 'workers_us_per_req', 'writer_us_per_req'];
 for (const sc of scenarios) {
   results.medians[sc.id] = {};
   for (const n of names) {

@@ -81,11 +81,11 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
   const g = (id, n, f) => M[id]?.[n]?.[f] ?? null;
   // Same-round ratios: the two contenders' cells of one round ran minutes apart at most, so a
   // machine that drifts between a fast and a slow mode during the run shifts both alike.
-  const perRound = (id, f, a = 'llmgate', b = 'nginx') => {
+  const perRound = (id, f, a = 'llmgate', b = 'nginx', fb = f) => {
     const out = [];
     for (const round of [...new Set((r.cells || []).map((c) => c.round))].sort((x, y) => x - y)) {
       const pick = (n) => (r.cells || []).find((c) => c.round === round && c.scenario === id && c.contender === n && !c.failed);
-      const q = ratio(pick(a)?.[f], pick(b)?.[f]);
+      const q = ratio(pick(a)?.[f], pick(b)?.[fb]);
       if (q != null) out.push(q);
     }
     return out;
@@ -101,6 +101,13 @@ export function buildMarkdown(r, labels = DEFAULT_LABELS) {
     const cpuR = ratio(g('ns_c50', 'llmgate', 'cpu_us_per_req'), g('ns_c50', 'nginx', 'cpu_us_per_req'));
     const cpuRounds = perRound('ns_c50', 'cpu_us_per_req');
     t('CPU per non-streaming request vs nginx (50 conns, ledger on)', cpuR == null ? 'n/a' : `${f2(cpuR)}x (${f1(g('ns_c50', 'llmgate', 'cpu_us_per_req'))} vs ${f1(g('ns_c50', 'nginx', 'cpu_us_per_req'))} us)${roundsText(cpuRounds)}`, '<= 1.5x, then <= 1x', verdict(cpuR, cpuRounds, le15));
+    const wk = g('ns_c50', 'llmgate', 'workers_us_per_req'), wr = g('ns_c50', 'llmgate', 'writer_us_per_req');
+    if (wk != null && wr != null) {
+      // The request path (worker threads) against nginx's whole worker, and what the ledger's
+      // writer adds on the same pinned core: what a second core for the writer would take off.
+      const wkRounds = perRound('ns_c50', 'workers_us_per_req', 'llmgate', 'nginx', 'cpu_us_per_req');
+      t('CPU per request by thread, ledger on (50 conns)', `workers ${f1(wk)} us (${f2(ratio(wk, g('ns_c50', 'nginx', 'cpu_us_per_req')))}x nginx${roundsText(wkRounds)}); ledger writer ${f1(wr)} us per request, on the same core`, 'where the time goes', null);
+    }
     if (names.includes('llmgate-nolog')) {
       const offR = ratio(g('ns_c50', 'llmgate-nolog', 'cpu_us_per_req'), g('ns_c50', 'nginx', 'cpu_us_per_req'));
       const offRounds = perRound('ns_c50', 'cpu_us_per_req', 'llmgate-nolog');
