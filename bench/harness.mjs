@@ -108,6 +108,22 @@ const cpuBusy = () => {
   return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0)) / HZ;
 };
 const loadavg = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+// CPU seconds per process of everything on the machine except the given process trees and this
+// harness (whose children, the load generators, are reaped into it): user + system plus what each
+// reaped from its children, so a short-lived job shows up in its parent; kernel threads included.
+const othersSnap = (exclude) => {
+  const skip = new Set([process.pid, ...exclude.flatMap((p) => tree(p))]);
+  const m = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || skip.has(+d)) continue;
+    const st = readStat(d);
+    if (st) m.set(d, (st.utime + st.stime + st.cutime + st.cstime) / HZ);
+  }
+  return m;
+};
+// Their CPU between two snapshots: a process that appeared counts whole, one that ended counts
+// through its parent.
+const othersCpu = (a, b) => { let s = 0; for (const [pid, t] of b) s += Math.max(0, t - (a.get(pid) ?? 0)); return s; };
 const selfCpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 
 const freePort = () => new Promise((res, rej) => {
@@ -442,6 +458,8 @@ async function measure(n, sc, secs) {
   setAffinity(mock.pid, pin.load);
   const cs0 = treeCtx(gwPid);
   const wait0 = treeWait(gwPid);
+  const excluded = [mock.pid, ...names.filter((m) => contenders[m].proc).map((m) => contenders[m].proc.pid)];
+  const others0 = othersSnap(excluded);
   const gw0 = treeCpu(gwPid), mk0 = n === 'direct' ? 0 : treeCpu(mock.pid), busy0 = cpuBusy(), self0 = selfCpu();
   const wk0 = threadCpu(gwPid, 'llmgate-w'), wr0 = threadCpu(gwPid, 'llmgate-ledger');
   const t0 = process.hrtime.bigint();
@@ -454,7 +472,12 @@ async function measure(n, sc, secs) {
   const gwWait = (treeWait(gwPid) - wait0) / 1e9;
   const gwCpu = treeCpu(gwPid) - gw0, mkCpu = n === 'direct' ? 0 : treeCpu(mock.pid) - mk0;
   const wkCpu = threadCpu(gwPid, 'llmgate-w') - wk0, wrCpu = threadCpu(gwPid, 'llmgate-ledger') - wr0;
-  const other = Math.max(0, (cpuBusy() - busy0) - gwCpu - mkCpu - r.clientCpu - (selfCpu() - self0)) / wall;
+  // Other load: the CPU of every other process. The machine's busy time minus ours is kept too
+  // (unattributed_cores): it also holds interrupt time on an idle CPU, which a slower contender
+  // causes itself on the load core (its peers idle and are woken more often), so it is not used
+  // to call a run contaminated.
+  const other = othersCpu(others0, othersSnap(excluded)) / wall;
+  const unattributed = Math.max(0, (cpuBusy() - busy0) - gwCpu - mkCpu - r.clientCpu - (selfCpu() - self0)) / wall;
   const j = r.json;
   if (!j) return { contender: n, scenario: sc.id, failed: true, stderr: r.err.slice(0, 500), other_cores: other };
   const reqs = sc.tool === 'wrk' ? j.requests : j.streams;
@@ -462,7 +485,7 @@ async function measure(n, sc, secs) {
   const secsRun = j.duration_us / 1e6;
   const cell = { contender: n, scenario: sc.id, requests: reqs, rps: reqs / secsRun,
     cpu_us_per_req: reqs ? gwCpu / reqs * 1e6 : null, gw_cores: gwCpu / wall, client_cores: r.clientCpu / wall,
-    mock_cores: mkCpu / wall, other_cores: other, pinned: pin.gw !== ALL_CPUS, ctx_switches_per_req: reqs ? (treeCtx(gwPid) - cs0) / reqs : null, gw_wait_per_cpu: gwCpu > 0 ? gwWait / gwCpu : null, peak_rss_kb: peak, hwm_kb: treeKb(gwPid, 'VmHWM') };
+    mock_cores: mkCpu / wall, other_cores: other, unattributed_cores: unattributed, pinned: pin.gw !== ALL_CPUS, ctx_switches_per_req: reqs ? (treeCtx(gwPid) - cs0) / reqs : null, gw_wait_per_cpu: gwCpu > 0 ? gwWait / gwCpu : null, peak_rss_kb: peak, hwm_kb: treeKb(gwPid, 'VmHWM') };
   // llmgate's CPU split by thread: the request path (the workers) and the ledger's writer, which
   // share the one pinned core at 50 connections.
   if (n.startsWith('llmgate')) Object.assign(cell, { workers_us_per_req: wkCpu / reqs * 1e6, writer_us_per_req: wrCpu / reqs * 1e6 });
@@ -497,11 +520,11 @@ for (let round = 0; round < opt.rounds; round++) {
       const b = best;
       log(`round ${round + 1} ${sc.id.padEnd(6)} ${n.padEnd(8)} ` + (b.failed ? 'FAILED ' + b.stderr :
         `${b.rps.toFixed(0)} req/s p50 ${b.p50_us} p99 ${b.p99_us} us cpu ${b.cpu_us_per_req?.toFixed(1)} us/req` +
-        (b.ttft_p50_us != null ? ` ttft ${b.ttft_p50_us} us` : '') + ` cs/req ${(b.ctx_switches_per_req ?? 0).toFixed(2)} gw ${b.gw_cores.toFixed(2)} other ${b.other_cores.toFixed(2)} wait ${(b.gw_wait_per_cpu ?? 0).toFixed(2)} err ${b.errors}${b.contaminated ? ' CONTAMINATED' : ''}`));
+        (b.ttft_p50_us != null ? ` ttft ${b.ttft_p50_us} us` : '') + ` cs/req ${(b.ctx_switches_per_req ?? 0).toFixed(2)} gw ${b.gw_cores.toFixed(2)} other ${b.other_cores.toFixed(2)} (unattributed ${(b.unattributed_cores ?? 0).toFixed(2)}) wait ${(b.gw_wait_per_cpu ?? 0).toFixed(2)} err ${b.errors}${b.contaminated ? ' CONTAMINATED' : ''}`));
     }
   }
 }
-const FIELDS = ['rps', 'p50_us', 'p90_us', 'p99_us', 'cpu_us_per_req', 'cpu_us_per_event', 'ttft_p50_us', 'ttft_p90_us', 'ttft_p99_us', 'gw_cores', 'other_cores', 'gw_wait_per_cpu', 'ctx_switches_per_req', 'errors', 'peak_rss_kb', 'hwm_kb', 'workers_us_per_req', 'writer_us_per_req'];
+const FIELDS = ['rps', 'p50_us', 'p90_us', 'p99_us', 'cpu_us_per_req', 'cpu_us_per_event', 'ttft_p50_us', 'ttft_p90_us', 'ttft_p99_us', 'gw_cores', 'other_cores', 'unattributed_cores', 'gw_wait_per_cpu', 'ctx_switches_per_req', 'errors', 'peak_rss_kb', 'hwm_kb', 'workers_us_per_req', 'writer_us_per_req'];
 for (const sc of scenarios) {
   results.medians[sc.id] = {};
   for (const n of names) {
