@@ -107,6 +107,8 @@ const cpuBusy = () => {
   // user nice system idle iowait irq softirq steal
   return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0)) / HZ;
 };
+// CPU time the hypervisor gave to others while this VM's vCPUs wanted to run (/proc/stat steal).
+const cpuSteal = () => (Number(fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/)[8]) || 0) / HZ;
 const loadavg = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
 // CPU seconds per process of everything on the machine except the given process trees and this
 // harness (whose children, the load generators, are reaped into it): user + system plus what each
@@ -459,7 +461,7 @@ async function measure(n, sc, secs) {
   const cs0 = treeCtx(gwPid);
   const wait0 = treeWait(gwPid);
   const excluded = [mock.pid, ...names.filter((m) => contenders[m].proc).map((m) => contenders[m].proc.pid)];
-  const others0 = othersSnap(excluded);
+  const others0 = othersSnap(excluded), steal0 = cpuSteal();
   const gw0 = treeCpu(gwPid), mk0 = n === 'direct' ? 0 : treeCpu(mock.pid), busy0 = cpuBusy(), self0 = selfCpu();
   const wk0 = threadCpu(gwPid, 'llmgate-w'), wr0 = threadCpu(gwPid, 'llmgate-ledger');
   const t0 = process.hrtime.bigint();
@@ -472,11 +474,12 @@ async function measure(n, sc, secs) {
   const gwWait = (treeWait(gwPid) - wait0) / 1e9;
   const gwCpu = treeCpu(gwPid) - gw0, mkCpu = n === 'direct' ? 0 : treeCpu(mock.pid) - mk0;
   const wkCpu = threadCpu(gwPid, 'llmgate-w') - wk0, wrCpu = threadCpu(gwPid, 'llmgate-ledger') - wr0;
-  // Other load: the CPU of every other process. The machine's busy time minus ours is kept too
+  // Other load: the CPU of every other process, and the time the hypervisor ran someone else
+  // instead of this VM (steal). The machine's busy time minus ours is kept too
   // (unattributed_cores): it also holds interrupt time on an idle CPU, which a slower contender
   // causes itself on the load core (its peers idle and are woken more often), so it is not used
   // to call a run contaminated.
-  const other = othersCpu(others0, othersSnap(excluded)) / wall;
+  const other = (othersCpu(others0, othersSnap(excluded)) + cpuSteal() - steal0) / wall;
   const unattributed = Math.max(0, (cpuBusy() - busy0) - gwCpu - mkCpu - r.clientCpu - (selfCpu() - self0)) / wall;
   const j = r.json;
   if (!j) return { contender: n, scenario: sc.id, failed: true, stderr: r.err.slice(0, 500), other_cores: other };
