@@ -373,7 +373,8 @@ results.meta = { date: new Date().toISOString(), commit: gitRev, cpus: ncpu, cpu
   versions: { nginx: spawnSync('nginx', ['-v']).stderr.toString().trim(), node: process.version,
     wrk: spawnSync('wrk', ['-v']).stdout.toString().split('\n')[0].trim(),
     portkey: (() => { try { return JSON.parse(fs.readFileSync(path.join(here, 'portkey/node_modules/@portkey-ai/gateway/package.json'))).version; } catch { return null; } })() },
-  nice: process.env.BENCH_NICE ?? '0', command: 'make bench   (= bench/run.sh; quick dev run: bench/run.sh --quick)' };
+  nice: process.env.BENCH_NICE ?? '0', command: 'make bench   (= bench/run.sh; quick dev run: bench/run.sh --quick)',
+  labels: Object.fromEntries(names.map((n) => [n, contenders[n].label])) };
 
 log(`tmp ${tmp}; mock on ${mockPort}; gateway cpu ${GW_CPU || 'any'}, load cpu ${LOAD_CPU || 'any'}; load ${loadavg().join(' ')}`);
 

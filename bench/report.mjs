@@ -21,7 +21,7 @@ const ratio = (a, b) => (a == null || b == null || !b ? null : a / b);
 export const median = (a) => { const s = a.filter((x) => x != null && !Number.isNaN(x)).sort((x, y) => x - y); if (!s.length) return null;
   const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
-export function buildMarkdown(r, labels = DEFAULT_LABELS) {
+export function buildMarkdown(r, labels = r.meta?.labels || DEFAULT_LABELS) {
   const M = r.medians, names = Object.keys(M.ns_c1 || {});
   const L = (n) => labels[n] || DEFAULT_LABELS[n] || n;
   const out = [];
@@ -229,11 +229,11 @@ export function writeCharts(r, outDir, tmp = os.tmpdir()) {
       fs.writeFileSync(dat, d.rows.map((x) => x.join(' ')).join('\n') + '\n');
       script = `set terminal pngcairo noenhanced size 900,420 font "Sans,10"\nset output '${png}'\nset title "${c.title}"\nset xlabel "seconds"\nset grid\nset yrange [0:*]\nplot '${dat}' using 1:2 with lines lw 2 title 'RSS', '' using 1:3 with lines lw 1 title 'anonymous', '' using 1:4 with lines lw 1 title 'file-backed'\n`;
     } else {
-      fs.writeFileSync(dat, d.rows.map((x) => [`"${DEFAULT_LABELS[x[0]] || x[0]}"`, ...x.slice(1).map((v) => (v > 0 ? v : (c.log ? 'NaN' : 0)))].join(' ')).join('\n') + '\n');
+      fs.writeFileSync(dat, d.rows.map((x) => [`"${r.meta?.labels?.[x[0]] || DEFAULT_LABELS[x[0]] || x[0]}"`, ...x.slice(1).map((v) => (v > 0 ? v : (c.log ? 'NaN' : 0)))].join(' ')).join('\n') + '\n');
       const plots = d.cols.map((col, i) => `'${dat}' using ${i + 2}:xtic(1) title '${col}'`).join(', ');
       const labels = d.cols.map((col, i) => { const w = 0.8 / d.cols.length; const off = -0.4 + w * (i + 0.5);
         return `'${dat}' using ($0+${off.toFixed(3)}):${i + 2}:(sprintf("%.${c.log ? 0 : 1}f",$${i + 2})) with labels offset 0,0.6 font ",8" notitle`; }).join(', ');
-      script = `set terminal pngcairo noenhanced size 900,420 font "Sans,10"\nset output '${png}'\nset title "${c.title}"\nset style data histogram\nset style histogram cluster gap 1\nset style fill solid 0.8 border -1\nset boxwidth 0.9\nset grid ytics\nset key top left\n${c.log ? 'set logscale y\n' : 'set yrange [0:*]\n'}set offsets 0,0,graph 0.08,0\nplot ${plots}, ${labels}\n`;
+      script = `set terminal pngcairo noenhanced size 900,420 font "Sans,10"\nset output '${png}'\nset title "${c.title}"\nset style data histogram\nset style histogram cluster gap 1\nset style fill solid 0.8 border -1\nset boxwidth 0.9\nset grid ytics\nset key top left\nset xtics nomirror rotate by 20 right\nset bmargin 6\n${c.log ? 'set logscale y\n' : 'set yrange [0:*]\n'}set offsets 0,0,graph 0.08,0\nplot ${plots}, ${labels}\n`;
     }
     const g = spawnSync('gnuplot', [], { input: script });
     if (g.status === 0) written.push(c.file); else console.error(`gnuplot ${c.file}: ${g.stderr}`);
