@@ -9,7 +9,9 @@
 //        [--no-docs] [--no-profile] [--skip-streams]
 //   node bench/harness.mjs --sizing [--quick] [--busy-poll-us N]   (only the sizing table of docs/operations.md)
 // Environment: LLMGATE_BIN, LEDGER_BENCH (path of llmgate_ledger_bench), GW_CPU (default 1),
-// LOAD_CPU (default 0), BUSY_POLL_US (the llmgate-busypoll contender's window, default 300).
+// LOAD_CPU (default 0), BUSY_POLL_US (the llmgate-busypoll contender's window, default 300),
+// WRITER_CPU (unset: llmgate's ledger writer shares GW_CPU; set, it gets that CPU of its own at
+// 50 connections, for machines with a third core).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -40,6 +42,7 @@ const D = opt['duration-s'];
 const ncpu = os.cpus().length;
 const GW_CPU = process.env.GW_CPU ?? (ncpu > 1 ? '1' : '');
 const LOAD_CPU = process.env.LOAD_CPU ?? (ncpu > 1 ? '0' : '');
+const WRITER_CPU = process.env.WRITER_CPU ?? '';
 const HZ = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const llmgateBin = process.env.LLMGATE_BIN || path.join(repo, 'build-bench/llmgate');
 const ledgerBench = process.env.LEDGER_BENCH || path.join(repo, 'build-bench/bench/llmgate_ledger_bench');
@@ -369,7 +372,7 @@ if (names.includes('portkey') && !fs.existsSync(path.join(here, 'portkey/node_mo
 
 const results = { meta: {}, notes: [], startup: {}, idle_rss_kb: {}, cells: [], medians: {}, streams1k: {}, soak: null, profile: null, ledger_writer: null };
 results.meta = { date: new Date().toISOString(), commit: gitRev, cpus: ncpu, cpu_model: os.cpus()[0]?.model, kernel: os.release(),
-  gateway_cpu: GW_CPU, load_cpu: LOAD_CPU, options: opt, loadavg_start: loadavg(),
+  gateway_cpu: GW_CPU, load_cpu: LOAD_CPU, writer_cpu: WRITER_CPU, options: opt, loadavg_start: loadavg(),
   versions: { nginx: spawnSync('nginx', ['-v']).stderr.toString().trim(), node: process.version,
     wrk: spawnSync('wrk', ['-v']).stdout.toString().split('\n')[0].trim(),
     portkey: (() => { try { return JSON.parse(fs.readFileSync(path.join(here, 'portkey/node_modules/@portkey-ai/gateway/package.json'))).version; } catch { return null; } })() },
@@ -458,6 +461,16 @@ async function measure(n, sc, secs) {
   const gwPid = ct.proc.pid;
   const pin = pinFor(sc);
   if (n !== 'direct') setAffinity(gwPid, pin.gw);
+  // The ledger's writer on a core of its own (WRITER_CPU) when the gateway is pinned: what the
+  // ledger costs the request path when it does not share the core (throughput with the ledger on).
+  if (WRITER_CPU && pin.gw !== ALL_CPUS && n.startsWith('llmgate')) {
+    try {
+      for (const t of fs.readdirSync(`/proc/${gwPid}/task`)) {
+        if (fs.readFileSync(`/proc/${gwPid}/task/${t}/comm`, 'utf8').startsWith('llmgate-ledger'))
+          spawnSync('taskset', ['-p', '-c', WRITER_CPU, t], { stdio: 'ignore' });
+      }
+    } catch {}
+  }
   setAffinity(mock.pid, pin.load);
   const cs0 = treeCtx(gwPid);
   const wait0 = treeWait(gwPid);

@@ -27,7 +27,7 @@ export function buildMarkdown(r, labels = r.meta?.labels || DEFAULT_LABELS) {
   const out = [];
   const m = r.meta;
   out.push(`Run ${m.date} on commit ${m.commit}: ${m.cpus} CPU(s) (${m.cpu_model}), kernel ${m.kernel}; ` +
-    `at 50 connections the gateways are pinned to CPU ${m.gateway_cpu || 'any'} and wrk/clients + the mock to CPU ${m.load_cpu || 'any'}, at 1 connection nothing is pinned; processes at nice ${m.nice ?? 0}; ` +
+    `at 50 connections the gateways are pinned to CPU ${m.gateway_cpu || 'any'}${m.writer_cpu ? ` (llmgate's ledger writer to CPU ${m.writer_cpu})` : ''} and wrk/clients + the mock to CPU ${m.load_cpu || 'any'}, at 1 connection nothing is pinned; processes at nice ${m.nice ?? 0}; ` +
     `${m.options.rounds} round(s) of ${m.options['duration-s']} s per cell, medians of clean runs; load average at start ${m.loadavg_start.join(' ')}, at end ${(m.loadavg_end || []).join(' ')}. ` +
     `Every gateway runs one worker (nginx worker_processes 1, llmgate --workers 1, Portkey: one Node process).`);
   const cells = Object.values(M).flatMap((s) => Object.values(s));
