@@ -105,13 +105,14 @@ const threadCpu = (pid, prefix) => {
   return s;
 };
 const treeKb = (pid, key) => tree(pid).reduce((s, p) => s + status(p, key), 0);
+// The machine's CPU times from /proc/stat's first line: user nice system idle iowait irq softirq steal.
+const cpuTimes = () => fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
 const cpuBusy = () => {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal
+  const f = cpuTimes();
   return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0)) / HZ;
 };
 // CPU time the hypervisor gave to others while this VM's vCPUs wanted to run (/proc/stat steal).
-const cpuSteal = () => (Number(fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/)[8]) || 0) / HZ;
+const cpuSteal = () => (cpuTimes()[7] || 0) / HZ;
 const loadavg = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
 // CPU seconds per process of everything on the machine except the given process trees and this
 // harness (whose children, the load generators, are reaped into it): user + system plus what each
@@ -642,7 +643,7 @@ stopAll();
 fs.mkdirSync(opt.out, { recursive: true });
 fs.writeFileSync(path.join(opt.out, 'latest.json'), JSON.stringify(results, null, 1) + '\n');
 const { writeReports } = await import('./report.mjs');
-writeReports(results, { out: opt.out, docs: opt.docs ? path.join(repo, 'docs/performance.md') : null, tmp, labels: Object.fromEntries(names.map((n) => [n, contenders[n].label])), scenarios });
+writeReports(results, { out: opt.out, docs: opt.docs ? path.join(repo, 'docs/performance.md') : null, tmp });
 log(`wrote ${opt.out}/latest.json, latest.md and charts`);
 await sleep(300);
 fs.rmSync(tmp, { recursive: true, force: true });
