@@ -608,6 +608,7 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   ureq.body = SpareBuffers::take();
   std::string err;
   if (!fast_ || !prov.build_request_spliced(ep_, d, facts_, stream_, ureq)) {
+    SpareBuffers::give(ureq.body);  // kept for the next request: the dialect builds its own body
     ureq = UpstreamRequest{};
     Errc be = prov.build_request(ep_, d, dom(), stream_, ureq, err);
     dom_dirty_ = true;  // the dialect may have changed the document: parse again for a retry
