@@ -70,8 +70,10 @@ const children = (pid) => {
   return out;
 };
 const tree = (pid) => { const all = [pid]; for (let i = 0; i < all.length; i++) all.push(...children(all[i])); return all; };
-// CPU seconds (user+system, all threads) of a process and its live descendants.
+// CPU seconds (user+system, all threads) of a process and its live descendants; treeSys: the
+// system (kernel) part alone.
 const treeCpu = (pid) => tree(pid).reduce((s, p) => { const st = readStat(p); return s + (st ? (st.utime + st.stime) / HZ : 0); }, 0);
+const treeSys = (pid) => tree(pid).reduce((s, p) => { const st = readStat(p); return s + (st ? st.stime / HZ : 0); }, 0);
 const status = (pid, key) => {
   try { const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm')); return m ? +m[1] : 0; } catch { return 0; }
 };
@@ -477,7 +479,7 @@ async function measure(n, sc, secs) {
   const wait0 = treeWait(gwPid);
   const excluded = [mock.pid, ...names.filter((m) => contenders[m].proc).map((m) => contenders[m].proc.pid)];
   const others0 = othersSnap(excluded), steal0 = cpuSteal();
-  const gw0 = treeCpu(gwPid), mk0 = n === 'direct' ? 0 : treeCpu(mock.pid), busy0 = cpuBusy(), self0 = selfCpu();
+  const gw0 = treeCpu(gwPid), sys0 = treeSys(gwPid), mk0 = n === 'direct' ? 0 : treeCpu(mock.pid), busy0 = cpuBusy(), self0 = selfCpu();
   const wk0 = threadCpu(gwPid, 'llmgate-w'), wr0 = threadCpu(gwPid, 'llmgate-ledger');
   const t0 = process.hrtime.bigint();
   let peak = 0, stop = false;
@@ -487,7 +489,7 @@ async function measure(n, sc, secs) {
   stop = true; await sampler;
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const gwWait = (treeWait(gwPid) - wait0) / 1e9;
-  const gwCpu = treeCpu(gwPid) - gw0, mkCpu = n === 'direct' ? 0 : treeCpu(mock.pid) - mk0;
+  const gwCpu = treeCpu(gwPid) - gw0, gwSys = treeSys(gwPid) - sys0, mkCpu = n === 'direct' ? 0 : treeCpu(mock.pid) - mk0;
   const wkCpu = threadCpu(gwPid, 'llmgate-w') - wk0, wrCpu = threadCpu(gwPid, 'llmgate-ledger') - wr0;
   // Other load: the CPU of every other process, and the time the hypervisor ran someone else
   // instead of this VM (steal). The machine's busy time minus ours is kept too
@@ -502,7 +504,7 @@ async function measure(n, sc, secs) {
   if (!reqs) return { contender: n, scenario: sc.id, failed: true, stderr: 'no request completed', other_cores: other };
   const secsRun = j.duration_us / 1e6;
   const cell = { contender: n, scenario: sc.id, requests: reqs, rps: reqs / secsRun,
-    cpu_us_per_req: reqs ? gwCpu / reqs * 1e6 : null, gw_cores: gwCpu / wall, client_cores: r.clientCpu / wall,
+    cpu_us_per_req: reqs ? gwCpu / reqs * 1e6 : null, sys_us_per_req: reqs ? gwSys / reqs * 1e6 : null, gw_cores: gwCpu / wall, client_cores: r.clientCpu / wall,
     mock_cores: mkCpu / wall, other_cores: other, unattributed_cores: unattributed, pinned: pin.gw !== ALL_CPUS, ctx_switches_per_req: reqs ? (treeCtx(gwPid) - cs0) / reqs : null, gw_wait_per_cpu: gwCpu > 0 ? gwWait / gwCpu : null, peak_rss_kb: peak, hwm_kb: treeKb(gwPid, 'VmHWM') };
   // llmgate's CPU split by thread: the request path (the workers) and the ledger's writer, which
   // share the one pinned core at 50 connections.
@@ -542,7 +544,7 @@ for (let round = 0; round < opt.rounds; round++) {
     }
   }
 }
-const FIELDS = ['rps', 'p50_us', 'p90_us', 'p99_us', 'cpu_us_per_req', 'cpu_us_per_event', 'ttft_p50_us', 'ttft_p90_us', 'ttft_p99_us', 'gw_cores', 'other_cores', 'unattributed_cores', 'gw_wait_per_cpu', 'ctx_switches_per_req', 'errors', 'peak_rss_kb', 'hwm_kb', 'workers_us_per_req', 'writer_us_per_req'];
+const FIELDS = ['rps', 'p50_us', 'p90_us', 'p99_us', 'cpu_us_per_req', 'cpu_us_per_event', 'ttft_p50_us', 'ttft_p90_us', 'ttft_p99_us', 'gw_cores', 'other_cores', 'unattributed_cores', 'gw_wait_per_cpu', 'ctx_switches_per_req', 'errors', 'peak_rss_kb', 'hwm_kb', 'workers_us_per_req', 'writer_us_per_req', 'sys_us_per_req'];
 for (const sc of scenarios) {
   results.medians[sc.id] = {};
   for (const n of names) {

@@ -111,6 +111,13 @@ export function buildMarkdown(r) {
       const wkRounds = perRound('ns_c50', 'workers_us_per_req', 'llmgate', 'nginx', 'cpu_us_per_req');
       t('CPU per request by thread, ledger on (50 conns)', `workers ${f1(wk)} us (${f2(ratio(wk, g('ns_c50', 'nginx', 'cpu_us_per_req')))}x nginx${roundsText(wkRounds)}); ledger writer ${f1(wr)} us per request, on the same core`, 'where the time goes', null);
     }
+    // User and kernel time per request: the kernel's part (socket calls, TCP) is the same work for
+    // every proxy; the rest is each one's own code (docs/performance.md, eighteenth round).
+    const uk = (n) => { const c = g('ns_c50', n, 'cpu_us_per_req'), k = g('ns_c50', n, 'sys_us_per_req'); return c == null || k == null ? null : `${f1(c - k)} / ${f1(k)} us`; };
+    if (uk('nginx') && uk('llmgate')) {
+      t('CPU per request, user / kernel (50 conns)', [['nginx', 'nginx'], ['llmgate', 'llmgate, ledger on'], ['llmgate-nolog', 'llmgate, ledger off']]
+        .filter(([n]) => names.includes(n) && uk(n)).map(([n, l]) => `${l} ${uk(n)}`).join('; '), 'where the time goes', null);
+    }
     if (names.includes('llmgate-nolog')) {
       const offR = ratio(g('ns_c50', 'llmgate-nolog', 'cpu_us_per_req'), g('ns_c50', 'nginx', 'cpu_us_per_req'));
       const offRounds = perRound('ns_c50', 'cpu_us_per_req', 'llmgate-nolog');
