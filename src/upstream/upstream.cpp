@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <vector>
 
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
@@ -242,12 +243,22 @@ awaitable<std::unique_ptr<UpstreamConn>> UpstreamPool::connect(const Deployment&
     cp->lowest().cancel(ig);
     cp->lowest().close(ig);
   });
-  auto [rec, results] = co_await resolver.async_resolve(d.url.host, d.url.port, use_nothrow);
-  if (rec) {
-    guard.cancel();
-    errc = timed_out ? Errc::upstream_timeout : Errc::upstream_connect;
-    err = timed_out ? "timed out resolving " + d.url.host : "cannot resolve upstream host " + d.url.host;
-    co_return nullptr;
+  // An IP address needs no lookup: Asio's resolver runs getaddrinfo on a thread of its own (one
+  // per worker, started on first use), so a literal skips that thread and two hand-overs.
+  std::vector<tcp::endpoint> endpoints;
+  boost::system::error_code aec;
+  const net::ip::address literal = net::ip::make_address(d.url.host, aec);
+  if (!aec) {
+    endpoints.emplace_back(literal, static_cast<unsigned short>(std::stoi(d.url.port)));  // 1-65535 (parse_url)
+  } else {
+    auto [rec, results] = co_await resolver.async_resolve(d.url.host, d.url.port, use_nothrow);
+    if (rec) {
+      guard.cancel();
+      errc = timed_out ? Errc::upstream_timeout : Errc::upstream_connect;
+      err = timed_out ? "timed out resolving " + d.url.host : "cannot resolve upstream host " + d.url.host;
+      co_return nullptr;
+    }
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   }
   // Each resolved address in turn. Not asio::async_connect: when a socket cannot be opened (no
   // descriptor left) it reports "operation canceled", and that shortage is the gateway's, not the
@@ -257,9 +268,8 @@ awaitable<std::unique_ptr<UpstreamConn>> UpstreamPool::connect(const Deployment&
            e == boost::system::errc::no_buffer_space || e == boost::system::errc::not_enough_memory;
   };
   boost::system::error_code cec = net::error::host_not_found;
-  for (const auto& entry : results) {
+  for (const tcp::endpoint& ep : endpoints) {
     if (timed_out) break;
-    const tcp::endpoint ep = entry.endpoint();
     boost::system::error_code oc;
     c->plain->close(oc);
     c->plain->open(ep.protocol(), oc);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <thread>
@@ -633,4 +634,45 @@ llmgate_settings:
   const json update = {{"model_info", {{"id", "priced-1"}}}, {"litellm_params", {{"input_cost_per_token", 0.01}}}};
   ASSERT_EQ(request(gw.port(), "POST", "/model/update", update.dump(), {auth_header()}).status, 200);
   for (int i = 0; i < 4; ++i) EXPECT_NEAR(cost_now(), p * 0.01 + c * 0.002, 1e-12);
+}
+
+namespace {
+int thread_count(pid_t pid) {
+  int n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++n;
+  return n;
+}
+}  // namespace
+
+TEST(ProxyUpstreamAddress, AnAddressIsConnectedWithoutALookupAndANameIsResolved) {
+  // An api_base with an IP address skips the resolver, whose getaddrinfo runs on a thread Asio
+  // starts on first use; a host name still goes through it.
+  FakeUpstream up;
+  const std::string port = std::to_string(up.port());
+  const std::string yaml = R"(model_list:
+  - model_name: by-address
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: http://127.0.0.1:)" + port + R"(/v1
+  - model_name: by-name
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: http://localhost:)" + port + R"(/v1
+general_settings:
+  master_key: )" + std::string(kMasterKey) + R"(
+  background_health_checks: false
+llmgate_settings:
+  drain_seconds: 0.3
+)";
+  Daemon gw(yaml);
+  const int threads_at_start = thread_count(gw.pid());
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("by-address"), {auth_header()}).status, 200);
+  EXPECT_EQ(thread_count(gw.pid()), threads_at_start);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("by-name"), {auth_header()}).status, 200);
+  EXPECT_GT(thread_count(gw.pid()), threads_at_start);
 }
