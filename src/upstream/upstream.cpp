@@ -244,12 +244,14 @@ awaitable<std::unique_ptr<UpstreamConn>> UpstreamPool::connect(const Deployment&
     cp->lowest().close(ig);
   });
   // An IP address needs no lookup: Asio's resolver runs getaddrinfo on a thread of its own (one
-  // per worker, started on first use), so a literal skips that thread and two hand-overs.
+  // per event loop, started on first use), so a literal skips that thread and two hand-overs.
   std::vector<tcp::endpoint> endpoints;
   boost::system::error_code aec;
   const net::ip::address literal = net::ip::make_address(d.url.host, aec);
-  if (!aec) {
-    endpoints.emplace_back(literal, static_cast<unsigned short>(std::stoi(d.url.port)));  // 1-65535 (parse_url)
+  unsigned short port = 0;
+  const char* const pe = d.url.port.data() + d.url.port.size();
+  if (!aec && std::from_chars(d.url.port.data(), pe, port).ptr == pe && port != 0) {
+    endpoints.emplace_back(literal, port);
   } else {
     auto [rec, results] = co_await resolver.async_resolve(d.url.host, d.url.port, use_nothrow);
     if (rec) {
