@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import YAML from 'yaml';
-import { rel, read, llmgateBin, SKIP_NO_BIN, startGateway, chat, get, mkTmp, waitFor } from './support/common.mjs';
+import { rel, read, llmgateBin, SKIP_NO_BIN, startGateway, chat, get, mkTmp, waitFor, threadsReport } from './support/common.mjs';
 
 const UID = 1000123;
 const IMAGE_UID = 1001;
@@ -115,7 +115,9 @@ describe('arbitrary UID, GID 0, read-only except /app/data', { skip }, () => {
       assert.equal((await get(`${gw.base}/health/liveliness`)).status, 200, 'still alive while draining');
     }
     const { code, sig } = await Promise.race([gw.exited, new Promise((r) => setTimeout(() => r({ code: 'timeout' }), (DRAIN + GRACE + 5) * 1000))]);
-    assert.equal(code, 0, `exit ${code} ${sig}\n${gw.output()}`);
+    // Still running: where its threads are, for the failure message.
+    const where = code === 'timeout' ? `\n--- llmgate's threads ---\n${threadsReport(gw.child.pid)}` : '';
+    assert.equal(code, 0, `exit ${code} ${sig}\n${gw.output()}${where}`);
     assert.ok(Date.now() - t0 >= (DRAIN - 0.5) * 1000, 'kept serving through the drain window');
   });
 });

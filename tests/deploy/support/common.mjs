@@ -77,6 +77,21 @@ export async function get(url, headers = {}) {
 // Starts llmgate with `config` (a path) on a free port. `wrap` prefixes the command (e.g.
 // setpriv ...). Resolves once /health/liveliness answers 200; rejects with the process output
 // if it exits first.
+// Where each thread of a live process is, for a test that waited for it in vain: name, state,
+// kernel wait channel, the system call it is in (/proc/<pid>/task/<tid>/syscall: number and
+// arguments), and the kernel stack where readable (root).
+export function threadsReport(pid) {
+  const rd = (f) => { try { return fs.readFileSync(f, 'utf8').trim(); } catch { return '?'; } };
+  let tids = [];
+  try { tids = fs.readdirSync(`/proc/${pid}/task`); } catch { return `process ${pid} is gone`; }
+  return tids.map((t) => {
+    const d = `/proc/${pid}/task/${t}`;
+    const state = (rd(`${d}/stat`).split(') ')[1] || '?').split(' ')[0];
+    const stack = rd(`${d}/stack`).split('\n').slice(0, 6).map((l) => `    ${l}`).join('\n');
+    return `  ${t} ${rd(`${d}/comm`)} state=${state} wchan=${rd(`${d}/wchan`)} syscall=${rd(`${d}/syscall`)}\n${stack}`;
+  }).join('\n');
+}
+
 export async function startGateway({ config, env = {}, cwd, wrap = [], extraArgs = [] }) {
   const bin = llmgateBin();
   const port = await freePort();
