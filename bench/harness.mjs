@@ -70,10 +70,10 @@ const children = (pid) => {
   return out;
 };
 const tree = (pid) => { const all = [pid]; for (let i = 0; i < all.length; i++) all.push(...children(all[i])); return all; };
-// CPU seconds (user+system, all threads) of a process and its live descendants; treeSys: the
-// system (kernel) part alone.
-const treeCpu = (pid) => tree(pid).reduce((s, p) => { const st = readStat(p); return s + (st ? (st.utime + st.stime) / HZ : 0); }, 0);
-const treeSys = (pid) => tree(pid).reduce((s, p) => { const st = readStat(p); return s + (st ? st.stime / HZ : 0); }, 0);
+// CPU seconds (user+system, all threads) of a process and its live descendants, or the part of
+// /proc/<pid>/stat's times that `part` picks; treeSys: the system (kernel) part alone.
+const treeCpu = (pid, part = (st) => st.utime + st.stime) => tree(pid).reduce((s, p) => { const st = readStat(p); return s + (st ? part(st) / HZ : 0); }, 0);
+const treeSys = (pid) => treeCpu(pid, (st) => st.stime);
 const status = (pid, key) => {
   try { const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm')); return m ? +m[1] : 0; } catch { return 0; }
 };
@@ -91,21 +91,20 @@ const treeCtx = (pid) => tree(pid).reduce((s, p) => {
   try { for (const task of fs.readdirSync(`/proc/${p}/task`)) { s += statusNum(`${p}/task/${task}`, 'voluntary_ctxt_switches') + statusNum(`${p}/task/${task}`, 'nonvoluntary_ctxt_switches'); } } catch {}
   return s;
 }, 0);
-// CPU seconds of the threads of one process whose name starts with `prefix` (llmgate names its
-// threads: llmgate-w0.. for the workers, llmgate-ledger for the ledger's writer).
-const threadCpu = (pid, prefix) => {
-  let s = 0;
+// Thread ids of one process whose name starts with `prefix` (llmgate names its threads:
+// llmgate-w0.. for the workers, llmgate-ledger for the ledger's writer).
+const threadsNamed = (pid, prefix) => {
   try {
-    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-      try {
-        if (!fs.readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').startsWith(prefix)) continue;
-        const st = readStat(`${pid}/task/${t}`);
-        if (st) s += (st.utime + st.stime) / HZ;
-      } catch {}
-    }
-  } catch {}
-  return s;
+    return fs.readdirSync(`/proc/${pid}/task`).filter((t) => {
+      try { return fs.readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').startsWith(prefix); } catch { return false; }
+    });
+  } catch { return []; }
 };
+// CPU seconds of those threads.
+const threadCpu = (pid, prefix) => threadsNamed(pid, prefix).reduce((s, t) => {
+  const st = readStat(`${pid}/task/${t}`);
+  return s + (st ? (st.utime + st.stime) / HZ : 0);
+}, 0);
 const treeKb = (pid, key) => tree(pid).reduce((s, p) => s + status(p, key), 0);
 // The machine's CPU times from /proc/stat's first line: user nice system idle iowait irq softirq steal.
 const cpuTimes = () => fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -467,12 +466,7 @@ async function measure(n, sc, secs) {
   // The ledger's writer on a core of its own (WRITER_CPU) when the gateway is pinned: what the
   // ledger costs the request path when it does not share the core (throughput with the ledger on).
   if (WRITER_CPU && pin.gw !== ALL_CPUS && n.startsWith('llmgate')) {
-    try {
-      for (const t of fs.readdirSync(`/proc/${gwPid}/task`)) {
-        if (fs.readFileSync(`/proc/${gwPid}/task/${t}/comm`, 'utf8').startsWith('llmgate-ledger'))
-          spawnSync('taskset', ['-p', '-c', WRITER_CPU, t], { stdio: 'ignore' });
-      }
-    } catch {}
+    for (const t of threadsNamed(gwPid, 'llmgate-ledger')) spawnSync('taskset', ['-p', '-c', WRITER_CPU, t], { stdio: 'ignore' });
   }
   setAffinity(mock.pid, pin.load);
   const cs0 = treeCtx(gwPid);

@@ -115,8 +115,8 @@ export function buildMarkdown(r) {
     // every proxy; the rest is each one's own code (docs/performance.md, eighteenth round).
     const uk = (n) => { const c = g('ns_c50', n, 'cpu_us_per_req'), k = g('ns_c50', n, 'sys_us_per_req'); return c == null || k == null ? null : `${f1(c - k)} / ${f1(k)} us`; };
     if (uk('nginx') && uk('llmgate')) {
-      t('CPU per request, user / kernel (50 conns)', [['nginx', 'nginx'], ['llmgate', 'llmgate, ledger on'], ['llmgate-nolog', 'llmgate, ledger off']]
-        .filter(([n]) => names.includes(n) && uk(n)).map(([n, l]) => `${l} ${uk(n)}`).join('; '), 'where the time goes', null);
+      t('CPU per request, user / kernel (50 conns)', ['nginx', 'llmgate', 'llmgate-nolog'].filter(uk).map((n) => `${L(n)} ${uk(n)}`).join('; '),
+        'where the time goes', null);
     }
     if (names.includes('llmgate-nolog')) {
       const offR = ratio(g('ns_c50', 'llmgate-nolog', 'cpu_us_per_req'), g('ns_c50', 'nginx', 'cpu_us_per_req'));
