@@ -34,7 +34,7 @@ void usage(std::FILE* f) {
                "  --config FILE    LiteLLM-compatible config.yaml (default: $LLMGATE_CONFIG)\n"
                "  --host H         listen address (default 0.0.0.0, or llmgate_settings.host)\n"
                "  --port P         listen port (default 4000; 0 = any free port)\n"
-               "  --workers N      worker threads (default: number of cores)\n"
+               "  --workers N      worker threads (default: the CPUs the process may use)\n"
                "  --check-config   validate, print the effective model table (secrets masked), exit 0 or 2\n"
                "  --version        print the version\n");
 }

@@ -1,6 +1,7 @@
 #include "server/worker.hpp"
 
 #include "llmgate/thread_name.hpp"
+#include "server/cpu_limit.hpp"
 
 #include <chrono>
 #include <functional>
@@ -154,7 +155,15 @@ std::string Worker::new_request_id() {
 }
 
 Runtime::Runtime(App& app, std::vector<Route> routes, int workers) : app_(app), routes_(std::move(routes)) {
-  if (workers <= 0) workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (workers <= 0) {
+    // The CPUs this process may run on, not the machine's: a 2-CPU pod on a 64-core node runs
+    // 2 workers (more would only contend for the quota and be throttled).
+    const CpuLimit lim = usable_cpus_of_this_process();
+    workers = lim.cpus;
+    spdlog::info("workers: {} ({})", workers, lim.reason);
+  } else {
+    spdlog::info("workers: {} (configured)", workers);
+  }
   for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, app_, routes_, readers_));
 }
 
