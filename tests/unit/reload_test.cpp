@@ -122,3 +122,34 @@ TEST(ConfigReload, KeepRestartSettingsNamesEachDifference) {
   EXPECT_FALSE(next.json_logs);
   EXPECT_EQ(next.num_retries, 4);
 }
+
+TEST(ConfigReload, ReadsAChangedPriceTableAgain) {
+  Fixture f(yaml("a"));
+  const PriceTable* embedded = f.app.prices.load();
+  const std::string prices = f.dir + "/prices.json";
+  std::ofstream(prices) << R"({"gpt-x": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}})";
+  f.write(yaml("a", "  price_table: " + prices + "\n"));
+  auto r = f.reloader->reload("test");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.prices_reloaded);
+  const PriceTable* custom = f.app.prices.load();
+  ASSERT_NE(custom, embedded);
+  ASSERT_TRUE(custom->find(std::string("gpt-x")));
+  EXPECT_EQ(custom->find(std::string("gpt-x"))->input_cost_per_token, 1e-6);
+
+  // Unchanged file: the table is kept.
+  r = f.reloader->reload("test");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_FALSE(r.prices_reloaded);
+  EXPECT_EQ(f.app.prices.load(), custom);
+
+  // A broken table refuses the whole reload: config and prices stay.
+  std::ofstream(prices) << "{not json, and longer than before";
+  const auto before = f.app.config();
+  f.write(yaml("ab", "  price_table: " + prices + "\n"));
+  r = f.reloader->reload("test");
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("llmgate_settings.price_table: price table: invalid JSON"), std::string::npos) << r.error;
+  EXPECT_EQ(f.app.prices.load(), custom);
+  EXPECT_EQ(f.app.config(), before);
+}
