@@ -22,6 +22,7 @@
 #include "llmgate/model_store.hpp"
 #include "llmgate/ui.hpp"
 #include "llmgate/version.hpp"
+#include "server/reload.hpp"
 #include "server/worker.hpp"
 
 using namespace llmgate;
@@ -34,7 +35,7 @@ void usage(std::FILE* f) {
                "  --config FILE    LiteLLM-compatible config.yaml (default: $LLMGATE_CONFIG)\n"
                "  --host H         listen address (default 0.0.0.0, or llmgate_settings.host)\n"
                "  --port P         listen port (default 4000; 0 = any free port)\n"
-               "  --workers N      worker threads (default: number of cores)\n"
+               "  --workers N      worker threads (default: the CPUs the process may use)\n"
                "  --check-config   validate, print the effective model table (secrets masked), exit 0 or 2\n"
                "  --version        print the version\n");
 }
@@ -84,6 +85,12 @@ void setup_logging(bool json) {
   spdlog::flush_every(std::chrono::seconds(1));
 }
 
+void ignore_reload_and_user_signals() {
+  std::signal(SIGHUP, SIG_IGN);
+  std::signal(SIGUSR1, SIG_IGN);
+  std::signal(SIGUSR2, SIG_IGN);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,6 +106,10 @@ int main(int argc, char** argv) {
   // went away (sockets already write with MSG_NOSIGNAL); the lines are lost, not the gateway.
   std::signal(SIGXFSZ, SIG_IGN);
   std::signal(SIGPIPE, SIG_IGN);
+  // SIGHUP reloads the configuration and SIGUSR1/SIGUSR2 are ignored (logged) once the gateway
+  // runs; until then, and while the ledger flushes at exit, they are ignored outright: their
+  // default action would end the process and lose the queued ledger records.
+  ignore_reload_and_user_signals();
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
@@ -149,9 +160,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "llmgate: config error: %s\n", e.what());
     return 2;
   }
-  if (!a.host.empty()) cfg->server.host = a.host;
-  if (a.port >= 0) cfg->server.port = a.port;
-  if (a.workers >= 0) cfg->server.workers = a.workers;
+  const ConfigOverrides overrides{a.host, a.port, a.workers};
+  apply_overrides(*cfg, overrides);
 
   if (a.check) {
     for (const auto& w : cfg->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
@@ -172,6 +182,7 @@ int main(int argc, char** argv) {
   App app;
   app.set_config(cfg);
   std::unique_ptr<PriceTable> prices;
+  std::unique_ptr<ConfigReloader> reloader;
   std::unique_ptr<Ledger> ledger;
   std::unique_ptr<VirtualKeyStore> keys;
   try {
@@ -192,7 +203,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   Metrics metrics(*app.config());
-  app.prices = prices.get();
+  reloader = std::make_unique<ConfigReloader>(app, a.config, overrides, std::move(prices));  // publishes the table
+  app.reloader = reloader.get();
   app.ledger = ledger.get();
   app.metrics = &metrics;
   app.keys = keys.get();
@@ -207,13 +219,16 @@ int main(int argc, char** argv) {
   register_key_routes(routes);
   register_model_routes(routes);
   register_ui_routes(routes);
+  register_reload_routes(routes);
 
   int exit_code = 0;
   {
     // Signals are caught before the port opens: a SIGTERM sent as soon as the gateway answers
     // (an orchestrator, a test) is queued for the handler below instead of killing the process.
     net::io_context sig_ctx(1);
-    net::signal_set signals(sig_ctx, SIGINT, SIGTERM);
+    net::signal_set signals(sig_ctx, SIGINT, SIGTERM, SIGHUP);
+    signals.add(SIGUSR1);
+    signals.add(SIGUSR2);
     Runtime rt(app, std::move(routes), cfg->server.workers);
     try {
       rt.listen(cfg->server.host, cfg->server.port);
@@ -254,6 +269,17 @@ int main(int argc, char** argv) {
     wait_signal = [&] {
       signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec) return;
+        if (sig == SIGHUP) {
+          reloader->reload("SIGHUP");  // logs the outcome; a refused file changes nothing
+          wait_signal();
+          return;
+        }
+        if (sig == SIGUSR1 || sig == SIGUSR2) {
+          spdlog::info("signal {} ignored (SIGHUP reloads the configuration, SIGTERM or SIGINT stops the gateway)",
+                       sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+          wait_signal();
+          return;
+        }
         if (++signals_seen > 1) {
           spdlog::warn("second signal: exiting now");
           spdlog::default_logger()->flush();
@@ -278,6 +304,8 @@ int main(int argc, char** argv) {
     spdlog::info("stopping workers");
     rt.stop();
   }
+  // The signal set restored the default actions as it went.
+  ignore_reload_and_user_signals();
   health.stop();
   if (keys) keys->shutdown();
   if (ledger) {

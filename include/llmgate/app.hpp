@@ -18,6 +18,12 @@
 namespace llmgate {
 
 class HealthMonitor;
+class ConfigReloader;
+
+// Serialises changes to the published config: a reload (src/server/reload.cpp) and runtime
+// model changes (src/handlers/model_admin.cpp) each read the current snapshot, build the next one
+// and publish it, so one must not publish in the middle of the other.
+std::mutex& config_change_mutex();
 
 struct App {
   // The current config snapshot. Workers load it once per request (atomic, no lock held).
@@ -34,9 +40,12 @@ struct App {
 
   Ledger* ledger = nullptr;           // may be null (ledger disabled in some unit tests)
   Metrics* metrics = nullptr;
-  const PriceTable* prices = nullptr;
+  // The price table. A reload with a changed table publishes the new one before the config that
+  // goes with it; a table once published is kept until exit (a worker may be reading it).
+  std::atomic<const PriceTable*> prices{nullptr};
   HealthMonitor* health = nullptr;
   KeyStore* keys = nullptr;           // virtual keys; null = master key only
+  ConfigReloader* reloader = nullptr; // POST /config/reload; null = not available
   UiSessions* ui_sessions = nullptr;  // dashboard sessions; null = no dashboard login
   std::atomic<bool> draining{false};
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
@@ -63,5 +72,6 @@ void register_ledger_routes(std::vector<Route>& routes);   // src/store/   (issu
 void register_ui_routes(std::vector<Route>& routes);       // src/handlers/ui* (issue: dashboard)
 void register_key_routes(std::vector<Route>& routes);      // src/auth/key_* (LiteLLM /key/*)
 void register_model_routes(std::vector<Route>& routes);    // src/handlers/model_admin* (/model/*)
+void register_reload_routes(std::vector<Route>& routes);   // src/server/reload.cpp (POST /config/reload)
 
 }  // namespace llmgate

@@ -94,7 +94,7 @@ struct Limits {
 struct ServerSettings {            // llmgate_settings (our own section) + command line
   std::string host = "0.0.0.0";
   int port = 4000;
-  int workers = 0;                 // 0 = number of cores
+  int workers = 0;                 // 0 = the CPUs the process may use (affinity, cgroup cpu.max)
   double drain_seconds = 5;        // keep accepting after SIGTERM while endpoints are removed
   double shutdown_grace_seconds = 30;  // in-flight requests may finish within this
   double stream_keepalive_s = 15;  // ": keep-alive" comment after this much silence

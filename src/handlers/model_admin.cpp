@@ -19,11 +19,9 @@ using namespace model_admin_detail;
 constexpr const char* kMasked = "****";
 constexpr const char* kCredentialParams[] = {"api_key", "azure_ad_token"};
 
-// Serialises model changes: read-modify-write of the table and the snapshot rebuild.
-std::mutex& change_mutex() {
-  static std::mutex m;
-  return m;
-}
+// Serialises model changes (read-modify-write of the table and the snapshot rebuild) with each
+// other and with configuration reloads.
+std::mutex& change_mutex() { return config_change_mutex(); }
 
 HttpResponse json_response(const json& j) {
   HttpResponse r;

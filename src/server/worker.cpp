@@ -1,6 +1,7 @@
 #include "server/worker.hpp"
 
 #include "llmgate/thread_name.hpp"
+#include "server/cpu_limit.hpp"
 
 #include <chrono>
 #include <functional>
@@ -121,18 +122,21 @@ void Worker::join() {
 }
 
 std::optional<double> Worker::cost_of(const Deployment& d, const RequestRecord& r) {
-  if (!app.prices) return std::nullopt;
+  // The config first: a reload publishes its price table before its config, so a worker that
+  // sees the new config also sees the new table, and never caches old prices for a new config.
   const std::shared_ptr<const Config>& cfg = config();
+  const PriceTable* table = app.prices.load(std::memory_order_acquire);
+  if (!table) return std::nullopt;
   const auto& deps = cfg->deployments;
   const std::less<const Deployment*> before;  // a total order, also for unrelated pointers
   if (deps.empty() || before(&d, deps.data()) || !before(&d, deps.data() + deps.size()))
-    return app.prices->cost(d, r);  // not one of the current config's (a reload mid-request)
+    return table->cost(d, r);  // not one of the current config's (a reload mid-request)
   if (price_cfg_ != cfg) {
     price_cfg_ = cfg;
     prices_.assign(deps.size(), std::nullopt);
   }
   auto& slot = prices_[static_cast<std::size_t>(&d - deps.data())];
-  if (!slot) slot = app.prices->find(d);
+  if (!slot) slot = table->find(d);
   if (!*slot) return std::nullopt;
   return PriceTable::cost(**slot, r);
 }
@@ -154,7 +158,15 @@ std::string Worker::new_request_id() {
 }
 
 Runtime::Runtime(App& app, std::vector<Route> routes, int workers) : app_(app), routes_(std::move(routes)) {
-  if (workers <= 0) workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (workers <= 0) {
+    // The CPUs this process may run on, not the machine's: a 2-CPU pod on a 64-core node runs
+    // 2 workers (more would only contend for the quota and be throttled).
+    const CpuLimit lim = usable_cpus_of_this_process();
+    workers = lim.cpus;
+    spdlog::info("workers: {} ({})", workers, lim.reason);
+  } else {
+    spdlog::info("workers: {} (configured)", workers);
+  }
   for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, app_, routes_, readers_));
 }
 

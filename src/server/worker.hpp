@@ -102,6 +102,7 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock);
 
 class Runtime {
  public:
+  // workers <= 0: one per CPU the process may use (usable_cpus_of_this_process). Logs the count.
   Runtime(App& app, std::vector<Route> routes, int workers);
   ~Runtime();
   // Binds every worker's acceptor to host:port (port 0 = any free port). Throws on failure.
