@@ -60,6 +60,13 @@ TEST(JsonLimits, CountsArraysAndObjectsTogether) {
   // Unclosed or unbalanced text counts what it opens.
   EXPECT_FALSE(json_depth_within(std::string(kMaxJsonDepth + 1, '[')));
   EXPECT_TRUE(json_depth_within("]]]]][]", 1));
+  // Many brackets, little depth: more openers than the limit, counted past one 4 KiB batch.
+  std::string siblings = "[";
+  for (int i = 0; i < 3000; ++i) siblings += R"([{"a":1}],)";
+  siblings += "[]]";
+  EXPECT_TRUE(json_depth_within(siblings));
+  EXPECT_FALSE(json_depth_within(siblings, 2));
+  EXPECT_FALSE(json_depth_within("[" + arrays(kMaxJsonDepth) + "," + siblings.substr(1)));
 }
 
 TEST(JsonLimits, BracketsInsideStringsDoNotCount) {
@@ -72,6 +79,8 @@ TEST(JsonLimits, BracketsInsideStringsDoNotCount) {
   const std::string text(40, 'x');
   EXPECT_TRUE(json_depth_within("[\"" + text + "[[[" + text + "\\\"" + text + "{{{\"]", 1));
   EXPECT_FALSE(json_depth_within("[\"" + text + "\\\\\"" + text + "[]]", 1));
+  EXPECT_TRUE(json_depth_within("[\"" + std::string(100'000, '[') + "\"]"));
+  EXPECT_TRUE(json_depth_within("{\"a\":\"" + std::string(100'000, '{') + "\"}", 1));
 }
 
 TEST(JsonLimits, AgreesWithAByteByByteCountOnRandomText) {
@@ -83,6 +92,13 @@ TEST(JsonLimits, AgreesWithAByteByByteCountOnRandomText) {
     for (char& c : t) c = alphabet[rng() % alphabet.size()];
     const std::size_t max = rng() % 6;
     ASSERT_EQ(json_depth_within(t, max), reference_within(t, max)) << t << " max " << max;
+  }
+  // Long texts with limits around their number of opening brackets.
+  for (int i = 0; i < 300; ++i) {
+    std::string t(rng() % 9000, ' ');
+    for (char& c : t) c = alphabet[rng() % alphabet.size()];
+    const std::size_t max = rng() % (t.size() / 2 + 1);
+    ASSERT_EQ(json_depth_within(t, max), reference_within(t, max)) << "length " << t.size() << " max " << max;
   }
 }
 
