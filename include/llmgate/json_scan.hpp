@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "llmgate/json_limits.hpp"
+
 namespace llmgate {
 
 struct JsonMember {
@@ -26,10 +28,12 @@ class JsonObjectScan {
     invalid,      // not valid JSON
     unsupported,  // valid as far as the scan can tell, but outside what it handles (a byte
                   // order mark, a top-level key written with escapes, a duplicate top-level key,
-                  // more than kMaxMembers members, nesting deeper than kMaxDepth): parse instead
+                  // more than kMaxMembers members): parse instead
+    too_deep,     // arrays and objects nest deeper than kMaxDepth before any other fault is
+                  // seen: refuse it, never parse it (json_limits.hpp)
   };
   static constexpr std::size_t kMaxMembers = 48;
-  static constexpr std::size_t kMaxDepth = 4096;
+  static constexpr std::size_t kMaxDepth = kMaxJsonDepth;
 
   Result scan(std::string_view text);
 

@@ -2,6 +2,7 @@
 // The management operations are in key_store_admin.cpp, the HTTP routes in key_store_routes.cpp.
 #include <spdlog/spdlog.h>
 
+#include "llmgate/json_limits.hpp"
 #include "llmgate/thread_name.hpp"
 
 #include <chrono>
@@ -131,7 +132,7 @@ void KeyStoreImpl::load_all() {
     m->key_alias = q.getColumn(2).getString();  // NULL -> ""
     s->spend = q.getColumn(3).getDouble();
     if (!q.getColumn(4).isNull()) m->max_budget = q.getColumn(4).getDouble();
-    auto models = nlohmann::json::parse(q.getColumn(5).getString(), nullptr, false);
+    auto models = parse_json_bounded(q.getColumn(5).getString());
     if (models.is_array())
       for (const auto& v : models)
         if (v.is_string()) m->models.push_back(v.get<std::string>());
@@ -139,7 +140,7 @@ void KeyStoreImpl::load_all() {
     if (!q.getColumn(7).isNull()) m->tpm_limit = q.getColumn(7).getInt64();
     if (!q.getColumn(8).isNull()) m->expires_us = q.getColumn(8).getInt64();
     m->blocked = q.getColumn(9).getInt() != 0;
-    auto md = nlohmann::json::parse(q.getColumn(10).getString(), nullptr, false);
+    auto md = parse_json_bounded(q.getColumn(10).getString());
     m->metadata = md.is_object() ? std::move(md) : nlohmann::json::object();
     m->user_id = q.getColumn(11).getString();
     m->team_id = q.getColumn(12).getString();

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "llmgate/app.hpp"
+#include "llmgate/json_limits.hpp"
 #include "llmgate/keys.hpp"
 
 namespace llmgate {
@@ -27,9 +28,10 @@ HttpResponse not_enabled() {
 
 // Parses the body as a JSON object without exceptions; sets `err` when it is not one.
 json parse_body(const HttpRequest& req, HttpResponse& err, bool& ok) {
-  json j = json::parse(req.body, nullptr, false);
+  bool too_deep = false;
+  json j = parse_json_bounded(req.body, &too_deep);
   ok = !j.is_discarded() && j.is_object();
-  if (!ok) err = error_response(Errc::invalid_json, "request body must be a JSON object");
+  if (!ok) err = error_response(Errc::invalid_json, too_deep ? kJsonTooDeepMessage : "request body must be a JSON object");
   return j;
 }
 

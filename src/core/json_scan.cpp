@@ -188,7 +188,7 @@ JsonObjectScan::Result JsonObjectScan::scan(std::string_view text) {
   const bool top_object = *c.p == '{';
 
   // The open containers: bit set = object, clear = array. A word is zeroed when the depth
-  // first reaches it (not the whole 512 bytes per scan: usage objects are scanned per response).
+  // first reaches it (not the whole 64 bytes per scan: usage objects are scanned per response).
   std::array<std::uint64_t, kMaxDepth / 64> stack;
   std::size_t depth = 0;
   auto push = [&](bool obj) {
@@ -218,7 +218,7 @@ JsonObjectScan::Result JsonObjectScan::scan(std::string_view text) {
         if (c.p >= c.e) return Result::invalid;
         const unsigned char ch = *c.p;
         if (ch == '{' || ch == '[') {
-          if (!push(ch == '{')) return Result::unsupported;
+          if (!push(ch == '{')) return Result::too_deep;
           ++c.p;
           c.ws();
           if (c.p < c.e && *c.p == (ch == '{' ? '}' : ']')) {

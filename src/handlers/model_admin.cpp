@@ -7,6 +7,7 @@
 
 #include "handlers/model_admin_store.hpp"
 #include "llmgate/app.hpp"
+#include "llmgate/json_limits.hpp"
 #include "llmgate/model_store.hpp"
 
 namespace llmgate {
@@ -119,9 +120,10 @@ std::string check_env_references(const json& entry) {
 }
 
 bool parse_object(const HttpRequest& req, json& out, HttpResponse& err) {
-  out = json::parse(req.body, nullptr, false);
+  bool too_deep = false;
+  out = parse_json_bounded(req.body, &too_deep);
   if (out.is_discarded() || !out.is_object()) {
-    err = error_response(Errc::invalid_json, "request body must be a JSON object");
+    err = error_response(Errc::invalid_json, too_deep ? kJsonTooDeepMessage : "request body must be a JSON object");
     return false;
   }
   return true;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "handlers/model_admin_store.hpp"
+#include "llmgate/json_limits.hpp"
 #include "llmgate/model_store.hpp"
 
 namespace llmgate {
@@ -54,7 +55,7 @@ StoredModel read_row(SQLite::Statement& q) {
   StoredModel m;
   m.id = q.getColumn(0).getString();
   m.model_name = q.getColumn(1).getString();
-  m.body = json::parse(q.getColumn(2).getString(), nullptr, false);
+  m.body = parse_json_bounded(q.getColumn(2).getString());
   m.created_us = q.getColumn(3).getInt64();
   m.updated_us = q.getColumn(4).getInt64();
   return m;

@@ -191,7 +191,7 @@ class ProxyExchange {
   // The client's body as a document, parsed on first use (and again after a dialect changed it).
   nlohmann::json& dom() {
     if (!dom_ || dom_dirty_) {
-      dom_ = nlohmann::json::parse(req_.body(), nullptr, false);
+      dom_ = parse_json_bounded(req_.body());
       dom_dirty_ = false;
     }
     return *dom_;
@@ -424,9 +424,15 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, std::vect
   // parsed only when a dialect needs one (or the scan cannot vouch for the body).
   request_bytes_ = req_.body().size();
   const auto sr = scan_.scan(req_.body());
+  if (sr == JsonObjectScan::Result::too_deep) {  // never parsed: see json_limits.hpp
+    msg = kJsonTooDeepMessage;
+    return Errc::invalid_json;
+  }
   if (sr == JsonObjectScan::Result::invalid || sr == JsonObjectScan::Result::not_object ||
       (sr == JsonObjectScan::Result::unsupported && !dom().is_object())) {
     msg = "We could not parse the JSON body of your request. The body must be a JSON object.";
+    // The scan stops early at some faults it leaves to the parser (a byte order mark, a repeated key).
+    if (sr == JsonObjectScan::Result::unsupported && !json_depth_within(req_.body())) msg = kJsonTooDeepMessage;
     return Errc::invalid_json;
   }
   if (sr == JsonObjectScan::Result::object) {

@@ -8,6 +8,7 @@
 #include "llmgate/app.hpp"
 #include "llmgate/embedded.hpp"
 #include "llmgate/error.hpp"
+#include "llmgate/json_limits.hpp"
 #include "llmgate/ui.hpp"
 
 namespace llmgate {
@@ -98,8 +99,10 @@ HttpResponse ui_login(const HttpRequest& req, App& app) {
     if (auto it = q.find("username"); it != q.end()) username = it->second;
     if (auto it = q.find("password"); it != q.end()) password = it->second;
   } else {
-    auto j = nlohmann::json::parse(req.body, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return ui_error(Errc::invalid_json, "expected a JSON object");
+    bool too_deep = false;
+    auto j = parse_json_bounded(req.body, &too_deep);
+    if (j.is_discarded() || !j.is_object())
+      return ui_error(Errc::invalid_json, too_deep ? kJsonTooDeepMessage : "expected a JSON object");
     if (auto it = j.find("username"); it != j.end() && it->is_string()) username = it->get<std::string>();
     if (auto it = j.find("password"); it != j.end() && it->is_string()) password = it->get<std::string>();
   }

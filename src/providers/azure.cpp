@@ -14,6 +14,7 @@
 // See docs/providers/azure.md.
 #include <nlohmann/json.hpp>
 
+#include "llmgate/json_limits.hpp"
 #include "llmgate/providers.hpp"
 
 namespace llmgate {
@@ -118,6 +119,7 @@ class AzureProvider final : public Provider {
   // `unit` is one SSE event's data, or one raw line "data: {...}" (both accepted).
   void translate_stream_unit(Endpoint, const Deployment&, StreamState& st, std::string_view unit,
                              std::string& out) const override {
+    if (!st.error.empty()) return;  // the stream failed: a later [DONE] must not follow its error
     while (!unit.empty() && (unit.back() == '\r' || unit.back() == '\n')) unit.remove_suffix(1);
     if (unit.substr(0, 5) == "data:") {
       unit.remove_prefix(5);
@@ -130,7 +132,7 @@ class AzureProvider final : public Provider {
       out += "data: [DONE]\n\n";
       return;
     }
-    json j = json::parse(unit, nullptr, false);
+    json j = parse_json_bounded(unit);
     if (!j.is_object()) {
       st.error = "Azure OpenAI sent a stream event that is not a JSON object";
       return;
@@ -182,7 +184,7 @@ class AzureProvider final : public Provider {
   }
 
   std::string translate_error(int status, std::string_view upstream_body) const override {
-    auto j = json::parse(upstream_body, nullptr, false);
+    auto j = parse_json_bounded(upstream_body);
     if (j.is_object() && j.contains("error") && j["error"].is_object()) {
       const json& e = j["error"];
       json o = json::object();
@@ -214,7 +216,7 @@ class AzureProvider final : public Provider {
   bool health_ok(const Deployment& d, int status, std::string_view body, std::string& detail) const override {
     if (status >= 200 && status < 300) return true;
     detail = "Azure OpenAI answered HTTP " + std::to_string(status);
-    auto j = json::parse(body, nullptr, false);
+    auto j = parse_json_bounded(body);
     if (j.is_object() && j.contains("error") && j["error"].is_object() && j["error"].contains("message") &&
         j["error"]["message"].is_string())
       detail += ": " + j["error"]["message"].get<std::string>().substr(0, 300);

@@ -13,6 +13,7 @@
 
 #include "llmgate/embedding_encoding.hpp"
 #include "llmgate/json_fields.hpp"
+#include "llmgate/json_limits.hpp"
 #include "llmgate/providers.hpp"
 
 namespace llmgate {
@@ -194,9 +195,11 @@ Errc chat_messages(const json& messages, json& out, std::string& err) {
         const json& f = c["function"];
         json args = json::object();
         if (f.contains("arguments") && f["arguments"].is_string()) {
-          args = json::parse(f["arguments"].get<std::string>(), nullptr, false);
+          bool too_deep = false;
+          args = parse_json_bounded(f["arguments"].get<std::string>(), &too_deep);
           if (args.is_discarded()) {
-            err = "tool_calls[].function.arguments must be a JSON object string";
+            err = too_deep ? "tool_calls[].function.arguments nests deeper than 512 levels"
+                           : "tool_calls[].function.arguments must be a JSON object string";
             return Errc::bad_request;
           }
         } else if (f.contains("arguments") && f["arguments"].is_object()) {
@@ -253,7 +256,7 @@ Errc generate_prompt(const json& messages, std::string& prompt, json& images, st
         json calls = json::array();
         for (const auto& c : *tc) {
           if (!c.is_object() || !c.contains("function")) continue;
-          json args = json::parse(string_field(c["function"], "arguments", "{}"), nullptr, false);
+          json args = parse_json_bounded(string_field(c["function"], "arguments", "{}"));
           calls.push_back({{"id", string_field(c, "id")},
                            {"type", "function"},
                            {"function", {{"name", string_field(c["function"], "name")}, {"arguments", args.is_discarded() ? json::object() : args}}}});
@@ -413,7 +416,7 @@ class OllamaProvider final : public Provider {
 
   ResponseBody translate_response(Endpoint ep, const Deployment& d, std::string_view upstream_body, std::string& out,
                                   Usage& usage) const override {
-    json j = json::parse(upstream_body, nullptr, false);
+    json j = parse_json_bounded(upstream_body);
     if (!j.is_object()) return ResponseBody::invalid;
     const std::string model = reported_model(d, j);
     if (ep == Endpoint::embeddings) {
@@ -469,7 +472,8 @@ class OllamaProvider final : public Provider {
 
   void translate_stream_unit(Endpoint ep, const Deployment& d, StreamState& st, std::string_view unit,
                              std::string& out) const override {
-    json j = json::parse(unit, nullptr, false);
+    if (!st.error.empty()) return;  // the stream failed: nothing after its error is sent
+    json j = parse_json_bounded(unit);
     if (!j.is_object()) {
       st.error = "Ollama sent a stream line that is not a JSON object";
       return;
@@ -542,7 +546,7 @@ class OllamaProvider final : public Provider {
   }
 
   std::string translate_error(int status, std::string_view upstream_body) const override {
-    auto j = json::parse(upstream_body, nullptr, false);
+    auto j = parse_json_bounded(upstream_body);
     if (j.is_object() && j.contains("error") && j["error"].is_string()) {
       std::string msg = j["error"];
       bool not_found = status == 404 && msg.find("not found") != std::string::npos;
@@ -568,7 +572,7 @@ class OllamaProvider final : public Provider {
       detail = "Ollama answered HTTP " + std::to_string(status) + " to GET /api/tags";
       return false;
     }
-    json j = json::parse(body, nullptr, false);
+    json j = parse_json_bounded(body);
     if (!j.is_object() || !j.contains("models") || !j["models"].is_array()) {
       detail = "Ollama's /api/tags answer has no model list";
       return false;
@@ -615,7 +619,7 @@ bool wants_base64_embeddings(const nlohmann::json& client_body) {
 }
 
 bool embeddings_floats_to_base64(std::string& openai_body) {
-  json j = json::parse(openai_body, nullptr, false);
+  json j = parse_json_bounded(openai_body);
   if (!j.is_object() || !j.contains("data") || !j["data"].is_array()) return false;
   static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   for (auto& item : j["data"]) {

@@ -104,7 +104,7 @@ void read_body_facts(const JsonObjectScan& scan, BodyFacts& f) {
         const JsonMember* iu = ss.find("include_usage");
         f.include_usage = iu && json_bool_value(iu->value).value_or(false);
       } else {  // escaped or duplicate keys: let the parser decide
-        f.include_usage = include_usage_requested(nlohmann::json::parse(so->value, nullptr, false));
+        f.include_usage = include_usage_requested(parse_json_bounded(so->value));
       }
     }
   }
@@ -150,9 +150,11 @@ bool read_usage_scanned(std::string_view obj, Usage& u) {
 ResponseBody read_openai_response(std::string_view body, Usage& u) {
   const std::size_t b = body.find_first_not_of(" \t\r\n"), e = body.find_last_not_of(" \t\r\n");
   if (b == std::string_view::npos || body[b] != '{' || body[e] != '}') return ResponseBody::invalid;
+  // Forwarded without a document: the client gets no deeper JSON than the gateway accepts.
+  if (!json_depth_within(body)) return ResponseBody::invalid;
   if (extract_usage_fast(body, u)) return ResponseBody::forward;
   // No usage object found by the fast path: the document decides (and is checked whole).
-  const auto j = nlohmann::json::parse(body, nullptr, false);
+  const auto j = parse_json_bounded(body);
   if (!j.is_object()) return ResponseBody::invalid;
   if (j.contains("usage")) read_openai_usage(j["usage"], u);
   return ResponseBody::forward;
@@ -185,7 +187,7 @@ bool extract_usage_fast(std::string_view body, Usage& u) {
       } else if (c == '}' && --depth == 0) {
         const std::string_view obj = body.substr(i, j - i + 1);
         if (read_usage_scanned(obj, u)) return true;
-        auto j2 = nlohmann::json::parse(obj, nullptr, false);
+        auto j2 = parse_json_bounded(obj);
         if (j2.is_discarded()) return false;
         read_openai_usage(j2, u);
         return true;
@@ -197,7 +199,7 @@ bool extract_usage_fast(std::string_view body, Usage& u) {
 }
 
 std::string Provider::translate_error(int status, std::string_view upstream_body) const {
-  auto j = nlohmann::json::parse(upstream_body, nullptr, false);
+  auto j = parse_json_bounded(upstream_body);
   if (!j.is_discarded() && j.is_object()) {
     auto it = j.find("error");
     if (it != j.end() && it->is_object()) {

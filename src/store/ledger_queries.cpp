@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <variant>
 
+#include "llmgate/json_limits.hpp"
 #include "store/schema.hpp"
 #include "store/sqlite_ledger.hpp"
 #include "store/text_util.hpp"
@@ -626,7 +627,7 @@ json SqliteLedger::q_spend_logs(SQLite::Database& db, const Params& p) {
     j["custom_llm_provider"] = st.getColumn(13).getString();
     j["api_base"] = st.getColumn(14).getString();
     j["user"] = st.getColumn(15).getString();
-    json md = json::parse(st.getColumn(16).getString(), nullptr, false);
+    json md = parse_json_bounded(st.getColumn(16).getString());
     if (md.is_discarded() || !md.is_object()) md = json::object();
     md["status_code"] = st.getColumn(22).getInt();
     md["user_api_key_alias"] = st.getColumn(23).getString();

@@ -24,6 +24,7 @@ R check(const std::string& text) {
     case R::invalid: EXPECT_TRUE(j.is_discarded()); break;
     case R::not_object: EXPECT_FALSE(j.is_discarded()); EXPECT_FALSE(j.is_object()); break;
     case R::unsupported: break;  // the caller parses: nothing to compare
+    case R::too_deep: EXPECT_FALSE(llmgate::json_depth_within(text)); break;  // refused, never parsed
     case R::object: {
       EXPECT_FALSE(j.is_discarded());
       if (j.is_discarded()) break;
@@ -87,7 +88,7 @@ TEST(JsonScan, AgreesWithTheParserOnEdgeCases) {
   EXPECT_EQ(s.scan(R"({"a":1,"a":2})"), R::unsupported);
   EXPECT_EQ(s.scan(R"({"m\u006fdel":"x"})"), R::unsupported);
   EXPECT_EQ(s.scan("\xef\xbb\xbf{}"), R::unsupported);
-  EXPECT_EQ(s.scan("{\"a\":" + std::string(5000, '[') + std::string(5000, ']') + "}"), R::unsupported);
+  EXPECT_EQ(s.scan("{\"a\":" + std::string(5000, '[') + std::string(5000, ']') + "}"), R::too_deep);
   EXPECT_EQ(s.scan(R"({"a":1e999})"), R::invalid);
   EXPECT_EQ(s.scan(R"({"a":"\ud800"})"), R::invalid);
   EXPECT_EQ(s.scan("[]"), R::not_object);
@@ -172,4 +173,26 @@ TEST(JsonScan, RepeatedTopLevelKeysAreLeftToTheParser) {
   EXPECT_EQ(check(R"({"ab":1,"cb":2,"ab":3})"), R::unsupported);
   EXPECT_EQ(check(R"({"":1,"x":2,"":3})"), R::unsupported);
   EXPECT_EQ(check(R"({"":1,"x":2})"), R::object);
+}
+
+// Nesting past the limit is refused as such, never left to the parser: the document would be
+// built, then dumped or copied recursively (100,000 levels overflowed a worker's stack).
+TEST(JsonScan, NestingPastTheLimitIsTooDeep) {
+  auto arrays = [](std::size_t n) { return std::string(n, '[') + std::string(n, ']'); };
+  const std::size_t max = llmgate::kMaxJsonDepth;
+  EXPECT_EQ(JsonObjectScan::kMaxDepth, max);
+  EXPECT_EQ(check(R"({"messages":)" + arrays(max - 1) + "}"), R::object);
+  EXPECT_EQ(check(R"({"messages":)" + arrays(max) + "}"), R::too_deep);
+  EXPECT_EQ(check(arrays(max)), R::not_object);
+  EXPECT_EQ(check(arrays(max + 1)), R::too_deep);
+  for (std::size_t n : {std::size_t{100'000}, std::size_t{1'000'000}}) {
+    JsonObjectScan s;
+    EXPECT_EQ(s.scan(R"({"model":"m","messages":[{"role":"user","content":)" + arrays(n) + "}]}"), R::too_deep) << n;
+    EXPECT_EQ(s.scan(R"({"model":"m","tools":)" + std::string(n, '[')), R::too_deep) << n;  // never closed
+    std::string objs;
+    for (std::size_t i = 0; i < n; ++i) objs += R"({"a":)";
+    EXPECT_EQ(s.scan(objs + "1" + std::string(n, '}')), R::too_deep) << n;
+  }
+  // A fault before the limit is reached is reported as what it is.
+  EXPECT_EQ(check(R"({"a":x,"b":)" + arrays(max + 1) + "}"), R::invalid);
 }
