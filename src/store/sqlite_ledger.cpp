@@ -414,6 +414,7 @@ struct SqliteLedger::WriterDb {
 
 SqliteLedger::SqliteLedger(LedgerSettings s) : s_(std::move(s)) {
   path_ = resolve_database_path(s_);  // throws for postgresql:// etc.
+  lock_ = lock_database_file(path_);  // throws DatabaseInUse: another process has the file
   if (s_.batch_max_records == 0) s_.batch_max_records = 1;
   if (s_.queue_max_records == 0) s_.queue_max_records = 1;
   if (!(s_.batch_write_at_s > 0)) s_.batch_write_at_s = 1;

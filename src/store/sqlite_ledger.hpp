@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "llmgate/ledger.hpp"
+#include "store/db_lock.hpp"
 #include "store/yielding_vfs.hpp"
 
 namespace llmgate::store {
@@ -69,6 +70,7 @@ class SqliteLedger final : public Ledger {
 
   LedgerSettings s_;
   std::string path_;
+  std::shared_ptr<const DbFileLock> lock_;  // one process per database file (store/db_lock.hpp)
 
   // Queue (guarded by mu_).
   mutable std::mutex mu_;
