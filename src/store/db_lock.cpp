@@ -65,7 +65,11 @@ std::shared_ptr<const DbFileLock> lock_database_file(const std::string& db_path)
     std::error_code ec;
     std::filesystem::create_directories(parent, ec);
   }
-  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // flock needs no write access: a lock file another user created (an earlier pod's UID) or a
+  // read-only one still locks; only the pid is not written then.
+  if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM))
+    fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     spdlog::warn("database lock: cannot open '{}' ({}); '{}' is used without the "
                  "one-process lock",
