@@ -79,7 +79,8 @@ std::string tidy(std::string msg) {
 
 }  // namespace
 
-ModelDb::ModelDb(const std::string& path) : db_(open_db(path)) {}
+ModelDb::ModelDb(const std::string& path)
+    : lock_(store::lock_database_file(path)), db_(open_db(path)) {}
 
 std::vector<StoredModel> ModelDb::all() {
   SQLite::Statement q(db_, "SELECT id, model_name, body, created_us, updated_us FROM llmgate_models "

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmgate/config.hpp"
+#include "store/db_lock.hpp"
 
 namespace llmgate::model_admin_detail {
 
@@ -34,6 +35,7 @@ class ModelDb {
   bool remove(const std::string& id);
 
  private:
+  std::shared_ptr<const store::DbFileLock> lock_;  // the ledger's, when it has the file open
   SQLite::Database db_;
 };
 

@@ -95,6 +95,8 @@ void migrate_v1(SQLite::Database& db) {
   db.exec("CREATE INDEX usage_daily_key_alias ON usage_daily_key(key_alias)");
   db.exec("CREATE TABLE ledger_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID");
   db.exec("INSERT INTO ledger_meta(k, v) VALUES ('spend_logs_rows', 0)");
+  // The full-text index is sound from the start (SqliteLedger::verify_fts_once).
+  db.exec("INSERT INTO ledger_meta(k, v) VALUES ('fts_checked', 1)");
 }
 
 }  // namespace
@@ -130,6 +132,33 @@ void migrate(SQLite::Database& db) {
   if (v < 1) migrate_v1(db);
   db.exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
+}
+
+int64_t fts_row_count(SQLite::Database& db) {
+  SQLite::Statement q(db, "SELECT block FROM spend_logs_fts_data WHERE id = 1");
+  if (!q.executeStep()) return 0;
+  const auto* p = static_cast<const unsigned char*>(q.getColumn(0).getBlob());
+  const int n = q.getColumn(0).getBytes();
+  // SQLite's varint: big-endian groups of 7 bits, high bit set on all but the last; a ninth
+  // byte carries 8 bits.
+  uint64_t v = 0;
+  for (int i = 0; i < n && i < 9; ++i) {
+    if (i == 8) {
+      v = (v << 8) | p[i];
+      break;
+    }
+    v = (v << 7) | (p[i] & 0x7f);
+    if (!(p[i] & 0x80)) break;
+  }
+  return static_cast<int64_t>(v);
+}
+
+void rebuild_fts(SQLite::Database& db) {
+  // Not FTS5's 'rebuild': that indexes every row, the empty ones too.
+  db.exec("INSERT INTO spend_logs_fts (spend_logs_fts) VALUES ('delete-all')");
+  db.exec("INSERT INTO spend_logs_fts (rowid, messages, response, error_message)"
+          " SELECT id, messages, response, error_message FROM spend_logs"
+          " WHERE messages <> '' OR response <> '' OR error_message <> '' ORDER BY id");
 }
 
 double histogram_quantile(const std::array<int64_t, 16>& counts, double q) {

@@ -397,10 +397,15 @@ struct SqliteLedger::WriterDb {
         written_since(db, "SELECT id, request_id FROM spend_logs WHERE id > ? ORDER BY id"),
         retention_ids(db,
                       "SELECT id FROM spend_logs WHERE startTime < ? ORDER BY startTime LIMIT ?"),
+        // Only a row the index holds is removed from it: FTS5's 'delete' of a row it never
+        // indexed (no bodies, no error message) still lowers its row count, and once that count
+        // would go below zero every statement on the index fails with "database disk image is
+        // malformed". The docsize table has one row per indexed row.
         fts_delete(db,
                    "INSERT INTO spend_logs_fts (spend_logs_fts, rowid, messages, response,"
                    " error_message) SELECT 'delete', id, messages, response, error_message"
-                   " FROM spend_logs WHERE id = ?"),
+                   " FROM spend_logs WHERE id = ?1"
+                   " AND EXISTS (SELECT 1 FROM spend_logs_fts_docsize WHERE id = ?1)"),
         del(db, "DELETE FROM spend_logs WHERE id = ?") {
     for (const auto& r : kRollups)
       rollups.push_back(std::make_unique<SQLite::Statement>(db, rollup_upsert_sql(r.table)));
@@ -409,6 +414,7 @@ struct SqliteLedger::WriterDb {
 
 SqliteLedger::SqliteLedger(LedgerSettings s) : s_(std::move(s)) {
   path_ = resolve_database_path(s_);  // throws for postgresql:// etc.
+  lock_ = lock_database_file(path_);  // throws DatabaseInUse: another process has the file
   if (s_.batch_max_records == 0) s_.batch_max_records = 1;
   if (s_.queue_max_records == 0) s_.queue_max_records = 1;
   if (!(s_.batch_write_at_s > 0)) s_.batch_write_at_s = 1;
@@ -666,44 +672,50 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
   return true;
 }
 
+// Retention: small DELETE transactions (<= 1000 rows each, <= ~50 ms per pass) so neither
+// readers nor the next batch wait long. Rollups are kept.
+void SqliteLedger::run_retention(WriterDb& w) {
+  const int64_t cutoff = now_us() - static_cast<int64_t>(s_.retention_s * 1e6);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(50);
+  try {
+    while (Clock::now() < deadline) {
+      std::vector<int64_t> ids;
+      w.retention_ids.reset();
+      w.retention_ids.bind(1, static_cast<int64_t>(cutoff));
+      w.retention_ids.bind(2, static_cast<int64_t>(1000));
+      while (w.retention_ids.executeStep()) ids.push_back(w.retention_ids.getColumn(0).getInt64());
+      w.retention_ids.reset();
+      if (ids.empty()) break;
+      SQLite::Transaction tx(w.db, SQLite::TransactionBehavior::IMMEDIATE);
+      for (int64_t id : ids) {
+        w.fts_delete.reset();
+        w.fts_delete.bind(1, id);
+        w.fts_delete.exec();
+        w.del.reset();
+        w.del.bind(1, id);
+        w.del.exec();
+      }
+      w.meta_add.reset();
+      w.meta_add.bind(1, -static_cast<int64_t>(ids.size()));
+      w.meta_add.exec();
+      tx.commit();
+      if (ids.size() < 1000) break;
+    }
+  } catch (const std::exception& ex) {
+    db_errors_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("ledger: retention pass failed ({}); will retry", ex.what());
+  }
+}
+
 void SqliteLedger::run_maintenance(bool force_checkpoint) {
   if (!wdb_) return;
   const auto now = Clock::now();
   WriterDb& w = *wdb_;
-  // Retention: small DELETE transactions (<= 1000 rows each, <= ~50 ms per pass) so neither
-  // readers nor the next batch wait long. Rollups are kept.
-  if (s_.retention_s > 0 && now - last_maintenance_ >= std::chrono::seconds(2)) {
+  if (now - last_maintenance_ >= std::chrono::seconds(2)) {
     last_maintenance_ = now;
-    const int64_t cutoff = now_us() - static_cast<int64_t>(s_.retention_s * 1e6);
-    const auto deadline = now + std::chrono::milliseconds(50);
-    try {
-      while (Clock::now() < deadline) {
-        std::vector<int64_t> ids;
-        w.retention_ids.reset();
-        w.retention_ids.bind(1, static_cast<int64_t>(cutoff));
-        w.retention_ids.bind(2, static_cast<int64_t>(1000));
-        while (w.retention_ids.executeStep()) ids.push_back(w.retention_ids.getColumn(0).getInt64());
-        w.retention_ids.reset();
-        if (ids.empty()) break;
-        SQLite::Transaction tx(w.db, SQLite::TransactionBehavior::IMMEDIATE);
-        for (int64_t id : ids) {
-          w.fts_delete.reset();
-          w.fts_delete.bind(1, id);
-          w.fts_delete.exec();
-          w.del.reset();
-          w.del.bind(1, id);
-          w.del.exec();
-        }
-        w.meta_add.reset();
-        w.meta_add.bind(1, -static_cast<int64_t>(ids.size()));
-        w.meta_add.exec();
-        tx.commit();
-        if (ids.size() < 1000) break;
-      }
-    } catch (const std::exception& ex) {
-      db_errors_.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("ledger: retention pass failed ({}); will retry", ex.what());
-    }
+    // Not at shutdown: the check may take minutes.
+    if (!fts_verified_ && !force_checkpoint && now >= fts_retry_at_) verify_fts_once();
+    if (s_.retention_s > 0) run_retention(w);
   }
   // Checkpoints: SQLite's auto-checkpoint runs PASSIVE ones on commit; we add a TRUNCATE one
   // when idle or at shutdown so the -wal file does not stay large.
@@ -716,6 +728,62 @@ void SqliteLedger::run_maintenance(bool force_checkpoint) {
       spdlog::debug("ledger: checkpoint skipped: {}", ex.what());
     }
     try { w.db.setBusyTimeout(1000); } catch (...) {}
+  }
+}
+
+// Earlier versions' retention told the full-text index to forget rows it never held, which
+// lowered the index's row count and could commit that damage; retention then fails with
+// "database disk image is malformed" once the count would go below zero. A database is checked
+// once (ledger_meta 'fts_checked'; a database created by this version is marked at creation):
+// FTS5's integrity-check (the index's own structure, ~20 s per GB of index) and its row count
+// against the rows it holds; the index is rebuilt from spend_logs when either fails. On the
+// writer thread: records wait in the queue meanwhile.
+void SqliteLedger::verify_fts_once() {
+  WriterDb& w = *wdb_;
+  try {
+    if (w.db.execAndGet("SELECT count(*) FROM ledger_meta WHERE k = 'fts_checked'").getInt() > 0) {
+      fts_verified_ = true;
+      return;
+    }
+    spdlog::info("ledger: checking the full-text index of '{}' (once per database)", path_);
+    const auto t0 = Clock::now();
+    auto secs = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+    std::string damage;
+    try {
+      // Without rank = 1: that also wants every spend_logs row indexed, and rows without text
+      // are not.
+      w.db.exec("INSERT INTO spend_logs_fts (spend_logs_fts) VALUES ('integrity-check')");
+    } catch (const SQLite::Exception& ex) {
+      if ((ex.getErrorCode() & 0xff) != SQLITE_CORRUPT) throw;
+      damage = ex.what();
+    }
+    if (damage.empty()) {
+      const int64_t counted = fts_row_count(w.db);
+      const int64_t held =
+          w.db.execAndGet("SELECT count(*) FROM spend_logs_fts_docsize").getInt64();
+      if (counted != held)
+        damage = "it counts " + std::to_string(counted) + " rows and holds " + std::to_string(held);
+    }
+    if (!damage.empty())
+      spdlog::warn("ledger: the full-text index of '{}' is damaged ({}); rebuilding it from "
+                   "spend_logs",
+                   path_, damage);
+    SQLite::Transaction tx(w.db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (!damage.empty()) rebuild_fts(w.db);
+    w.db.exec("INSERT OR REPLACE INTO ledger_meta (k, v) VALUES ('fts_checked', 1)");
+    tx.commit();
+    fts_verified_ = true;
+    if (!damage.empty())
+      spdlog::warn("ledger: full-text index of '{}' rebuilt in {:.1f} s", path_, secs());
+    else
+      spdlog::info("ledger: full-text index of '{}' is sound ({:.1f} s)", path_, secs());
+  } catch (const std::exception& ex) {
+    db_errors_.fetch_add(1, std::memory_order_relaxed);
+    // The check reads the whole index: a failing one is not repeated every pass.
+    fts_retry_delay_ = std::min(fts_retry_delay_ * 2, std::chrono::seconds(3600));
+    fts_retry_at_ = Clock::now() + fts_retry_delay_;
+    spdlog::warn("ledger: full-text index check of '{}' failed ({}); retrying in {} s", path_,
+                 ex.what(), fts_retry_delay_.count());
   }
 }
 

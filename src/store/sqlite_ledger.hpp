@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "llmgate/ledger.hpp"
+#include "store/db_lock.hpp"
 #include "store/yielding_vfs.hpp"
 
 namespace llmgate::store {
@@ -49,6 +50,8 @@ class SqliteLedger final : public Ledger {
   bool write_batch(std::vector<RequestRecord>& batch, std::size_t begin, std::size_t end);
   bool ensure_writer_db();
   void run_maintenance(bool force_checkpoint);
+  void run_retention(WriterDb& w);
+  void verify_fts_once();
   void warn_drop_rate_limited();
 
   // Readers.
@@ -67,6 +70,7 @@ class SqliteLedger final : public Ledger {
 
   LedgerSettings s_;
   std::string path_;
+  std::shared_ptr<const DbFileLock> lock_;  // one process per database file (store/db_lock.hpp)
 
   // Queue (guarded by mu_).
   mutable std::mutex mu_;
@@ -91,6 +95,9 @@ class SqliteLedger final : public Ledger {
   std::chrono::steady_clock::time_point last_maintenance_{};
   std::chrono::steady_clock::time_point last_checkpoint_{};
   int64_t retention_cursor_ = 0;  // writer thread only
+  bool fts_verified_ = false;     // writer thread only: verify_fts_once() is done
+  std::chrono::steady_clock::time_point fts_retry_at_{};  // writer thread only
+  std::chrono::seconds fts_retry_delay_{15};              // doubled before each retry
   std::thread writer_;
   bool shut_down_ = false;
 
