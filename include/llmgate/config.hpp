@@ -15,6 +15,8 @@
 
 namespace llmgate {
 
+struct UpstreamAllowlist;  // llmgate/address_policy.hpp
+
 // A credential. Never printed: use masked() for anything a human or a log sees.
 class Secret {
  public:
@@ -77,6 +79,10 @@ struct Deployment {
   std::optional<double> output_cost_per_token;
   std::string base_model;      // model_info.base_model
   nlohmann::json model_info = nlohmann::json::object();
+  // Upstream address policy (llmgate/address_policy.hpp): added through the API (stricter), and
+  // llmgate_settings.upstream_allowlist (shared by all deployments of a snapshot; null = empty).
+  bool from_api = false;
+  std::shared_ptr<const UpstreamAllowlist> upstream_allowlist;
 };
 
 struct Limits {
@@ -102,6 +108,7 @@ struct ServerSettings {            // llmgate_settings (our own section) + comma
   double pool_idle_s = 2;          // pooled upstream connections dropped after this idle time
   int busy_poll_us = 0;            // > 0: a worker polls instead of sleeping this long after a request starts or ends
   std::string price_table;         // optional path overriding the embedded price table
+  std::shared_ptr<const UpstreamAllowlist> upstream_allowlist;  // null = empty
   Limits limits;
 };
 

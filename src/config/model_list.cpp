@@ -5,6 +5,7 @@
 #include <set>
 
 #include "config/loader_state.hpp"
+#include "llmgate/address_policy.hpp"
 
 namespace llmgate::config_detail {
 
@@ -199,6 +200,9 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
              "must be an http:// or https:// URL without query or credentials" + shown);
     }
     d.url = *url;
+    if (!is_url_path(d.url.base_path))
+      r.fail(have_base ? base_n : params, pp + ".api_base",
+             "the path may only hold letters, digits and -._~/:+,= (no '.' or '..' segment)");
     if (!have_key) {
       if (const char* k = env_or_null(pref.api_key_env)) d.api_key = Secret(k);
     }
@@ -207,6 +211,12 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
     const char* v = env_or_null("AZURE_API_VERSION");
     d.api_version = v ? v : kAzureApiVersionDefault;
   }
+  // Both become part of the upstream URL (/openai/deployments/{name}/...?api-version={version}).
+  if (is_azure && !is_url_name(d.upstream_model))
+    r.fail(model_n, pp + ".model", "the Azure deployment name may only hold letters, digits, '-', '_' and '.' (no '..')");
+  if (const YAML::Node vn = params["api_version"]; is_azure && !is_url_name(d.api_version))
+    r.fail(Reader::present(vn) ? vn : params, pp + ".api_version", "may only hold letters, digits, '-', '_' and '.' (no '..')");
+  d.upstream_allowlist = st.cfg.server.upstream_allowlist;  // (llmgate_settings is read before model_list)
 
   // model_info: id, base_model, cost overrides; everything is kept for /model/info.
   const std::string ip = p + ".model_info";

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "config/loader_state.hpp"
+#include "llmgate/address_policy.hpp"
 
 namespace llmgate::config_detail {
 
@@ -319,6 +320,19 @@ void load_ledger(Reader& r, const YAML::Node& n, const std::string& sec, LedgerS
   }
 }
 
+// upstream_allowlist: [CIDR, address or host name, ...] (llmgate/address_policy.hpp).
+void load_upstream_allowlist(Reader& r, const YAML::Node& n, const std::string& path, ServerSettings& s) {
+  if (!n.IsSequence()) r.fail(n, path, std::string("expected a list of CIDRs or host names, got ") + node_kind(n));
+  auto l = std::make_shared<UpstreamAllowlist>();
+  std::size_t i = 0;
+  for (auto it = n.begin(); it != n.end(); ++it, ++i) {
+    const std::string p = path + "[" + std::to_string(i) + "]";
+    if (!add_allowlist_entry(*l, r.str(*it, p)))
+      r.fail(*it, p, "expected an address range (10.0.0.0/8, fd00::/8), an address or a host name");
+  }
+  s.upstream_allowlist = std::move(l);
+}
+
 }  // namespace
 
 void load_llmgate_settings(Reader& r, const YAML::Node& n, LoadState& st) {
@@ -349,6 +363,7 @@ void load_llmgate_settings(Reader& r, const YAML::Node& n, LoadState& st) {
     else if (key == "pool_idle_seconds") s.pool_idle_s = r.duration(v, path);
     else if (key == "busy_poll_microseconds") s.busy_poll_us = static_cast<int>(r.integer(v, path, 0, 1000000));
     else if (key == "price_table") s.price_table = r.str(v, path);
+    else if (key == "upstream_allowlist") load_upstream_allowlist(r, v, path, s);
     else r.unknown(path);
   }
   if (s.host.empty()) r.fail(n, sec + ".host", "must not be empty");

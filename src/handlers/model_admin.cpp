@@ -211,6 +211,8 @@ HttpResponse model_new_handler(const HttpRequest& req, App& app) {
   if (runtime_models_disabled(*cfg, err)) return err;
   if (find_deployment(*cfg, id))
     return error_response(Errc::bad_request, "a model with id '" + id + "' already exists");
+  if (std::string why = refused_api_base(*d, cfg->server.upstream_allowlist.get()); !why.empty())
+    return error_response(Errc::bad_request, why, "litellm_params.api_base");
   const std::string& db_path = cfg->ledger.database_path;
   try {
     ModelDb db(db_path);
@@ -292,6 +294,8 @@ HttpResponse model_update_handler(const HttpRequest& req, App& app) {
     std::vector<std::string> warnings;
     auto d = validate_entry(entry, error, warnings);
     if (!d) return error_response(Errc::bad_request, error);
+    if (std::string why = refused_api_base(*d, cfg->server.upstream_allowlist.get()); !why.empty())
+      return error_response(Errc::bad_request, why, "litellm_params.api_base");
     row->body = entry;
     row->model_name = d->model_name;
     row->updated_us = now_us();

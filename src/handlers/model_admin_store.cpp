@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "handlers/model_admin_store.hpp"
+#include "llmgate/address_policy.hpp"
 #include "llmgate/json_limits.hpp"
 #include "llmgate/model_store.hpp"
 
@@ -124,6 +125,14 @@ bool ModelDb::remove(const std::string& id) {
   return st.exec() > 0;
 }
 
+std::string refused_api_base(const Deployment& d, const UpstreamAllowlist* allow) {
+  if (d.provider == ProviderKind::mock) return {};
+  const auto c = refused_upstream_host(d.url.host, true, allow);
+  if (!c) return {};
+  const auto addr = parse_ip_literal(d.url.host);
+  return "litellm_params.api_base: " + address_refusal_message(d.url.host, addr ? &*addr : nullptr, *c, true);
+}
+
 std::optional<Deployment> validate_entry(const json& entry, std::string& error,
                                          std::vector<std::string>& warnings) {
   // JSON is YAML: the loader sees exactly what a config.yaml with this one entry would hold.
@@ -196,6 +205,11 @@ std::shared_ptr<const Config> merge_db_models(const Config& file_config,
       continue;
     }
     d->model_info["db_model"] = true;
+    d->from_api = true;
+    d->upstream_allowlist = file_config.server.upstream_allowlist;
+    // Kept (the allowlist may change), but every connection to it is refused until then.
+    if (std::string why = refused_api_base(*d, d->upstream_allowlist.get()); !why.empty())
+      cfg->warnings.push_back(where + ": " + why);
     cfg->deployments.push_back(std::move(*d));
   }
   return cfg;

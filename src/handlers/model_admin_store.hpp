@@ -45,6 +45,10 @@ class ModelDb {
 std::optional<Deployment> validate_entry(const nlohmann::json& entry, std::string& error,
                                          std::vector<std::string>& warnings);
 
+// The upstream address policy for a model added through the API, before any lookup (addresses
+// in any spelling, localhost): "" when allowed, else "litellm_params.api_base: why".
+std::string refused_api_base(const Deployment& d, const UpstreamAllowlist* allow);
+
 int64_t now_us();
 
 }  // namespace llmgate::model_admin_detail

@@ -11,6 +11,8 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include "llmgate/address_policy.hpp"
+
 namespace llmgate {
 
 using namespace std::string_view_literals;  // "..."sv appends with a known length (no strlen)
@@ -132,6 +134,9 @@ UpstreamPool::~UpstreamPool() { close_all(); }
 
 std::string UpstreamPool::key_for(const Deployment& d) {
   std::string k = d.url.origin();
+  // A model added through the API never takes a connection a config-file model opened to the
+  // same origin: its own connections pass the stricter address check.
+  if (d.from_api) k += "|api";
   if (d.url.tls) {
     k += d.ssl_verify ? "|verify" : "|noverify";
     if (!d.ssl_ca_bundle.empty()) k += "|ca=" + d.ssl_ca_bundle;
@@ -269,9 +274,22 @@ awaitable<std::unique_ptr<UpstreamConn>> UpstreamPool::connect(const Deployment&
     return e == boost::system::errc::too_many_files_open || e == boost::system::errc::too_many_files_open_in_system ||
            e == boost::system::errc::no_buffer_space || e == boost::system::errc::not_enough_memory;
   };
+  // The upstream address policy, on each address after resolution (a name that resolves, or
+  // rebinds, to an internal address gains nothing) and before the socket is opened. Once per new
+  // connection: pooled connections are not checked again.
+  std::string refusal;
+  std::size_t tried = 0;
   boost::system::error_code cec = net::error::host_not_found;
   for (const tcp::endpoint& ep : endpoints) {
     if (timed_out) break;
+    const net::ip::address ip = ep.address();
+    const IpBytes addr = ip.is_v4() ? normalize_address(ip.to_v4().to_bytes().data(), 4)
+                                    : normalize_address(ip.to_v6().to_bytes().data(), 16);
+    if (auto refused = refused_upstream_address(addr, d.url.host, d.from_api, d.upstream_allowlist.get())) {
+      if (refusal.empty()) refusal = address_refusal_message(d.url.host, &addr, *refused, d.from_api);
+      continue;
+    }
+    ++tried;
     boost::system::error_code oc;
     c->plain->close(oc);
     c->plain->open(ep.protocol(), oc);
@@ -283,6 +301,12 @@ awaitable<std::unique_ptr<UpstreamConn>> UpstreamPool::connect(const Deployment&
     auto [e] = co_await c->plain->async_connect(ep, use_nothrow);
     cec = e;
     if (!cec) break;
+  }
+  if (!timed_out && tried == 0 && !refusal.empty()) {
+    guard.cancel();
+    errc = Errc::upstream_connect;
+    err = std::move(refusal);
+    co_return nullptr;
   }
   if (!timed_out && shortage(cec)) {
     guard.cancel();

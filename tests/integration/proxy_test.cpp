@@ -617,6 +617,7 @@ general_settings:
   background_health_checks: false
 llmgate_settings:
   drain_seconds: 0.3
+  upstream_allowlist: [127.0.0.0/8]
 )";
   Daemon gw(yaml);
   const json model = {{"model_name", "priced"},

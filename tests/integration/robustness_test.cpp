@@ -744,6 +744,7 @@ struct Call {
 std::string management_config(const FakeUpstream& up) {
   std::string yaml = config(up.base_url(), up.origin());
   yaml.replace(yaml.find("  background_health_checks: false\n"), 0, "  store_model_in_db: true\n");
+  yaml += "  upstream_allowlist: [127.0.0.0/8]\n";  // the runtime model's fake upstream is on loopback
   return yaml;
 }
 

@@ -24,6 +24,8 @@ constexpr const char* kNewSecret = "sk-rotated-secret-zyxwvu";
 constexpr const char* kConfig = R"yaml(
 general_settings:
   store_model_in_db: true
+llmgate_settings:
+  upstream_allowlist: [10.0.0.0/8]
 model_list:
   - model_name: gpt-4o
     litellm_params:
@@ -311,6 +313,65 @@ TEST_F(ModelAdminTest, BrokenStoredRowIsSkippedWithAWarning) {
     warned = warned || (w.find("'bad'") != std::string::npos &&
                         w.find("LLMGATE_TEST_UNSET_VAR") != std::string::npos);
   EXPECT_TRUE(warned);
+}
+
+TEST_F(ModelAdminTest, InternalApiBasesAreRefusedUnlessAllowlisted) {
+  // The fixture's config allowlists 10.0.0.0/8 only.
+  for (const char* base : {"http://169.254.169.254/v1", "http://[fd00:ec2::254]/v1", "http://127.1/v1",
+                           "http://0x7f000001/v1", "http://2130706433/v1", "http://[::ffff:127.0.0.1]/v1",
+                           "http://localhost:11434", "http://192.168.1.5/v1", "http://0.0.0.0/v1"}) {
+    json b = new_llama();
+    b["litellm_params"]["api_base"] = base;
+    json e = call_json("POST", "/model/new", b, 400);
+    EXPECT_EQ(e["error"]["type"], "invalid_request_error") << base;
+    EXPECT_EQ(e["error"]["param"], "litellm_params.api_base") << base;
+    EXPECT_NE(error_message(e).find("upstream_allowlist"), std::string::npos) << error_message(e);
+    EXPECT_EQ(app_.config()->deployments.size(), 2u) << base;  // nothing published
+  }
+  // Ollama's default api_base is localhost.
+  call_json("POST", "/model/new", {{"model_name", "o"}, {"litellm_params", {{"model", "ollama/llama3"}}}}, 400);
+
+  call_json("POST", "/model/new", new_llama());  // 10.0.0.5: allowlisted
+  const Deployment* d = deployment("llama-1");
+  ASSERT_NE(d, nullptr);
+  EXPECT_TRUE(d->from_api);
+  EXPECT_EQ(d->upstream_allowlist, app_.config()->server.upstream_allowlist);
+  EXPECT_FALSE(deployment("file-gpt4o")->from_api);
+  json e = call_json("POST", "/model/update",
+                     {{"model_info", {{"id", "llama-1"}}}, {"litellm_params", {{"api_base", "http://127.1/v1"}}}}, 400);
+  EXPECT_EQ(e["error"]["param"], "litellm_params.api_base");
+  EXPECT_EQ(deployment("llama-1")->url.host, "10.0.0.5");
+
+  // A stored row the policy refuses (written before it, or allowlisted then) still loads, with a
+  // warning: its connections are refused.
+  {
+    SQLite::Database db(file_config_.ledger.database_path, SQLite::OPEN_READWRITE);
+    db.exec("INSERT INTO llmgate_models (id, model_name, body, created_us, updated_us) VALUES "
+            "('old', 'old', '{\"model_name\":\"old\",\"litellm_params\":{\"model\":\"openai/x\","
+            "\"api_base\":\"http://169.254.169.254/v1\"},\"model_info\":{\"id\":\"old\"}}', 9e18, 9e18)");
+  }
+  auto cfg = merge_db_models(file_config_, file_config_.ledger.database_path);
+  bool warned = false;
+  for (const auto& w : cfg->warnings) warned = warned || w.find("cloud metadata") != std::string::npos;
+  EXPECT_TRUE(warned);
+  ASSERT_EQ(cfg->find("old").size(), 1u);
+  EXPECT_TRUE(cfg->find("old")[0]->from_api);
+}
+
+TEST_F(ModelAdminTest, AzureNamesInTheUrlAreValidated) {
+  json b = {{"model_name", "az"},
+            {"litellm_params", {{"model", "azure/#@evil/"}, {"api_base", "https://x.openai.azure.com"}}}};
+  for (const char* name : {"azure/#@evil/", "azure/a#b", "azure/a@b", "azure/a/b", "azure/a?b", "azure/..", "azure/a..b"}) {
+    b["litellm_params"]["model"] = name;
+    json e = call_json("POST", "/model/new", b, 400);
+    EXPECT_NE(error_message(e).find("litellm_params.model"), std::string::npos) << error_message(e);
+  }
+  b["litellm_params"]["model"] = "azure/gpt-4o_prod.2";
+  b["litellm_params"]["api_version"] = "2024-10-21?x=#";
+  json e = call_json("POST", "/model/new", b, 400);
+  EXPECT_NE(error_message(e).find("api_version"), std::string::npos) << error_message(e);
+  b["litellm_params"]["api_version"] = "2024-10-21";
+  call_json("POST", "/model/new", b);
 }
 
 TEST_F(ModelAdminTest, CredentialMayComeFromTheEnvironment) {
