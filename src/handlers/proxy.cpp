@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <charconv>
 
 #include <fmt/compile.h>
 #include <nlohmann/json.hpp>
@@ -235,6 +236,9 @@ class ProxyExchange {
   template <class Head>  // http::response_header<> or ResponseHead
   void set_common_headers(Head& h, int64_t overhead_us);
   void apply_usage(const Usage& u, bool estimated);
+  // What the request may use, for a virtual key's budget and tpm_limit: the body's prompt
+  // estimate plus the client's completion limit, priced at the dearest of `deployments`.
+  UsageEstimate admission_estimate(const std::vector<const Deployment*>& deployments, bool scanned);
   void finish();
 
   Worker& w_;
@@ -310,6 +314,35 @@ void ProxyExchange::apply_usage(const Usage& u, bool estimated) {
   rec_.cached_tokens = u.cached_tokens;
   rec_.reasoning_tokens = u.reasoning_tokens;
   rec_.tokens_estimated = estimated;
+}
+
+UsageEstimate ProxyExchange::admission_estimate(const std::vector<const Deployment*>& deployments, bool scanned) {
+  std::optional<int64_t> max_tokens;
+  for (const char* name : {"max_completion_tokens", "max_tokens"}) {
+    if (scanned) {
+      if (const JsonMember* m = scan_.find(name)) {
+        int64_t v = 0;
+        const auto [end, ec] = std::from_chars(m->value.data(), m->value.data() + m->value.size(), v);
+        if (ec == std::errc() && end == m->value.data() + m->value.size()) max_tokens = v;
+      }
+    } else if (auto it = dom().find(name); it != dom().end() && it->is_number_integer()) {
+      max_tokens = it->is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), INT64_MAX))
+                                            : it->get<int64_t>();
+    }
+    if (max_tokens) break;
+  }
+  const TokenEstimate t = estimate_request_tokens(request_bytes_, max_tokens, ep_ != Endpoint::embeddings);
+  UsageEstimate est;
+  est.tokens = t.prompt + t.completion;
+  if (w_.app.prices && !deployments.empty()) {
+    RequestRecord r;
+    r.prompt_tokens = t.prompt;
+    r.completion_tokens = t.completion;
+    r.total_tokens = est.tokens;
+    for (const Deployment* d : deployments)
+      if (auto c = w_.cost_of(*d, r)) est.cost_usd = std::max(est.cost_usd, *c);
+  }
+  return est;
 }
 
 void ProxyExchange::finish() {
@@ -414,8 +447,8 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, std::vect
                             std::size_t& first_fallback) {
   // 1. Who is calling. A virtual key is checked once the model is known (allowed models).
   const std::string_view key = presented_key(req_);
-  const bool deferred = w_.app.keys && !key.empty() &&
-                        !(!cfg_->master_key.empty() && constant_time_equals(key, cfg_->master_key.reveal()));
+  const bool deferred = w_.app.keys && !key.empty() && !cfg_->master_key.empty() &&
+                        !constant_time_equals(key, cfg_->master_key.reveal());
   if (!deferred) {
     Errc e = authenticate(w_.app, *cfg_, req_, "", who_, msg);
     if (e != Errc::ok) return e;
@@ -473,7 +506,9 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, std::vect
 
   auto deployments = cfg_->find(model);
   if (deferred) {
-    Errc e = authenticate(w_.app, *cfg_, req_, deployments.empty() ? "" : model, who_, msg);
+    // The key's budget and tpm_limit hold this request's estimate until finish() settles it.
+    const UsageEstimate est = admission_estimate(deployments, sr == JsonObjectScan::Result::object);
+    Errc e = w_.app.keys->authorize(key, deployments.empty() ? "" : model, est, who_, msg);
     if (e != Errc::ok) return e;
   }
   if (deployments.empty()) {
