@@ -239,6 +239,9 @@ class ProxyExchange {
   // What the request may use, for a virtual key's budget and tpm_limit: the body's prompt
   // estimate plus the client's completion limit, priced at the dearest of `deployments`.
   UsageEstimate admission_estimate(const std::vector<const Deployment*>& deployments, bool scanned);
+  // Whether an upstream SSE event's data is a JSON object. Uses the client's body scan, which
+  // is free once a stream has started (release_request_bodies): nothing allocated per event.
+  bool event_is_json_object(std::string_view data);
   void finish();
 
   Worker& w_;
@@ -252,7 +255,7 @@ class ProxyExchange {
   const Deployment* dep_ = nullptr;
   bool stream_ = false;
   bool client_include_usage = false;
-  JsonObjectScan scan_;                  // the client's body, scanned once
+  JsonObjectScan scan_;                  // the client's body, scanned once (then a stream's events)
   BodyFacts facts_;                      // what the dialects need to splice it
   std::size_t request_bytes_ = 0;        // the client's body size, kept when the body is released
   bool fast_ = false;                    // facts_ describe the body: splicing is possible
@@ -343,6 +346,20 @@ UsageEstimate ProxyExchange::admission_estimate(const std::vector<const Deployme
       if (auto c = w_.cost_of(*d, r)) est.cost_usd = std::max(est.cost_usd, *c);
   }
   return est;
+}
+
+bool ProxyExchange::event_is_json_object(std::string_view data) {
+  switch (scan_.scan(data)) {
+    case JsonObjectScan::Result::object:
+      return true;
+    case JsonObjectScan::Result::unsupported: {  // rare (escaped or many keys): the full parser decides
+      if (!nlohmann::json::accept(data)) return false;
+      const auto first = data.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+      return first != std::string_view::npos && data[first] == '{';
+    }
+    default:
+      return false;
+  }
 }
 
 void ProxyExchange::finish() {
@@ -781,7 +798,9 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
     if (!in.empty()) last_data = clock_t_::now();
     out.clear();
     if (passthrough) {
+      bool malformed = false;
       bool ok = parser.feed(in, [&](const SseEvent& ev) {
+        if (malformed) return;  // nothing after a malformed event reaches the client
         if (!ev.has_data) {
           if (ev.comment_only) out.append(ev.raw);
           return;
@@ -789,6 +808,10 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
         if (ev.is_done()) {
           saw_done = true;
           out.append(ev.raw);
+          return;
+        }
+        if (!event_is_json_object(ev.data)) {
+          malformed = true;
           return;
         }
         ++data_events;
@@ -806,7 +829,10 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
           log_body("\n");
         }
       });
-      if (!ok) {
+      if (malformed) {
+        end_error = Errc::upstream_stream_cut;
+        end_message = "upstream " + d.url.host + " sent a stream event that is not a JSON object";
+      } else if (!ok) {
         end_error = Errc::upstream_protocol;
         end_message = "upstream sent an SSE event larger than the limit";
         break;
@@ -815,7 +841,7 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
       // A dialect of SSE that needs translation (Azure): one call per event's data.
       std::size_t before = out.size();
       bool ok = parser.feed(in, [&](const SseEvent& ev) {
-        if (!ev.has_data) return;
+        if (!ev.has_data || !st.error.empty()) return;  // nothing after a failed event
         ++data_events;
         prov.translate_stream_unit(ep_, d, st, ev.data, out);
       });
@@ -841,11 +867,12 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
         if (line.empty() || line == "\r") continue;
         std::size_t before = out.size();
         prov.translate_stream_unit(ep_, d, st, line, out);
+        if (!st.error.empty()) break;  // nothing after a failed line reaches the client
         if (out.size() > before && rec_.ttft_us == 0) rec_.ttft_us = us_since(info_.t0);
         ++data_events;
       }
       ndjson_pending.erase(0, pos);
-      if (done && !ndjson_pending.empty()) {
+      if (done && !ndjson_pending.empty() && st.error.empty()) {
         prov.translate_stream_unit(ep_, d, st, ndjson_pending, out);
         ndjson_pending.clear();
       }

@@ -1,5 +1,5 @@
 // Virtual-key budgets and tpm limits under concurrency (estimates reserved at admission, settled
-// when a request ends, on every path).
+// when a request ends, on every path), and malformed upstream stream events.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -194,6 +194,61 @@ TEST_F(KeyLimits, ReservationIsReleasedWhenTheClientLeaves) {
               429);
   }  // the client closes while the upstream hangs
   EXPECT_EQ(admitted_within(key, seconds(5)), 200);
+}
+
+struct LedgerRow {
+  int status = 0;
+  std::string error_type;
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+  bool estimated = false;
+};
+
+std::optional<LedgerRow> ledger_row(const std::string& db_path, const std::string& request_id) {
+  const auto deadline = steady_clock::now() + seconds(10);
+  while (steady_clock::now() < deadline) {
+    try {
+      SQLite::Database db(db_path, SQLite::OPEN_READONLY);
+      SQLite::Statement q(db, "SELECT status_code, error_type, prompt_tokens, completion_tokens, tokens_estimated "
+                              "FROM spend_logs WHERE request_id = ?");
+      q.bind(1, request_id);
+      if (q.executeStep()) {
+        LedgerRow r;
+        r.status = q.getColumn(0).getInt();
+        r.error_type = q.getColumn(1).getString();
+        r.prompt_tokens = q.getColumn(2).getInt64();
+        r.completion_tokens = q.getColumn(3).getInt64();
+        r.estimated = q.getColumn(4).getInt() != 0;
+        return r;
+      }
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return std::nullopt;
+}
+
+TEST_F(KeyLimits, MalformedStreamEventEndsTheStreamWithAnError) {
+  for (const std::string model : {"malformed", "malformed-azure", "malformed-ollama"}) {
+    RawConn c(gw->port());
+    c.send(http_request("POST", "/v1/chat/completions", chat_body(model, true), {auth_header()}));
+    auto r = c.read_response(seconds(10));
+    ASSERT_TRUE(r) << model;
+    EXPECT_EQ(r->status, 200) << model;  // the stream had started
+    const std::string& b = r->body;
+    EXPECT_NE(b.find("Hello"), std::string::npos) << model << ": the events before it arrive\n" << b;
+    EXPECT_NE(b.find("event: error"), std::string::npos) << model << "\n" << b;
+    EXPECT_NE(b.find("upstream_stream_error"), std::string::npos) << model << "\n" << b;
+    EXPECT_EQ(b.find("[DONE]"), std::string::npos) << model << "\n" << b;
+    EXPECT_EQ(b.find("\"finish_reason\":\"stop\""), std::string::npos) << model << "\n" << b;
+    EXPECT_EQ(b.find("\"cut"), std::string::npos) << model << ": the malformed event is not passed on\n" << b;
+    auto row = ledger_row(gw->dir() + "/ledger.db", r->header("x-request-id"));
+    ASSERT_TRUE(row) << model;
+    EXPECT_EQ(row->status, 502) << model;
+    EXPECT_EQ(row->error_type, "api_error") << model;
+    EXPECT_GT(row->prompt_tokens, 0) << model;
+    EXPECT_GE(row->completion_tokens, 1) << model << ": the events delivered before it";
+    EXPECT_TRUE(row->estimated) << model;
+  }
 }
 
 }  // namespace

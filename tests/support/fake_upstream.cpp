@@ -687,6 +687,8 @@ struct FakeUpstream::Impl {
     } else {
       evs = chat_stream_events(model, created, events, info.include_usage, st, cut_after);
     }
+    if (behaviour == "stream-malformed")  // a cut JSON event after two content events; the rest as usual
+      evs.insert(evs.begin() + (azure ? 3 : 2), sse(R"({"id":"chatcmpl-fake","choices":[{"index":0,"delta":{"content":"cut)"));
     if (behaviour == "slow-first") {  // the head at once, the first event 600 ms later
       if (!co_await write(sock, stream_head("text/event-stream; charset=utf-8", keep))) co_return Next::close;
       asio::steady_timer t(sock.get_executor());
@@ -848,6 +850,7 @@ struct FakeUpstream::Impl {
         lines.push_back(unit(FakeUpstream::stream_piece(i), "", false, 0) + "\n");
       }
     }
+    if (model == "stream-malformed") lines.insert(lines.begin() + 2, "{\"model\":\"stream-malformed\",\"message\":{\"content\":\"cut\n");
     if (model == "stream-error") lines.push_back(ollama_error("fake upstream failure during the stream") + "\n");
     else if (cut_after < 0) lines.push_back(unit("", "", true, events) + "\n");
     bool ok = co_await write_stream(sock, stream_head("application/x-ndjson", keep), lines, interval,
