@@ -241,6 +241,7 @@ TEST_F(KeyLimits, MalformedStreamEventEndsTheStreamWithAnError) {
     EXPECT_EQ(b.find("[DONE]"), std::string::npos) << model << "\n" << b;
     EXPECT_EQ(b.find("\"finish_reason\":\"stop\""), std::string::npos) << model << "\n" << b;
     EXPECT_EQ(b.find("\"cut"), std::string::npos) << model << ": the malformed event is not passed on\n" << b;
+    EXPECT_EQ(b.find("\" fake\""), std::string::npos) << model << ": nor what came after it\n" << b;
     auto row = ledger_row(gw->dir() + "/ledger.db", r->header("x-request-id"));
     ASSERT_TRUE(row) << model;
     EXPECT_EQ(row->status, 502) << model;
