@@ -283,8 +283,6 @@ Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_gr
     if (res_nano > 0 || res_tokens > 0) {
       s->reserved_nano_usd += res_nano;
       s->reserved_tokens += res_tokens;
-    }
-    if (res_nano > 0 || res_tokens > 0) {
       out.reservation.state_ = s;
       out.reservation.nano_usd_ = res_nano;
       out.reservation.tokens_ = res_tokens;
