@@ -2,8 +2,10 @@
 // Who is calling. The server extracts the presented key (Authorization: Bearer, api-key,
 // x-api-key) and asks, in order: master key (constant-time compare), virtual keys (KeyStore),
 // dashboard session (UiSessions). No Asio here.
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +17,58 @@
 namespace llmgate {
 
 struct App;
+namespace keys_detail {
+struct KeyState;
+class KeyStoreImpl;
+}  // namespace keys_detail
+
+// What a request may use, estimated at admission. A virtual key's budget and tpm_limit hold it
+// for the request while it runs, so concurrent requests see each other (KeyStore::authorize).
+struct UsageEstimate {
+  int64_t tokens = 0;   // prompt estimate plus the completion limit
+  double cost_usd = 0;  // those tokens at the deployment's price (0 when the price is unknown)
+};
+
+// Completion tokens reserved when the client sets neither max_completion_tokens nor max_tokens.
+inline constexpr int64_t kDefaultReservedCompletionTokens = 1024;
+// Token estimate for admission: about four body bytes a token for the prompt (rounded up), plus
+// `max_tokens` (clamped to 0..10^9) or kDefaultReservedCompletionTokens when the client set none;
+// `completion` false (embeddings) adds no completion.
+struct TokenEstimate {
+  int64_t prompt = 0;
+  int64_t completion = 0;
+};
+TokenEstimate estimate_request_tokens(std::size_t body_bytes, std::optional<int64_t> max_tokens, bool completion);
+
+// The part of a virtual key's budget and tpm_limit held for one admitted request. Given back
+// exactly once: by KeyStore::record_usage (which adds the real usage) or, when the request ends
+// any other way, by release() or the destructor. Holds the key's counters alive, not the store.
+class KeyReservation {
+ public:
+  KeyReservation() = default;
+  KeyReservation(KeyReservation&& o) noexcept { *this = std::move(o); }
+  KeyReservation& operator=(KeyReservation&& o) noexcept {
+    if (this != &o) {
+      release();
+      state_ = std::move(o.state_);
+      nano_usd_ = o.nano_usd_;
+      tokens_ = o.tokens_;
+    }
+    return *this;
+  }
+  ~KeyReservation() { release(); }
+  bool held() const { return state_ != nullptr; }
+  int64_t nano_usd() const { return nano_usd_; }  // reserved cost in 10^-9 USD
+  int64_t tokens() const { return tokens_; }
+  // Gives the reservation back without adding usage; nothing when none is held. Any thread.
+  void release() noexcept;
+
+ private:
+  friend class keys_detail::KeyStoreImpl;
+  std::shared_ptr<keys_detail::KeyState> state_;
+  int64_t nano_usd_ = 0;
+  int64_t tokens_ = 0;
+};
 
 struct Principal {
   bool master = false;       // master key or an admin dashboard session
@@ -22,6 +76,7 @@ struct Principal {
   std::string key_hash;      // sha256 hex of a virtual key ("" for master/session)
   std::string key_alias;     // configured alias ("" when none)
   std::vector<std::string> allowed_models;  // empty = all
+  KeyReservation reservation;  // a virtual key's admission estimate, until the request ends
 };
 
 // Constant-time string equality (length leaks, content does not).
@@ -51,10 +106,18 @@ class KeyStore {
   // master key: ok + principal, or unauthorized (unknown, expired, blocked: LiteLLM
   // answers 401 for a blocked key), forbidden (model not allowed: `model_group` "" skips the
   // model check), budget_exceeded, rate_limited.
-  virtual Errc authorize(std::string_view raw_key, std::string_view model_group, Principal& out,
-                         std::string& message) = 0;
-  // After a request finished (worker thread): adds spend/tokens to the key. Never blocks on I/O.
-  virtual void record_usage(const Principal& p, const RequestRecord& r) = 0;
+  // With an estimate, the budget and tpm_limit also count what admitted requests still in flight
+  // reserved: a request is admitted while spend plus reservations is below max_budget (tokens
+  // this minute plus reservations below tpm_limit), and then reserves `estimate` itself in
+  // `out.reservation`.
+  virtual Errc authorize(std::string_view raw_key, std::string_view model_group, const UsageEstimate& estimate,
+                         Principal& out, std::string& message) = 0;
+  Errc authorize(std::string_view raw_key, std::string_view model_group, Principal& out, std::string& message) {
+    return authorize(raw_key, model_group, UsageEstimate{}, out, message);
+  }
+  // After a request finished (worker thread): releases `p.reservation` and adds the request's real
+  // spend and tokens to the key. Never blocks on I/O.
+  virtual void record_usage(Principal& p, const RequestRecord& r) = 0;
 };
 
 // Dashboard sessions. Implemented in src/auth/ui_session*.cpp.

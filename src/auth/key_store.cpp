@@ -5,7 +5,9 @@
 #include "llmgate/json_limits.hpp"
 #include "llmgate/thread_name.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -31,6 +33,26 @@ int64_t parse_duration_seconds(std::string_view s) {
   if (unit == "w") return n * 7 * 86400;
   if (unit == "mo") return n * 30 * 86400;
   return -1;
+}
+
+TokenEstimate estimate_request_tokens(std::size_t body_bytes, std::optional<int64_t> max_tokens, bool completion) {
+  constexpr int64_t kMaxCompletion = 1'000'000'000;
+  TokenEstimate e;
+  e.prompt = static_cast<int64_t>((body_bytes + 3) / 4);
+  if (completion)
+    e.completion = max_tokens ? std::clamp<int64_t>(*max_tokens, 0, kMaxCompletion) : kDefaultReservedCompletionTokens;
+  return e;
+}
+
+void KeyReservation::release() noexcept {
+  if (!state_) return;
+  {
+    std::lock_guard lk(state_->mu);
+    state_->reserved_nano_usd -= nano_usd_;
+    state_->reserved_tokens -= tokens_;
+  }
+  state_.reset();
+  nano_usd_ = tokens_ = 0;
 }
 
 namespace keys_detail {
@@ -171,7 +193,7 @@ std::size_t KeyStoreImpl::size() const {
 // ---- hot path ---------------------------------------------------------------------------------
 
 Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_group,
-                             Principal& out, std::string& message) {
+                             const UsageEstimate& estimate, Principal& out, std::string& message) {
   if (raw_key.empty()) {
     message = "Authentication Error, no API key provided";
     return Errc::unauthorized;
@@ -213,12 +235,27 @@ Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_gr
       return Errc::forbidden;
     }
   }
+  // The estimate in integers (see KeyState); a cost that is not a finite number >= 0 reserves none.
+  const double nano = estimate.cost_usd * 1e9;
+  const int64_t want_nano = nano > 0 && nano < 1e18 ? static_cast<int64_t>(std::ceil(nano)) : 0;
+  const int64_t want_tokens = std::clamp<int64_t>(estimate.tokens, 0, int64_t{1} << 50);
+  out.reservation.release();  // a principal reused for another request gives back its old one
   {
     std::lock_guard lk(s->mu);
-    if (m->max_budget && s->spend >= *m->max_budget) {
-      char buf[160];
-      std::snprintf(buf, sizeof buf, "Budget has been exceeded: current spend %.6f, max budget %.6f",
-                    s->spend, *m->max_budget);
+    // Admitted while what is spent plus what requests in flight hold is below the limit; this
+    // request then holds its own estimate. With estimates at least the real usage, the limit is
+    // overshot by at most the last admitted request's usage, however many arrive at once.
+    const double held = static_cast<double>(s->reserved_nano_usd) * 1e-9;
+    if (m->max_budget && s->spend + held >= *m->max_budget) {
+      char buf[224];
+      if (s->reserved_nano_usd > 0)
+        std::snprintf(buf, sizeof buf,
+                      "Budget has been exceeded: current spend %.6f (plus %.6f reserved by requests in flight), "
+                      "max budget %.6f",
+                      s->spend, held, *m->max_budget);
+      else
+        std::snprintf(buf, sizeof buf, "Budget has been exceeded: current spend %.6f, max budget %.6f", s->spend,
+                      *m->max_budget);
       message = buf;
       return Errc::budget_exceeded;
     }
@@ -233,12 +270,24 @@ Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_gr
                 " requests per minute";
       return Errc::rate_limited;
     }
-    if (m->tpm_limit && s->tokens_in_window >= *m->tpm_limit) {
+    if (m->tpm_limit && s->tokens_in_window + s->reserved_tokens >= *m->tpm_limit) {
       message = "Rate limit exceeded: key tpm_limit " + std::to_string(*m->tpm_limit) +
                 " tokens per minute";
+      if (s->reserved_tokens > 0)
+        message += " (" + std::to_string(s->reserved_tokens) + " reserved by requests in flight)";
       return Errc::rate_limited;
     }
     ++s->requests_in_window;
+    // Only what a limit of this key counts is held (keys without limits skip the bookkeeping).
+    const int64_t res_nano = m->max_budget ? want_nano : 0;
+    const int64_t res_tokens = m->tpm_limit ? want_tokens : 0;
+    if (res_nano > 0 || res_tokens > 0) {
+      s->reserved_nano_usd += res_nano;
+      s->reserved_tokens += res_tokens;
+      out.reservation.state_ = s;
+      out.reservation.nano_usd_ = res_nano;
+      out.reservation.tokens_ = res_tokens;
+    }
   }
   out.master = false;
   out.ui_session = false;
@@ -248,15 +297,26 @@ Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_gr
   return Errc::ok;
 }
 
-void KeyStoreImpl::record_usage(const Principal& p, const RequestRecord& r) {
-  if (p.key_hash.empty()) return;
-  auto s = find(p.key_hash);
-  if (!s) return;  // deleted meanwhile
+void KeyStoreImpl::record_usage(Principal& p, const RequestRecord& r) {
+  // The counters the reservation holds are the key's, also when it was deleted or replaced
+  // meanwhile (then nothing reads them any more); without a reservation, looked up by hash.
+  std::shared_ptr<KeyState> s = p.reservation.state_;
+  if (!s) {
+    if (p.key_hash.empty()) return;
+    s = find(p.key_hash);
+    if (!s) return;  // deleted meanwhile
+  }
   int64_t tokens = r.total_tokens > 0 ? r.total_tokens : r.prompt_tokens + r.completion_tokens;
   const double cost = r.cost_usd.value_or(0.0);
   const int64_t minute = now_us() / 60'000'000;
   {
     std::lock_guard lk(s->mu);
+    if (p.reservation.state_ == s) {  // settled here, in the same step as the usage is added
+      s->reserved_nano_usd -= p.reservation.nano_usd_;
+      s->reserved_tokens -= p.reservation.tokens_;
+      p.reservation.state_.reset();
+      p.reservation.nano_usd_ = p.reservation.tokens_ = 0;
+    }
     if (s->window_minute != minute) {
       s->window_minute = minute;
       s->requests_in_window = 0;

@@ -42,6 +42,9 @@ struct KeyState {
   int64_t window_minute = 0;            // unix minute of the counters below
   int64_t requests_in_window = 0;
   int64_t tokens_in_window = 0;
+  // Held by admitted requests still in flight (KeyReservation), whatever the minute.
+  int64_t reserved_nano_usd = 0;        // 10^-9 USD: integers, so releases return it to 0 exactly
+  int64_t reserved_tokens = 0;
   bool dirty = false;                   // spend changed since the last flush
 };
 
@@ -50,9 +53,10 @@ class KeyStoreImpl final : public VirtualKeyStore {
   explicit KeyStoreImpl(const KeyStoreOptions& opt);
   ~KeyStoreImpl() override;
 
-  Errc authorize(std::string_view raw_key, std::string_view model_group, Principal& out,
-                 std::string& message) override;
-  void record_usage(const Principal& p, const RequestRecord& r) override;
+  using KeyStore::authorize;
+  Errc authorize(std::string_view raw_key, std::string_view model_group, const UsageEstimate& estimate,
+                 Principal& out, std::string& message) override;
+  void record_usage(Principal& p, const RequestRecord& r) override;
 
   KeyResult generate(const nlohmann::json& req) override;
   KeyResult info(std::string_view key_or_hash) override;

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <charconv>
 
 #include <fmt/compile.h>
 #include <nlohmann/json.hpp>
@@ -235,6 +236,12 @@ class ProxyExchange {
   template <class Head>  // http::response_header<> or ResponseHead
   void set_common_headers(Head& h, int64_t overhead_us);
   void apply_usage(const Usage& u, bool estimated);
+  // What the request may use, for a virtual key's budget and tpm_limit: the body's prompt
+  // estimate plus the client's completion limit, priced at the dearest of `deployments`.
+  UsageEstimate admission_estimate(const std::vector<const Deployment*>& deployments, bool scanned);
+  // Whether an upstream SSE event's data is a JSON object. Uses the client's body scan, which
+  // is free once a stream has started (release_request_bodies): nothing allocated per event.
+  bool event_is_json_object(std::string_view data);
   void finish();
 
   Worker& w_;
@@ -248,7 +255,7 @@ class ProxyExchange {
   const Deployment* dep_ = nullptr;
   bool stream_ = false;
   bool client_include_usage = false;
-  JsonObjectScan scan_;                  // the client's body, scanned once
+  JsonObjectScan scan_;                  // the client's body, scanned once (then a stream's events)
   BodyFacts facts_;                      // what the dialects need to splice it
   std::size_t request_bytes_ = 0;        // the client's body size, kept when the body is released
   bool fast_ = false;                    // facts_ describe the body: splicing is possible
@@ -310,6 +317,49 @@ void ProxyExchange::apply_usage(const Usage& u, bool estimated) {
   rec_.cached_tokens = u.cached_tokens;
   rec_.reasoning_tokens = u.reasoning_tokens;
   rec_.tokens_estimated = estimated;
+}
+
+UsageEstimate ProxyExchange::admission_estimate(const std::vector<const Deployment*>& deployments, bool scanned) {
+  std::optional<int64_t> max_tokens;
+  for (const char* name : {"max_completion_tokens", "max_tokens"}) {
+    if (scanned) {
+      if (const JsonMember* m = scan_.find(name)) {
+        int64_t v = 0;
+        const auto [end, ec] = std::from_chars(m->value.data(), m->value.data() + m->value.size(), v);
+        if (ec == std::errc() && end == m->value.data() + m->value.size()) max_tokens = v;
+      }
+    } else if (auto it = dom().find(name); it != dom().end() && it->is_number_integer()) {
+      max_tokens = it->is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), INT64_MAX))
+                                            : it->get<int64_t>();
+    }
+    if (max_tokens) break;
+  }
+  const TokenEstimate t = estimate_request_tokens(request_bytes_, max_tokens, ep_ != Endpoint::embeddings);
+  UsageEstimate est;
+  est.tokens = t.prompt + t.completion;
+  if (w_.app.prices && !deployments.empty()) {
+    RequestRecord r;
+    r.prompt_tokens = t.prompt;
+    r.completion_tokens = t.completion;
+    r.total_tokens = est.tokens;
+    for (const Deployment* d : deployments)
+      if (auto c = w_.cost_of(*d, r)) est.cost_usd = std::max(est.cost_usd, *c);
+  }
+  return est;
+}
+
+bool ProxyExchange::event_is_json_object(std::string_view data) {
+  switch (scan_.scan(data)) {
+    case JsonObjectScan::Result::object:
+      return true;
+    case JsonObjectScan::Result::unsupported: {  // rare (escaped or many keys): the full parser decides
+      if (!nlohmann::json::accept(data)) return false;
+      const auto first = data.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+      return first != std::string_view::npos && data[first] == '{';
+    }
+    default:
+      return false;
+  }
 }
 
 void ProxyExchange::finish() {
@@ -414,8 +464,8 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, std::vect
                             std::size_t& first_fallback) {
   // 1. Who is calling. A virtual key is checked once the model is known (allowed models).
   const std::string_view key = presented_key(req_);
-  const bool deferred = w_.app.keys && !key.empty() &&
-                        !(!cfg_->master_key.empty() && constant_time_equals(key, cfg_->master_key.reveal()));
+  const bool deferred = w_.app.keys && !key.empty() && !cfg_->master_key.empty() &&
+                        !constant_time_equals(key, cfg_->master_key.reveal());
   if (!deferred) {
     Errc e = authenticate(w_.app, *cfg_, req_, "", who_, msg);
     if (e != Errc::ok) return e;
@@ -479,7 +529,9 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, std::vect
 
   auto deployments = cfg_->find(model);
   if (deferred) {
-    Errc e = authenticate(w_.app, *cfg_, req_, deployments.empty() ? "" : model, who_, msg);
+    // The key's budget and tpm_limit hold this request's estimate until finish() settles it.
+    const UsageEstimate est = admission_estimate(deployments, sr == JsonObjectScan::Result::object);
+    Errc e = w_.app.keys->authorize(key, deployments.empty() ? "" : model, est, who_, msg);
     if (e != Errc::ok) return e;
   }
   if (deployments.empty()) {
@@ -752,7 +804,9 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
     if (!in.empty()) last_data = clock_t_::now();
     out.clear();
     if (passthrough) {
+      bool malformed = false;
       bool ok = parser.feed(in, [&](const SseEvent& ev) {
+        if (malformed) return;  // nothing after a malformed event reaches the client
         if (!ev.has_data) {
           if (ev.comment_only) out.append(ev.raw);
           return;
@@ -760,6 +814,10 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
         if (ev.is_done()) {
           saw_done = true;
           out.append(ev.raw);
+          return;
+        }
+        if (!event_is_json_object(ev.data)) {
+          malformed = true;
           return;
         }
         ++data_events;
@@ -777,7 +835,10 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
           log_body("\n");
         }
       });
-      if (!ok) {
+      if (malformed) {
+        end_error = Errc::upstream_stream_cut;
+        end_message = "upstream " + d.url.host + " sent a stream event that is not a JSON object";
+      } else if (!ok) {
         end_error = Errc::upstream_protocol;
         end_message = "upstream sent an SSE event larger than the limit";
         break;
@@ -786,7 +847,7 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
       // A dialect of SSE that needs translation (Azure): one call per event's data.
       std::size_t before = out.size();
       bool ok = parser.feed(in, [&](const SseEvent& ev) {
-        if (!ev.has_data) return;
+        if (!ev.has_data || !st.error.empty()) return;  // nothing after a failed event
         ++data_events;
         prov.translate_stream_unit(ep_, d, st, ev.data, out);
       });
@@ -812,11 +873,12 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
         if (line.empty() || line == "\r") continue;
         std::size_t before = out.size();
         prov.translate_stream_unit(ep_, d, st, line, out);
+        if (!st.error.empty()) break;  // nothing after a failed line reaches the client
         if (out.size() > before && rec_.ttft_us == 0) rec_.ttft_us = us_since(info_.t0);
         ++data_events;
       }
       ndjson_pending.erase(0, pos);
-      if (done && !ndjson_pending.empty()) {
+      if (done && !ndjson_pending.empty() && st.error.empty()) {
         prov.translate_stream_unit(ep_, d, st, ndjson_pending, out);
         ndjson_pending.clear();
       }

@@ -514,6 +514,14 @@ struct FakeUpstream::Impl {
     co_return true;
   }
 
+  // Puts `bad` before units[at] and sends it and every unit after it as one chunk (an upstream
+  // may batch units: what follows a malformed one in the same read must not reach the client).
+  static void malformed_tail(std::vector<std::string>& units, std::size_t at, std::string bad) {
+    for (std::size_t i = at; i < units.size(); ++i) bad += units[i];
+    units.resize(at);
+    units.push_back(std::move(bad));
+  }
+
   // Serves the behaviours every dialect shares (hang / stale-once). Returns true when handled.
   asio::awaitable<std::optional<Next>> common_behaviour(tcp::socket& sock, const std::string& model, int n_on_conn) {
     if (model == "hang") {
@@ -687,6 +695,8 @@ struct FakeUpstream::Impl {
     } else {
       evs = chat_stream_events(model, created, events, info.include_usage, st, cut_after);
     }
+    if (behaviour == "stream-malformed")  // after two content events, a cut JSON event, then the usual rest
+      malformed_tail(evs, azure ? 3 : 2, sse(R"({"id":"chatcmpl-fake","choices":[{"index":0,"delta":{"content":"cut)"));
     if (behaviour == "slow-first") {  // the head at once, the first event 600 ms later
       if (!co_await write(sock, stream_head("text/event-stream; charset=utf-8", keep))) co_return Next::close;
       asio::steady_timer t(sock.get_executor());
@@ -848,6 +858,7 @@ struct FakeUpstream::Impl {
         lines.push_back(unit(FakeUpstream::stream_piece(i), "", false, 0) + "\n");
       }
     }
+    if (model == "stream-malformed") malformed_tail(lines, 2, "{\"model\":\"stream-malformed\",\"message\":{\"content\":\"cut\n");
     if (model == "stream-error") lines.push_back(ollama_error("fake upstream failure during the stream") + "\n");
     else if (cut_after < 0) lines.push_back(unit("", "", true, events) + "\n");
     bool ok = co_await write_stream(sock, stream_head("application/x-ndjson", keep), lines, interval,

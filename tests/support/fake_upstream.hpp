@@ -18,6 +18,9 @@
 //   slow-first          OpenAI: the stream's head at once, its first event 600 ms later
 //   stream-cut-early    OpenAI: sends the stream's head, then closes before any event
 //   stream-error        streams 2 events, then an in-stream error event and the end of the body
+//   stream-malformed    streams 2 events, then one whose data is cut JSON and the usual rest
+//                       (final chunk, usage, [DONE]; Ollama: a cut line, then the done line),
+//                       all in one HTTP chunk
 //   slow-stream         50 events, 200 ms apart (x-fake-interval-ms overrides)
 //   stale-once          second and later requests on one keep-alive connection: closed unanswered
 //   no-usage            success without any usage (also in streams)

@@ -108,7 +108,8 @@ class KeyStoreTest : public ::testing::Test {
     RequestRecord r;
     r.cost_usd = cost;
     r.total_tokens = tokens;
-    store_->record_usage(principal(key), r);
+    Principal p = principal(key);
+    store_->record_usage(p, r);
   }
   double db_spend(const std::string& hash) {
     SQLite::Database db(db_path_, SQLite::OPEN_READONLY);
@@ -327,7 +328,8 @@ TEST_F(KeyStoreTest, BudgetExceededAfterRecordedUsage) {
   // Unknown cost (no price) adds nothing.
   RequestRecord r;
   r.total_tokens = 10;
-  store_->record_usage(principal(key), r);
+  Principal p = principal(key);
+  store_->record_usage(p, r);
   info = call_json("GET", "/key/info?key=" + key, nullptr);
   EXPECT_NEAR(info["info"]["spend"].get<double>(), 0.012, 1e-12);
 }
@@ -357,6 +359,148 @@ TEST_F(KeyStoreTest, TpmLimitCountsRecordedTokens) {
   EXPECT_NE(msg.find("tpm"), std::string::npos);
   now_ += kMinute;
   EXPECT_EQ(authorize(key, "m"), Errc::ok);
+}
+
+TEST(AdmissionEstimate, PromptFromBodySizePlusCompletionLimitOrDefault) {
+  TokenEstimate e = estimate_request_tokens(400, 50, true);
+  EXPECT_EQ(e.prompt, 100);
+  EXPECT_EQ(e.completion, 50);
+  e = estimate_request_tokens(401, std::nullopt, true);
+  EXPECT_EQ(e.prompt, 101);  // rounded up
+  EXPECT_EQ(e.completion, kDefaultReservedCompletionTokens);
+  e = estimate_request_tokens(8, std::nullopt, false);  // embeddings: no completion
+  EXPECT_EQ(e.prompt, 2);
+  EXPECT_EQ(e.completion, 0);
+  EXPECT_EQ(estimate_request_tokens(0, -5, true).completion, 0);
+  EXPECT_EQ(estimate_request_tokens(0, INT64_MAX, true).completion, 1'000'000'000);
+}
+
+TEST_F(KeyStoreTest, BudgetCountsReservationsOfRequestsInFlight) {
+  auto [key, g] = generate({{"max_budget", 0.03}});
+  const UsageEstimate est{10, 0.007};
+  std::vector<Principal> in_flight;
+  std::string msg;
+  for (;;) {
+    Principal p;
+    const Errc e = store_->authorize(key, "m", est, p, msg);
+    if (e != Errc::ok) {
+      EXPECT_EQ(e, Errc::budget_exceeded);
+      break;
+    }
+    EXPECT_TRUE(p.reservation.held());
+    EXPECT_EQ(p.reservation.nano_usd(), 7'000'000);
+    in_flight.push_back(std::move(p));
+    ASSERT_LT(in_flight.size(), 50u);
+  }
+  // Admitted while spend + reservations < budget: 0, .007, .014, .021, .028.
+  EXPECT_EQ(in_flight.size(), 5u);
+  EXPECT_NE(msg.find("reserved by requests in flight"), std::string::npos) << msg;
+  // Settling releases the estimate and adds the real cost: 5 x 0.006 = 0.03 <= budget + one request.
+  for (auto& p : in_flight) {
+    RequestRecord r;
+    r.cost_usd = 0.006;
+    r.total_tokens = 10;
+    store_->record_usage(p, r);
+    EXPECT_FALSE(p.reservation.held());
+  }
+  json info = call_json("GET", "/key/info?key=" + key, nullptr);
+  EXPECT_NEAR(info["info"]["spend"].get<double>(), 0.03, 1e-12);
+  EXPECT_EQ(authorize(key, "m"), Errc::budget_exceeded);
+  // With a higher budget the released reservations no longer count: exactly one fits again.
+  call_json("POST", "/key/update", {{"key", key}, {"max_budget", 0.031}});
+  Principal a, b;
+  EXPECT_EQ(store_->authorize(key, "m", est, a, msg), Errc::ok) << msg;
+  EXPECT_EQ(store_->authorize(key, "m", est, b, msg), Errc::budget_exceeded);
+}
+
+TEST_F(KeyStoreTest, ReservationIsReleasedExactlyOnceOnEveryPath) {
+  auto [key, g] = generate({{"max_budget", 1.0}, {"tpm_limit", 100}});
+  const UsageEstimate est{100, 1.0};  // one request holds the whole budget and tpm
+  std::string msg;
+  {
+    Principal p;
+    ASSERT_EQ(store_->authorize(key, "m", est, p, msg), Errc::ok) << msg;
+    Principal q;
+    EXPECT_EQ(store_->authorize(key, "m", est, q, msg), Errc::budget_exceeded);
+    EXPECT_FALSE(q.reservation.held());
+  }  // destroyed without settling (a request torn down): released
+  {
+    Principal p;
+    ASSERT_EQ(store_->authorize(key, "m", est, p, msg), Errc::ok) << msg;
+    p.reservation.release();
+    p.reservation.release();  // a second release gives nothing back twice
+    Principal moved = std::move(p);
+    EXPECT_FALSE(moved.reservation.held());
+  }
+  {
+    Principal p;
+    ASSERT_EQ(store_->authorize(key, "m", est, p, msg), Errc::ok) << msg;
+    RequestRecord r;  // settled with no usage (an upstream error), then destroyed: released once
+    store_->record_usage(p, r);
+    store_->record_usage(p, r);
+  }
+  // Nothing is held any more: a request that holds everything is admitted, then one more is not.
+  Principal p;
+  ASSERT_EQ(store_->authorize(key, "m", est, p, msg), Errc::ok) << msg;
+  Principal q;
+  EXPECT_NE(store_->authorize(key, "m", est, q, msg), Errc::ok);
+  // A reused principal gives back its old reservation before taking a new one.
+  ASSERT_EQ(store_->authorize(key, "m", est, p, msg), Errc::ok) << msg;
+}
+
+TEST_F(KeyStoreTest, TpmCountsReservationsAcrossTheMinute) {
+  auto [key, g] = generate({{"tpm_limit", 100}});
+  const UsageEstimate est{30, 0.5};
+  std::vector<Principal> in_flight;
+  std::string msg;
+  for (int i = 0; i < 10; ++i) {
+    Principal p;
+    if (store_->authorize(key, "m", est, p, msg) != Errc::ok) break;
+    EXPECT_EQ(p.reservation.tokens(), 30);
+    EXPECT_EQ(p.reservation.nano_usd(), 0);  // no budget on this key: no cost held
+    in_flight.push_back(std::move(p));
+  }
+  EXPECT_EQ(in_flight.size(), 4u);  // 0, 30, 60, 90 < 100
+  EXPECT_NE(msg.find("tpm"), std::string::npos);
+  // Reservations outlive the minute: their tokens land in the minute they finish in.
+  now_ += kMinute;
+  Principal extra;
+  EXPECT_EQ(store_->authorize(key, "m", est, extra, msg), Errc::rate_limited);
+  RequestRecord r;
+  r.total_tokens = 17;
+  for (auto& p : in_flight) store_->record_usage(p, r);  // 68 tokens this minute
+  Principal a, b, c;
+  EXPECT_EQ(store_->authorize(key, "m", est, a, msg), Errc::ok) << msg;  // 68 < 100
+  EXPECT_EQ(store_->authorize(key, "m", est, b, msg), Errc::ok) << msg;  // 68 + 30 < 100
+  EXPECT_EQ(store_->authorize(key, "m", est, c, msg), Errc::rate_limited);  // 68 + 60
+}
+
+TEST_F(KeyStoreTest, ConcurrentReservationsBalance) {
+  auto [key, g] = generate({{"max_budget", 1e9}, {"tpm_limit", int64_t{1} << 40}});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, key = key] {
+      for (int i = 0; i < 2000; ++i) {
+        Principal p;
+        std::string m;
+        if (store_->authorize(key, "m", UsageEstimate{7, 0.001}, p, m) != Errc::ok) continue;
+        if (i % 2 == 0) {
+          RequestRecord r;
+          r.cost_usd = 0.25;
+          store_->record_usage(p, r);
+        }  // odd ones end without settling: released by the destructor
+      }
+    });
+  for (auto& t : threads) t.join();
+  // Everything released: a key whose budget is the spend plus a hair admits exactly one more.
+  json info = call_json("GET", "/key/info?key=" + key, nullptr);
+  const double spend = info["info"]["spend"].get<double>();
+  EXPECT_EQ(spend, 4 * 1000 * 0.25);
+  call_json("POST", "/key/update", {{"key", key}, {"max_budget", spend + 0.0005}, {"tpm_limit", 8}});
+  Principal a, b;
+  std::string m;
+  EXPECT_EQ(store_->authorize(key, "m", UsageEstimate{7, 0.001}, a, m), Errc::ok) << m;
+  EXPECT_NE(store_->authorize(key, "m", UsageEstimate{7, 0.001}, b, m), Errc::ok);
 }
 
 TEST_F(KeyStoreTest, DeleteByKeyHashOrAliasIsAllOrNothing) {
@@ -418,7 +562,7 @@ TEST_F(KeyStoreTest, SpendIsPersistedInTheBackgroundWithinTheFlushInterval) {
 
 TEST_F(KeyStoreTest, ConcurrentUsageIsCountedExactly) {
   auto [key, g] = generate(json::object());
-  const Principal p = principal(key);
+  Principal p = principal(key);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&] {
