@@ -215,6 +215,23 @@ TEST_F(HealthDetailTest, WithoutTheMasterKeyCountsOnlyAndNoUpstreamCalls) {
   EXPECT_EQ(up.requests(), after_round);
 }
 
+TEST_F(HealthDetailTest, AnAdminDashboardSessionGetsTheDetails) {
+  // The dashboard's model page reads /health with its session cookie.
+  auto login = request(gw->port(), "POST", "/ui/login",
+                       json{{"username", "admin"}, {"password", kMasterKey}}.dump(), {{"Origin", "http://127.0.0.1"}});
+  ASSERT_EQ(login.status, 200) << login.body;
+  std::string cookie = login.header("set-cookie");
+  cookie = cookie.substr(0, cookie.find(';'));
+  ASSERT_FALSE(cookie.empty());
+  auto r = request(gw->port(), "GET", "/health", "", {{"Cookie", cookie}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("unhealthy_endpoints"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("/not-here/v1"), std::string::npos) << r.body;
+  // A stale cookie is just no master.
+  r = request(gw->port(), "GET", "/health", "", {{"Cookie", "llmgate_session=0000"}});
+  expect_counts_only(r, 1, 1);
+}
+
 TEST(HealthDetailOpen, AGatewayWithoutAMasterKeyShowsDetailsToEveryone) {
   Daemon gw("model_list:\n  - model_name: m\n    litellm_params:\n      model: mock/m\n"
             "general_settings:\n  background_health_checks: false\n");
