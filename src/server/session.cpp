@@ -478,8 +478,9 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
       Errc body_err = Errc::ok;
       std::string body_msg;
       // Two limits on one Deadline: each read waits at most the idle gap, and never past the
-      // whole body's deadline (a trickle of bytes keeps resetting the gap).
-      const auto body_due = std::chrono::steady_clock::now() + seconds_d(L.body_timeout_s);
+      // whole body's deadline (a trickle of bytes keeps resetting the gap). The deadline is set
+      // at the first read that waits: a body already buffered with the header needs no clock.
+      std::chrono::steady_clock::time_point body_due{};
       const auto idle_gap = seconds_d(L.body_idle_timeout_s);
       bool whole_body = false;  // the deadline that fired was the whole body's
       while (!parser.is_done()) {
@@ -488,7 +489,9 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
         boost::system::error_code bec;
         if (parse_buffered(parser, buffer, bec) > 0 && !bec) continue;
         if (!bec) {
-          const auto left = body_due - std::chrono::steady_clock::now();
+          const auto now = std::chrono::steady_clock::now();
+          if (body_due == std::chrono::steady_clock::time_point{}) body_due = now + seconds_d(L.body_timeout_s);
+          const auto left = body_due - now;
           whole_body = left <= idle_gap;
           if (left <= std::chrono::steady_clock::duration::zero()) {
             body_err = Errc::request_timeout;
