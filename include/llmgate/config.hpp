@@ -92,6 +92,7 @@ struct Limits {
   std::size_t max_body_bytes = 32 * 1024 * 1024;  // 413
   double header_timeout_s = 10;     // 408
   double body_idle_timeout_s = 20;  // 408
+  double body_timeout_s = 30;       // 408: the whole body, from the end of the headers
   double keepalive_idle_s = 75;
   std::size_t max_connections_per_worker = 10000;
   std::size_t max_sse_event_bytes = 4 * 1024 * 1024;

@@ -87,6 +87,7 @@ nlohmann::json describe_config(const Config& c) {
                {"max_body_bytes", l.max_body_bytes},
                {"header_timeout_seconds", l.header_timeout_s},
                {"body_idle_timeout_seconds", l.body_idle_timeout_s},
+               {"body_timeout_seconds", l.body_timeout_s},
                {"keepalive_idle_seconds", l.keepalive_idle_s},
                {"max_connections_per_worker", l.max_connections_per_worker},
                {"max_sse_event_bytes", l.max_sse_event_bytes}}}}},

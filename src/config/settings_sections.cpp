@@ -297,6 +297,7 @@ void load_limits(Reader& r, const YAML::Node& n, const std::string& sec, Limits&
     else if (key == "max_body_bytes") l.max_body_bytes = positive_size(r, v, path);
     else if (key == "header_timeout_seconds") l.header_timeout_s = positive(r, v, path);
     else if (key == "body_idle_timeout_seconds") l.body_idle_timeout_s = positive(r, v, path);
+    else if (key == "body_timeout_seconds") l.body_timeout_s = positive(r, v, path);
     else if (key == "keepalive_idle_seconds") l.keepalive_idle_s = positive(r, v, path);
     else if (key == "max_connections_per_worker") l.max_connections_per_worker = positive_size(r, v, path);
     else if (key == "max_sse_event_bytes") l.max_sse_event_bytes = positive_size(r, v, path);

@@ -42,9 +42,23 @@ HttpResponse readiness(const HttpRequest&, App& app) {
   return json_response(draining ? 503 : 200, j);
 }
 
-HttpResponse health(const HttpRequest&, App& app) {
+// The master key (or an admin dashboard session, or an open gateway): authenticate()'s rule.
+// A virtual key or a wrong one is not refused here, just not the master.
+bool presents_master(const HttpRequest& req, const Config& cfg, App& app) {
+  if (cfg.master_key.empty()) return true;
+  const std::string_view key = presented_key(req);
+  if (!key.empty()) return constant_time_equals(key, cfg.master_key.reveal());
+  Errc ignored = Errc::ok;
+  return app.ui_sessions && !req.header("cookie").empty() && app.ui_sessions->authorize(req, ignored);
+}
+
+// Probes call /health without a key: they get status and counts from the last known state.
+// Addresses, models and upstream errors are for the master key, and only it may start an
+// on-demand round of checks (those call the upstreams).
+HttpResponse health(const HttpRequest& req, App& app) {
   auto cfg = app.config();
-  if (app.health && !cfg->health.background_health_checks) app.health->check_now();
+  const bool details = presents_master(req, *cfg, app);
+  if (details && app.health && !cfg->health.background_health_checks) app.health->check_now();
   std::vector<DeploymentHealth> snap = app.health ? app.health->snapshot() : std::vector<DeploymentHealth>{};
   nlohmann::json healthy = nlohmann::json::array(), unhealthy = nlohmann::json::array();
   for (const auto& h : snap) {
@@ -68,6 +82,10 @@ HttpResponse health(const HttpRequest&, App& app) {
         healthy.push_back({{"model", std::string(to_string(d.provider)) + "/" + d.upstream_model},
                            {"model_name", d.model_name}, {"model_id", d.id}, {"probed", false}});
     }
+  }
+  if (!details) {
+    const char* status = unhealthy.empty() ? "healthy" : healthy.empty() ? "unhealthy" : "degraded";
+    return json_response(200, {{"status", status}, {"healthy_count", healthy.size()}, {"unhealthy_count", unhealthy.size()}});
   }
   nlohmann::json j = {{"healthy_endpoints", healthy}, {"unhealthy_endpoints", unhealthy},
                       {"healthy_count", healthy.size()}, {"unhealthy_count", unhealthy.size()}};

@@ -278,6 +278,34 @@ std::size_t parse_buffered(BeastRequestParser& parser, beast::flat_buffer& buffe
 
 constexpr std::size_t kFieldArenaBytes = 1024;
 
+// Obsolete line folding (a header line starting with SP or HTAB, RFC 9112 section 5.2): Beast
+// would join it into the value, which peers may read differently (request smuggling), so it is
+// refused. Looks at the buffered header bytes from `scanned` on, up to the header's end, and
+// returns true on a fold; `scanned` is where the next look starts (a trailing LF waits for the
+// byte after it). Bytes are scanned before the parser consumes them, so each is seen once.
+bool folded_header_line(const beast::flat_buffer& buf, std::size_t& scanned) {
+  const char* p = static_cast<const char*>(buf.data().data());
+  const std::size_t n = buf.size();
+  std::size_t i = scanned;
+  while (i < n) {
+    const void* lf = std::memchr(p + i, '\n', n - i);
+    if (!lf) {
+      i = n;
+      break;
+    }
+    const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(lf) - p);
+    if (at + 1 == n) {
+      i = at;
+      break;
+    }
+    const char next = p[at + 1];
+    if (next == ' ' || next == '\t') return true;
+    i = next == '\r' ? n : at + 1;  // CR after LF ends the header: the body is not looked at
+  }
+  scanned = i;
+  return false;
+}
+
 bool request_line_too_long(const beast::flat_buffer& buf, std::size_t max_line) {
   std::string_view s(static_cast<const char*>(buf.data().data()), buf.size());
   auto eol = s.find('\n');
@@ -342,26 +370,50 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
     parser.get().body() = SpareBuffers::take();
     parser.header_limit(static_cast<std::uint32_t>(L.max_request_line + L.max_header_bytes));
     parser.body_limit(L.max_body_bytes);
-    // The header is usually whole in what the keep-alive read got. An incomplete one consumes
-    // nothing and is read on below.
+    // The header is usually whole in what the keep-alive read got; the rest is read on below.
+    // Each read is checked for folded lines before the parser sees it.
     boost::system::error_code hec;
-    parse_buffered(parser, buffer, hec);
-    if (!hec && !parser.is_header_done()) {
+    std::size_t fold_scan = 0;
+    bool folded = false;
+    auto feed_header = [&] {
+      if (folded_header_line(buffer, fold_scan)) {
+        folded = true;
+        return;
+      }
+      const std::size_t used = parse_buffered(parser, buffer, hec);
+      fold_scan = fold_scan > used ? fold_scan - used : 0;
+    };
+    feed_header();
+    if (!hec && !folded && !parser.is_header_done()) {
       dl.arm(sock, seconds_d(L.header_timeout_s));
-      auto [rec, rn] = co_await http::async_read_header(sock, buffer, parser, use_nothrow);
+      while (!hec && !folded && !parser.is_header_done()) {
+        auto [rec, rn] = co_await sock.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), use_nothrow);
+        if (rec == net::error::eof) {  // the client stopped mid-header (as async_read_header says it)
+          hec = parser.got_some() ? http::error::partial_message : http::error::end_of_stream;
+        } else if (rec) {
+          hec = rec;
+        } else {
+          buffer.commit(rn);
+          feed_header();
+        }
+      }
       dl.disarm();
-      hec = rec;
     }
-    if (hec) {
+    if (hec || folded) {
       info.request_id = info.record_id = w.new_request_id();
       info.keep_alive = false;
       Errc e;
       std::string msg;
+      // The parser has the target once the request line is whole (fields still to come).
+      const std::string_view target = parser.get().target();
       if (dl.fired()) {
         e = Errc::request_timeout;
         msg = "The request headers did not arrive in time.";
+      } else if (folded) {
+        e = Errc::bad_request;
+        msg = "Malformed HTTP request: obsolete line folding in the headers.";
       } else if (hec == http::error::header_limit) {
-        if (request_line_too_long(buffer, L.max_request_line)) {
+        if (target.empty() ? request_line_too_long(buffer, L.max_request_line) : target.size() > L.max_request_line) {
           e = Errc::uri_too_long;
           msg = "The request line is longer than " + std::to_string(L.max_request_line) + " bytes.";
         } else {
@@ -425,21 +477,36 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
       }
       Errc body_err = Errc::ok;
       std::string body_msg;
+      // Two limits on one Deadline: each read waits at most the idle gap, and never past the
+      // whole body's deadline (a trickle of bytes keeps resetting the gap). The deadline is set
+      // at the first read that waits: a body already buffered with the header needs no clock.
+      std::chrono::steady_clock::time_point body_due{};
+      const auto idle_gap = seconds_d(L.body_idle_timeout_s);
+      bool whole_body = false;  // the deadline that fired was the whole body's
       while (!parser.is_done()) {
         // Bytes read with the header (usually the whole body) first; with no progress (none
         // buffered, or a partial chunk header), read more.
         boost::system::error_code bec;
         if (parse_buffered(parser, buffer, bec) > 0 && !bec) continue;
         if (!bec) {
-          dl.arm(sock, seconds_d(L.body_idle_timeout_s));
-          auto [rec, rn] = co_await http::async_read_some(sock, buffer, parser, use_nothrow);
-          dl.disarm();
-          bec = rec;
+          const auto now = std::chrono::steady_clock::now();
+          if (body_due == std::chrono::steady_clock::time_point{}) body_due = now + seconds_d(L.body_timeout_s);
+          const auto left = body_due - now;
+          whole_body = left <= idle_gap;
+          if (left <= std::chrono::steady_clock::duration::zero()) {
+            body_err = Errc::request_timeout;
+          } else {
+            dl.arm(sock, whole_body ? left : idle_gap);
+            auto [rec, rn] = co_await http::async_read_some(sock, buffer, parser, use_nothrow);
+            dl.disarm();
+            bec = rec;
+            if (bec && dl.fired()) body_err = Errc::request_timeout;
+          }
         }
-        if (!bec) continue;
-        if (dl.fired()) {
-          body_err = Errc::request_timeout;
-          body_msg = "The request body stalled for more than " + std::to_string(int(L.body_idle_timeout_s)) + " s.";
+        if (body_err == Errc::ok && !bec) continue;
+        if (body_err == Errc::request_timeout) {
+          body_msg = whole_body ? fmt::format("The request body did not arrive within {:g} s.", L.body_timeout_s)
+                                : fmt::format("The request body stalled for more than {:g} s.", L.body_idle_timeout_s);
         } else if (bec == http::error::body_limit) {
           body_err = Errc::payload_too_large;
           body_msg = "The request body is larger than " + std::to_string(L.max_body_bytes) + " bytes.";

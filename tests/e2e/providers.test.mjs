@@ -106,7 +106,7 @@ test('an AzureOpenAI client pointed at the gateway works unchanged', async () =>
 });
 
 test('health probes use GET only and report Ollama models that are not pulled', async () => {
-  const r = await fetch(`${gw.base}/health`);
+  const r = await fetch(`${gw.base}/health`, { headers: { Authorization: `Bearer ${MASTER_KEY}` } });
   assert.equal(r.status, 200);
   const h = await r.json();
   assert.equal(h.healthy_count + h.unhealthy_count, 6);
