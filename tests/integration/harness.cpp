@@ -311,4 +311,71 @@ std::pair<int, std::string> run_binary(const std::vector<std::string>& args,
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, ss.str()};
 }
 
+ScriptedUpstream::ScriptedUpstream(Answer answer) : answer_(std::move(answer)) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 64) != 0)
+    throw std::runtime_error("scripted upstream: bind/listen failed");
+  socklen_t len = sizeof a;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+  port_ = ntohs(a.sin_port);
+  thread_ = std::thread([this] { serve(); });
+}
+
+ScriptedUpstream::~ScriptedUpstream() {
+  stop_ = true;
+  thread_.join();
+  ::close(fd_);
+}
+
+std::string ScriptedUpstream::last_answer() {
+  std::lock_guard lk(mu_);
+  return last_;
+}
+
+void ScriptedUpstream::serve() {
+  while (!stop_) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    const int c = ::accept(fd_, nullptr, nullptr);
+    if (c < 0) continue;
+    // The request: its head, then Content-Length bytes (the gateway always sends a length).
+    std::string req;
+    const auto deadline = steady_clock::now() + seconds(3);
+    std::size_t need = std::string::npos, hend = std::string::npos;
+    while (steady_clock::now() < deadline) {
+      if (need == std::string::npos && (hend = req.find("\r\n\r\n")) != std::string::npos) {
+        const std::string head = lower(req.substr(0, hend));
+        const std::size_t at = head.find("content-length:");
+        need = hend + 4 + (at == std::string::npos ? 0 : std::stoul(head.substr(at + 15)));
+      }
+      if (need != std::string::npos && req.size() >= need) break;
+      pollfd q{c, POLLIN, 0};
+      if (::poll(&q, 1, 50) <= 0) continue;
+      char b[16384];
+      const ssize_t n = ::recv(c, b, sizeof b, 0);
+      if (n <= 0) break;
+      req.append(b, static_cast<std::size_t>(n));
+    }
+    const std::size_t sp1 = req.find(' '), sp2 = req.find(' ', sp1 + 1);
+    const std::string target =
+        sp1 == std::string::npos || sp2 == std::string::npos ? "" : req.substr(sp1 + 1, sp2 - sp1 - 1);
+    const std::string out = answer_(target, hend == std::string::npos ? "" : req.substr(hend + 4));
+    {
+      std::lock_guard lk(mu_);
+      last_ = out;
+    }
+    for (std::size_t off = 0; off < out.size();) {
+      const ssize_t n = ::send(c, out.data() + off, out.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      off += static_cast<std::size_t>(n);
+    }
+    ::close(c);
+  }
+}
+
 }  // namespace llmgate::test

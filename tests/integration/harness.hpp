@@ -4,11 +4,14 @@
 // Expect, disconnects). Waits are bounded; no sleeps as synchronisation.
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace llmgate::test {
@@ -89,6 +92,31 @@ class Daemon {
   pid_t pid_ = -1;
   int port_ = 0;
   bool exited_ = false;
+};
+
+// An upstream on a loopback port that answers every request with the bytes `answer` returns
+// (given the request's target and body), then closes the connection. For answers the fake
+// upstream cannot give: broken framing, odd statuses, deep or malformed JSON.
+class ScriptedUpstream {
+ public:
+  using Answer = std::function<std::string(const std::string& target, const std::string& body)>;
+  explicit ScriptedUpstream(Answer answer);
+  ~ScriptedUpstream();
+  ScriptedUpstream(const ScriptedUpstream&) = delete;
+  ScriptedUpstream& operator=(const ScriptedUpstream&) = delete;
+  int port() const { return port_; }
+  std::string origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string last_answer();  // the bytes last sent
+
+ private:
+  void serve();
+  Answer answer_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::string last_;
 };
 
 // A unique temp directory (removed by the OS eventually; tests keep it for inspection).
