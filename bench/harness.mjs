@@ -488,8 +488,8 @@ async function measure(n, sc, secs) {
   // Other load: the CPU of every other process, and the time the hypervisor ran someone else
   // instead of this VM (steal). The machine's busy time minus ours is kept too
   // (unattributed_cores): with the ledger on it holds 0.10-0.15 cores on the load core that no
-  // process is charged for (docs/performance.md, seventeenth round), so it is not used to call a
-  // run contaminated.
+  // process is charged for (likely tick-sampled accounting on a core that idles in short gaps,
+  // not work), so it is not used to call a run contaminated.
   const other = (othersCpu(others0, othersSnap(excluded)) + cpuSteal() - steal0) / wall;
   const unattributed = Math.max(0, (cpuBusy() - busy0) - gwCpu - mkCpu - r.clientCpu - (selfCpu() - self0)) / wall;
   const j = r.json;

@@ -1,6 +1,7 @@
 // Result writers for bench/harness.mjs: latest.md (tables, targets, ratios), one PNG chart per
-// figure (gnuplot, pngcairo), and the generated block of docs/performance.md between
-// <!-- bench:begin --> and <!-- bench:end -->. Can be re-run on a stored result:
+// figure (gnuplot, pngcairo), and a generated block in docs/performance.md if that page has the
+// markers <!-- bench:begin --> and <!-- bench:end --> (it has none today). Can be re-run on a
+// stored result:
 //   node bench/report.mjs bench/results/latest.json [--no-docs]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -112,7 +113,7 @@ export function buildMarkdown(r) {
       t('CPU per request by thread, ledger on (50 conns)', `workers ${f1(wk)} us (${f2(ratio(wk, g('ns_c50', 'nginx', 'cpu_us_per_req')))}x nginx${roundsText(wkRounds)}); ledger writer ${f1(wr)} us per request, on the same core`, 'where the time goes', null);
     }
     // User and kernel time per request: the kernel's part (socket calls, TCP) is the same work for
-    // every proxy; the rest is each one's own code (docs/performance.md, eighteenth round).
+    // every proxy; the rest is each one's own code.
     const uk = (n) => { const c = g('ns_c50', n, 'cpu_us_per_req'), k = g('ns_c50', n, 'sys_us_per_req'); return c == null || k == null ? null : `${f1(c - k)} / ${f1(k)} us`; };
     if (uk('nginx') && uk('llmgate')) {
       t('CPU per request, user / kernel (50 conns)', ['nginx', 'llmgate', 'llmgate-nolog'].filter(uk).map((n) => `${L(n)} ${uk(n)}`).join('; '),

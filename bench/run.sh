@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark suite in one command (`make bench`): installs what it needs, builds llmgate
 # (Release) and the ledger writer bench, installs Portkey's gateway from the lockfile, then runs
-# bench/harness.mjs, which writes bench/results/{latest.json,latest.md,*.png} and the generated
-# block of docs/performance.md. Not a test: it never gates CI.
+# bench/harness.mjs, which writes bench/results/{latest.json,latest.md,*.png}. Not a test: it
+# never gates CI.
 #
 #   bench/run.sh                 full run (about 12-15 minutes)
 #   bench/run.sh --quick         a short development run (about 2 minutes)
