@@ -469,6 +469,7 @@ class OllamaProvider final : public Provider {
 
   void translate_stream_unit(Endpoint ep, const Deployment& d, StreamState& st, std::string_view unit,
                              std::string& out) const override {
+    if (st.finished) return;  // the final line was translated: the client's stream has ended
     json j = json::parse(unit, nullptr, false);
     if (!j.is_object()) {
       st.error = "Ollama sent a stream line that is not a JSON object";
