@@ -35,8 +35,11 @@ inline std::string_view as_text(const uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
-// Logs of the code under test are noise here (and cost time per input).
-inline void quiet_logs() { spdlog::set_level(spdlog::level::off); }
+// Logs of the code under test are noise here (and cost time per input); LLMGATE_FUZZ_LOGS=1
+// keeps them, to see why a saved input fails.
+inline void quiet_logs() {
+  if (!std::getenv("LLMGATE_FUZZ_LOGS")) spdlog::set_level(spdlog::level::off);
+}
 
 // `s` is a JSON object.
 inline json parse_object(std::string_view s, const char* what) {

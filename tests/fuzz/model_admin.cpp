@@ -78,7 +78,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       fail("a model route threw (the client gets a 500)", e.what());
     }
     check_response(res, as_text(data, size));
-    check(res.body.find(kFileSecret) == std::string::npos, "a model route shows a credential", res.body);
+    // (Unless the input itself holds it: an unknown key's name is echoed in a warning.)
+    if (as_text(data, size).find(kFileSecret) == std::string_view::npos)
+      check(res.body.find(kFileSecret) == std::string::npos, "a model route shows a credential", res.body);
     auto cfg = w.app.config();
     check(cfg && !cfg->find("gpt-4o").empty() && !cfg->find("fake").empty(), "the config file's models are gone");
     for (const auto& name : cfg->model_names()) check(!cfg->find(name).empty(), "an alias without deployments", name);
