@@ -15,7 +15,7 @@ using namespace llmgate::fuzz;
 namespace {
 
 struct World {
-  TempDir dir;
+  const TempDir& dir = temp_dir();
   int generation = 0;
   std::unique_ptr<VirtualKeyStore> store;
   App app;

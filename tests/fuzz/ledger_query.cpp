@@ -54,7 +54,7 @@ RequestRecord record(int i, int64_t start_us) {
 }
 
 struct World {
-  TempDir dir;
+  const TempDir& dir = temp_dir();
   std::unique_ptr<Ledger> ledger;
   App app;
   std::vector<Route> routes;
