@@ -2,7 +2,8 @@
 # Installs what llmgate needs on Debian 12 (as root, or with sudo). Idempotent and quick when
 # everything is already there. Shared by the README's commands and the Dockerfile build stage.
 #   scripts/install-deps.sh            build dependencies
-#   scripts/install-deps.sh --test     + test/bench tools (Node packages, chromium, nginx, wrk)
+#   scripts/install-deps.sh --test     + test/bench tools (Node packages, chromium, nginx, wrk,
+#                                        clang and libFuzzer for scripts/fuzz.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ BUILD_PKGS=(build-essential cmake ninja-build ccache pkg-config git ca-certifica
   libboost1.81-dev libboost-system1.81-dev nlohmann-json3-dev libyaml-cpp-dev libsqlitecpp-dev
   libsqlite3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libssl-dev zlib1g-dev nodejs npm)
 TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev chromium sqlite3 curl openssl
-  nginx-light wrk procps)
+  nginx-light wrk procps clang-14 libclang-rt-14-dev)
 
 pkgs=("${BUILD_PKGS[@]}")
 [ "$WANT_TEST" = 1 ] && pkgs+=("${TEST_PKGS[@]}")

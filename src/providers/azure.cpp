@@ -62,10 +62,18 @@ bool supports_stream_options(const std::string& v) {
   return v.compare(0, 10, "2024-09-01") >= 0;
 }
 
+// One "data:" line per line of `data` (an event's data may span lines; the client's SSE parser
+// joins them back with '\n').
 void append_event(std::string& out, std::string_view data) {
-  out += "data: ";
-  out += data;
-  out += "\n\n";
+  for (;;) {
+    const auto nl = data.find_first_of("\r\n");
+    out += "data: ";
+    out += data.substr(0, nl);
+    out += '\n';
+    if (nl == std::string_view::npos) break;
+    data.remove_prefix(nl + 1);
+  }
+  out += '\n';
 }
 
 std::string error_type_for(int status) {

@@ -473,6 +473,7 @@ class OllamaProvider final : public Provider {
   void translate_stream_unit(Endpoint ep, const Deployment& d, StreamState& st, std::string_view unit,
                              std::string& out) const override {
     if (!st.error.empty()) return;  // the stream failed: nothing after its error is sent
+    if (st.finished) return;        // the final line was translated: the client's stream has ended
     json j = parse_json_bounded(unit);
     if (!j.is_object()) {
       st.error = "Ollama sent a stream line that is not a JSON object";

@@ -89,14 +89,16 @@ json opt_cost(const SQLite::Column& c) {
 }
 
 // FTS5 query from free text: every whitespace-separated word becomes a quoted phrase (quotes
-// doubled), so operators and punctuation are matched literally, never interpreted.
+// doubled), so operators and punctuation are matched literally, never interpreted. A NUL byte
+// separates words too: FTS5 reads the query as a C string.
 std::string fts_query(const std::string& q) {
+  auto sep = [](char c) { return c == '\0' || std::isspace(static_cast<unsigned char>(c)); };
   std::string out;
   std::size_t i = 0;
   while (i < q.size()) {
-    while (i < q.size() && std::isspace(static_cast<unsigned char>(q[i]))) ++i;
+    while (i < q.size() && sep(q[i])) ++i;
     std::size_t j = i;
-    while (j < q.size() && !std::isspace(static_cast<unsigned char>(q[j]))) ++j;
+    while (j < q.size() && !sep(q[j])) ++j;
     if (j > i) {
       std::string w = q.substr(i, j - i);
       bool has_word = false;

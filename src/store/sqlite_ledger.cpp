@@ -92,8 +92,9 @@ struct RollupLess {
   using is_transparent = void;
   template <class A, class B>
   bool operator()(const A& a, const B& b) const {
-    return std::tie(a.t, a.model_group, a.key_hash) <
-           std::tie(b.t, b.model_group, b.key_hash);
+    // Both sides as views: clang 14 cannot compare tuples of string with tuples of string_view.
+    using View = std::tuple<int64_t, std::string_view, std::string_view>;
+    return View(a.t, a.model_group, a.key_hash) < View(b.t, b.model_group, b.key_hash);
   }
 };
 

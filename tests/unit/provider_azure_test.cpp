@@ -8,6 +8,7 @@
 #include "fake_upstream.hpp"
 #include "http_call.hpp"
 #include "llmgate/providers.hpp"
+#include "llmgate/sse.hpp"
 #include "provider_fixtures.hpp"
 
 namespace llmgate {
@@ -250,6 +251,32 @@ TEST(AzureProvider, RoundTripAgainstTheFakeUpstream) {
   auto res2 = test::http_call(up.port(), r2.method, r2.target, r2.headers, r2.body);
   ASSERT_EQ(res2.status, 400);
   EXPECT_EQ(json::parse(azure_provider().translate_error(400, res2.body))["error"]["code"], "content_filter");
+}
+
+// Found by tests/fuzz/azure_response: an event's data may span several "data:" lines (SSE joins
+// them with '\n'); forwarded as one "data:" line, the client read only the first line of it.
+TEST(AzureProvider, AnEventWhoseDataSpansLinesReachesTheClientWhole) {
+  StreamState st;
+  st.include_usage = true;
+  std::string out;
+  SseParser upstream;
+  upstream.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]\n"
+                "data: }\n\n"
+                "data: {\"choices\":[],\n"
+                "data: \"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}\n\n",
+                [&](const SseEvent& ev) {
+                  azure_provider().translate_stream_unit(Endpoint::chat, azure_deployment(), st, ev.data, out);
+                });
+  std::vector<json> got;  // what the client's SSE parser reads
+  SseParser client;
+  client.feed(out, [&](const SseEvent& ev) { got.push_back(json::parse(ev.data, nullptr, false)); });
+  EXPECT_EQ(client.pending(), 0u);
+  ASSERT_EQ(got.size(), 2u) << out;
+  ASSERT_TRUE(got[0].is_object()) << out;
+  EXPECT_EQ(got[0]["choices"][0]["delta"]["content"], "a");
+  ASSERT_TRUE(got[1].is_object()) << out;
+  EXPECT_EQ(got[1]["usage"]["total_tokens"], 4);
+  EXPECT_EQ(st.usage.total_tokens, 4);
 }
 
 }  // namespace

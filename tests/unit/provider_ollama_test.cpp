@@ -407,5 +407,18 @@ TEST(OllamaProvider, RoundTripAgainstTheFakeUpstream) {
   EXPECT_FALSE(ollama_chat_provider().health_ok(ollama_deployment(ProviderKind::ollama_chat, "mistral"), tags.status, tags.body, detail));
 }
 
+// Found by tests/fuzz/ollama_stream: lines after the final one ("done": true) were translated
+// too, so the client got chunks, a second usage chunk and a second [DONE] after the end.
+TEST(OllamaProvider, LinesAfterTheFinalOneAreIgnored) {
+  StreamState st;
+  st.include_usage = true;
+  const std::string stream = provider_fixture("ollama_chat_stream.ndjson");
+  auto ev = sse_data(run_stream(ollama_chat_provider(), Endpoint::chat, st, stream + stream));
+  ASSERT_EQ(ev.size(), 3u + 1 + 1 + 1);  // three content chunks, finish, usage, [DONE]
+  EXPECT_EQ(ev.back(), "[DONE]");
+  EXPECT_EQ(st.text, "The sky is blue.");
+  EXPECT_EQ(st.usage.total_tokens, 29);
+}
+
 }  // namespace
 }  // namespace llmgate

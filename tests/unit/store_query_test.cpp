@@ -154,6 +154,17 @@ TEST_F(StoreQuery, SqlInjectionStringsAreMatchedLiterally) {
   EXPECT_EQ(l_->query("stats", {})["rows"]["spend_logs"], 31);  // table intact
 }
 
+// Found by tests/fuzz/ledger_query: a NUL byte in the search text (q=a%00b) ended FTS5's query
+// string early ("unterminated string") and the dashboard got a 503. It separates words now.
+TEST_F(StoreQuery, SearchTextWithNulBytesSeparatesWords) {
+  fill(6, now_us() - 60 * 1000000LL);
+  json r;
+  ASSERT_NO_THROW(r = l_->query("logs", {{"q", std::string("hello\0number", 12)}}));
+  EXPECT_EQ(r["data"].size(), 6u);
+  ASSERT_NO_THROW(r = l_->query("logs", {{"q", std::string("\0\"a\0", 4)}}));
+  EXPECT_TRUE(r["data"].is_array());
+}
+
 TEST_F(StoreQuery, RollupTotalsEqualRawSums) {
   std::mt19937 rng(42);
   const int64_t base = now_us() - 3LL * 24 * 3600 * 1000000;
