@@ -514,7 +514,7 @@ TEST(StoreLedger, SchemaIsVersionedAndReopenIsIdempotent) {
   { auto l = open_ledger(settings_for(dir.file("l.db"))); }
   { auto l = open_ledger(settings_for(dir.file("l.db"))); }
   SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
-  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 1);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 2);
   EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
 }
 
