@@ -3,6 +3,7 @@
 #include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <string>
 
 namespace llmgate::store {
@@ -126,9 +127,15 @@ const int kSqliteLibraryConfigured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 void configure_connection(SQLite::Database& db, int busy_timeout_ms, bool writer) {
   db.setBusyTimeout(busy_timeout_ms);
   if (writer) {
+    // A new database gets 16 KiB pages (an existing one keeps its own): fewer B-tree splits and
+    // page headers per row; the writer bench's CPU per row went down ~10% with and without
+    // bodies against 4 KiB.
+    db.exec("PRAGMA page_size=16384");
     db.exec("PRAGMA journal_mode=WAL");
     db.exec("PRAGMA journal_size_limit=67108864");  // WAL truncated to 64 MiB after checkpoints
-    db.exec("PRAGMA wal_autocheckpoint=4000");     // pages (~16 MiB) between passive checkpoints
+    // ~16 MiB of pages between passive checkpoints, whatever the file's page size.
+    const int page = db.execAndGet("PRAGMA page_size").getInt();
+    db.exec("PRAGMA wal_autocheckpoint=" + std::to_string((16 << 20) / std::max(page, 512)));
   }
   db.exec("PRAGMA synchronous=NORMAL");
   db.exec("PRAGMA temp_store=MEMORY");

@@ -560,6 +560,27 @@ TEST(StoreLedger, SchemaIsVersionedAndReopenIsIdempotent) {
   SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 2);
   EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
+  EXPECT_EQ(db.execAndGet("PRAGMA page_size").getInt(), 16384);  // a new database's
+}
+
+// A database made with another page size keeps it (and is migrated and written as usual).
+TEST(StoreLedger, ExistingDatabaseKeepsItsPageSize) {
+  TempDir dir;
+  {
+    SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("PRAGMA page_size=4096");
+    db.exec("PRAGMA journal_mode=WAL");
+    db.exec("CREATE TABLE t(x)");
+  }
+  {
+    auto l = open_ledger(settings_for(dir.file("l.db")));
+    l->submit(make_record(1));
+    ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  }
+  SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("PRAGMA page_size").getInt(), 4096);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM spend_logs").getInt(), 1);
+  EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
 }
 
 TEST(StoreTextUtil, SanitizeUtf8) {
