@@ -563,6 +563,36 @@ TEST(StoreLedger, SchemaIsVersionedAndReopenIsIdempotent) {
   EXPECT_EQ(db.execAndGet("PRAGMA page_size").getInt(), 16384);  // a new database's
 }
 
+// A version 1 database (six indexes on spend_logs) is migrated in place: the per-model, error,
+// user and plain time indexes go, spend_logs_start comes, the rows stay readable.
+TEST(StoreLedger, VersionOneDatabaseIsMigrated) {
+  TempDir dir;
+  {
+    auto l = open_ledger(settings_for(dir.file("l.db")));
+    for (int i = 0; i < 30; ++i) l->submit(make_record(i));
+    ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  }
+  {
+    SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READWRITE);
+    db.exec("DROP INDEX spend_logs_start");
+    db.exec("CREATE INDEX spend_logs_time ON spend_logs(startTime)");
+    db.exec("CREATE INDEX spend_logs_model_time ON spend_logs(model, startTime, status_code, api_key)");
+    db.exec("CREATE INDEX spend_logs_error_time ON spend_logs(startTime) WHERE status_code >= 400");
+    db.exec("CREATE INDEX spend_logs_user_time ON spend_logs(\"user\", startTime) WHERE \"user\" <> ''");
+    db.exec("PRAGMA user_version=1");
+  }
+  auto l = open_ledger(settings_for(dir.file("l.db")));
+  EXPECT_EQ(l->query("logs", {{"limit", "200"}})["data"].size(), 30u);
+  EXPECT_EQ(l->query("logs", {{"status_class", "5xx"}})["data"].size(), 3u);
+  l->shutdown();
+  SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 2);
+  EXPECT_EQ(db.execAndGet("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE"
+                          " type = 'index' AND tbl_name = 'spend_logs' ORDER BY name)").getString(),
+            "spend_logs_key_time,spend_logs_request_id,spend_logs_start");
+  EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
+}
+
 // A database made with another page size keeps it (and is migrated and written as usual).
 TEST(StoreLedger, ExistingDatabaseKeepsItsPageSize) {
   TempDir dir;
