@@ -6,6 +6,7 @@
 //   llmgate_ledger_bench queries --db /tmp/l.db [--reps 20]
 //   llmgate_ledger_bench observe
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -44,6 +45,33 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
+// CPU seconds of the whole process (the writer thread and the submitting one).
+double cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds of the ledger's writer thread (named llmgate-ledger), from schedstat; 0 if absent.
+double writer_thread_cpu_s() {
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::FILE* f = std::fopen((e.path() / "comm").c_str(), "r");
+    if (!f) continue;
+    char name[64] = {};
+    const bool ok = std::fgets(name, sizeof name, f) != nullptr;
+    std::fclose(f);
+    if (!ok || std::strncmp(name, "llmgate-ledger", 14) != 0) continue;
+    f = std::fopen((e.path() / "schedstat").c_str(), "r");
+    if (!f) return 0;
+    unsigned long long ns = 0;
+    const int n = std::fscanf(f, "%llu", &ns);
+    std::fclose(f);
+    return n == 1 ? static_cast<double>(ns) / 1e9 : 0;
+  }
+  return 0;
+}
+
 int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -77,9 +105,16 @@ struct Gen {
     }
     return s;
   }
-  RequestRecord make(long i, int64_t start_us, long body_bytes) {
+  RequestRecord make(int64_t start_us, long body_bytes) {
     RequestRecord r;
-    r.request_id = "chatcmpl-" + std::to_string(i) + "-" + std::to_string(rng() % 100000);
+    // Like the gateway's ids (Worker::new_request_id): unix milliseconds in 12 hex digits, then
+    // 80 random bits, so they grow with time (each insert appends to the unique index).
+    char id[33];
+    std::snprintf(id, sizeof id, "%012llx%04llx%016llx",
+                  static_cast<unsigned long long>(start_us / 1000) & 0xffffffffffffULL,
+                  static_cast<unsigned long long>(rng() & 0xffff),
+                  static_cast<unsigned long long>(rng()));
+    r.request_id = id;
     r.endpoint = "/v1/chat/completions";
     r.start_us = start_us;
     const int64_t lat = 150000 + static_cast<int64_t>(rng() % 3000000);
@@ -143,8 +178,9 @@ double write_rows(const Args& a, long days, bool pregen) {
   std::vector<RequestRecord> pre;
   if (pregen) {
     pre.reserve(static_cast<std::size_t>(a.rows));
-    for (long i = 0; i < a.rows; ++i) pre.push_back(g.make(i, start_of(i), a.body_bytes));
+    for (long i = 0; i < a.rows; ++i) pre.push_back(g.make(start_of(i), a.body_bytes));
   }
+  const double cpu0 = cpu_s(), wcpu0 = writer_thread_cpu_s();
   const auto t0 = Clock::now();
   for (long i = 0; i < a.rows; ++i) {
     if (pregen) {
@@ -153,18 +189,23 @@ double write_rows(const Args& a, long days, bool pregen) {
     }
     if (i % 256 == 0)
       while (l->stats().queued > 40000) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    l->submit(g.make(i, start_of(i), a.body_bytes));
+    l->submit(g.make(start_of(i), a.body_bytes));
   }
   const double submit_s = std::chrono::duration<double>(Clock::now() - t0).count();
   l->flush_for_test(std::chrono::minutes(30));
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu = cpu_s() - cpu0, wcpu = writer_thread_cpu_s() - wcpu0;
   LedgerStats st = l->stats();
   std::printf("%s: wrote %llu rows (body %ld B, dropped %llu, db_errors %llu) in %.2f s: %.0f rows/s;"
-              " submit() %.0f ns/record; last batch (2000 rows) commit %.1f ms\n",
+              " CPU %.2f s (%.2f us/row, submit included), writer thread %.2f us/row (%.0f rows per"
+              " CPU-second); submit() %.0f ns/record;"
+              " last batch (2000 rows) commit %.1f ms\n",
               pregen ? "writer" : "fill", static_cast<unsigned long long>(st.written), a.body_bytes,
               static_cast<unsigned long long>(st.dropped),
-              static_cast<unsigned long long>(st.db_errors), secs, st.written / secs,
-              submit_s * 1e9 / std::max(1L, a.rows), st.last_batch_seconds * 1000);
+              static_cast<unsigned long long>(st.db_errors), secs, st.written / secs, cpu,
+              cpu * 1e6 / std::max<double>(1, static_cast<double>(st.written)),
+              wcpu * 1e6 / std::max<double>(1, static_cast<double>(st.written)),
+              static_cast<double>(st.written) / std::max(1e-9, wcpu), submit_s * 1e9 / std::max(1L, a.rows), st.last_batch_seconds * 1000);
   l->shutdown();
   return st.written / secs;
 }

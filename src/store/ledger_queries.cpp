@@ -2,6 +2,7 @@
 // all parameters; SQL text is assembled only from fixed fragments.
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <array>
@@ -220,7 +221,8 @@ void SqliteLedger::release_reader(std::unique_ptr<SQLite::Database> db) {
   if (readers_.size() < 8) readers_.push_back(std::move(db));
 }
 
-nlohmann::json SqliteLedger::query(const std::string& name, const Params& params) {
+nlohmann::json SqliteLedger::run_query(SQLite::Database& db, const std::string& name,
+                                       const Params& params) {
   using Fn = json (SqliteLedger::*)(SQLite::Database&, const Params&);
   Fn fn = nullptr;
   if (name == "logs") fn = &SqliteLedger::q_logs;
@@ -230,16 +232,46 @@ nlohmann::json SqliteLedger::query(const std::string& name, const Params& params
   else if (name == "spend_logs") fn = &SqliteLedger::q_spend_logs;
   else if (name == "global_spend") fn = &SqliteLedger::q_global_spend;
   else if (name != "stats") throw std::invalid_argument("unknown query '" + name + "'");
+  return fn ? (this->*fn)(db, params) : q_stats(db);
+}
+
+nlohmann::json SqliteLedger::query(const std::string& name, const Params& params) {
   std::unique_ptr<SQLite::Database> db;
   try {
     db = acquire_reader();
-    json out = fn ? (this->*fn)(*db, params) : q_stats(*db);
+    json out = run_query(*db, name, params);
     release_reader(std::move(db));
     return out;
   } catch (const SQLite::Exception& e) {
     // A broken connection is not returned to the pool.
     throw std::runtime_error(std::string("ledger database unavailable: ") + e.what());
   }
+}
+
+std::vector<std::string> SqliteLedger::query_plans_for_test(const std::string& name,
+                                                            const Params& params) {
+  auto db = acquire_reader();
+  std::vector<std::string> sqls;
+  auto collect = [](unsigned, void* ctx, void* p, void*) -> int {
+    if (char* sql = sqlite3_expanded_sql(static_cast<sqlite3_stmt*>(p))) {
+      static_cast<std::vector<std::string>*>(ctx)->emplace_back(sql);
+      sqlite3_free(sql);
+    }
+    return 0;
+  };
+  sqlite3_trace_v2(db->getHandle(), SQLITE_TRACE_STMT, collect, &sqls);
+  run_query(*db, name, params);
+  sqlite3_trace_v2(db->getHandle(), 0, nullptr, nullptr);
+  std::vector<std::string> plans;
+  for (const auto& sql : sqls) {
+    if (sql.rfind("--", 0) == 0) continue;  // a statement FTS5 ran inside one of ours
+    SQLite::Statement st(*db, "EXPLAIN QUERY PLAN " + sql);
+    std::string plan = sql + "\n";
+    while (st.executeStep()) plan += st.getColumn(3).getString() + "\n";
+    plans.push_back(std::move(plan));
+  }
+  release_reader(std::move(db));
+  return plans;
 }
 
 json SqliteLedger::q_logs(SQLite::Database& db, const Params& p) {

@@ -3,6 +3,7 @@
 #include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <string>
 
 namespace llmgate::store {
@@ -99,6 +100,23 @@ void migrate_v1(SQLite::Database& db) {
   db.exec("INSERT INTO ledger_meta(k, v) VALUES ('fts_checked', 1)");
 }
 
+// Every list is bounded by startTime, and start times grow, so each row's insert appends to
+// spend_logs_start; its columns after (startTime, id) let SQLite test a model, key, status or
+// user filter from the index alone and fetch only the matching rows (deferred seek), and id
+// keeps the index in page order (ORDER BY startTime DESC, id DESC without a sort). It replaces
+// the plain time, per-model, error and user indexes: each but the first took a descent to a
+// page in the middle per row, and the user index alone (500 users) cost ~5 us per row, mostly
+// in the pages each batch dirtied. The key index stays: a key filter over a week of rows is
+// the dashboard's rarest, and scanning for it took ~220 ms at 1M rows (6 ms with the index).
+void migrate_v2(SQLite::Database& db) {
+  for (const char* i : {"spend_logs_time", "spend_logs_model_time", "spend_logs_error_time",
+                        "spend_logs_user_time"})
+    db.exec(std::string("DROP INDEX IF EXISTS ") + i);
+  db.exec(
+      "CREATE INDEX spend_logs_start ON spend_logs(startTime, id, status_code, model, api_key,"
+      " \"user\")");
+}
+
 }  // namespace
 
 // Before any connection opens (static initialisation): SQLite's memory statistics take a global
@@ -109,9 +127,15 @@ const int kSqliteLibraryConfigured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 void configure_connection(SQLite::Database& db, int busy_timeout_ms, bool writer) {
   db.setBusyTimeout(busy_timeout_ms);
   if (writer) {
+    // A new database gets 16 KiB pages (an existing one keeps its own): fewer B-tree splits and
+    // page headers per row; the writer bench's CPU per row went down ~10% with and without
+    // bodies against 4 KiB.
+    db.exec("PRAGMA page_size=16384");
     db.exec("PRAGMA journal_mode=WAL");
     db.exec("PRAGMA journal_size_limit=67108864");  // WAL truncated to 64 MiB after checkpoints
-    db.exec("PRAGMA wal_autocheckpoint=4000");     // pages (~16 MiB) between passive checkpoints
+    // ~16 MiB of pages between passive checkpoints, whatever the file's page size.
+    const int page = db.execAndGet("PRAGMA page_size").getInt();
+    db.exec("PRAGMA wal_autocheckpoint=" + std::to_string((16 << 20) / std::max(page, 512)));
   }
   db.exec("PRAGMA synchronous=NORMAL");
   db.exec("PRAGMA temp_store=MEMORY");
@@ -130,6 +154,7 @@ void migrate(SQLite::Database& db) {
   if (v == kSchemaVersion) return;
   SQLite::Transaction tx(db);
   if (v < 1) migrate_v1(db);
+  if (v < 2) migrate_v2(db);
   db.exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }

@@ -7,7 +7,7 @@
 
 namespace llmgate::store {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // Latency histogram buckets of the rollup tables (upper bounds in ms; the last is +inf).
 constexpr std::array<double, 16> kLatencyBucketsMs = {

@@ -178,6 +178,7 @@ struct RollupVal {
           cache_hits = 0;
   double cost = 0, latency_ms_sum = 0;
   std::array<int64_t, 16> buckets{};
+  uint64_t alias_seq = 0;  // the batch's record that set key_alias (fold_rollups)
 };
 
 std::string rollup_upsert_sql(const char* table) {
@@ -242,8 +243,8 @@ std::string insert_sql(std::size_t records, bool or_ignore) {
   return s;
 }
 
-// A record that fills the full-text index (bodies, error message) goes in on its own: the
-// FTS row needs the record's rowid.
+// A record that fills the full-text index: bodies or an error message. Its FTS row is added
+// right after the statement that wrote it, with the rowid that statement gave it.
 bool has_fts_text(const RequestRecord& r) {
   return !r.request_body.empty() || !r.response_body.empty() || !r.error_message.empty();
 }
@@ -318,34 +319,71 @@ BoundRecord bind_record(RawStmt& st, int k0, const RequestRecord& r, std::string
 
 using RollupMaps = std::array<std::map<RollupKey, RollupVal, RollupLess>, kNumRollups>;
 
-// Adds one written record to the batch's rollup buckets.
-void add_to_rollups(RollupMaps& rollups, const RequestRecord& r, const BoundRecord& v) {
+// A batch's rows summed per (hour, model_group, key_hash): one lookup per row instead of one
+// per rollup table. fold_rollups() makes the five tables' buckets from it once per batch.
+using HourCells = std::map<RollupKey, RollupVal, RollupLess>;
+
+// Adds the batch's `seq`-th written record (counted from 1) to its hour cell.
+void add_to_rollups(HourCells& cells, uint64_t seq, const RequestRecord& r, const BoundRecord& v) {
   const int64_t sec = r.start_us >= 0 ? r.start_us / 1000000 : (r.start_us - 999999) / 1000000;
   const double lat_ms = std::max<double>(0, static_cast<double>(r.end_us - r.start_us) / 1000.0);
   std::size_t bucket = 0;
   while (bucket + 1 < kLatencyBucketsMs.size() && lat_ms > kLatencyBucketsMs[bucket]) ++bucket;
-  for (std::size_t ri = 0; ri < kNumRollups; ++ri) {
-    const RollupSpec& spec = kRollups[ri];
-    const int64_t t = sec - ((sec % spec.span) + spec.span) % spec.span;
-    const RollupKeyView key{t, spec.by_model ? v.model_group : std::string_view(),
-                            spec.by_key ? v.key_hash : std::string_view()};
-    auto& m = rollups[ri];
-    auto it = m.find(key);
-    if (it == m.end())
-      it = m.emplace(RollupKey{t, std::string(key.model_group), std::string(key.key_hash)}, RollupVal{}).first;
-    RollupVal& b = it->second;
-    if (spec.by_key && !v.key_alias.empty()) b.key_alias = v.key_alias;
-    b.requests += 1;
-    b.errors += r.status >= 400 ? 1 : 0;
-    b.prompt += r.prompt_tokens;
-    b.completion += r.completion_tokens;
-    b.total += r.total_tokens;
-    if (r.cost_usd && std::isfinite(*r.cost_usd)) b.cost += *r.cost_usd;
-    else b.cost_unknown += 1;
-    b.cache_hits += r.cache_hit ? 1 : 0;
-    b.latency_ms_sum += lat_ms;
-    b.buckets[bucket] += 1;
+  const RollupKeyView key{sec - ((sec % 3600) + 3600) % 3600, v.model_group, v.key_hash};
+  auto it = cells.find(key);
+  if (it == cells.end())
+    it = cells.emplace(RollupKey{key.t, std::string(key.model_group), std::string(key.key_hash)},
+                       RollupVal{}).first;
+  RollupVal& b = it->second;
+  if (!v.key_alias.empty()) {
+    if (b.key_alias != v.key_alias) b.key_alias.assign(v.key_alias);
+    b.alias_seq = seq;
   }
+  b.requests += 1;
+  b.errors += r.status >= 400 ? 1 : 0;
+  b.prompt += r.prompt_tokens;
+  b.completion += r.completion_tokens;
+  b.total += r.total_tokens;
+  if (r.cost_usd && std::isfinite(*r.cost_usd)) b.cost += *r.cost_usd;
+  else b.cost_unknown += 1;
+  b.cache_hits += r.cache_hit ? 1 : 0;
+  b.latency_ms_sum += lat_ms;
+  b.buckets[bucket] += 1;
+}
+
+// The rollup tables' buckets of a batch. A key's bucket takes the alias of the last record
+// (in write order) that had one.
+RollupMaps fold_rollups(const HourCells& cells) {
+  RollupMaps out;
+  for (const auto& [key, c] : cells) {
+    for (std::size_t ri = 0; ri < kNumRollups; ++ri) {
+      const RollupSpec& spec = kRollups[ri];
+      const int64_t t = key.t - ((key.t % spec.span) + spec.span) % spec.span;
+      const RollupKeyView k{t, spec.by_model ? std::string_view(key.model_group) : std::string_view(),
+                            spec.by_key ? std::string_view(key.key_hash) : std::string_view()};
+      auto& m = out[ri];
+      auto it = m.find(k);
+      if (it == m.end())
+        it = m.emplace(RollupKey{t, std::string(k.model_group), std::string(k.key_hash)},
+                       RollupVal{}).first;
+      RollupVal& b = it->second;
+      if (spec.by_key && !c.key_alias.empty() && c.alias_seq > b.alias_seq) {
+        b.key_alias = c.key_alias;
+        b.alias_seq = c.alias_seq;
+      }
+      b.requests += c.requests;
+      b.errors += c.errors;
+      b.prompt += c.prompt;
+      b.completion += c.completion;
+      b.total += c.total;
+      b.cost += c.cost;
+      b.cost_unknown += c.cost_unknown;
+      b.cache_hits += c.cache_hits;
+      b.latency_ms_sum += c.latency_ms_sum;
+      for (std::size_t i = 0; i < b.buckets.size(); ++i) b.buckets[i] += c.buckets[i];
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -511,10 +549,19 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
   const auto t0 = Clock::now();
   take_failed_io_errno();  // only this batch's failures are reported with it
   WriterDb& w = *wdb_;
-  RollupMaps rollups;
+  HourCells cells;
   std::vector<std::string> scratch(kRecordsPerInsert * kScratchPerRecord);  // sanitized copies (rare)
   int64_t inserted = 0;
   int64_t top = 0;  // the largest id in spend_logs (read when the transaction starts)
+  // The full-text row of a written record with text (sanitising keeps a text non-empty).
+  auto add_fts = [&](int64_t id, const BoundRecord& v) {
+    w.fts_insert.reset();
+    w.fts_insert.i64(1, id);
+    w.fts_insert.text(2, v.request_body);
+    w.fts_insert.text(3, v.response_body);
+    w.fts_insert.text(4, v.error_message);
+    w.fts_insert.exec();
+  };
   // One record, INSERT OR IGNORE; true when written. A record the database refuses is counted
   // and skipped; an error that concerns the whole database throws (the batch is retried).
   auto insert_record = [&](const RequestRecord& r) {
@@ -528,15 +575,8 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
         return false;
       }
       top = w.db.getLastInsertRowid();
-      if (has_fts_text(r)) {  // (sanitising keeps a text non-empty)
-        w.fts_insert.reset();
-        w.fts_insert.i64(1, top);
-        w.fts_insert.text(2, v.request_body);
-        w.fts_insert.text(3, v.response_body);
-        w.fts_insert.text(4, v.error_message);
-        w.fts_insert.exec();
-      }
-      add_to_rollups(rollups, r, v);
+      if (has_fts_text(r)) add_fts(top, v);
+      add_to_rollups(cells, static_cast<uint64_t>(inserted) + 1, r, v);
       return true;
     } catch (const SQLite::Exception& ex) {
       if (is_db_level_error(ex.getErrorCode())) throw;
@@ -547,11 +587,12 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
       return false;
     }
   };
-  // Which of the records v[0..kRecordsPerInsert) one statement wrote: the rows after `top`, in
-  // the order of its VALUES (a record it skipped shares its request_id with an earlier row, so
-  // matching in order cannot take a later record's row for it). Moves `top` past them.
+  // The rowids of the records v[0..kRecordsPerInsert) one statement wrote (0: not written):
+  // the rows after `top`, in the order of its VALUES (a record it skipped shares its request_id
+  // with an earlier row, so matching in order cannot take a later record's row for it). Moves
+  // `top` past them.
   auto written_since_top = [&](const std::array<BoundRecord, kRecordsPerInsert>& v) {
-    std::array<bool, kRecordsPerInsert> written{};
+    std::array<int64_t, kRecordsPerInsert> ids{};
     std::size_t j = 0;
     w.written_since.reset();
     w.written_since.bind(1, top);
@@ -559,41 +600,44 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
       top = w.written_since.getColumn(0).getInt64();
       const std::string rid = w.written_since.getColumn(1).getString();
       while (j < kRecordsPerInsert && v[j].request_id != rid) ++j;
-      if (j < kRecordsPerInsert) written[j++] = true;
+      if (j < kRecordsPerInsert) ids[j++] = top;
     }
     w.written_since.reset();
-    return written;
+    return ids;
   };
-  // The records batch[idx[0..kRecordsPerInsert)] (none with full-text content) in one
-  // statement; which of them it wrote (a duplicate request_id is skipped).
+  // The records batch[idx[0..kRecordsPerInsert)] in one statement, then the full-text rows of
+  // those with text; the rowid of each (0: not written, a duplicate request_id is skipped).
   auto insert_records = [&](const std::array<std::size_t, kRecordsPerInsert>& idx) {
     auto& st = w.insert_many;
     st.reset();
     std::array<BoundRecord, kRecordsPerInsert> v;
-    std::array<bool, kRecordsPerInsert> written;
+    std::array<int64_t, kRecordsPerInsert> ids;
     try {
       for (std::size_t j = 0; j < kRecordsPerInsert; ++j)
         v[j] = bind_record(st, static_cast<int>(j) * kValuesPerRecord, batch[idx[j]],
                            scratch.data() + j * kScratchPerRecord);
       st.exec();
       if (w.db.getChanges() == static_cast<int>(kRecordsPerInsert)) {
-        written.fill(true);
+        // A new row's id is the largest + 1: the statement's rows are consecutive.
         top = w.db.getLastInsertRowid();
+        for (std::size_t j = 0; j < kRecordsPerInsert; ++j)
+          ids[j] = top - static_cast<int64_t>(kRecordsPerInsert - 1 - j);
       } else {
-        written = written_since_top(v);
+        ids = written_since_top(v);
       }
     } catch (const SQLite::Exception& ex) {
       if (is_db_level_error(ex.getErrorCode())) throw;
       // A value SQLite refused to bind (nothing written), or a statement that failed part way:
       // without a statement journal it keeps the rows it wrote before failing.
-      written = written_since_top(v);
+      ids = written_since_top(v);
     }
     for (std::size_t j = 0; j < kRecordsPerInsert; ++j)
-      if (written[j]) {
-        add_to_rollups(rollups, batch[idx[j]], v[j]);
+      if (ids[j] != 0) {
+        if (has_fts_text(batch[idx[j]])) add_fts(ids[j], v[j]);
+        add_to_rollups(cells, static_cast<uint64_t>(inserted) + 1, batch[idx[j]], v[j]);
         ++inserted;
       }
-    return written;
+    return ids;
   };
   auto one = [&](std::size_t i) {
     if (!insert_record(batch[i])) return;
@@ -609,25 +653,22 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
     w.max_id.reset();
     if (w.max_id.executeStep()) top = w.max_id.getColumn(0).getInt64();
     w.max_id.reset();
-    // Records without full-text content are gathered kRecordsPerInsert at a time; the others
-    // go in as they come. Rows stay in about the batch's order (the rowid order readers page by).
+    // Records go in kRecordsPerInsert at a time, in the batch's order (the rowid order readers
+    // page by); the last few one by one.
     std::array<std::size_t, kRecordsPerInsert> group;
     std::size_t grouped = 0;
     for (std::size_t i = b; i < e; ++i) {
-      if (has_fts_text(batch[i])) {
-        one(i);
-        continue;
-      }
       group[grouped++] = i;
       if (grouped < kRecordsPerInsert) continue;
       grouped = 0;
-      const auto written = insert_records(group);
+      const auto ids = insert_records(group);
       // The rare record it skipped goes in alone, where a duplicate or a refusal is counted.
       for (std::size_t j = 0; j < kRecordsPerInsert; ++j)
-        if (!written[j]) one(group[j]);
+        if (ids[j] == 0) one(group[j]);
       yield_point();
     }
     for (std::size_t j = 0; j < grouped; ++j) one(group[j]);
+    const RollupMaps rollups = fold_rollups(cells);
     for (std::size_t ri = 0; ri < kNumRollups; ++ri) {
       SQLite::Statement& st = *w.rollups[ri];
       for (const auto& [key, v] : rollups[ri]) {

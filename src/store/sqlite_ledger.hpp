@@ -42,6 +42,10 @@ class SqliteLedger final : public Ledger {
   // Test/bench hooks: wait until everything submitted so far is committed (or dropped).
   // Returns false on timeout.
   bool flush_for_test(std::chrono::milliseconds timeout);
+  // Test hook: each statement query(name, params) runs (with its values) followed by its
+  // EXPLAIN QUERY PLAN lines, one string per statement.
+  std::vector<std::string> query_plans_for_test(
+      const std::string& name, const std::multimap<std::string, std::string>& params);
 
  private:
   struct WriterDb;  // writer connection + prepared statements
@@ -56,6 +60,8 @@ class SqliteLedger final : public Ledger {
 
   // Readers.
   struct ReadConn;
+  nlohmann::json run_query(SQLite::Database& db, const std::string& name,
+                           const std::multimap<std::string, std::string>& params);
   std::unique_ptr<SQLite::Database> acquire_reader();
   void release_reader(std::unique_ptr<SQLite::Database> db);
   nlohmann::json q_logs(SQLite::Database& db, const std::multimap<std::string, std::string>& p);

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "store/schema.hpp"
 #include "store/text_util.hpp"
 #include "store_test_util.hpp"
 
@@ -480,6 +481,49 @@ TEST(StoreLedger, MultiRowInsertsKeepEveryFieldAndFallBackOneByOne) {
   EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
 }
 
+// Records with bodies go in 16 to a statement too; each full-text row belongs to its own
+// record, also where a duplicate sends a statement's records one by one. A key's rollup bucket
+// takes the alias of the batch's last record for that key, across hours.
+TEST(StoreLedger, BodiesGoInManyToAStatementWithTheirOwnTextRows) {
+  TempDir dir;
+  auto s = settings_for(dir.file("l.db"));
+  s.batch_write_at_s = 30;  // one batch, flushed by flush_for_test
+  auto l = open_ledger(s);
+  const int64_t day = now_us() / 86400000000LL * 86400000000LL - 86400000000LL;  // yesterday
+  for (int i = 0; i < 100; ++i) {
+    RequestRecord r = make_record(i, day + (i < 50 ? 3600 : 7200) * 1000000LL + i);
+    if (i == 40) r.request_id = "req-35";  // a duplicate inside a statement
+    if (i % 10 == 3) r.request_body.clear(), r.response_body.clear();
+    r.key_hash = "abcdef0123456789";
+    r.key_alias = i == 99 ? "" : i >= 60 ? "renamed" : "first";
+    l->submit(std::move(r));
+  }
+  ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  EXPECT_EQ(l->stats().written, 99u);
+  SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READWRITE);
+  for (int i = 0; i < 100; ++i) {
+    if (i == 40) continue;
+    SQLite::Statement st(db, "SELECT l.request_id FROM spend_logs_fts f JOIN spend_logs l"
+                             " ON l.id = f.rowid WHERE spend_logs_fts MATCH ?");
+    st.bind(1, "\"" + std::to_string(i) + "\"");
+    const bool has_body = i % 10 != 3;
+    ASSERT_EQ(st.executeStep(), has_body) << i;
+    if (has_body) {
+      EXPECT_EQ(st.getColumn(0).getString(), "req-" + std::to_string(i));
+      EXPECT_FALSE(st.executeStep()) << i;
+    }
+  }
+  // Rows with text: with a body, or an error message (i % 10 == 9 has both).
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM spend_logs_fts_docsize").getInt64(), 89);
+  EXPECT_EQ(store::fts_row_count(db), 89);
+  EXPECT_NO_THROW(db.exec("INSERT INTO spend_logs_fts (spend_logs_fts) VALUES ('integrity-check')"));
+  for (const char* t : {"usage_hourly_key", "usage_daily_key", "usage_daily"})
+    EXPECT_EQ(db.execAndGet(std::string("SELECT group_concat(a) FROM (SELECT DISTINCT key_alias a, t FROM ") +
+                            t + " ORDER BY t)").getString(),
+              std::string(t) == "usage_hourly_key" ? "first,renamed" : "renamed") << t;
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM usage_daily_model WHERE key_alias <> ''").getInt(), 0);
+}
+
 TEST(StoreLedger, RetentionDeletesOldRowsAndKeepsRollups) {
   TempDir dir;
   auto s = settings_for(dir.file("l.db"));
@@ -514,8 +558,59 @@ TEST(StoreLedger, SchemaIsVersionedAndReopenIsIdempotent) {
   { auto l = open_ledger(settings_for(dir.file("l.db"))); }
   { auto l = open_ledger(settings_for(dir.file("l.db"))); }
   SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
-  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 1);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 2);
   EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
+  EXPECT_EQ(db.execAndGet("PRAGMA page_size").getInt(), 16384);  // a new database's
+}
+
+// A version 1 database (six indexes on spend_logs) is migrated in place: the per-model, error,
+// user and plain time indexes go, spend_logs_start comes, the rows stay readable.
+TEST(StoreLedger, VersionOneDatabaseIsMigrated) {
+  TempDir dir;
+  {
+    auto l = open_ledger(settings_for(dir.file("l.db")));
+    for (int i = 0; i < 30; ++i) l->submit(make_record(i));
+    ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  }
+  {
+    SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READWRITE);
+    db.exec("DROP INDEX spend_logs_start");
+    db.exec("CREATE INDEX spend_logs_time ON spend_logs(startTime)");
+    db.exec("CREATE INDEX spend_logs_model_time ON spend_logs(model, startTime, status_code, api_key)");
+    db.exec("CREATE INDEX spend_logs_error_time ON spend_logs(startTime) WHERE status_code >= 400");
+    db.exec("CREATE INDEX spend_logs_user_time ON spend_logs(\"user\", startTime) WHERE \"user\" <> ''");
+    db.exec("PRAGMA user_version=1");
+  }
+  auto l = open_ledger(settings_for(dir.file("l.db")));
+  EXPECT_EQ(l->query("logs", {{"limit", "200"}})["data"].size(), 30u);
+  EXPECT_EQ(l->query("logs", {{"status_class", "5xx"}})["data"].size(), 3u);
+  l->shutdown();
+  SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 2);
+  EXPECT_EQ(db.execAndGet("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE"
+                          " type = 'index' AND tbl_name = 'spend_logs' ORDER BY name)").getString(),
+            "spend_logs_key_time,spend_logs_request_id,spend_logs_start");
+  EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
+}
+
+// A database made with another page size keeps it (and is migrated and written as usual).
+TEST(StoreLedger, ExistingDatabaseKeepsItsPageSize) {
+  TempDir dir;
+  {
+    SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("PRAGMA page_size=4096");
+    db.exec("PRAGMA journal_mode=WAL");
+    db.exec("CREATE TABLE t(x)");
+  }
+  {
+    auto l = open_ledger(settings_for(dir.file("l.db")));
+    l->submit(make_record(1));
+    ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
+  }
+  SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("PRAGMA page_size").getInt(), 4096);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM spend_logs").getInt(), 1);
+  EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
 }
 
 TEST(StoreTextUtil, SanitizeUtf8) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "llmgate/app.hpp"
 #include "store_test_util.hpp"
@@ -324,4 +325,82 @@ TEST_F(StoreQuery, RoutesMapQueriesAndErrors) {
   App none;  // ledger disabled
   req.path = "/llmgate/api/stats";
   EXPECT_EQ(find("/llmgate/api/stats")->handler(req, none).status, 503);
+}
+
+// Every statement a dashboard or spend query runs reads spend_logs through an index (a range of
+// spend_logs_start or one request_id), never by scanning the table or a whole index; and the
+// indexes kept are exactly the ones those plans use.
+TEST_F(StoreQuery, EveryQueryReadsSpendLogsThroughAnIndex) {
+  const int64_t start = now_us() - 3600LL * 1000000;
+  fill(60, start);
+  const std::string wk = std::to_string(now_us() / 1000000 - 7 * 86400);
+  const std::string cursor =
+      l_->query("logs", {{"limit", "5"}})["next_cursor"].get<std::string>();
+  const std::vector<std::pair<std::string, Params>> queries = {
+      {"logs", {}},
+      {"logs", {{"cursor", cursor}}},
+      {"logs", {{"model", "gpt-4o"}}},
+      {"logs", {{"key", "team-a"}}},
+      {"logs", {{"status_class", "5xx"}}},
+      {"logs", {{"status_class", "error"}, {"start", wk}}},
+      {"logs", {{"status_class", "2xx"}}},
+      {"logs", {{"q", "number 42"}}},
+      {"logs", {{"q", "refused"}, {"cursor", cursor}}},
+      {"logs", {{"q", "';--"}}},
+      {"logs", {{"model", "gpt-4o"}, {"key", "fedcba98"}, {"status_class", "5xx"}, {"start", wk}}},
+      {"log", {{"request_id", "req-7"}}},
+      {"usage", {}},
+      {"usage", {{"start", wk}, {"group_by", "model"}}},
+      {"usage", {{"bucket", "day"}, {"group_by", "key"}, {"start", wk}}},
+      {"summary", {}},
+      {"summary", {{"start", wk}}},
+      {"stats", {}},
+      {"spend_logs", {}},
+      {"spend_logs", {{"request_id", "req-7"}}},
+      {"spend_logs", {{"api_key", "abcdef0123456789"}}},
+      {"spend_logs", {{"user_id", "user-3"}}},
+      {"global_spend", {}},
+  };
+  std::set<std::string> used;
+  for (const auto& [name, params] : queries) {
+    const auto plans = l_->query_plans_for_test(name, params);
+    EXPECT_FALSE(plans.empty()) << name;
+    for (const auto& plan : plans) {
+      std::istringstream lines(plan);
+      std::string sql, line;
+      std::getline(lines, sql);
+      bool reads_spend_logs = false, through_index = false;
+      while (std::getline(lines, line)) {
+        for (const char* t : {" spend_logs ", " l "}) {
+          if ((line.rfind("SCAN", 0) == 0 || line.rfind("SEARCH", 0) == 0) &&
+              (line + " ").find(t) != std::string::npos) {
+            reads_spend_logs = true;
+            // SCAN is the whole table or a whole index; SEARCH a range or a key.
+            EXPECT_EQ(line.rfind("SEARCH", 0), 0u) << name << ": " << line << "\n" << sql;
+            for (const char* how :
+                 {"USING INDEX spend_logs_start", "USING COVERING INDEX spend_logs_start",
+                  "USING INDEX spend_logs_request_id", "USING INDEX spend_logs_key_time",
+                  "USING INTEGER PRIMARY KEY"})
+              through_index |= line.find(how) != std::string::npos;
+          }
+        }
+        for (const char* idx : {"spend_logs_start", "spend_logs_request_id",
+                                "spend_logs_key_time", "usage_daily_key_hash",
+                                "usage_daily_key_alias"})
+          if (line.find(idx) != std::string::npos) used.insert(idx);
+      }
+      if (reads_spend_logs) {
+        EXPECT_TRUE(through_index) << name << "\n" << plan;
+      }
+    }
+  }
+  // The indexes that exist are the ones the plans above use.
+  SQLite::Database db(dir_.file("q.db"), SQLite::OPEN_READONLY);
+  SQLite::Statement st(db,
+                       "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                       " AND tbl_name IN ('spend_logs', 'usage_hourly_model', 'usage_hourly_key',"
+                       " 'usage_daily_model', 'usage_daily_key', 'usage_daily') ORDER BY name");
+  std::set<std::string> exist;
+  while (st.executeStep()) exist.insert(st.getColumn(0).getString());
+  EXPECT_EQ(exist, used);
 }
