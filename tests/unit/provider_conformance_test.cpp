@@ -243,6 +243,29 @@ TEST_P(ProviderConformance, HealthProbeIsAGetOnTheUpstream) {
   EXPECT_TRUE(probe->body.empty());
 }
 
+// Another provider's litellm_params: a warning naming their owner, the value not applied.
+TEST_P(ProviderConformance, OtherProvidersParamsAreIgnoredWithAWarning) {
+  const ProviderEntry& e = entry();
+  for (const ProviderEntry* other : provider_entries()) {
+    if (other == &e) continue;
+    for (const char* key : other->params) {
+      bool own = false;
+      for (const char* k : e.params) own = own || std::string(k) == key;
+      if (own) continue;
+      const Config c = load_config_string(std::string("model_list:\n  - model_name: alias\n    litellm_params:\n") +
+                                               "      model: " + e.name + "/m\n      api_base: http://127.0.0.1:9\n" +
+                                               "      " + key + ": \"42\"\n",
+                                           "conformance");
+      const std::string want = std::string("model_list[0].litellm_params.") + key + ": only used by " + other->name +
+                               "/ deployments, ignored";
+      ASSERT_EQ(c.warnings.size(), 1u) << key;
+      EXPECT_EQ(c.warnings[0], want);
+      const json effective = describe_config(c)["deployments"][0];
+      EXPECT_EQ(effective.dump().find("\"42\""), std::string::npos) << key << ": " << effective.dump();
+    }
+  }
+}
+
 TEST(ProviderRegistry, NamesAreUnique) {
   std::set<std::string> names;
   for (const ProviderEntry* e : provider_entries()) EXPECT_TRUE(names.insert(e->name).second) << e->name;
