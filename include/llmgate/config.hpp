@@ -50,8 +50,22 @@ struct Url {
 // Parses "http(s)://host[:port][/path]". Returns nullopt on anything else.
 std::optional<Url> parse_url(const std::string& s);
 
-enum class ProviderKind { openai, hosted_vllm, mock, azure, ollama, ollama_chat };
-const char* to_string(ProviderKind k);
+struct ProviderEntry;  // one provider of the registry (llmgate/provider_registry.hpp)
+// Which provider a deployment uses: a handle on its registry entry, resolved when the config is
+// loaded (never null), so the request path follows a pointer instead of looking a name up. The
+// built-in entries are named ProviderKind::openai, ... (defined in src/providers/*_entry.cpp).
+class ProviderKind {
+ public:
+  static const ProviderEntry openai, hosted_vllm, mock, azure, ollama, ollama_chat;
+  ProviderKind(const ProviderEntry& e) : e_(&e) {}  // NOLINT: implicit, as an enum value would be
+  const ProviderEntry& operator*() const { return *e_; }
+  const ProviderEntry* operator->() const { return e_; }
+  friend bool operator==(ProviderKind a, ProviderKind b) { return a.e_ == b.e_; }
+
+ private:
+  const ProviderEntry* e_;
+};
+const char* to_string(ProviderKind p);  // the LiteLLM prefix: "openai", "azure", ...
 
 struct Deployment {
   std::string id;              // model_info.id, or "<model_name>-<index>" when absent

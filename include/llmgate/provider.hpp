@@ -12,6 +12,7 @@
 
 #include "llmgate/config.hpp"
 #include "llmgate/error.hpp"
+#include "llmgate/provider_registry.hpp"
 
 namespace llmgate {
 
@@ -117,8 +118,8 @@ class Provider {
   }
 };
 
-// The provider for a kind (static instances; never null). mock is handled in-process by the
-// server but still has a Provider for symmetry.
-const Provider& provider_for(ProviderKind k);
+// The dialect of a deployment's provider (a static instance). mock is served in-process but
+// still has a Provider for symmetry.
+inline const Provider& provider_for(ProviderKind p) { return p->dialect(); }
 
 }  // namespace llmgate

@@ -111,18 +111,6 @@ std::optional<Url> parse_url(const std::string& s) {
   return u;
 }
 
-const char* to_string(ProviderKind k) {
-  switch (k) {
-    case ProviderKind::openai: return "openai";
-    case ProviderKind::hosted_vllm: return "hosted_vllm";
-    case ProviderKind::mock: return "mock";
-    case ProviderKind::azure: return "azure";
-    case ProviderKind::ollama: return "ollama";
-    case ProviderKind::ollama_chat: return "ollama_chat";
-  }
-  return "unknown";
-}
-
 void DeploymentIndex::build(const std::vector<Deployment>& deployments) {
   if (built_) return;  // published already: readers may be using it
   for (const auto& d : deployments) by_alias_[d.model_name].push_back(&d);

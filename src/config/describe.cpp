@@ -1,5 +1,6 @@
 // describe_config: the effective configuration as JSON, secrets masked.
 #include "llmgate/config.hpp"
+#include "llmgate/provider_registry.hpp"
 
 namespace llmgate {
 
@@ -20,8 +21,7 @@ nlohmann::json describe_deployment(const Deployment& d) {
       {"model_name", d.model_name},
       {"provider", to_string(d.provider)},
       {"upstream_model", d.upstream_model},
-      {"api_base", d.provider == ProviderKind::mock ? nlohmann::json(nullptr)
-                                                    : nlohmann::json(d.api_base)},
+      {"api_base", d.provider->in_process ? nlohmann::json(nullptr) : nlohmann::json(d.api_base)},
       {"api_key", masked_or_null(d.api_key)},
       {"timeout_seconds", d.timeout_s},
       {"stream_timeout_seconds", d.stream_timeout_s},
@@ -34,16 +34,7 @@ nlohmann::json describe_deployment(const Deployment& d) {
       {"model_info", d.model_info},
   };
   if (!d.ssl_ca_bundle.empty()) j["ssl_ca_bundle"] = d.ssl_ca_bundle;
-  if (d.provider == ProviderKind::azure) {
-    j["api_version"] = d.api_version;
-    j["azure_ad_token"] = masked_or_null(d.azure_ad_token);
-  }
-  if (d.provider == ProviderKind::mock) {
-    j["mock_latency_ms"] = d.mock_latency_ms;
-    j["mock_tokens_per_second"] = d.mock_tokens_per_second;
-    j["mock_stream_chunks"] = d.mock_stream_chunks;
-    if (!d.mock_response.empty()) j["mock_response"] = d.mock_response;
-  }
+  if (d.provider->describe_effective) d.provider->describe_effective(d, j);
   return j;
 }
 

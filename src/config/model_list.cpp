@@ -6,6 +6,7 @@
 
 #include "config/loader_state.hpp"
 #include "llmgate/address_policy.hpp"
+#include "llmgate/provider_registry.hpp"
 
 namespace llmgate::config_detail {
 
@@ -30,32 +31,20 @@ const std::set<std::string> kParamsUnsupported = {
     "cache_read_input_token_cost", "cache_creation_input_token_cost",
 };
 
-struct Prefix {
-  ProviderKind kind;
-  const char* api_base_default;  // nullptr: required (or unused for mock)
-  const char* api_base_env;      // LiteLLM's environment fallbacks
-  const char* api_base_env2;
-  const char* api_key_env;
-};
-
-const std::map<std::string, Prefix> kPrefixes = {
-    {"openai", {ProviderKind::openai, "https://api.openai.com/v1", "OPENAI_BASE_URL",
-                "OPENAI_API_BASE", "OPENAI_API_KEY"}},
-    {"hosted_vllm",
-     {ProviderKind::hosted_vllm, nullptr, "HOSTED_VLLM_API_BASE", nullptr, "HOSTED_VLLM_API_KEY"}},
-    {"mock", {ProviderKind::mock, nullptr, nullptr, nullptr, nullptr}},
-    {"azure", {ProviderKind::azure, nullptr, "AZURE_API_BASE", nullptr, "AZURE_API_KEY"}},
-    {"ollama", {ProviderKind::ollama, "http://localhost:11434", "OLLAMA_API_BASE", nullptr, nullptr}},
-    {"ollama_chat",
-     {ProviderKind::ollama_chat, "http://localhost:11434", "OLLAMA_API_BASE", nullptr, nullptr}},
-};
-
-constexpr const char* kAzureApiVersionDefault = "2024-10-21";
-
 const char* env_or_null(const char* name) {
   if (!name) return nullptr;
   const char* v = std::getenv(name);
   return (v && *v) ? v : nullptr;
+}
+
+// The provider whose litellm_params include `key` (`self` first), or nullptr.
+const ProviderEntry* param_owner(const ProviderEntry& self, const std::string& key) {
+  for (const char* k : self.params)
+    if (key == k) return &self;
+  for (const ProviderEntry* e : provider_entries())
+    for (const char* k : e->params)
+      if (key == k) return e;
+  return nullptr;
 }
 
 std::string strip_trailing_slashes(std::string s) {
@@ -87,14 +76,14 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
     prefix = model.substr(0, slash);
     upstream = model.substr(slash + 1);
   }
-  auto pit = kPrefixes.find(prefix);
-  if (pit == kPrefixes.end()) {
+  const ProviderEntry* entry = find_provider(prefix);
+  if (!entry) {
     r.warn(pp + ".model", "provider '" + prefix + "' not supported yet, deployment skipped");
     return false;
   }
   if (upstream.empty()) r.fail(model_n, pp + ".model", "model name after '" + prefix + "/' is empty");
-  const Prefix& pref = pit->second;
-  d.provider = pref.kind;
+  const ProviderDefaults& pref = entry->defaults;
+  d.provider = *entry;
   d.provider_prefix = prefix;
   d.upstream_model = upstream;
 
@@ -105,18 +94,14 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
   if (st.ssl_verify) d.ssl_verify = *st.ssl_verify;
   d.ssl_ca_bundle = st.ssl_ca_bundle;
 
-  const bool is_mock = d.provider == ProviderKind::mock;
-  const bool is_azure = d.provider == ProviderKind::azure;
-  bool have_base = false, have_key = false, have_version = false;
+  const bool is_mock = entry->in_process;
+  const ParamsContext ctx{r, params, pp};
+  bool have_base = false, have_key = false;
   YAML::Node base_n;
   for (auto it = params.begin(); it != params.end(); ++it) {
     const std::string key = it->first.Scalar();
     const std::string path = pp + "." + key;
     const YAML::Node v = it->second;
-    auto mock_only = [&] {
-      if (!is_mock) r.warn(path, "only used by mock/ deployments, ignored");
-      return is_mock && Reader::present(v);
-    };
     if (key == "model") continue;
     if (key == "api_base") {
       if (Reader::present(v)) {
@@ -129,15 +114,9 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
         d.api_key = Secret(r.str(v, path));
         have_key = true;
       }
-    } else if (key == "api_version") {
-      if (!is_azure) r.warn(path, "only used by azure/ deployments, ignored");
-      else if (Reader::present(v)) {
-        d.api_version = r.str(v, path);
-        have_version = !d.api_version.empty();
-      }
-    } else if (key == "azure_ad_token") {
-      if (!is_azure) r.warn(path, "only used by azure/ deployments, ignored");
-      else if (Reader::present(v)) d.azure_ad_token = Secret(r.str(v, path));
+    } else if (const ProviderEntry* owner = param_owner(*entry, key)) {
+      if (owner == entry) entry->read_param(ctx, key, v, d);
+      else r.warn(path, std::string("only used by ") + owner->name + "/ deployments, ignored");
     } else if (key == "timeout") {
       if (Reader::present(v)) {
         d.timeout_s = r.duration(v, path);
@@ -166,14 +145,6 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
       if (Reader::present(v)) d.input_cost_per_token = r.non_negative(v, path);
     } else if (key == "output_cost_per_token") {
       if (Reader::present(v)) d.output_cost_per_token = r.non_negative(v, path);
-    } else if (key == "mock_latency_ms") {
-      if (mock_only()) d.mock_latency_ms = static_cast<int>(r.integer(v, path, 0, 3'600'000));
-    } else if (key == "mock_tokens_per_second") {
-      if (mock_only()) d.mock_tokens_per_second = r.non_negative(v, path);
-    } else if (key == "mock_response") {
-      if (mock_only()) d.mock_response = r.str(v, path);
-    } else if (key == "mock_stream_chunks") {
-      if (mock_only()) d.mock_stream_chunks = static_cast<int>(r.integer(v, path, 0, 1'000'000));
     } else if (kParamsUnsupported.count(key)) {
       r.not_supported(path);
     } else {
@@ -187,7 +158,7 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
       const char* env = env_or_null(pref.api_base_env);
       if (!env) env = env_or_null(pref.api_base_env2);
       if (env) d.api_base = strip_trailing_slashes(env);
-      else if (pref.api_base_default) d.api_base = pref.api_base_default;
+      else if (pref.api_base) d.api_base = pref.api_base;
       else
         r.fail(params, pp + ".api_base",
                "required for " + prefix + "/ deployments (e.g. api_base: https://host/v1)");
@@ -207,15 +178,7 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
       if (const char* k = env_or_null(pref.api_key_env)) d.api_key = Secret(k);
     }
   }
-  if (is_azure && !have_version) {
-    const char* v = env_or_null("AZURE_API_VERSION");
-    d.api_version = v ? v : kAzureApiVersionDefault;
-  }
-  // Both become part of the upstream URL (/openai/deployments/{name}/...?api-version={version}).
-  if (is_azure && !is_url_name(d.upstream_model))
-    r.fail(model_n, pp + ".model", "the Azure deployment name may only hold letters, digits, '-', '_' and '.' (no '..')");
-  if (const YAML::Node vn = params["api_version"]; is_azure && !is_url_name(d.api_version))
-    r.fail(Reader::present(vn) ? vn : params, pp + ".api_version", "may only hold letters, digits, '-', '_' and '.' (no '..')");
+  if (entry->finish) entry->finish(ctx, d);
   d.upstream_allowlist = st.cfg.server.upstream_allowlist;  // (llmgate_settings is read before model_list)
 
   // model_info: id, base_model, cost overrides; everything is kept for /model/info.

@@ -9,6 +9,7 @@
 #include "llmgate/app.hpp"
 #include "llmgate/json_limits.hpp"
 #include "llmgate/model_store.hpp"
+#include "llmgate/provider_registry.hpp"
 
 namespace llmgate {
 
@@ -38,12 +39,8 @@ bool is_db_model(const Deployment& d) {
 // LiteLLM's /model/info shape. Credentials are never returned: "****" says one is set.
 json describe(const Deployment& d) {
   json p = {{"model", d.provider_prefix + "/" + d.upstream_model}};
-  if (d.provider != ProviderKind::mock) p["api_base"] = d.api_base;
+  if (!d.provider->in_process) p["api_base"] = d.api_base;
   if (!d.api_key.empty()) p["api_key"] = kMasked;
-  if (d.provider == ProviderKind::azure) {
-    p["api_version"] = d.api_version;
-    if (!d.azure_ad_token.empty()) p["azure_ad_token"] = kMasked;
-  }
   p["timeout"] = d.timeout_s;
   if (d.stream_timeout_s > 0) p["stream_timeout"] = d.stream_timeout_s;
   if (d.rpm > 0) p["rpm"] = d.rpm;
@@ -52,12 +49,7 @@ json describe(const Deployment& d) {
   if (!d.ssl_ca_bundle.empty()) p["ssl_verify"] = d.ssl_ca_bundle;
   if (d.input_cost_per_token) p["input_cost_per_token"] = *d.input_cost_per_token;
   if (d.output_cost_per_token) p["output_cost_per_token"] = *d.output_cost_per_token;
-  if (d.provider == ProviderKind::mock) {
-    if (d.mock_latency_ms) p["mock_latency_ms"] = d.mock_latency_ms;
-    if (d.mock_tokens_per_second > 0) p["mock_tokens_per_second"] = d.mock_tokens_per_second;
-    if (!d.mock_response.empty()) p["mock_response"] = d.mock_response;
-    if (d.mock_stream_chunks) p["mock_stream_chunks"] = d.mock_stream_chunks;
-  }
+  if (d.provider->describe_params) d.provider->describe_params(d, p);
   json info = d.model_info.is_object() ? d.model_info : json::object();
   info["id"] = d.id;
   info["db_model"] = is_db_model(d);

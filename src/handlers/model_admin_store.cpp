@@ -9,6 +9,7 @@
 #include "llmgate/address_policy.hpp"
 #include "llmgate/json_limits.hpp"
 #include "llmgate/model_store.hpp"
+#include "llmgate/provider_registry.hpp"
 
 namespace llmgate {
 
@@ -126,7 +127,7 @@ bool ModelDb::remove(const std::string& id) {
 }
 
 std::string refused_api_base(const Deployment& d, const UpstreamAllowlist* allow) {
-  if (d.provider == ProviderKind::mock) return {};
+  if (d.provider->in_process) return {};
   const auto c = refused_upstream_host(d.url.host, true, allow);
   if (!c) return {};
   const auto addr = parse_ip_literal(d.url.host);

@@ -174,7 +174,6 @@ std::optional<ModelPrice> PriceTable::find(const Deployment& d) const {
   if (!d.base_model.empty()) {
     base = find(d.base_model);
     if (!base) base = find(pfx + "/" + d.base_model);
-    if (!base && d.provider == ProviderKind::azure) base = find("azure/" + d.base_model);
   }
   if (!base && !d.upstream_model.empty()) {
     base = find(pfx + "/" + d.upstream_model);

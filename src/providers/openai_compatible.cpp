@@ -61,16 +61,4 @@ const Provider& openai_compatible_provider() {
   return p;
 }
 
-const Provider& provider_for(ProviderKind k) {
-  switch (k) {
-    case ProviderKind::mock: return mock_provider();
-    case ProviderKind::azure: return azure_provider();
-    case ProviderKind::ollama_chat: return ollama_chat_provider();
-    case ProviderKind::ollama: return ollama_generate_provider();
-    case ProviderKind::openai:
-    case ProviderKind::hosted_vllm: return openai_compatible_provider();
-  }
-  return openai_compatible_provider();
-}
-
 }  // namespace llmgate

@@ -41,7 +41,7 @@ struct HealthMonitor::Impl {
       h.upstream_model = d.upstream_model;
       h.api_base = d.api_base;
       const Provider& p = provider_for(d.provider);
-      auto probe = d.provider == ProviderKind::mock ? std::nullopt : p.health_probe(d);
+      auto probe = d.provider->in_process ? std::nullopt : p.health_probe(d);
       if (probe) {
         const auto t0 = std::chrono::steady_clock::now();
         UpstreamCall call(*pool);
