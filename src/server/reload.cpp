@@ -12,11 +12,6 @@
 
 namespace llmgate {
 
-std::mutex& config_change_mutex() {
-  static std::mutex m;
-  return m;
-}
-
 void apply_overrides(Config& c, const ConfigOverrides& o) {
   if (!o.host.empty()) c.server.host = o.host;
   if (o.port >= 0) c.server.port = o.port;
