@@ -12,6 +12,7 @@ ProxyExchange::Built ProxyExchange::build_response(const Deployment& d, const Pr
     if ((status == 429 || status >= 500) && !last) {
       o.retry_error = status == 429 ? Errc::rate_limited : Errc::upstream_protocol;
       retry_message_ = fmt::format("upstream {} answered HTTP {}", d.url.host, status);
+      retry_status_ = status;
       return Built::retry;
     }
     res_body = prov.translate_error(status, ubody);

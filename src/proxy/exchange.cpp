@@ -157,8 +157,7 @@ void ProxyExchange::finish() {
   if (w_.app.ledger && !cfg_->ledger.disabled) w_.app.ledger->submit(std::move(rec_));
 }
 
-Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, std::vector<const Deployment*>& candidates,
-                            std::size_t& first_fallback) {
+Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, RoutePlan& plan) {
   // 1. Who is calling. A virtual key is checked once the model is known (allowed models).
   const std::string_view key = presented_key(req_);
   const bool deferred = w_.app.keys && !key.empty() && !cfg_->master_key.empty() &&
@@ -238,37 +237,44 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, std::vect
   }
   rec_.model_group = model;
 
-  // 3. Candidates: the alias's deployments starting at a random one, then fallback aliases.
-  const std::size_t n = deployments.size();
-  const std::size_t start = n > 1 ? w_.rng() % n : 0;
-  const std::size_t primary = std::min<std::size_t>(n, 1 + std::max(0, cfg_->num_retries));
-  for (std::size_t i = 0; i < primary; ++i) candidates.push_back(deployments[(start + i) % n]);
-  first_fallback = candidates.size();
-  if (auto fb = cfg_->fallbacks.find(model); fb != cfg_->fallbacks.end()) {
-    for (const auto& alias : fb->second) {
-      auto ds = cfg_->find(alias);
-      if (!ds.empty()) candidates.push_back(ds[ds.size() > 1 ? w_.rng() % ds.size() : 0]);
-    }
-  }
+  // 3. Candidates: the worker's router (src/router/) orders the alias's deployments, then
+  // adds the fallback aliases.
+  RouteRequest route;
+  route.model = model;
+  route.user = rec_.user;
+  route.stream = stream_;
+  w_.router.plan(*cfg_, deployments, route, plan);
   return Errc::ok;
+}
+
+void ProxyExchange::report_attempt(const Outcome& o) {
+  AttemptResult r;
+  r.deployment = dep_;
+  r.status = o.done ? rec_.status : retry_status_ ? retry_status_ : map_error(o.retry_error).status;
+  r.latency_us = us_since(attempt_t0_);
+  r.total_tokens = o.done ? rec_.total_tokens : 0;
+  w_.router.on_result(r);
 }
 
 awaitable<bool> ProxyExchange::run() {
   std::string msg;
   std::string_view param;
-  std::vector<const Deployment*> candidates;
-  std::size_t first_fallback = 0;
-  if (const Errc e = prepare(msg, param, candidates, first_fallback); e != Errc::ok)
+  RoutePlan plan;
+  if (const Errc e = prepare(msg, param, plan); e != Errc::ok)
     co_return co_await fail(e, msg, param);
   const std::string& model = rec_.model;
+  const auto& candidates = plan.candidates;
   Outcome last;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     dep_ = candidates[i];
     if (i > 0) {
       ++rec_.retries;
-      if (i >= first_fallback && rec_.fallback_from.empty()) rec_.fallback_from = model;
+      if (i >= plan.first_fallback && rec_.fallback_from.empty()) rec_.fallback_from = model;
     }
+    attempt_t0_ = clock_t_::now();
+    retry_status_ = 0;
     last = co_await attempt(*dep_, i + 1 == candidates.size());
+    report_attempt(last);
     if (last.done) {
       finish();
       co_return last.keep_alive && info_.keep_alive;

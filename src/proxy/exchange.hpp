@@ -16,6 +16,7 @@
 #include "llmgate/json_fields.hpp"
 #include "llmgate/json_scan.hpp"
 #include "llmgate/providers.hpp"
+#include "llmgate/router.hpp"
 #include "llmgate/sse.hpp"
 #include "providers/mock.hpp"
 #include "server/session.hpp"
@@ -86,8 +87,7 @@ class ProxyExchange {
   // the model and the deployments to try. A plain function, so that its locals are not in
   // run()'s coroutine frame (allocated per request; past glibc's per-thread cache when large).
   // On failure the error and the message and parameter for fail().
-  Errc prepare(std::string& msg, std::string_view& param, std::vector<const Deployment*>& candidates,
-               std::size_t& first_fallback);
+  Errc prepare(std::string& msg, std::string_view& param, RoutePlan& plan);
   // After an exception out of run() (a bug: every expected failure is an Errc): the client still
   // gets a 500 when nothing was written to it yet (else the connection closes), and the request
   // its ledger row and log line either way.
@@ -166,6 +166,8 @@ class ProxyExchange {
   // is free once a stream has started (release_request_bodies): nothing allocated per event.
   bool event_is_json_object(std::string_view data);
   void finish();
+  // Tells the router how the attempt on dep_ ended (started at attempt_t0_).
+  void report_attempt(const Outcome& o);
 
   Worker& w_;
   tcp::socket& sock_;
@@ -190,6 +192,8 @@ class ProxyExchange {
   std::size_t chunk_sent_ = 0;
   bool head_pending_ = false;
   int64_t upstream_us_ = 0;
+  clock_t_::time_point attempt_t0_{};  // the current attempt's start (for the router)
+  int retry_status_ = 0;       // the upstream's HTTP status when an attempt is retried on it
   std::string retry_message_;  // why the last attempt failed, when it can be retried (Outcome)
   UpstreamRequest ureq_;       // the attempt's request upstream (a member: attempt()'s frame)
   bool finished_ = false;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "llmgate/app.hpp"
+#include "llmgate/router.hpp"
 #include "server/net.hpp"
 #include "server/request_log.hpp"
 #include "upstream/upstream.hpp"
@@ -39,6 +40,9 @@ class Worker {
   bool stopping = false;       // worker thread only: finish current requests, then close
   std::mt19937_64 rng{std::random_device{}()};
   RequestLog request_log;      // one line per request, flushed by the tick loop
+  // The order of a request's candidate deployments (after rng: seeded from it). Per worker, so
+  // a strategy's state needs no lock.
+  Router router{"simple-shuffle", rng()};
   uint64_t connections_total = 0;
 
   void add_acceptor(tcp::acceptor a);

@@ -1,0 +1,119 @@
+// The router's plan and the strategy registry (no sockets).
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "llmgate/router.hpp"
+
+namespace llmgate {
+namespace {
+
+Deployment dep(const std::string& alias, const std::string& id) {
+  Deployment d;
+  d.id = id;
+  d.model_name = alias;
+  d.provider = ProviderKind::mock;
+  return d;
+}
+
+// "gpt" has three deployments, "backup" one, "other" two; "gpt" falls back to
+// "missing" (no deployments), "backup" and "other".
+std::shared_ptr<Config> config(int num_retries) {
+  auto c = std::make_shared<Config>();
+  for (const char* id : {"g1", "g2", "g3"}) c->deployments.push_back(dep("gpt", id));
+  c->deployments.push_back(dep("backup", "b1"));
+  c->deployments.push_back(dep("other", "o1"));
+  c->deployments.push_back(dep("other", "o2"));
+  c->num_retries = num_retries;
+  c->fallbacks["gpt"] = {"missing", "backup", "other"};
+  c->index_deployments();
+  return c;
+}
+
+RouteRequest request(std::string_view model) {
+  RouteRequest r;
+  r.model = model;
+  return r;
+}
+
+TEST(RouterPlan, SpreadsAcrossDeploymentsOverManyPlans) {
+  auto cfg = config(0);
+  Router router("simple-shuffle", 42);
+  std::map<std::string, int> first;
+  for (int i = 0; i < 3000; ++i) {
+    RoutePlan plan;
+    ASSERT_TRUE(router.plan(*cfg, request("gpt"), plan));
+    ASSERT_FALSE(plan.candidates.empty());
+    ++first[plan.candidates[0]->id];
+  }
+  ASSERT_EQ(first.size(), 3u);
+  for (const auto& [id, n] : first) EXPECT_GT(n, 800) << id;  // ~1000 each
+}
+
+TEST(RouterPlan, RetriesBoundedByNumRetriesThenFallbacks) {
+  for (int retries : {0, 1, 2, 5}) {
+    auto cfg = config(retries);
+    Router router("simple-shuffle", 7);
+    RoutePlan plan;
+    ASSERT_TRUE(router.plan(*cfg, request("gpt"), plan));
+    const std::size_t primary = std::min<std::size_t>(3, 1 + retries);
+    ASSERT_EQ(plan.first_fallback, primary) << retries;
+    // The primary candidates are distinct deployments of the alias.
+    std::set<std::string> ids;
+    for (std::size_t i = 0; i < primary; ++i) {
+      EXPECT_EQ(plan.candidates[i]->model_name, "gpt");
+      ids.insert(plan.candidates[i]->id);
+    }
+    EXPECT_EQ(ids.size(), primary);
+    // One per fallback alias that has deployments, in the configured order.
+    ASSERT_EQ(plan.candidates.size(), primary + 2);
+    EXPECT_EQ(plan.candidates[primary]->id, "b1");
+    EXPECT_EQ(plan.candidates[primary + 1]->model_name, "other");
+  }
+}
+
+TEST(RouterPlan, AliasWithoutFallbacks) {
+  auto cfg = config(3);
+  Router router;
+  RoutePlan plan;
+  ASSERT_TRUE(router.plan(*cfg, request("other"), plan));
+  EXPECT_EQ(plan.candidates.size(), 2u);
+  EXPECT_EQ(plan.first_fallback, 2u);
+}
+
+TEST(RouterPlan, UnknownAliasHasNoPlan) {
+  auto cfg = config(1);
+  Router router;
+  RoutePlan plan;
+  EXPECT_FALSE(router.plan(*cfg, request("nope"), plan));
+  EXPECT_TRUE(plan.candidates.empty());
+}
+
+TEST(RouterRegistry, LooksUpStrategiesByLiteLLMName) {
+  const auto names = routing_strategy_names();
+  ASSERT_FALSE(names.empty());
+  EXPECT_EQ(names.front(), "simple-shuffle");
+  EXPECT_NE(make_routing_strategy("simple-shuffle", 1), nullptr);
+  EXPECT_EQ(make_routing_strategy("latency-based-routing-not-registered", 1), nullptr);
+}
+
+TEST(RouterRegistry, UnknownStrategyNameFallsBackToSimpleShuffle) {
+  auto cfg = config(0);
+  Router router("no-such-strategy", 3);
+  std::set<std::string> first;
+  for (int i = 0; i < 300; ++i) {
+    RoutePlan plan;
+    ASSERT_TRUE(router.plan(*cfg, request("gpt"), plan));
+    first.insert(plan.candidates[0]->id);
+    AttemptResult r;
+    r.deployment = plan.candidates[0];
+    r.status = 200;
+    router.on_result(r);  // simple-shuffle ignores results
+  }
+  EXPECT_EQ(first.size(), 3u);
+}
+
+}  // namespace
+}  // namespace llmgate
