@@ -5,27 +5,6 @@
 
 namespace llmgate::proxy {
 
-MsText ms_text(int64_t us) {
-  MsText t;
-  const bool neg = us < 0;
-  uint64_t a = neg ? 0 - static_cast<uint64_t>(us) : static_cast<uint64_t>(us);
-  const auto frac = static_cast<unsigned>(a % 1000);
-  a /= 1000;
-  char digits[20];
-  int k = 0;
-  do {
-    digits[k++] = static_cast<char>('0' + a % 10);
-    a /= 10;
-  } while (a != 0);
-  if (neg) t.buf[t.n++] = '-';
-  while (k > 0) t.buf[t.n++] = digits[--k];
-  t.buf[t.n++] = '.';
-  t.buf[t.n++] = static_cast<char>('0' + frac / 100);
-  t.buf[t.n++] = static_cast<char>('0' + frac / 10 % 10);
-  t.buf[t.n++] = static_cast<char>('0' + frac % 10);
-  return t;
-}
-
 std::string capped(std::string_view s, std::size_t cap, bool& truncated) {
   truncated = s.size() > cap;
   return std::string(truncated ? s.substr(0, cap) : s);
@@ -131,30 +110,8 @@ void ProxyExchange::finish() {
   }
   rec_.key_hash = who_.key_hash;
   rec_.key_alias = who_.key_alias;
-  // One line per request (never a body or key), buffered per worker (server/request_log.hpp).
-  fmt::memory_buffer line;
-  const std::string_view ts = w_.request_log.timestamp();
-  if (cfg_->json_logs) {
-    nlohmann::json j = {{"time", std::string(ts) + "Z"}, {"level", "info"}, {"worker", w_.index},
-                        {"message", "request"}, {"request_id", info_.request_id}, {"model", rec_.model_group},
-                        {"deployment", rec_.deployment_id}, {"status", rec_.status},
-                        {"latency_ms", latency / 1000.0}, {"overhead_ms", rec_.overhead_us / 1000.0},
-                        {"stream", rec_.stream}, {"total_tokens", rec_.total_tokens}};
-    const std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    line.append(s.data(), s.data() + s.size());
-  } else {
-    // A compiled format: parsing the format string at run time was ~4k instructions a request.
-    fmt::format_to(std::back_inserter(line),
-                   FMT_COMPILE("{} info [w{}] req={} model={} deployment={} status={} latency_ms={} "
-                               "overhead_ms={} stream={} tokens={}"),
-                   ts, w_.index, info_.request_id, rec_.model_group.empty() ? "-" : rec_.model_group,
-                   rec_.deployment_id.empty() ? "-" : rec_.deployment_id, rec_.status, ms_text(latency).view(),
-                   ms_text(rec_.overhead_us).view(), rec_.stream, rec_.total_tokens);
-  }
-  w_.request_log.append(std::string_view(line.data(), line.size()));
-  if (w_.app.metrics) w_.app.metrics->observe(rec_);
-  if (w_.app.keys && !who_.key_hash.empty()) w_.app.keys->record_usage(who_, rec_);
-  if (w_.app.ledger && !cfg_->ledger.disabled) w_.app.ledger->submit(std::move(rec_));
+  // The log line, metrics, key spend and the ledger queue (server/record_observers.cpp).
+  w_.record_observers.notify(std::move(rec_), RecordContext{*cfg_, who_, info_.request_id, latency});
 }
 
 Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, RoutePlan& plan) {

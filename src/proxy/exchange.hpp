@@ -19,6 +19,7 @@
 #include "llmgate/router.hpp"
 #include "llmgate/sse.hpp"
 #include "providers/mock.hpp"
+#include "server/record_observers.hpp"
 #include "server/session.hpp"
 #include "server/spare_buffers.hpp"
 #include "proxy/client_watch.hpp"
@@ -35,16 +36,6 @@ constexpr auto kHeadHold = std::chrono::milliseconds(200);
 inline int64_t us_since(clock_t_::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(clock_t_::now() - t0).count();
 }
-
-// Microseconds as milliseconds with three decimals ("%.3f" of us / 1000.0), in integers and
-// without allocating: fmt's "{:.3f}" of a double cost ~250 instructions a value in the
-// request log line.
-struct MsText {
-  char buf[24];
-  std::size_t n = 0;
-  std::string_view view() const { return {buf, n}; }
-};
-MsText ms_text(int64_t us);
 
 std::string capped(std::string_view s, std::size_t cap, bool& truncated);
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "llmgate/app.hpp"
+#include "llmgate/record_observer.hpp"
 #include "llmgate/router.hpp"
 #include "server/net.hpp"
 #include "server/request_log.hpp"
@@ -43,6 +44,8 @@ class Worker {
   // The order of a request's candidate deployments (after rng: seeded from it). Per worker, so
   // a strategy's state needs no lock.
   Router router{"simple-shuffle", rng()};
+  // What a finished request's record goes to, listed once (in the constructor).
+  RecordObservers record_observers;
   uint64_t connections_total = 0;
 
   void add_acceptor(tcp::acceptor a);

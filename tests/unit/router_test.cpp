@@ -1,10 +1,11 @@
-// The router's plan and the strategy registry (no sockets).
+// The router's plan and the strategy registry, and the record observer list (no sockets).
 #include <gtest/gtest.h>
 
 #include <map>
 #include <set>
 #include <string>
 
+#include "llmgate/record_observer.hpp"
 #include "llmgate/router.hpp"
 
 namespace llmgate {
@@ -113,6 +114,38 @@ TEST(RouterRegistry, UnknownStrategyNameFallsBackToSimpleShuffle) {
     router.on_result(r);  // simple-shuffle ignores results
   }
   EXPECT_EQ(first.size(), 3u);
+}
+
+struct Seen final : RecordObserver {
+  std::vector<std::string>* log;
+  std::string name;
+  Seen(std::vector<std::string>* l, std::string n) : log(l), name(std::move(n)) {}
+  void on_record(const RequestRecord& rec, const RecordContext&) override {
+    log->push_back(name + ":" + rec.request_id);
+  }
+  void on_last_record(RequestRecord&& rec, const RecordContext&) override {
+    log->push_back(name + " kept:" + rec.request_id);
+    RequestRecord kept = std::move(rec);
+    (void)kept;
+  }
+};
+
+TEST(RecordObservers, EachObserverInOrderAndTheLastKeepsTheRecord) {
+  std::vector<std::string> log;
+  RecordObservers list;
+  list.add(std::make_unique<Seen>(&log, "a"));
+  list.add(std::make_unique<Seen>(&log, "b"));
+  list.add(std::make_unique<Seen>(&log, "c"));
+  Config cfg;
+  Principal who;
+  RecordContext ctx{cfg, who, "req", 0};
+  RequestRecord rec;
+  rec.request_id = "r1";
+  list.notify(std::move(rec), ctx);
+  EXPECT_EQ(log, (std::vector<std::string>{"a:r1", "b:r1", "c kept:r1"}));
+  RecordObservers empty;
+  RequestRecord rec2;
+  empty.notify(std::move(rec2), ctx);  // nothing to tell: no crash
 }
 
 }  // namespace
