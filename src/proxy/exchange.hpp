@@ -39,6 +39,8 @@ inline int64_t us_since(clock_t_::time_point t0) {
 
 std::string capped(std::string_view s, std::size_t cap, bool& truncated);
 
+struct StreamRelay;  // stream_relay.cpp
+
 struct Outcome {
   bool done = false;       // a response was sent (or the client is gone): stop trying
   bool keep_alive = true;
@@ -133,6 +135,14 @@ class ProxyExchange {
   awaitable<Outcome> serve_mock(const Deployment& d, const nlohmann::json& body);
   awaitable<Outcome> stream_upstream(const Deployment& d, UpstreamCall& call, const Provider& prov,
                                      ClientWatch& watch);
+  // A stream's decoders (stream_relay.cpp), one per format, none of which waits: they read the
+  // relay's input and append the client's bytes. False: end the stream at once (nothing of
+  // this read is written).
+  bool decode_passthrough(StreamRelay& s, const Deployment& d);
+  bool decode_sse(StreamRelay& s, const Deployment& d, const Provider& prov);
+  void decode_ndjson(StreamRelay& s, const Deployment& d, const Provider& prov, bool done);
+  void stream_usage(StreamRelay& s, bool passthrough);
+  awaitable<Outcome> end_stream(UpstreamCall& call, ClientWatch& watch, Errc end_error, const std::string& end_message);
   // The stream's chunks; the first also carries the response head prepared by
   // start_stream_response(). write_last_chunk() ends the body.
   awaitable<bool> write_chunk(std::string_view data);

@@ -60,6 +60,135 @@ bool ProxyExchange::start_stream_response() {
   return true;
 }
 
+// One stream's relay state: the decoders below read `in` and append what the client gets to
+// `out`; end_error (with end_message) ends the stream.
+struct StreamRelay {
+  StreamRelay(std::size_t max_event, std::size_t cap) : parser(max_event), body_cap(cap) {}
+  SseParser parser;
+  StreamState st;
+  Usage usage;
+  int64_t data_events = 0;
+  std::string in, out, ndjson_pending;
+  Errc end_error = Errc::ok;
+  std::string end_message;
+  const std::size_t body_cap;  // stored response body bytes (0: not stored)
+
+  void log_body(RequestRecord& rec, std::string_view s) const {
+    if (rec.response_body.size() < body_cap) {
+      std::size_t room = body_cap - rec.response_body.size();
+      rec.response_body.append(s.substr(0, room));
+      if (s.size() > room) rec.response_truncated = true;
+    } else if (body_cap && !s.empty()) {
+      rec.response_truncated = true;
+    }
+  }
+};
+
+bool ProxyExchange::decode_passthrough(StreamRelay& s, const Deployment& d) {
+  bool malformed = false;
+  bool ok = s.parser.feed(s.in, [&](const SseEvent& ev) {
+    if (malformed) return;  // nothing after a malformed event reaches the client
+    if (!ev.has_data) {
+      if (ev.comment_only) s.out.append(ev.raw);
+      return;
+    }
+    if (ev.is_done()) {
+      s.out.append(ev.raw);
+      return;
+    }
+    if (!event_is_json_object(ev.data)) {
+      malformed = true;
+      return;
+    }
+    ++s.data_events;
+    bool forward = true;
+    if (ev.data.find("\"usage\"") != std::string::npos) {
+      Usage u;
+      if (extract_usage_fast(ev.data, u) && u.present) s.usage = u;
+      // The usage-only chunk we asked for on the client's behalf: drop it unless asked.
+      if (!client_include_usage && ev.data.find("\"choices\":[]") != std::string::npos) forward = false;
+    }
+    if (forward) {
+      if (rec_.ttft_us == 0) rec_.ttft_us = us_since(info_.t0);
+      s.out.append(ev.raw);
+      s.log_body(rec_, ev.data);
+      s.log_body(rec_, "\n");
+    }
+  });
+  if (malformed) {
+    s.end_error = Errc::upstream_stream_cut;
+    s.end_message = "upstream " + d.url.host + " sent a stream event that is not a JSON object";
+  } else if (!ok) {
+    s.end_error = Errc::upstream_protocol;
+    s.end_message = "upstream sent an SSE event larger than the limit";
+    return false;
+  }
+  return true;
+}
+
+bool ProxyExchange::decode_sse(StreamRelay& s, const Deployment& d, const Provider& prov) {
+  // A dialect of SSE that needs translation (Azure): one call per event's data.
+  std::size_t before = s.out.size();
+  bool ok = s.parser.feed(s.in, [&](const SseEvent& ev) {
+    if (!ev.has_data || !s.st.error.empty()) return;  // nothing after a failed event
+    ++s.data_events;
+    prov.translate_stream_unit(ep_, d, s.st, ev.data, s.out);
+  });
+  if (s.out.size() > before && rec_.ttft_us == 0) rec_.ttft_us = us_since(info_.t0);
+  if (!ok) {
+    s.end_error = Errc::upstream_protocol;
+    s.end_message = "upstream sent an SSE event larger than the limit";
+    return false;
+  }
+  if (!s.st.error.empty()) {
+    s.end_error = Errc::upstream_stream_cut;
+    s.end_message = s.st.error;
+  }
+  s.log_body(rec_, s.out);
+  return true;
+}
+
+void ProxyExchange::decode_ndjson(StreamRelay& s, const Deployment& d, const Provider& prov, bool done) {
+  s.ndjson_pending += s.in;
+  std::size_t pos = 0;
+  for (;;) {
+    auto nl = s.ndjson_pending.find('\n', pos);
+    if (nl == std::string::npos) break;
+    std::string_view line(s.ndjson_pending.data() + pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty() || line == "\r") continue;
+    std::size_t before = s.out.size();
+    prov.translate_stream_unit(ep_, d, s.st, line, s.out);
+    if (!s.st.error.empty()) break;  // nothing after a failed line reaches the client
+    if (s.out.size() > before && rec_.ttft_us == 0) rec_.ttft_us = us_since(info_.t0);
+    ++s.data_events;
+  }
+  s.ndjson_pending.erase(0, pos);
+  if (done && !s.ndjson_pending.empty() && s.st.error.empty()) {
+    prov.translate_stream_unit(ep_, d, s.st, s.ndjson_pending, s.out);
+    s.ndjson_pending.clear();
+  }
+  if (!s.st.error.empty()) {
+    s.end_error = Errc::upstream_stream_cut;
+    s.end_message = s.st.error;
+  }
+  s.log_body(rec_, s.out);
+}
+
+// Usage as reported, or estimated (about one token per content event) and flagged.
+void ProxyExchange::stream_usage(StreamRelay& s, bool passthrough) {
+  if (!passthrough && s.st.usage.present) s.usage = s.st.usage;
+  if (s.usage.present) {
+    apply_usage(s.usage, false);
+    return;
+  }
+  Usage est;
+  est.prompt_tokens = static_cast<int64_t>(request_bytes_ / 4);
+  est.completion_tokens = std::max<int64_t>(0, s.data_events - 1);
+  est.total_tokens = est.prompt_tokens + est.completion_tokens;
+  apply_usage(est, true);
+}
+
 awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamCall& call, const Provider& prov,
                                                   ClientWatch& watch) {
   Outcome o;
@@ -68,33 +197,17 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
   const auto t_up_stream = clock_t_::now();
   start_stream_response();
   const bool passthrough = prov.passthrough_stream();
+  const bool sse = !passthrough && prov.stream_format(ep_) == StreamFormat::sse;
   const auto keepalive = seconds_d(cfg_->server.stream_keepalive_s);
   const auto gap_limit = seconds_d(d.stream_timeout_s > 0 ? d.stream_timeout_s : d.timeout_s);
-  const std::size_t body_cap = cfg_->ledger.store_bodies ? cfg_->ledger.max_body_log_bytes : 0;
-  SseParser parser(cfg_->server.limits.max_sse_event_bytes);
-  StreamState st;
-  st.include_usage = client_include_usage;
-  st.model = d.model_name;
-  Usage usage;
-  int64_t data_events = 0;
-  bool saw_done = false;
-  std::string in, out, ndjson_pending;
+  StreamRelay s(cfg_->server.limits.max_sse_event_bytes,
+                cfg_->ledger.store_bodies ? cfg_->ledger.max_body_log_bytes : 0);
+  s.st.include_usage = client_include_usage;
+  s.st.model = d.model_name;
   auto last_data = clock_t_::now();
-  Errc end_error = Errc::ok;
-  std::string end_message;
-
-  auto log_body = [&](std::string_view s) {
-    if (rec_.response_body.size() < body_cap) {
-      std::size_t room = body_cap - rec_.response_body.size();
-      rec_.response_body.append(s.substr(0, room));
-      if (s.size() > room) rec_.response_truncated = true;
-    } else if (body_cap && !s.empty()) {
-      rec_.response_truncated = true;
-    }
-  };
 
   for (;;) {
-    in.clear();
+    s.in.clear();
     bool done = false;
     const auto waited = clock_t_::now() - last_data;
     const auto remaining = gap_limit - waited;
@@ -102,10 +215,10 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
     // (long prefill, reasoning models) must not keep the client without response headers.
     auto wait = std::min(keepalive, std::max(remaining, clock_t_::duration(0)));
     if (head_pending_) wait = std::min<clock_t_::duration>(wait, kHeadHold);
-    Errc e = co_await call.read_some(wait, in, done);
+    Errc e = co_await call.read_some(wait, s.in, done);
     if (e == Errc::upstream_timeout && head_pending_ && clock_t_::now() - last_data < gap_limit) {
       if (!co_await write_chunk({})) {  // the head alone
-        end_error = Errc::client_closed;
+        s.end_error = Errc::client_closed;
         break;
       }
       continue;
@@ -113,133 +226,53 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
     if (e == Errc::upstream_timeout && clock_t_::now() - last_data < gap_limit) {
       // Silence: keep intermediaries (e.g. the OpenShift router's 30 s idle timeout) from cutting us.
       if (!co_await write_chunk(": keep-alive\n\n")) {
-        end_error = Errc::client_closed;
+        s.end_error = Errc::client_closed;
         break;
       }
       continue;
     }
     if (e != Errc::ok) {
-      end_error = watch.gone() ? Errc::client_closed : e;
-      end_message = e == Errc::upstream_timeout ? "upstream " + d.url.host + " stopped sending events"
-                                                : "upstream " + d.url.host + " closed the stream before it ended";
+      s.end_error = watch.gone() ? Errc::client_closed : e;
+      s.end_message = e == Errc::upstream_timeout ? "upstream " + d.url.host + " stopped sending events"
+                                                  : "upstream " + d.url.host + " closed the stream before it ended";
       break;
     }
-    if (!in.empty()) last_data = clock_t_::now();
-    out.clear();
+    if (!s.in.empty()) last_data = clock_t_::now();
+    s.out.clear();
     if (passthrough) {
-      bool malformed = false;
-      bool ok = parser.feed(in, [&](const SseEvent& ev) {
-        if (malformed) return;  // nothing after a malformed event reaches the client
-        if (!ev.has_data) {
-          if (ev.comment_only) out.append(ev.raw);
-          return;
-        }
-        if (ev.is_done()) {
-          saw_done = true;
-          out.append(ev.raw);
-          return;
-        }
-        if (!event_is_json_object(ev.data)) {
-          malformed = true;
-          return;
-        }
-        ++data_events;
-        bool forward = true;
-        if (ev.data.find("\"usage\"") != std::string::npos) {
-          Usage u;
-          if (extract_usage_fast(ev.data, u) && u.present) usage = u;
-          // The usage-only chunk we asked for on the client's behalf: drop it unless asked.
-          if (!client_include_usage && ev.data.find("\"choices\":[]") != std::string::npos) forward = false;
-        }
-        if (forward) {
-          if (rec_.ttft_us == 0) rec_.ttft_us = us_since(info_.t0);
-          out.append(ev.raw);
-          log_body(ev.data);
-          log_body("\n");
-        }
-      });
-      if (malformed) {
-        end_error = Errc::upstream_stream_cut;
-        end_message = "upstream " + d.url.host + " sent a stream event that is not a JSON object";
-      } else if (!ok) {
-        end_error = Errc::upstream_protocol;
-        end_message = "upstream sent an SSE event larger than the limit";
-        break;
-      }
-    } else if (prov.stream_format(ep_) == StreamFormat::sse) {
-      // A dialect of SSE that needs translation (Azure): one call per event's data.
-      std::size_t before = out.size();
-      bool ok = parser.feed(in, [&](const SseEvent& ev) {
-        if (!ev.has_data || !st.error.empty()) return;  // nothing after a failed event
-        ++data_events;
-        prov.translate_stream_unit(ep_, d, st, ev.data, out);
-      });
-      if (out.size() > before && rec_.ttft_us == 0) rec_.ttft_us = us_since(info_.t0);
-      if (!ok) {
-        end_error = Errc::upstream_protocol;
-        end_message = "upstream sent an SSE event larger than the limit";
-        break;
-      }
-      if (!st.error.empty()) {
-        end_error = Errc::upstream_stream_cut;
-        end_message = st.error;
-      }
-      log_body(out);
+      if (!decode_passthrough(s, d)) break;
+    } else if (sse) {
+      if (!decode_sse(s, d, prov)) break;
     } else {
-      ndjson_pending += in;
-      std::size_t pos = 0;
-      for (;;) {
-        auto nl = ndjson_pending.find('\n', pos);
-        if (nl == std::string::npos) break;
-        std::string_view line(ndjson_pending.data() + pos, nl - pos);
-        pos = nl + 1;
-        if (line.empty() || line == "\r") continue;
-        std::size_t before = out.size();
-        prov.translate_stream_unit(ep_, d, st, line, out);
-        if (!st.error.empty()) break;  // nothing after a failed line reaches the client
-        if (out.size() > before && rec_.ttft_us == 0) rec_.ttft_us = us_since(info_.t0);
-        ++data_events;
-      }
-      ndjson_pending.erase(0, pos);
-      if (done && !ndjson_pending.empty() && st.error.empty()) {
-        prov.translate_stream_unit(ep_, d, st, ndjson_pending, out);
-        ndjson_pending.clear();
-      }
-      if (!st.error.empty()) {
-        end_error = Errc::upstream_stream_cut;
-        end_message = st.error;
-      }
-      log_body(out);
+      decode_ndjson(s, d, prov, done);
     }
-    if (done && !passthrough && !st.finished && end_error == Errc::ok) {
+    if (done && !passthrough && !s.st.finished && s.end_error == Errc::ok) {
       // A translated stream that ended before its final event was cut short upstream.
-      end_error = Errc::upstream_stream_cut;
-      end_message = "upstream " + d.url.host + " ended the stream before its final event";
+      s.end_error = Errc::upstream_stream_cut;
+      s.end_message = "upstream " + d.url.host + " ended the stream before its final event";
     }
-    if (!out.empty()) {
+    if (!s.out.empty()) {
       bool ok = true;
-      if (!write_chunk_now(out, ok)) ok = co_await write_chunk_rest();
+      if (!write_chunk_now(s.out, ok)) ok = co_await write_chunk_rest();
       if (!ok) {
-        end_error = Errc::client_closed;
+        s.end_error = Errc::client_closed;
         break;
       }
       fault_point("mid-stream", rec_.model);
     }
-    if (done || end_error != Errc::ok) break;
+    if (done || s.end_error != Errc::ok) break;
   }
   upstream_us_ += std::chrono::duration_cast<std::chrono::microseconds>(clock_t_::now() - t_up_stream).count();
+  stream_usage(s, passthrough);
+  co_return co_await end_stream(call, watch, s.end_error, s.end_message);
+}
 
-  if (!passthrough && st.usage.present) usage = st.usage;
-  if (usage.present) {
-    apply_usage(usage, false);
-  } else {
-    Usage est;  // nothing reported: estimate (about one token per content event) and say so
-    est.prompt_tokens = static_cast<int64_t>(request_bytes_ / 4);
-    est.completion_tokens = std::max<int64_t>(0, data_events - 1);
-    est.total_tokens = est.prompt_tokens + est.completion_tokens;
-    apply_usage(est, true);
-  }
-
+// The stream's end: closed by the client, failed (an HTTP error while nothing was sent, else an
+// `event: error`), or complete.
+awaitable<Outcome> ProxyExchange::end_stream(UpstreamCall& call, ClientWatch& watch, Errc end_error,
+                                             const std::string& end_message) {
+  Outcome o;
+  o.done = true;
   if (end_error == Errc::client_closed) {
     call.abort();
     co_return client_gone("client closed the connection during the stream");
@@ -266,7 +299,6 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
   const bool ended = co_await write_last_chunk();
   if (!ended) rec_.status = 499;
   o.keep_alive = ended;
-  (void)saw_done;
   co_return o;
 }
 
