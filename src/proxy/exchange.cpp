@@ -114,16 +114,8 @@ void ProxyExchange::finish() {
   w_.record_observers.notify(std::move(rec_), RecordContext{*cfg_, who_, info_.request_id, latency});
 }
 
-Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, RoutePlan& plan) {
-  // 1. Who is calling. A virtual key is checked once the model is known (allowed models).
-  const std::string_view key = presented_key(req_);
-  const bool deferred = w_.app.keys && !key.empty() && !cfg_->master_key.empty() &&
-                        !constant_time_equals(key, cfg_->master_key.reveal());
-  if (!deferred) {
-    Errc e = authenticate(w_.app, *cfg_, req_, "", who_, msg);
-    if (e != Errc::ok) return e;
-  }
-  // 2. Read the body: a validating scan that builds no document (json_scan.hpp); a document is
+Errc ProxyExchange::read_body(std::string& msg, std::string_view& param, bool& scanned) {
+  // A validating scan that builds no document (json_scan.hpp); a document is
   // parsed only when a dialect needs one (or the scan cannot vouch for the body).
   request_bytes_ = req_.body().size();
   const auto sr = scan_.scan(req_.body());
@@ -176,6 +168,22 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, RoutePlan
   if (ep_ == Endpoint::embeddings) stream_ = false;
   rec_.stream = stream_;
   client_include_usage = stream_ && facts_.include_usage;
+  scanned = sr == JsonObjectScan::Result::object;
+  return Errc::ok;
+}
+
+Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, RoutePlan& plan) {
+  // 1. Who is calling. A virtual key is checked once the model is known (allowed models).
+  const std::string_view key = presented_key(req_);
+  const bool deferred = w_.app.keys && !key.empty() && !cfg_->master_key.empty() &&
+                        !constant_time_equals(key, cfg_->master_key.reveal());
+  if (!deferred) {
+    Errc e = authenticate(w_.app, *cfg_, req_, "", who_, msg);
+    if (e != Errc::ok) return e;
+  }
+  // 2. The body.
+  bool scanned = false;
+  if (const Errc e = read_body(msg, param, scanned); e != Errc::ok) return e;
   const std::string& model = rec_.model;
   if (cfg_->ledger.store_bodies)
     rec_.request_body = capped(req_.body(), cfg_->ledger.max_body_log_bytes, rec_.request_truncated);
@@ -183,7 +191,7 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, RoutePlan
   auto deployments = cfg_->find(model);
   if (deferred) {
     // The key's budget and tpm_limit hold this request's estimate until finish() settles it.
-    const UsageEstimate est = admission_estimate(deployments, sr == JsonObjectScan::Result::object);
+    const UsageEstimate est = admission_estimate(deployments, scanned);
     Errc e = w_.app.keys->authorize(key, deployments.empty() ? "" : model, est, who_, msg);
     if (e != Errc::ok) return e;
   }

@@ -81,6 +81,9 @@ class ProxyExchange {
   // run()'s coroutine frame (allocated per request; past glibc's per-thread cache when large).
   // On failure the error and the message and parameter for fail().
   Errc prepare(std::string& msg, std::string_view& param, RoutePlan& plan);
+  // prepare()'s body step: the scan (or a document), the model, stream and user. `scanned`:
+  // the scan describes the body (no document was needed).
+  Errc read_body(std::string& msg, std::string_view& param, bool& scanned);
   // After an exception out of run() (a bug: every expected failure is an Errc): the client still
   // gets a 500 when nothing was written to it yet (else the connection closes), and the request
   // its ledger row and log line either way.
