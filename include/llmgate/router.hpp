@@ -68,10 +68,15 @@ class Router {
   void plan(const Config& cfg, const std::vector<const Deployment*>& group, const RouteRequest& req,
             RoutePlan& out);
   void on_result(const AttemptResult& r) { strategy_->on_result(r); }
+  // Switches to the strategy named `name` (a config reload); a new strategy starts afresh.
+  void use(std::string_view name);
+  std::string_view strategy_name() const { return name_; }
   RoutingStrategy& strategy() { return *strategy_; }
 
  private:
   std::unique_ptr<RoutingStrategy> strategy_;
+  std::string name_;
+  uint64_t seed_;
 };
 
 }  // namespace llmgate

@@ -4,8 +4,18 @@
 
 namespace llmgate {
 
-Router::Router(std::string_view strategy, uint64_t seed) : strategy_(make_routing_strategy(strategy, seed)) {
-  if (!strategy_) strategy_ = make_routing_strategy("simple-shuffle", seed);
+Router::Router(std::string_view strategy, uint64_t seed) : seed_(seed) { use(strategy); }
+
+void Router::use(std::string_view name) {
+  if (strategy_ && name == name_) return;
+  auto s = make_routing_strategy(name, ++seed_);
+  if (!s) {
+    if (strategy_ && name_ == "simple-shuffle") return;
+    name = "simple-shuffle";
+    s = make_routing_strategy(name, seed_);
+  }
+  strategy_ = std::move(s);
+  name_ = std::string(name);
 }
 
 Router::~Router() = default;

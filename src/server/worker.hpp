@@ -43,7 +43,7 @@ class Worker {
   RequestLog request_log;      // one line per request, flushed by the tick loop
   // The order of a request's candidate deployments (after rng: seeded from it). Per worker, so
   // a strategy's state needs no lock.
-  Router router{"simple-shuffle", rng()};
+  Router router{"simple-shuffle", rng()};  // then router_settings.routing_strategy (config())
   // What a finished request's record goes to, listed once (in the constructor).
   RecordObservers record_observers;
   uint64_t connections_total = 0;
@@ -62,6 +62,7 @@ class Worker {
     if (v != cfg_version_) {
       cfg_ = app.config();
       cfg_version_ = v;
+      router.use(cfg_->routing_strategy);
     }
     return cfg_;
   }

@@ -150,3 +150,30 @@ TEST(RecordObservers, EachObserverInOrderAndTheLastKeepsTheRecord) {
 
 }  // namespace
 }  // namespace llmgate
+
+namespace llmgate {
+namespace {
+
+TEST(RouterConfig, RoutingStrategyNamesARegisteredStrategy) {
+  Config c = load_config_string("router_settings:\n  routing_strategy: simple-shuffle\n");
+  EXPECT_EQ(c.routing_strategy, "simple-shuffle");
+  EXPECT_TRUE(c.warnings.empty());
+  Config u = load_config_string("router_settings:\n  routing_strategy: least-busy\n");
+  EXPECT_EQ(u.routing_strategy, "simple-shuffle");  // unknown: today's behaviour, with a warning
+  ASSERT_EQ(u.warnings.size(), 1u);
+  EXPECT_NE(u.warnings[0].find("not supported yet, using simple-shuffle"), std::string::npos);
+}
+
+TEST(RouterConfig, UseSwitchesOnlyToRegisteredNames) {
+  Router r("simple-shuffle", 1);
+  EXPECT_EQ(r.strategy_name(), "simple-shuffle");
+  RoutingStrategy* before = &r.strategy();
+  r.use("simple-shuffle");  // same name: the strategy (and its state) is kept
+  EXPECT_EQ(&r.strategy(), before);
+  r.use("no-such-strategy");
+  EXPECT_EQ(r.strategy_name(), "simple-shuffle");
+  EXPECT_EQ(&r.strategy(), before);
+}
+
+}  // namespace
+}  // namespace llmgate
