@@ -192,6 +192,7 @@ struct Config {
   bool require_auth_for_metrics = false;
   std::map<std::string, std::vector<std::string>> fallbacks;  // router_settings.fallbacks
   int num_retries = 0;
+  std::string routing_strategy = "simple-shuffle";  // router_settings.routing_strategy (registered)
   ServerSettings server;
   LedgerSettings ledger;
   HealthSettings health;

@@ -1,4 +1,5 @@
 // general_settings, litellm_settings, router_settings, environment_variables, llmgate_settings.
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <set>
@@ -6,6 +7,7 @@
 
 #include "config/loader_state.hpp"
 #include "llmgate/address_policy.hpp"
+#include "llmgate/router.hpp"
 
 namespace llmgate::config_detail {
 
@@ -73,8 +75,6 @@ const Keys kRouterUnsupported = {
     "search_tools", "ignore_invalid_deployments", "model_group_affinity",
 };
 
-const Keys kSupportedRoutingStrategies = {"simple-shuffle"};
-
 double positive(Reader& r, const YAML::Node& v, const std::string& path) {
   double d = r.duration(v, path);
   if (d <= 0) r.fail(v, path, "must be greater than 0");
@@ -122,11 +122,13 @@ void load_fallbacks(Reader& r, const YAML::Node& n, const std::string& path,
   }
 }
 
-void routing_strategy(Reader& r, const YAML::Node& v, const std::string& path) {
+// A strategy registered in src/router/registry.cpp, else simple-shuffle with a warning.
+void routing_strategy(Reader& r, const YAML::Node& v, const std::string& path, Config& c) {
   if (!Reader::present(v)) return;
   std::string s = r.str(v, path);
-  if (!kSupportedRoutingStrategies.count(s))
-    r.warn(path, "'" + s + "' not supported yet, using simple-shuffle");
+  const auto names = routing_strategy_names();
+  if (std::find(names.begin(), names.end(), s) != names.end()) c.routing_strategy = std::move(s);
+  else r.warn(path, "'" + s + "' not supported yet, using simple-shuffle");
 }
 
 }  // namespace
@@ -246,7 +248,7 @@ void load_litellm_settings(Reader& r, const YAML::Node& n, LoadState& st) {
         st.ssl_ca_bundle = s;
       }
     } else if (key == "routing_strategy") {
-      routing_strategy(r, v, path);
+      routing_strategy(r, v, path, st.cfg);
     } else if (kLitellmUnsupported.count(key)) {
       r.not_supported(path);
     } else {
@@ -272,7 +274,7 @@ void load_router_settings(Reader& r, const YAML::Node& n, LoadState& st) {
     } else if (key == "fallbacks") {
       load_fallbacks(r, v, path, st.router_fallbacks);
     } else if (key == "routing_strategy") {
-      routing_strategy(r, v, path);
+      routing_strategy(r, v, path, st.cfg);
     } else if (kRouterUnsupported.count(key)) {
       r.not_supported(path);
     } else {

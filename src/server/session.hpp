@@ -74,7 +74,7 @@ Errc authenticate(App& app, const Config& cfg, const BeastRequest& req, std::str
 // Beast-free copy of the request for Route handlers.
 HttpRequest to_http_request(const BeastRequest& req, const RequestInfo& info);
 
-// The proxy endpoints (proxy.cpp). `info.azure_model` is the deployment name from an
+// The proxy endpoints (src/proxy/exchange.cpp). `info.azure_model` is the deployment name from an
 // Azure-style path, empty otherwise. Returns whether the connection may be kept alive.
 awaitable<bool> handle_proxy(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep, RequestInfo& info);
 

@@ -2,6 +2,7 @@
 
 #include "llmgate/thread_name.hpp"
 #include "server/cpu_limit.hpp"
+#include "server/record_observers.hpp"
 
 #include <chrono>
 #include <functional>
@@ -30,6 +31,7 @@ Worker::Worker(int idx, App& a, const std::vector<Route>& r, net::thread_pool& r
   auto cfg = app.config();
   pool = std::make_unique<UpstreamPool>(ioc, cfg->server.pool_idle_s, cfg->server.connect_timeout_s);
   busy_poll_ = std::chrono::microseconds(cfg->server.busy_poll_us);
+  add_record_observers(record_observers, app, request_log, index);
 }
 
 Worker::~Worker() {

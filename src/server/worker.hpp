@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "llmgate/app.hpp"
+#include "llmgate/record_observer.hpp"
+#include "llmgate/router.hpp"
 #include "server/net.hpp"
 #include "server/request_log.hpp"
 #include "upstream/upstream.hpp"
@@ -39,6 +41,11 @@ class Worker {
   bool stopping = false;       // worker thread only: finish current requests, then close
   std::mt19937_64 rng{std::random_device{}()};
   RequestLog request_log;      // one line per request, flushed by the tick loop
+  // The order of a request's candidate deployments (after rng: seeded from it). Per worker, so
+  // a strategy's state needs no lock.
+  Router router{"simple-shuffle", rng()};  // then router_settings.routing_strategy (config())
+  // What a finished request's record goes to, listed once (in the constructor).
+  RecordObservers record_observers;
   uint64_t connections_total = 0;
 
   void add_acceptor(tcp::acceptor a);
@@ -55,6 +62,7 @@ class Worker {
     if (v != cfg_version_) {
       cfg_ = app.config();
       cfg_version_ = v;
+      router.use(cfg_->routing_strategy);
     }
     return cfg_;
   }

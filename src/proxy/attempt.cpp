@@ -1,0 +1,128 @@
+// One upstream attempt: build the provider's request, call the upstream, then either relay a
+// stream (stream_relay.cpp) or read the whole answer and build the client's response.
+#include "proxy/exchange.hpp"
+
+namespace llmgate::proxy {
+
+ProxyExchange::Built ProxyExchange::build_response(const Deployment& d, const Provider& prov, const UpstreamCall& call,
+                                                   int status, bool last, bool want_b64, std::string& ubody,
+                                                   ResponseHead& res, std::string& res_body, Outcome& o) {
+  res.set("Content-Type", "application/json");
+  if (status >= 400) {
+    if ((status == 429 || status >= 500) && !last) {
+      o.retry_error = status == 429 ? Errc::rate_limited : Errc::upstream_protocol;
+      retry_message_ = fmt::format("upstream {} answered HTTP {}", d.url.host, status);
+      retry_status_ = status;
+      return Built::retry;
+    }
+    res_body = prov.translate_error(status, ubody);
+    auto ej = nlohmann::json::parse(res_body, nullptr, false);
+    rec_.error_type = ej.is_object() ? string_field(ej["error"], "type", "api_error") : "api_error";
+    rec_.error_message = ej.is_object() ? string_field(ej["error"], "message") : "";
+    if (auto ra = call.retry_after(); !ra.empty()) res.set("Retry-After", ra);
+    return Built::respond;
+  }
+  Usage u;
+  std::string translated;
+  const ResponseBody rb =
+      call.content_type_not_json() ? ResponseBody::invalid : prov.translate_response(ep_, d, ubody, translated, u);
+  if (rb == ResponseBody::invalid) return Built::invalid;
+  if (rb == ResponseBody::translated) {
+    res_body = std::move(translated);
+    if (want_b64) embeddings_floats_to_base64(res_body);
+  } else {
+    res_body = std::move(ubody);
+  }
+  if (u.present) apply_usage(u, false);
+  if (w_.app.prices && rec_.total_tokens > 0) {
+    rec_.cost_usd = w_.cost_of(d, rec_);
+    if (rec_.cost_usd) res.set("x-litellm-response-cost", fmt::format("{}", *rec_.cost_usd));
+  }
+  return Built::respond;
+}
+
+awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
+  if (d.provider == ProviderKind::mock) co_return co_await serve_mock(d, dom());
+
+  const Provider& prov = provider_for(d.provider);
+  // The OpenAI SDKs ask for base64 embeddings by default; dialects that only return floats
+  // (Ollama) are re-encoded below.
+  const bool want_b64 = ep_ == Endpoint::embeddings && wants_base64_embeddings(dom());
+  UpstreamRequest& ureq = ureq_;
+  SpareBuffers::give(ureq.body);  // a retry's: the next line takes it back
+  ureq = UpstreamRequest{};
+  ureq.body = SpareBuffers::take();
+  std::string err;
+  if (!fast_ || !prov.build_request_spliced(ep_, d, facts_, stream_, ureq)) {
+    SpareBuffers::give(ureq.body);  // kept for the next request: the dialect builds its own body
+    ureq = UpstreamRequest{};
+    Errc be = prov.build_request(ep_, d, dom(), stream_, ureq, err);
+    dom_dirty_ = true;  // the dialect may have changed the document: parse again for a retry
+    if (be != Errc::ok) co_return co_await answer_error(be, err);
+  }
+
+  fault_point("before-upstream", rec_.model);  // a no-op outside the tests' llmgate-fault
+  UpstreamCall call(*w_.pool);
+  ClientWatch watch(sock_, [&call] { call.abort(); });
+  const auto t_up = clock_t_::now();
+  Errc e = co_await call.start(d, ureq, d.timeout_s, err);
+  if (e != Errc::ok) {
+    upstream_us_ += us_since(t_up);
+    co_return co_await upstream_failed(e, err, last, watch);
+  }
+
+  const int status = call.status();
+  if (status < 200 || status > 599) {  // an interim 1xx as the answer, or outside HTTP's 100-599
+    upstream_us_ += us_since(t_up);
+    err = fmt::format("upstream {} answered with status {}, which is not a final HTTP status", d.url.host, status);
+    co_return co_await upstream_failed(Errc::upstream_protocol, err, last, watch);
+  }
+  const auto body_timeout = seconds_d(d.timeout_s);
+  if (status >= 200 && status < 300 && stream_ && (call.event_stream() || !prov.passthrough_stream())) {
+    release_request_bodies(ureq);
+    co_return co_await stream_upstream(d, call, prov, watch);  // SSE, or an NDJSON dialect
+  }
+
+  std::string ubody = SpareBuffers::take();
+  Errc re = Errc::ok;
+  if (!call.read_all_buffered(ubody, kMaxUpstreamBody, re)) re = co_await call.read_all(body_timeout, ubody, kMaxUpstreamBody);
+  upstream_us_ += us_since(t_up);
+  if (re != Errc::ok) {
+    err = fmt::format("upstream {} {}", d.url.host,
+                      re == Errc::upstream_timeout ? "stopped sending the response" : "broke off the response");
+    co_return co_await upstream_failed(re, err, last, watch);
+  }
+  call.release();
+  watch.stop();
+  Outcome o;
+  ResponseHead res(status);
+  std::string res_body;
+  switch (build_response(d, prov, call, status, last, want_b64, ubody, res, res_body, o)) {
+    case Built::respond:
+      break;
+    case Built::retry:
+      co_return o;
+    case Built::invalid:
+      // Not a JSON object (an HTML page from a proxy in front of the upstream, a cut body): the
+      // client's SDK could not read it, and the ledger must not count it a success.
+      err = fmt::format("upstream {} answered HTTP {} with a body that is not a JSON object", d.url.host, status);
+      co_return co_await upstream_failed(Errc::upstream_protocol, err, last, watch);
+  }
+  rec_.status = status;
+  if (cfg_->ledger.store_bodies)
+    rec_.response_body = capped(res_body, cfg_->ledger.max_body_log_bytes, rec_.response_truncated);
+  set_common_headers(res, us_since(info_.t0) - upstream_us_);
+  rec_.first_byte_us = now_unix_us();
+  o.done = true;
+  wrote_ = true;
+  const std::array<net::const_buffer, 2> out = finish_response(res, res_body, info_);
+  boost::system::error_code wec;
+  std::size_t sent = 0;
+  if (!write_now(sock_, out, wec, sent)) wec = co_await write_rest(sock_, out, sent);
+  o.keep_alive = !wec;
+  if (!o.keep_alive) rec_.status = 499;
+  SpareBuffers::give(res_body);
+  co_return o;
+}
+
+}  // namespace llmgate::proxy
