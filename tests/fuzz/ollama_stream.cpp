@@ -1,5 +1,5 @@
 // The Ollama NDJSON stream translator (src/providers/ollama.cpp, translate_stream_unit), fed
-// line by line as the proxy does (src/handlers/proxy.cpp): every chunk the client receives is
+// line by line as the proxy does (src/proxy/stream_relay.cpp): every chunk the client receives is
 // an SSE event holding a JSON object, and [DONE] comes once, last.
 #include "fuzz_support.hpp"
 #include "llmgate/providers.hpp"
