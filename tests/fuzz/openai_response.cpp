@@ -41,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Without a usage object the whole body is checked: only JSON objects are forwarded.
     if (body.find("\"usage\"") == std::string_view::npos) check(doc.is_object(), "forwarded a body that is not JSON", body);
   } else {
-    check(!doc.is_object(), "refused a JSON object", body);
+    // nlohmann reads a NUL byte as the end of the input; the gateway refuses what follows it.
+    if (body.find('\0') == std::string_view::npos) check(!doc.is_object(), "refused a JSON object", body);
   }
   // The fast reader agrees with a full parse when the body has one "usage" key, at the top.
   if (doc.is_object() && count(body, "\"usage\"") == 1 && doc.contains("usage") && doc["usage"].is_object()) {
