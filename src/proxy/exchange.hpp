@@ -143,7 +143,7 @@ class ProxyExchange {
   // this read is written).
   bool decode_passthrough(StreamRelay& s, const Deployment& d);
   bool decode_sse(StreamRelay& s, const Deployment& d, const Provider& prov);
-  void decode_ndjson(StreamRelay& s, const Deployment& d, const Provider& prov, bool done);
+  bool decode_ndjson(StreamRelay& s, const Deployment& d, const Provider& prov, bool done);
   void stream_usage(StreamRelay& s, bool passthrough);
   awaitable<Outcome> end_stream(UpstreamCall& call, ClientWatch& watch, Errc end_error, const std::string& end_message);
   // The stream's chunks; the first also carries the response head prepared by

@@ -63,7 +63,7 @@ bool ProxyExchange::start_stream_response() {
 // One stream's relay state: the decoders below read `in` and append what the client gets to
 // `out`; end_error (with end_message) ends the stream.
 struct StreamRelay {
-  StreamRelay(std::size_t max_event, std::size_t cap) : parser(max_event), body_cap(cap) {}
+  StreamRelay(std::size_t max_event, std::size_t cap) : parser(max_event), max_event(max_event), body_cap(cap) {}
   SseParser parser;
   StreamState st;
   Usage usage;
@@ -71,7 +71,8 @@ struct StreamRelay {
   std::string in, out, ndjson_pending;
   Errc end_error = Errc::ok;
   std::string end_message;
-  const std::size_t body_cap;  // stored response body bytes (0: not stored)
+  const std::size_t max_event;  // largest SSE event or NDJSON line accepted
+  const std::size_t body_cap;   // stored response body bytes (0: not stored)
 
   void log_body(RequestRecord& rec, std::string_view s) const {
     if (rec.response_body.size() < body_cap) {
@@ -148,7 +149,7 @@ bool ProxyExchange::decode_sse(StreamRelay& s, const Deployment& d, const Provid
   return true;
 }
 
-void ProxyExchange::decode_ndjson(StreamRelay& s, const Deployment& d, const Provider& prov, bool done) {
+bool ProxyExchange::decode_ndjson(StreamRelay& s, const Deployment& d, const Provider& prov, bool done) {
   s.ndjson_pending += s.in;
   std::size_t pos = 0;
   for (;;) {
@@ -164,6 +165,11 @@ void ProxyExchange::decode_ndjson(StreamRelay& s, const Deployment& d, const Pro
     ++s.data_events;
   }
   s.ndjson_pending.erase(0, pos);
+  if (s.ndjson_pending.size() > s.max_event) {  // a line that never ends must not grow without bound
+    s.end_error = Errc::upstream_protocol;
+    s.end_message = "upstream sent an NDJSON line larger than the limit";
+    return false;
+  }
   if (done && !s.ndjson_pending.empty() && s.st.error.empty()) {
     prov.translate_stream_unit(ep_, d, s.st, s.ndjson_pending, s.out);
     s.ndjson_pending.clear();
@@ -173,6 +179,7 @@ void ProxyExchange::decode_ndjson(StreamRelay& s, const Deployment& d, const Pro
     s.end_message = s.st.error;
   }
   s.log_body(rec_, s.out);
+  return true;
 }
 
 // Usage as reported, or estimated (about one token per content event) and flagged.
@@ -244,7 +251,7 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
     } else if (sse) {
       if (!decode_sse(s, d, prov)) break;
     } else {
-      decode_ndjson(s, d, prov, done);
+      if (!decode_ndjson(s, d, prov, done)) break;
     }
     if (done && !passthrough && !s.st.finished && s.end_error == Errc::ok) {
       // A translated stream that ended before its final event was cut short upstream.
