@@ -76,6 +76,7 @@ struct StreamState {
   bool include_usage = false;  // the client asked for stream_options.include_usage
   bool sent_role = false;
   bool finished = false;     // a final chunk (finish_reason) was seen
+  bool done = false;         // the stream's end ([DONE]) went to the client: nothing follows it
   Usage usage;               // accumulated usage
   std::string text;          // assembled completion text (for the ledger / estimates)
   std::string error;         // an upstream error reported inside the stream (a plain message)

@@ -128,6 +128,7 @@ class AzureProvider final : public Provider {
   void translate_stream_unit(Endpoint, const Deployment&, StreamState& st, std::string_view unit,
                              std::string& out) const override {
     if (!st.error.empty()) return;  // the stream failed: a later [DONE] must not follow its error
+    if (st.done) return;            // the client's stream has ended
     while (!unit.empty() && (unit.back() == '\r' || unit.back() == '\n')) unit.remove_suffix(1);
     if (unit.substr(0, 5) == "data:") {
       unit.remove_prefix(5);
@@ -138,6 +139,7 @@ class AzureProvider final : public Provider {
     }
     if (unit == "[DONE]") {
       out += "data: [DONE]\n\n";
+      st.done = true;
       return;
     }
     json j = parse_json_bounded(unit);

@@ -1,7 +1,7 @@
 // Azure OpenAI upstream answers (src/providers/azure.cpp): the streamed events (translated one by
 // one, content-filter annotations removed), the non-streaming body, errors and the health probe's
-// answer. Whatever Azure sends, the client receives well-formed SSE events of JSON objects and
-// OpenAI-shaped errors.
+// answer. Whatever Azure sends, the client receives well-formed SSE events of JSON objects,
+// nothing after [DONE], and OpenAI-shaped errors.
 #include "fuzz_support.hpp"
 #include "llmgate/providers.hpp"
 
@@ -27,6 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (ev.has_data) p.translate_stream_unit(Endpoint::chat, d, st, ev.data, out);
     });
     check_sse_events(out, "azure stream: the client gets a malformed event");
+    const auto done = out.find("data: [DONE]\n\n");
+    check(done == std::string::npos || done + 14 == out.size(), "azure stream: events after [DONE]", out);
   }
   // The dialect also takes raw "data: ..." lines.
   {

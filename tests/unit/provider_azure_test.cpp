@@ -279,5 +279,21 @@ TEST(AzureProvider, AnEventWhoseDataSpansLinesReachesTheClientWhole) {
   EXPECT_EQ(st.usage.total_tokens, 4);
 }
 
+TEST(AzureProvider, NothingFollowsDone) {
+  StreamState st;
+  std::string out;
+  const auto& d = azure_deployment();
+  for (std::string_view unit : {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}]}",
+                                "data: [DONE]",
+                                "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"late\"},\"finish_reason\":null}]}",
+                                "data: [DONE]"})
+    azure_provider().translate_stream_unit(Endpoint::chat, d, st, unit, out);
+  EXPECT_EQ(out.find("late"), std::string::npos) << out;
+  const std::size_t done = out.find("data: [DONE]");
+  ASSERT_NE(done, std::string::npos) << out;
+  EXPECT_EQ(out.find("data: [DONE]", done + 1), std::string::npos) << out;
+  EXPECT_EQ(out.substr(done), "data: [DONE]\n\n") << out;
+}
+
 }  // namespace
 }  // namespace llmgate
