@@ -1,4 +1,4 @@
-#include "store/sqlite_ledger.hpp"
+#include "ledger/sqlite/sqlite_ledger.hpp"
 
 #include "llmgate/thread_name.hpp"
 
@@ -19,7 +19,7 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "store/backlog_release.hpp"
+#include "ledger/sqlite/backlog_release.hpp"
 #include "store/schema.hpp"
 #include "store/text_util.hpp"
 #include "store/yielding_vfs.hpp"
