@@ -1,4 +1,4 @@
-#include "ledger/sqlite/backlog_release.hpp"
+#include "ledger/backlog_release.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>

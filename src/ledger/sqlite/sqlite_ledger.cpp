@@ -1,27 +1,19 @@
 #include "ledger/sqlite/sqlite_ledger.hpp"
 
-#include "llmgate/thread_name.hpp"
-
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Transaction.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
-#include <malloc.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
-#include <cassert>
-#include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <stdexcept>
-#include <tuple>
 
-#include "ledger/sqlite/backlog_release.hpp"
+#include "ledger/sqlite/record_binding.hpp"
+#include "ledger/sqlite/rollups.hpp"
 #include "store/schema.hpp"
-#include "store/text_util.hpp"
 #include "store/yielding_vfs.hpp"
 
 namespace llmgate {
@@ -36,23 +28,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Records the queue's vectors are sized for: a batch's worth, at most 4096.
-std::size_t usual_queue_capacity(const LedgerSettings& s) {
-  return std::min<std::size_t>(s.batch_max_records, 4096);
-}
-
 int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::size_t record_bytes(const RequestRecord& r) {
-  return sizeof(RequestRecord) + r.request_id.size() + r.endpoint.size() + r.model.size() +
-         r.model_group.size() + r.deployment_id.size() + r.provider.size() +
-         r.upstream_model.size() + r.api_base.size() + r.key_hash.size() + r.key_alias.size() +
-         r.user.size() + r.client_ip.size() + r.error_type.size() + r.error_message.size() +
-         r.fallback_from.size() + r.request_body.size() + r.response_body.size();
 }
 
 // Errors that concern the whole database (retry the batch later), as opposed to one record.
@@ -79,313 +58,6 @@ bool needs_reopen(int code) {
   }
 }
 
-struct RollupKey {
-  int64_t t;
-  std::string model_group, key_hash;
-};
-struct RollupKeyView {
-  int64_t t;
-  std::string_view model_group, key_hash;
-};
-// Transparent: a batch looks its buckets up by views (no allocation unless a bucket is new).
-struct RollupLess {
-  using is_transparent = void;
-  template <class A, class B>
-  bool operator()(const A& a, const B& b) const {
-    // Both sides as views: clang 14 cannot compare tuples of string with tuples of string_view.
-    using View = std::tuple<int64_t, std::string_view, std::string_view>;
-    return View(a.t, a.model_group, a.key_hash) < View(b.t, b.model_group, b.key_hash);
-  }
-};
-
-// A prepared statement on the raw API: SQLiteCpp's bind() copies text and its handle is private,
-// and the insert binds ~38 values per row. Errors throw SQLite::Exception like SQLiteCpp's.
-class RawStmt {
- public:
-  RawStmt(SQLite::Database& db, const char* sql) : db_(db.getHandle()) {
-    const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st_, nullptr);
-    if (rc != SQLITE_OK) throw SQLite::Exception(db_, rc);
-    held_.resize(static_cast<std::size_t>(sqlite3_bind_parameter_count(st_)) + 1);
-  }
-  ~RawStmt() { sqlite3_finalize(st_); }
-  RawStmt(const RawStmt&) = delete;
-  RawStmt& operator=(const RawStmt&) = delete;
-  void reset() { sqlite3_reset(st_); }
-  // Text is bound without a copy: the buffer must outlive exec().
-  void text(int k, std::string_view v) {
-    held_[static_cast<std::size_t>(k)].kind = Held::none;
-    check(sqlite3_bind_text(st_, k, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
-  }
-  // For a value that is usually the one this parameter had last time (a model, an api_base, an
-  // empty error): a binding survives sqlite3_reset, so an equal value is not bound again (a
-  // bind call is ~170 instructions, ~20 per record). A new value is bound as SQLite's copy.
-  void text_kept(int k, std::string_view v) {
-    Held& h = held_[static_cast<std::size_t>(k)];
-    if (h.kind == Held::text && h.s == v) return;
-    h.kind = Held::none;
-    check(sqlite3_bind_text(st_, k, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
-    h.s.assign(v);
-    h.kind = Held::text;
-  }
-  void i64(int k, int64_t v) {
-    Held& h = held_[static_cast<std::size_t>(k)];
-    if (h.kind == Held::integer && h.i == v) return;
-    h.kind = Held::none;
-    check(sqlite3_bind_int64(st_, k, v));
-    h.i = v;
-    h.kind = Held::integer;
-  }
-  void dbl(int k, double v) {
-    held_[static_cast<std::size_t>(k)].kind = Held::none;
-    check(sqlite3_bind_double(st_, k, v));
-  }
-  void null(int k) {
-    held_[static_cast<std::size_t>(k)].kind = Held::none;
-    check(sqlite3_bind_null(st_, k));
-  }
-  void exec() {
-    const int rc = sqlite3_step(st_);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-      sqlite3_reset(st_);
-      throw SQLite::Exception(db_, rc);
-    }
-  }
-
- private:
-  void check(int rc) {
-    if (rc != SQLITE_OK) throw SQLite::Exception(db_, rc);
-  }
-  // What parameter k holds, when text_kept() or i64() bound it.
-  struct Held {
-    enum Kind : uint8_t { none, integer, text } kind = none;
-    int64_t i = 0;
-    std::string s;
-  };
-  sqlite3* db_;
-  sqlite3_stmt* st_ = nullptr;
-  std::vector<Held> held_;  // by parameter index (1-based)
-};
-
-// `s` when it is valid UTF-8 (the usual case: no copy), else its sanitized copy in `scratch`.
-std::string_view valid_utf8(std::string_view s, std::string& scratch) {
-  if (is_clean_utf8(s)) return s;
-  scratch = sanitize_utf8(s);
-  return scratch;
-}
-struct RollupVal {
-  std::string key_alias;
-  int64_t requests = 0, errors = 0, prompt = 0, completion = 0, total = 0, cost_unknown = 0,
-          cache_hits = 0;
-  double cost = 0, latency_ms_sum = 0;
-  std::array<int64_t, 16> buckets{};
-  uint64_t alias_seq = 0;  // the batch's record that set key_alias (fold_rollups)
-};
-
-std::string rollup_upsert_sql(const char* table) {
-  std::string cols = "t, model_group, key_hash, key_alias, requests, errors, prompt_tokens,"
-                     " completion_tokens, total_tokens, cost, cost_unknown, cache_hits,"
-                     " latency_ms_sum";
-  std::string vals = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
-  std::string upd = "key_alias = excluded.key_alias";
-  for (const char* c : {"requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens",
-                        "cost", "cost_unknown", "cache_hits", "latency_ms_sum"})
-    upd += std::string(", ") + c + " = " + c + " + excluded." + c;
-  for (std::size_t i = 0; i < kLatencyBucketsMs.size(); ++i) {
-    std::string b = "b" + std::to_string(i);
-    cols += ", " + b;
-    vals += ", ?";
-    upd += ", " + b + " = " + b + " + excluded." + b;
-  }
-  return std::string("INSERT INTO ") + table + " (" + cols + ") VALUES (" + vals +
-         ") ON CONFLICT (t, model_group, key_hash) DO UPDATE SET " + upd;
-}
-
-struct RollupSpec {
-  const char* table;
-  int64_t span;     // seconds per bucket
-  bool by_model, by_key;
-};
-constexpr RollupSpec kRollups[] = {{"usage_hourly_model", 3600, true, false},
-                                   {"usage_hourly_key", 3600, false, true},
-                                   {"usage_daily_model", 86400, true, false},
-                                   {"usage_daily_key", 86400, false, true},
-                                   {"usage_daily", 86400, true, true}};
-constexpr std::size_t kNumRollups = sizeof(kRollups) / sizeof(kRollups[0]);
-
-constexpr const char* kInsertColumns =
-    "request_id, call_type, api_key, key_alias, spend, total_tokens, prompt_tokens,"
-    " completion_tokens, cached_tokens, reasoning_tokens, tokens_estimated, startTime, endTime,"
-    " completionStartTime, ttft_us, upstream_us, overhead_us, model, model_group, model_id,"
-    " custom_llm_provider, upstream_model, api_base, \"user\", requester_ip_address, status_code,"
-    " status, error_type, error_message, stream, cache_hit, retries, fallback_from, messages,"
-    " response, request_truncated, response_truncated, metadata";
-constexpr int kValuesPerRecord = 38;
-// Records per multi-row INSERT. One statement keeps its table and index cursors open from row
-// to row, so a key that lands after the last one (time-ordered request ids, start times, the
-// model/key indexes of one model or key) is appended without a descent from the index's root.
-// Instructions per row in a 40k-row test of this schema: ~49k -> ~31k when the rows share one
-// model, key and user (8 rows: 32k, 32 rows: 30k); ~54k -> ~44k spread over 10 models, 50 keys
-// and 500 users.
-constexpr std::size_t kRecordsPerInsert = 16;
-// Sanitized copies one record may need (one per text value bound through clean()).
-constexpr std::size_t kScratchPerRecord = 17;
-
-// "INSERT [OR IGNORE] INTO spend_logs (...) VALUES (?,..),(?,..)..." for `records` records.
-std::string insert_sql(std::size_t records, bool or_ignore) {
-  std::string s = or_ignore ? "INSERT OR IGNORE INTO spend_logs (" : "INSERT INTO spend_logs (";
-  s += kInsertColumns;
-  s += ") VALUES ";
-  for (std::size_t r = 0; r < records; ++r) {
-    s += r ? ",(?" : "(?";
-    for (int c = 1; c < kValuesPerRecord; ++c) s += ",?";
-    s += ')';
-  }
-  return s;
-}
-
-// A record that fills the full-text index: bodies or an error message. Its FTS row is added
-// right after the statement that wrote it, with the rowid that statement gave it.
-bool has_fts_text(const RequestRecord& r) {
-  return !r.request_body.empty() || !r.response_body.empty() || !r.error_message.empty();
-}
-
-// The sanitized text of a bound record that its rollups and FTS row use.
-struct BoundRecord {
-  std::string_view request_id, key_hash, key_alias, model_group, error_message, request_body,
-      response_body;
-};
-
-// Binds r's kValuesPerRecord values to parameters k0+1 .. k0+kValuesPerRecord. Text is bound
-// without a copy; invalid UTF-8 is bound as a sanitized copy kept in scratch[0..kScratchPerRecord).
-BoundRecord bind_record(RawStmt& st, int k0, const RequestRecord& r, std::string* scratch) {
-  int k = k0 + 1;
-  std::size_t si = 0;
-  auto clean = [&](const std::string& v) { return valid_utf8(v, scratch[si++]); };
-  // Most text repeats from one record to the next (see RawStmt::text_kept); the request id and
-  // the bodies do not.
-  auto text = [&](const std::string& v) { st.text_kept(k++, clean(v)); };
-  BoundRecord out;
-  out.request_id = clean(r.request_id);
-  st.text(k++, out.request_id);
-  text(r.endpoint);
-  out.key_hash = clean(r.key_hash);
-  st.text_kept(k++, out.key_hash);
-  out.key_alias = clean(r.key_alias);
-  st.text_kept(k++, out.key_alias);
-  if (r.cost_usd && std::isfinite(*r.cost_usd)) st.dbl(k++, *r.cost_usd);
-  else st.null(k++);
-  st.i64(k++, r.total_tokens);
-  st.i64(k++, r.prompt_tokens);
-  st.i64(k++, r.completion_tokens);
-  st.i64(k++, r.cached_tokens);
-  st.i64(k++, r.reasoning_tokens);
-  st.i64(k++, r.tokens_estimated ? 1 : 0);
-  st.i64(k++, r.start_us);
-  st.i64(k++, r.end_us);
-  st.i64(k++, r.first_byte_us);
-  st.i64(k++, r.ttft_us);
-  st.i64(k++, r.upstream_us);
-  st.i64(k++, r.overhead_us);
-  text(r.model);
-  out.model_group = clean(r.model_group);
-  st.text_kept(k++, out.model_group);
-  text(r.deployment_id);
-  text(r.provider);
-  text(r.upstream_model);
-  text(r.api_base);
-  text(r.user);
-  text(r.client_ip);
-  st.i64(k++, r.status);
-  st.text_kept(k++, (r.status >= 400 || !r.error_type.empty()) ? "failure" : "success");
-  text(r.error_type);
-  out.error_message = clean(r.error_message);
-  st.text_kept(k++, out.error_message);
-  st.i64(k++, r.stream ? 1 : 0);
-  st.i64(k++, r.cache_hit ? 1 : 0);
-  st.i64(k++, r.retries);
-  text(r.fallback_from);
-  out.request_body = clean(r.request_body);
-  out.response_body = clean(r.response_body);
-  st.text(k++, out.request_body);
-  st.text(k++, out.response_body);
-  st.i64(k++, r.request_truncated ? 1 : 0);
-  st.i64(k++, r.response_truncated ? 1 : 0);
-  // metadata: the client's own x-request-id, when it sent one (request_id is ours, unique).
-  if (r.client_request_id.empty()) st.text_kept(k++, "{}");
-  else st.text_kept(k++, nlohmann::json{{"client_request_id", r.client_request_id}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  assert(k == k0 + 1 + kValuesPerRecord && si == kScratchPerRecord);
-  return out;
-}
-
-using RollupMaps = std::array<std::map<RollupKey, RollupVal, RollupLess>, kNumRollups>;
-
-// A batch's rows summed per (hour, model_group, key_hash): one lookup per row instead of one
-// per rollup table. fold_rollups() makes the five tables' buckets from it once per batch.
-using HourCells = std::map<RollupKey, RollupVal, RollupLess>;
-
-// Adds the batch's `seq`-th written record (counted from 1) to its hour cell.
-void add_to_rollups(HourCells& cells, uint64_t seq, const RequestRecord& r, const BoundRecord& v) {
-  const int64_t sec = r.start_us >= 0 ? r.start_us / 1000000 : (r.start_us - 999999) / 1000000;
-  const double lat_ms = std::max<double>(0, static_cast<double>(r.end_us - r.start_us) / 1000.0);
-  std::size_t bucket = 0;
-  while (bucket + 1 < kLatencyBucketsMs.size() && lat_ms > kLatencyBucketsMs[bucket]) ++bucket;
-  const RollupKeyView key{sec - ((sec % 3600) + 3600) % 3600, v.model_group, v.key_hash};
-  auto it = cells.find(key);
-  if (it == cells.end())
-    it = cells.emplace(RollupKey{key.t, std::string(key.model_group), std::string(key.key_hash)},
-                       RollupVal{}).first;
-  RollupVal& b = it->second;
-  if (!v.key_alias.empty()) {
-    if (b.key_alias != v.key_alias) b.key_alias.assign(v.key_alias);
-    b.alias_seq = seq;
-  }
-  b.requests += 1;
-  b.errors += r.status >= 400 ? 1 : 0;
-  b.prompt += r.prompt_tokens;
-  b.completion += r.completion_tokens;
-  b.total += r.total_tokens;
-  if (r.cost_usd && std::isfinite(*r.cost_usd)) b.cost += *r.cost_usd;
-  else b.cost_unknown += 1;
-  b.cache_hits += r.cache_hit ? 1 : 0;
-  b.latency_ms_sum += lat_ms;
-  b.buckets[bucket] += 1;
-}
-
-// The rollup tables' buckets of a batch. A key's bucket takes the alias of the last record
-// (in write order) that had one.
-RollupMaps fold_rollups(const HourCells& cells) {
-  RollupMaps out;
-  for (const auto& [key, c] : cells) {
-    for (std::size_t ri = 0; ri < kNumRollups; ++ri) {
-      const RollupSpec& spec = kRollups[ri];
-      const int64_t t = key.t - ((key.t % spec.span) + spec.span) % spec.span;
-      const RollupKeyView k{t, spec.by_model ? std::string_view(key.model_group) : std::string_view(),
-                            spec.by_key ? std::string_view(key.key_hash) : std::string_view()};
-      auto& m = out[ri];
-      auto it = m.find(k);
-      if (it == m.end())
-        it = m.emplace(RollupKey{t, std::string(k.model_group), std::string(k.key_hash)},
-                       RollupVal{}).first;
-      RollupVal& b = it->second;
-      if (spec.by_key && !c.key_alias.empty() && c.alias_seq > b.alias_seq) {
-        b.key_alias = c.key_alias;
-        b.alias_seq = c.alias_seq;
-      }
-      b.requests += c.requests;
-      b.errors += c.errors;
-      b.prompt += c.prompt;
-      b.completion += c.completion;
-      b.total += c.total;
-      b.cost += c.cost;
-      b.cost_unknown += c.cost_unknown;
-      b.cache_hits += c.cache_hits;
-      b.latency_ms_sum += c.latency_ms_sum;
-      for (std::size_t i = 0; i < b.buckets.size(); ++i) b.buckets[i] += c.buckets[i];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string resolve_database_path(const LedgerSettings& s) {
@@ -409,7 +81,8 @@ std::string resolve_database_path(const LedgerSettings& s) {
   return u;  // a plain path
 }
 
-struct SqliteLedger::WriterDb {
+
+struct SqliteBatchWriter::WriterDb {
   SQLite::Database db;
   RawStmt insert, insert_many, fts_insert;
   SQLite::Statement meta_add, max_id, written_since;
@@ -451,82 +124,25 @@ struct SqliteLedger::WriterDb {
   }
 };
 
+SqliteBatchWriter::SqliteBatchWriter(std::string path, double retention_s)
+    : path_(std::move(path)), retention_s_(retention_s) {
+  // Open once synchronously so a good path is ready (and migrated) before the first request;
+  // a bad one is logged and retried before each batch: the gateway keeps serving either way.
+  ensure_writer_db();
+}
+
+SqliteBatchWriter::~SqliteBatchWriter() = default;
+
 SqliteLedger::SqliteLedger(LedgerSettings s) : s_(std::move(s)) {
   path_ = resolve_database_path(s_);  // throws for postgresql:// etc.
   lock_ = lock_database_file(path_);  // throws DatabaseInUse: another process has the file
-  if (s_.batch_max_records == 0) s_.batch_max_records = 1;
-  if (s_.queue_max_records == 0) s_.queue_max_records = 1;
-  if (!(s_.batch_write_at_s > 0)) s_.batch_write_at_s = 1;
-  pending_.reserve(usual_queue_capacity(s_));
-  // Open once synchronously so a good path is ready (and migrated) before the first request;
-  // a bad one is logged and retried by the writer: the gateway keeps serving either way.
-  ensure_writer_db();
-  writer_ = std::thread([this] {
-    set_thread_name("llmgate-ledger");
-    writer_loop();
-  });
+  writer_ = std::make_unique<SqliteBatchWriter>(path_, s_.retention_s);
+  queue_ = std::make_unique<RecordQueue>(s_, *writer_);
 }
 
 SqliteLedger::~SqliteLedger() { shutdown(); }
 
-void SqliteLedger::submit(RequestRecord&& r) {
-  if (!s_.store_bodies) {
-    r.request_body.clear();
-    r.response_body.clear();
-  } else {
-    if (truncate_utf8(r.request_body, s_.max_body_log_bytes)) r.request_truncated = true;
-    if (truncate_utf8(r.response_body, s_.max_body_log_bytes)) r.response_truncated = true;
-  }
-  const std::size_t bytes = record_bytes(r);
-  bool wake = false, dropped = false;
-  {
-    std::lock_guard lk(mu_);
-    const std::size_t n = pending_.size() + inflight_;
-    if (shut_down_ || n >= s_.queue_max_records ||
-        pending_bytes_ + inflight_bytes_ + bytes > s_.queue_max_bytes) {
-      dropped = true;
-    } else {
-      pending_.push_back(std::move(r));
-      pending_bytes_ += bytes;
-      ++submitted_;
-      wake = pending_.size() == s_.batch_max_records;
-    }
-  }
-  if (dropped) {
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    warn_drop_rate_limited();
-  } else if (wake) {
-    cv_.notify_one();
-  }
-}
-
-void SqliteLedger::warn_drop_rate_limited() {
-  drops_since_warn_.fetch_add(1, std::memory_order_relaxed);
-  int64_t now = now_us();
-  int64_t last = last_drop_warn_us_.load(std::memory_order_relaxed);
-  if (now - last < 10'000'000) return;
-  if (!last_drop_warn_us_.compare_exchange_strong(last, now)) return;
-  uint64_t n = drops_since_warn_.exchange(0);
-  spdlog::warn("ledger: queue full (max {} records / {} bytes): dropped {} log records",
-               s_.queue_max_records, s_.queue_max_bytes, n);
-}
-
-LedgerStats SqliteLedger::stats() const {
-  LedgerStats st;
-  {
-    std::lock_guard lk(mu_);
-    st.queued = pending_.size() + inflight_;
-    st.queued_bytes = pending_bytes_ + inflight_bytes_;
-  }
-  st.written = written_.load();
-  st.dropped = dropped_.load();
-  st.db_errors = db_errors_.load();
-  st.batches = batches_.load();
-  st.last_batch_seconds = last_batch_s_.load();
-  return st;
-}
-
-bool SqliteLedger::ensure_writer_db() {
+bool SqliteBatchWriter::ensure_writer_db() {
   if (wdb_) return true;
   try {
     std::filesystem::path p(path_);
@@ -537,16 +153,33 @@ bool SqliteLedger::ensure_writer_db() {
     wdb_ = std::make_unique<WriterDb>(path_);
     return true;
   } catch (const std::exception& e) {
-    db_errors_.fetch_add(1, std::memory_order_relaxed);
+    count_error();
     spdlog::error("ledger: cannot open database '{}': {} (will retry; requests are not affected)",
                   path_, e.what());
     return false;
   }
 }
 
-bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b, std::size_t e) {
-  if (!ensure_writer_db()) return false;
-  const auto t0 = Clock::now();
+std::optional<std::size_t> SqliteBatchWriter::write(const std::vector<RequestRecord>& batch,
+                                                     std::size_t begin, std::size_t end) {
+  // Fine yields inside the batch while the core has idle time, coarse ones when it is
+  // saturated (store/yielding_vfs.hpp).
+  const bool yields = yields_.next_batch_yields();
+  set_fine_yields(yields);
+  double run0 = 0, wait0 = 0, run1 = 0, wait1 = 0;
+  const bool timed = thread_sched_times(run0, wait0);
+  const bool was_on = yields_.on();
+  auto written = write_batch(batch, begin, end);
+  if (timed && thread_sched_times(run1, wait1)) yields_.observe(run1 - run0, wait1 - wait0, yields);
+  if (yields_.on() != was_on)
+    spdlog::debug("ledger: writer yields every {} (run-queue wait {:.1f}x its run time in the last batch)",
+                  yields_.on() ? "~200 us" : "~1 ms", (wait1 - wait0) / std::max(1.0, run1 - run0));
+  return written;
+}
+
+std::optional<std::size_t> SqliteBatchWriter::write_batch(const std::vector<RequestRecord>& batch,
+                                                          std::size_t b, std::size_t e) {
+  if (!ensure_writer_db()) return std::nullopt;
   take_failed_io_errno();  // only this batch's failures are reported with it
   WriterDb& w = *wdb_;
   HourCells cells;
@@ -562,7 +195,7 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
     w.fts_insert.text(4, v.error_message);
     w.fts_insert.exec();
   };
-  // One record, INSERT OR IGNORE; true when written. A record the database refuses is counted
+  // One record, INSERT OR IGNORE; true when written. A record the database refuses is logged
   // and skipped; an error that concerns the whole database throws (the batch is retried).
   auto insert_record = [&](const RequestRecord& r) {
     try {
@@ -570,10 +203,7 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
       st.reset();
       const BoundRecord v = bind_record(st, 0, r, scratch.data());
       st.exec();
-      if (w.db.getChanges() != 1) {  // duplicate request_id: the first one wins
-        rejected_.fetch_add(1, std::memory_order_relaxed);
-        return false;
-      }
+      if (w.db.getChanges() != 1) return false;  // duplicate request_id: the first one wins
       top = w.db.getLastInsertRowid();
       if (has_fts_text(r)) add_fts(top, v);
       add_to_rollups(cells, static_cast<uint64_t>(inserted) + 1, r, v);
@@ -581,7 +211,6 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
     } catch (const SQLite::Exception& ex) {
       if (is_db_level_error(ex.getErrorCode())) throw;
       // One bad record never loses the batch: skip it and keep going.
-      rejected_.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("ledger: record rejected by the database ({}); the rest of the batch is kept",
                    ex.what());
       return false;
@@ -668,35 +297,13 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
       yield_point();
     }
     for (std::size_t j = 0; j < grouped; ++j) one(group[j]);
-    const RollupMaps rollups = fold_rollups(cells);
-    for (std::size_t ri = 0; ri < kNumRollups; ++ri) {
-      SQLite::Statement& st = *w.rollups[ri];
-      for (const auto& [key, v] : rollups[ri]) {
-        st.reset();
-        int k = 1;
-        st.bind(k++, static_cast<int64_t>(key.t));
-        st.bind(k++, key.model_group);
-        st.bind(k++, key.key_hash);
-        st.bind(k++, v.key_alias);
-        st.bind(k++, static_cast<int64_t>(v.requests));
-        st.bind(k++, static_cast<int64_t>(v.errors));
-        st.bind(k++, static_cast<int64_t>(v.prompt));
-        st.bind(k++, static_cast<int64_t>(v.completion));
-        st.bind(k++, static_cast<int64_t>(v.total));
-        st.bind(k++, v.cost);
-        st.bind(k++, static_cast<int64_t>(v.cost_unknown));
-        st.bind(k++, static_cast<int64_t>(v.cache_hits));
-        st.bind(k++, v.latency_ms_sum);
-        for (auto c : v.buckets) st.bind(k++, static_cast<int64_t>(c));
-        st.exec();
-      }
-    }
+    upsert_rollups(w.rollups, cells);
     w.meta_add.reset();
     w.meta_add.bind(1, static_cast<int64_t>(inserted));
     w.meta_add.exec();
     tx.commit();
   } catch (const std::exception& ex) {
-    db_errors_.fetch_add(1, std::memory_order_relaxed);
+    count_error();
     int code = 0;
     if (auto* se = dynamic_cast<const SQLite::Exception*>(&ex)) code = se->getErrorCode();
     // SQLite says "disk I/O error" for most failed writes; the OS's reason (EFBIG, EIO, EROFS)
@@ -705,19 +312,15 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
     if (const int os = take_failed_io_errno(); os != 0 && code != 0) why += std::string(": ") + std::strerror(os);
     spdlog::warn("ledger: batch of {} records not committed ({}); retrying with backoff", e - b, why);
     if (code == 0 || needs_reopen(code)) wdb_.reset();
-    return false;
+    return std::nullopt;
   }
-  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  last_batch_s_.store(secs, std::memory_order_relaxed);
-  batches_.fetch_add(1, std::memory_order_relaxed);
-  written_.fetch_add(static_cast<uint64_t>(inserted), std::memory_order_relaxed);
-  return true;
+  return static_cast<std::size_t>(inserted);
 }
 
 // Retention: small DELETE transactions (<= 1000 rows each, <= ~50 ms per pass) so neither
 // readers nor the next batch wait long. Rollups are kept.
-void SqliteLedger::run_retention(WriterDb& w) {
-  const int64_t cutoff = now_us() - static_cast<int64_t>(s_.retention_s * 1e6);
+void SqliteBatchWriter::run_retention(WriterDb& w) {
+  const int64_t cutoff = now_us() - static_cast<int64_t>(retention_s_ * 1e6);
   const auto deadline = Clock::now() + std::chrono::milliseconds(50);
   try {
     while (Clock::now() < deadline) {
@@ -744,33 +347,34 @@ void SqliteLedger::run_retention(WriterDb& w) {
       if (ids.size() < 1000) break;
     }
   } catch (const std::exception& ex) {
-    db_errors_.fetch_add(1, std::memory_order_relaxed);
+    count_error();
     spdlog::warn("ledger: retention pass failed ({}); will retry", ex.what());
   }
 }
 
-void SqliteLedger::run_maintenance(bool force_checkpoint) {
+void SqliteBatchWriter::idle(bool final) {
   if (!wdb_) return;
   const auto now = Clock::now();
   WriterDb& w = *wdb_;
   if (now - last_maintenance_ >= std::chrono::seconds(2)) {
     last_maintenance_ = now;
     // Not at shutdown: the check may take minutes.
-    if (!fts_verified_ && !force_checkpoint && now >= fts_retry_at_) verify_fts_once();
-    if (s_.retention_s > 0) run_retention(w);
+    if (!fts_verified_ && !final && now >= fts_retry_at_) verify_fts_once();
+    if (retention_s_ > 0) run_retention(w);
   }
   // Checkpoints: SQLite's auto-checkpoint runs PASSIVE ones on commit; we add a TRUNCATE one
   // when idle or at shutdown so the -wal file does not stay large.
-  if (force_checkpoint || now - last_checkpoint_ >= std::chrono::seconds(30)) {
+  if (final || now - last_checkpoint_ >= std::chrono::seconds(30)) {
     last_checkpoint_ = now;
     try {
-      w.db.setBusyTimeout(force_checkpoint ? 1000 : 0);
-      w.db.exec(force_checkpoint ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
+      w.db.setBusyTimeout(final ? 1000 : 0);
+      w.db.exec(final ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
     } catch (const std::exception& ex) {
       spdlog::debug("ledger: checkpoint skipped: {}", ex.what());
     }
     try { w.db.setBusyTimeout(1000); } catch (...) {}
   }
+  if (final) wdb_.reset();
 }
 
 // Earlier versions' retention told the full-text index to forget rows it never held, which
@@ -780,7 +384,7 @@ void SqliteLedger::run_maintenance(bool force_checkpoint) {
 // FTS5's integrity-check (the index's own structure, ~20 s per GB of index) and its row count
 // against the rows it holds; the index is rebuilt from spend_logs when either fails. On the
 // writer thread: records wait in the queue meanwhile.
-void SqliteLedger::verify_fts_once() {
+void SqliteBatchWriter::verify_fts_once() {
   WriterDb& w = *wdb_;
   try {
     if (w.db.execAndGet("SELECT count(*) FROM ledger_meta WHERE k = 'fts_checked'").getInt() > 0) {
@@ -820,157 +424,13 @@ void SqliteLedger::verify_fts_once() {
     else
       spdlog::info("ledger: full-text index of '{}' is sound ({:.1f} s)", path_, secs());
   } catch (const std::exception& ex) {
-    db_errors_.fetch_add(1, std::memory_order_relaxed);
+    count_error();
     // The check reads the whole index: a failing one is not repeated every pass.
     fts_retry_delay_ = std::min(fts_retry_delay_ * 2, std::chrono::seconds(3600));
     fts_retry_at_ = Clock::now() + fts_retry_delay_;
     spdlog::warn("ledger: full-text index check of '{}' failed ({}); retrying in {} s", path_,
                  ex.what(), fts_retry_delay_.count());
   }
-}
-
-void SqliteLedger::release_free_memory() {
-  const auto t0 = Clock::now();
-  malloc_trim(0);  // every arena: the workers' (records are built there) and the writer's
-  spdlog::debug("ledger: heap trimmed after a backlog in {} us",
-                std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
-}
-
-void SqliteLedger::writer_loop() {
-  std::vector<RequestRecord> batch;
-  std::size_t batch_bytes_left = 0;
-  auto backoff = std::chrono::milliseconds(100);
-  int failed_attempts = 0;  // in a row; the first success after them is logged
-  std::optional<Clock::time_point> stop_deadline;
-  const auto flush_every = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(s_.batch_write_at_s));
-  BacklogRelease release(usual_queue_capacity(s_));
-  for (;;) {
-    {
-      std::unique_lock lk(mu_);
-      if (batch.empty()) {
-        cv_.wait_for(lk, flush_every,
-                     [&] { return stopping_ || flush_now_ || pending_.size() >= s_.batch_max_records; });
-        flush_now_ = false;
-        if (pending_.empty()) {
-          if (stopping_) break;
-          lk.unlock();
-          run_maintenance(false);
-          continue;
-        }
-        batch.swap(pending_);
-        inflight_ = batch.size();
-        inflight_bytes_ = pending_bytes_;
-        batch_bytes_left = pending_bytes_;
-        pending_bytes_ = 0;
-      }
-    }
-    std::size_t done = 0;
-    bool ok = true;
-    while (done < batch.size()) {
-      std::size_t end = std::min(batch.size(), done + s_.batch_max_records);
-      // Fine yields inside the batch while the core has idle time, coarse ones when it is
-      // saturated (store/yielding_vfs.hpp).
-      const bool yields = yields_.next_batch_yields();
-      set_fine_yields(yields);
-      double run0 = 0, wait0 = 0, run1 = 0, wait1 = 0;
-      const bool timed = thread_sched_times(run0, wait0);
-      const bool was_on = yields_.on();
-      const bool written = write_batch(batch, done, end);
-      if (timed && thread_sched_times(run1, wait1)) yields_.observe(run1 - run0, wait1 - wait0, yields);
-      if (yields_.on() != was_on)
-        spdlog::debug("ledger: writer yields every {} (run-queue wait {:.1f}x its run time in the last batch)",
-                      yields_.on() ? "~200 us" : "~1 ms", (wait1 - wait0) / std::max(1.0, run1 - run0));
-      if (!written) { ok = false; break; }
-      std::size_t bytes = 0;
-      for (std::size_t i = done; i < end; ++i) bytes += record_bytes(batch[i]);
-      {
-        std::lock_guard lk(mu_);
-        inflight_ -= end - done;
-        inflight_bytes_ -= std::min(inflight_bytes_, bytes);
-        settled_ += end - done;
-      }
-      batch_bytes_left -= std::min(batch_bytes_left, bytes);
-      idle_cv_.notify_all();
-      done = end;
-    }
-    if (ok) {
-      if (failed_attempts > 0) {
-        spdlog::info("ledger: database writable again after {} failed attempt(s); writing the {} record(s) queued meanwhile",
-                     failed_attempts, stats().queued);
-        failed_attempts = 0;
-      }
-      const bool backlog = release.oversized(batch.capacity());
-      batch.clear();
-      if (backlog) {
-        std::vector<RequestRecord> usual;
-        usual.reserve(release.usual_capacity());
-        batch.swap(usual);
-      }
-      const auto now = Clock::now();
-      if (release.release_pages_now(now)) release_unused_pages(batch, BacklogRelease::kKeepRecords);
-      if (release.trim_now(backlog, now)) release_free_memory();
-      backoff = std::chrono::milliseconds(100);
-      run_maintenance(false);
-      continue;
-    }
-    batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(done));
-    ++failed_attempts;
-    std::unique_lock lk(mu_);
-    if (stopping_) {
-      if (!stop_deadline) stop_deadline = Clock::now() + std::chrono::seconds(3);
-      if (Clock::now() >= *stop_deadline) {
-        spdlog::error("ledger: database unavailable at shutdown; {} queued records lost",
-                      batch.size() + pending_.size());
-        dropped_.fetch_add(batch.size() + pending_.size());
-        settled_ += batch.size() + pending_.size();
-        batch.clear();
-        pending_.clear();
-        pending_bytes_ = 0;
-        inflight_ = inflight_bytes_ = 0;
-        idle_cv_.notify_all();
-        break;
-      }
-    }
-    // Wait out the backoff (shutdown shortens nothing here: we still want the data written).
-    cv_.wait_for(lk, backoff, [&] { return false; });
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
-    if (stopping_) backoff = std::min(backoff, std::chrono::milliseconds(500));
-  }
-  run_maintenance(true);
-  wdb_.reset();
-}
-
-void SqliteLedger::shutdown() {
-  {
-    std::lock_guard lk(mu_);
-    if (shut_down_) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
-  std::lock_guard lk(mu_);
-  shut_down_ = true;
-}
-
-bool SqliteLedger::flush_for_test(std::chrono::milliseconds timeout) {
-  std::unique_lock lk(mu_);
-  const uint64_t target = submitted_;
-  flush_now_ = true;
-  cv_.notify_one();
-  const auto deadline = Clock::now() + timeout;
-  while (settled_ < target) {
-    // Nudge the writer so it does not wait for the batch timer.
-    flush_now_ = true;
-    lk.unlock();
-    cv_.notify_one();
-    lk.lock();
-    if (idle_cv_.wait_until(lk, std::min(deadline, Clock::now() + std::chrono::milliseconds(20)),
-                            [&] { return settled_ >= target; }))
-      return true;
-    if (Clock::now() >= deadline) return false;
-  }
-  return true;
 }
 
 }  // namespace store
