@@ -177,27 +177,54 @@ std::optional<std::size_t> SqliteBatchWriter::write(const std::vector<RequestRec
   return written;
 }
 
-std::optional<std::size_t> SqliteBatchWriter::write_batch(const std::vector<RequestRecord>& batch,
-                                                          std::size_t b, std::size_t e) {
-  if (!ensure_writer_db()) return std::nullopt;
-  take_failed_io_errno();  // only this batch's failures are reported with it
-  WriterDb& w = *wdb_;
+// One write_batch(): the rows go in kRecordsPerInsert to a statement, each written row is
+// added to the batch's rollup cells, and those with text get their full-text row.
+struct SqliteBatchWriter::BatchRun {
+  BatchRun(WriterDb& db, const std::vector<RequestRecord>& records) : w(db), batch(records) {}
+  WriterDb& w;
+  const std::vector<RequestRecord>& batch;
   HourCells cells;
-  std::vector<std::string> scratch(kRecordsPerInsert * kScratchPerRecord);  // sanitized copies (rare)
+  std::vector<std::string> scratch =  // sanitized copies (rare)
+      std::vector<std::string>(kRecordsPerInsert * kScratchPerRecord);
   int64_t inserted = 0;
   int64_t top = 0;  // the largest id in spend_logs (read when the transaction starts)
+  using Ids = std::array<int64_t, kRecordsPerInsert>;
+  using Group = std::array<std::size_t, kRecordsPerInsert>;
+
+  // Records [b, e) in kRecordsPerInsert at a time, in the batch's order (the rowid order
+  // readers page by); the last few one by one.
+  void insert_range(std::size_t b, std::size_t e) {
+    w.max_id.reset();
+    if (w.max_id.executeStep()) top = w.max_id.getColumn(0).getInt64();
+    w.max_id.reset();
+    Group group;
+    std::size_t grouped = 0;
+    for (std::size_t i = b; i < e; ++i) {
+      group[grouped++] = i;
+      if (grouped < kRecordsPerInsert) continue;
+      grouped = 0;
+      const Ids ids = insert_group(group);
+      // The rare record it skipped goes in alone, where a duplicate or a refusal is counted.
+      for (std::size_t j = 0; j < kRecordsPerInsert; ++j)
+        if (ids[j] == 0) one(group[j]);
+      yield_point();
+    }
+    for (std::size_t j = 0; j < grouped; ++j) one(group[j]);
+  }
+
   // The full-text row of a written record with text (sanitising keeps a text non-empty).
-  auto add_fts = [&](int64_t id, const BoundRecord& v) {
+  void add_fts(int64_t id, const BoundRecord& v) {
     w.fts_insert.reset();
     w.fts_insert.i64(1, id);
     w.fts_insert.text(2, v.request_body);
     w.fts_insert.text(3, v.response_body);
     w.fts_insert.text(4, v.error_message);
     w.fts_insert.exec();
-  };
+  }
+
   // One record, INSERT OR IGNORE; true when written. A record the database refuses is logged
   // and skipped; an error that concerns the whole database throws (the batch is retried).
-  auto insert_record = [&](const RequestRecord& r) {
+  bool insert_one(const RequestRecord& r) {
     try {
       auto& st = w.insert;
       st.reset();
@@ -215,13 +242,24 @@ std::optional<std::size_t> SqliteBatchWriter::write_batch(const std::vector<Requ
                    ex.what());
       return false;
     }
-  };
+  }
+
+  void one(std::size_t i) {
+    if (!insert_one(batch[i])) return;
+    ++inserted;
+    // A batch is milliseconds of CPU. Run unbroken, it kept whatever the gateway waits on (the
+    // upstream, the client) off its CPU for the scheduler's whole slice: 1-connection p99 went
+    // from ~0.2 ms with the ledger off to 3-7 ms with it on. Offering the CPU every ~200 us
+    // bounds that wait (store/yielding_vfs.hpp; the COMMIT's writes do the same).
+    if ((inserted & 7) == 0) yield_point();
+  }
+
   // The rowids of the records v[0..kRecordsPerInsert) one statement wrote (0: not written):
   // the rows after `top`, in the order of its VALUES (a record it skipped shares its request_id
   // with an earlier row, so matching in order cannot take a later record's row for it). Moves
   // `top` past them.
-  auto written_since_top = [&](const std::array<BoundRecord, kRecordsPerInsert>& v) {
-    std::array<int64_t, kRecordsPerInsert> ids{};
+  Ids written_since_top(const std::array<BoundRecord, kRecordsPerInsert>& v) {
+    Ids ids{};
     std::size_t j = 0;
     w.written_since.reset();
     w.written_since.bind(1, top);
@@ -233,14 +271,15 @@ std::optional<std::size_t> SqliteBatchWriter::write_batch(const std::vector<Requ
     }
     w.written_since.reset();
     return ids;
-  };
+  }
+
   // The records batch[idx[0..kRecordsPerInsert)] in one statement, then the full-text rows of
   // those with text; the rowid of each (0: not written, a duplicate request_id is skipped).
-  auto insert_records = [&](const std::array<std::size_t, kRecordsPerInsert>& idx) {
+  Ids insert_group(const Group& idx) {
     auto& st = w.insert_many;
     st.reset();
     std::array<BoundRecord, kRecordsPerInsert> v;
-    std::array<int64_t, kRecordsPerInsert> ids;
+    Ids ids;
     try {
       for (std::size_t j = 0; j < kRecordsPerInsert; ++j)
         v[j] = bind_record(st, static_cast<int>(j) * kValuesPerRecord, batch[idx[j]],
@@ -267,40 +306,21 @@ std::optional<std::size_t> SqliteBatchWriter::write_batch(const std::vector<Requ
         ++inserted;
       }
     return ids;
-  };
-  auto one = [&](std::size_t i) {
-    if (!insert_record(batch[i])) return;
-    ++inserted;
-    // A batch is milliseconds of CPU. Run unbroken, it kept whatever the gateway waits on (the
-    // upstream, the client) off its CPU for the scheduler's whole slice: 1-connection p99 went
-    // from ~0.2 ms with the ledger off to 3-7 ms with it on. Offering the CPU every ~200 us
-    // bounds that wait (store/yielding_vfs.hpp; the COMMIT's writes do the same).
-    if ((inserted & 7) == 0) yield_point();
-  };
+  }
+};
+
+std::optional<std::size_t> SqliteBatchWriter::write_batch(const std::vector<RequestRecord>& batch,
+                                                          std::size_t b, std::size_t e) {
+  if (!ensure_writer_db()) return std::nullopt;
+  take_failed_io_errno();  // only this batch's failures are reported with it
+  BatchRun run(*wdb_, batch);
   try {
-    SQLite::Transaction tx(w.db, SQLite::TransactionBehavior::IMMEDIATE);
-    w.max_id.reset();
-    if (w.max_id.executeStep()) top = w.max_id.getColumn(0).getInt64();
-    w.max_id.reset();
-    // Records go in kRecordsPerInsert at a time, in the batch's order (the rowid order readers
-    // page by); the last few one by one.
-    std::array<std::size_t, kRecordsPerInsert> group;
-    std::size_t grouped = 0;
-    for (std::size_t i = b; i < e; ++i) {
-      group[grouped++] = i;
-      if (grouped < kRecordsPerInsert) continue;
-      grouped = 0;
-      const auto ids = insert_records(group);
-      // The rare record it skipped goes in alone, where a duplicate or a refusal is counted.
-      for (std::size_t j = 0; j < kRecordsPerInsert; ++j)
-        if (ids[j] == 0) one(group[j]);
-      yield_point();
-    }
-    for (std::size_t j = 0; j < grouped; ++j) one(group[j]);
-    upsert_rollups(w.rollups, cells);
-    w.meta_add.reset();
-    w.meta_add.bind(1, static_cast<int64_t>(inserted));
-    w.meta_add.exec();
+    SQLite::Transaction tx(run.w.db, SQLite::TransactionBehavior::IMMEDIATE);
+    run.insert_range(b, e);
+    upsert_rollups(run.w.rollups, run.cells);
+    run.w.meta_add.reset();
+    run.w.meta_add.bind(1, static_cast<int64_t>(run.inserted));
+    run.w.meta_add.exec();
     tx.commit();
   } catch (const std::exception& ex) {
     count_error();
@@ -314,7 +334,7 @@ std::optional<std::size_t> SqliteBatchWriter::write_batch(const std::vector<Requ
     if (code == 0 || needs_reopen(code)) wdb_.reset();
     return std::nullopt;
   }
-  return static_cast<std::size_t>(inserted);
+  return static_cast<std::size_t>(run.inserted);
 }
 
 // Retention: small DELETE transactions (<= 1000 rows each, <= ~50 ms per pass) so neither

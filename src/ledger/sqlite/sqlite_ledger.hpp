@@ -41,6 +41,7 @@ class SqliteBatchWriter final : public BatchWriter {
 
  private:
   struct WriterDb;  // writer connection + prepared statements
+  struct BatchRun;  // one write_batch()
   std::optional<std::size_t> write_batch(const std::vector<RequestRecord>& batch, std::size_t b,
                                          std::size_t e);
   bool ensure_writer_db();
