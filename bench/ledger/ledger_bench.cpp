@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "llmgate/metrics.hpp"
-#include "store/sqlite_ledger.hpp"
+#include "ledger/sqlite/sqlite_ledger.hpp"
 
 using namespace llmgate;
 using Clock = std::chrono::steady_clock;

@@ -1,4 +1,4 @@
-#include "store/backlog_release.hpp"
+#include "ledger/backlog_release.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>

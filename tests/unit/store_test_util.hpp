@@ -9,7 +9,7 @@
 #include <string>
 
 #include "llmgate/ledger.hpp"
-#include "store/sqlite_ledger.hpp"
+#include "ledger/sqlite/sqlite_ledger.hpp"
 
 namespace llmgate::testing_store {
 

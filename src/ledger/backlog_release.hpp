@@ -1,6 +1,6 @@
 #pragma once
-// When the ledger writer gives memory back after a backlog (the policy only; the writer in
-// sqlite_ledger.cpp does the work).
+// When the ledger writer gives memory back after a backlog (the policy only; the writer thread
+// in record_queue.cpp does the work).
 //
 // A backlog (the writer held up by a checkpoint's fsync or a busy core) grows the queue's
 // vectors and the records' strings to its peak, and glibc keeps freed memory for reuse, so RSS

@@ -1,0 +1,110 @@
+#pragma once
+// The SQLite implementation of llmgate::Ledger (private to src/ledger/sqlite).
+//
+// Records go through the backend-neutral RecordQueue (ledger/record_queue.hpp), whose writer
+// thread hands them to SqliteBatchWriter: a batch in one transaction, retention and checkpoints
+// between batches. query() runs on reader threads with connections from a small pool (never
+// the writer's).
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ledger/record_queue.hpp"
+#include "llmgate/ledger.hpp"
+#include "store/db_lock.hpp"
+#include "store/yielding_vfs.hpp"
+
+namespace llmgate::store {
+
+// Resolves general_settings.database_url to a file path. Throws std::runtime_error for an
+// unsupported scheme (postgresql://...). "" -> "./data/llmgate.db".
+std::string resolve_database_path(const LedgerSettings& s);
+
+// Writes the queue's batches to the SQLite file at `path` (spend_logs, its full-text rows and
+// the rollups in one transaction). Opens (creating and migrating) the database at construction;
+// a failed open is logged, counted and retried before each batch.
+class SqliteBatchWriter final : public BatchWriter {
+ public:
+  SqliteBatchWriter(std::string path, double retention_s);
+  ~SqliteBatchWriter() override;
+  std::optional<std::size_t> write(const std::vector<RequestRecord>& batch, std::size_t begin,
+                                   std::size_t end) override;
+  void idle(bool final) override;
+
+ private:
+  struct WriterDb;  // writer connection + prepared statements
+  struct BatchRun;  // one write_batch()
+  std::optional<std::size_t> write_batch(const std::vector<RequestRecord>& batch, std::size_t b,
+                                         std::size_t e);
+  bool ensure_writer_db();
+  void run_retention(WriterDb& w);
+  void verify_fts_once();
+
+  std::string path_;
+  double retention_s_;
+  std::unique_ptr<WriterDb> wdb_;
+  YieldGovernor yields_;  // yield inside batches or not
+  std::chrono::steady_clock::time_point last_maintenance_{};
+  std::chrono::steady_clock::time_point last_checkpoint_{};
+  bool fts_verified_ = false;                             // verify_fts_once() is done
+  std::chrono::steady_clock::time_point fts_retry_at_{};
+  std::chrono::seconds fts_retry_delay_{15};              // doubled before each retry
+};
+
+class SqliteLedger final : public Ledger {
+ public:
+  explicit SqliteLedger(LedgerSettings s);
+  ~SqliteLedger() override;
+
+  void submit(RequestRecord&& r) override { queue_->submit(std::move(r)); }
+  void shutdown() override { queue_->shutdown(); }
+  LedgerStats stats() const override { return queue_->stats(); }
+  nlohmann::json query(const std::string& name,
+                       const std::multimap<std::string, std::string>& params) override;
+  std::string database_path() const override { return path_; }
+
+  // Test/bench hooks: wait until everything submitted so far is committed (or dropped).
+  // Returns false on timeout.
+  bool flush_for_test(std::chrono::milliseconds timeout) { return queue_->flush_for_test(timeout); }
+  // Test hook: each statement query(name, params) runs (with its values) followed by its
+  // EXPLAIN QUERY PLAN lines, one string per statement.
+  std::vector<std::string> query_plans_for_test(
+      const std::string& name, const std::multimap<std::string, std::string>& params);
+
+ private:
+  // Readers.
+  struct ReadConn;
+  nlohmann::json run_query(SQLite::Database& db, const std::string& name,
+                           const std::multimap<std::string, std::string>& params);
+  std::unique_ptr<SQLite::Database> acquire_reader();
+  void release_reader(std::unique_ptr<SQLite::Database> db);
+  nlohmann::json q_logs(SQLite::Database& db, const std::multimap<std::string, std::string>& p);
+  nlohmann::json q_log(SQLite::Database& db, const std::multimap<std::string, std::string>& p);
+  nlohmann::json q_usage(SQLite::Database& db, const std::multimap<std::string, std::string>& p);
+  nlohmann::json q_summary(SQLite::Database& db, const std::multimap<std::string, std::string>& p);
+  nlohmann::json q_stats(SQLite::Database& db);
+  nlohmann::json q_spend_logs(SQLite::Database& db,
+                              const std::multimap<std::string, std::string>& p);
+  nlohmann::json q_global_spend(SQLite::Database& db,
+                                const std::multimap<std::string, std::string>& p);
+
+  LedgerSettings s_;
+  std::string path_;
+  std::shared_ptr<const DbFileLock> lock_;  // one process per database file (store/db_lock.hpp)
+
+  std::unique_ptr<SqliteBatchWriter> writer_;
+  std::unique_ptr<RecordQueue> queue_;  // after writer_: stops (and writes) before it closes
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<SQLite::Database>> readers_;
+};
+
+}  // namespace llmgate::store
