@@ -34,10 +34,8 @@ ProxyExchange::Built ProxyExchange::build_response(const Deployment& d, const Pr
     res_body = std::move(ubody);
   }
   if (u.present) apply_usage(u, false);
-  if (w_.app.prices && rec_.total_tokens > 0) {
-    rec_.cost_usd = w_.cost_of(d, rec_);
-    if (rec_.cost_usd) res.set("x-litellm-response-cost", fmt::format("{}", *rec_.cost_usd));
-  }
+  record_cost(d);
+  if (rec_.cost_usd) res.set("x-litellm-response-cost", fmt::format("{}", *rec_.cost_usd));
   return Built::respond;
 }
 
@@ -109,8 +107,7 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
       co_return co_await upstream_failed(Errc::upstream_protocol, err, last, watch);
   }
   rec_.status = status;
-  if (cfg_->ledger.store_bodies)
-    rec_.response_body = capped(res_body, cfg_->ledger.max_body_log_bytes, rec_.response_truncated);
+  capture_response(res_body);
   set_common_headers(res, us_since(info_.t0) - upstream_us_);
   rec_.first_byte_us = now_unix_us();
   o.done = true;

@@ -37,7 +37,9 @@ inline int64_t us_since(clock_t_::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(clock_t_::now() - t0).count();
 }
 
-std::string capped(std::string_view s, std::size_t cap, bool& truncated);
+// The one body capture: appends `s` to a stored body of at most `cap` bytes in all; what does
+// not fit is dropped and flagged in `truncated`.
+void capture_body(std::string& stored, bool& truncated, std::string_view s, std::size_t cap);
 
 struct StreamRelay;  // stream_relay.cpp
 
@@ -91,10 +93,7 @@ class ProxyExchange {
 
  private:
   awaitable<bool> fail(Errc e, std::string_view msg, std::string_view param = {}, std::string_view code = {}) {
-    const auto m = map_error(e);
-    rec_.status = m.status;
-    rec_.error_type = std::string(m.type);
-    rec_.error_message = std::string(msg);
+    record_error(e, msg);
     wrote_ = true;
     bool ok = co_await write_error(sock_, e, msg, info_, param, code);
     if (!ok) rec_.status = 499;
@@ -127,6 +126,22 @@ class ProxyExchange {
     dom_.reset();
     facts_.text = facts_.model = {};
     fast_ = false;
+  }
+  // The one error recording: the status, type and message of `e` in the record.
+  void record_error(Errc e, std::string_view msg) {
+    const auto m = map_error(e);
+    rec_.status = m.status;
+    rec_.error_type = m.type;
+    rec_.error_message = msg;
+  }
+  // The one cost computation: the record's tokens priced for `d` (null when unknown or no tokens).
+  void record_cost(const Deployment& d) {
+    if (w_.app.prices && rec_.total_tokens > 0) rec_.cost_usd = w_.cost_of(d, rec_);
+  }
+  // Stored bodies (when the ledger keeps them), capped at max_body_log_bytes.
+  void capture_response(std::string_view s) {
+    if (cfg_->ledger.store_bodies)
+      capture_body(rec_.response_body, rec_.response_truncated, s, cfg_->ledger.max_body_log_bytes);
   }
   // The client went away: recorded as 499, nothing more is sent.
   Outcome client_gone(std::string_view why);

@@ -33,8 +33,7 @@ awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, const nlohmann
       if (rec_.cost_usd) res.set("x-litellm-response-cost", fmt::format("{}", *rec_.cost_usd));
     }
     rec_.status = 200;
-    if (cfg_->ledger.store_bodies)
-      rec_.response_body = capped(res.body(), cfg_->ledger.max_body_log_bytes, rec_.response_truncated);
+    capture_response(res.body());
     set_common_headers(res.base(), us_since(info_.t0) - upstream_us_);
     rec_.first_byte_us = now_unix_us();
     wrote_ = true;

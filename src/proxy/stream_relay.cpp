@@ -63,7 +63,7 @@ bool ProxyExchange::start_stream_response() {
 // One stream's relay state: the decoders below read `in` and append what the client gets to
 // `out`; end_error (with end_message) ends the stream.
 struct StreamRelay {
-  StreamRelay(std::size_t max_event, std::size_t cap) : parser(max_event), max_event(max_event), body_cap(cap) {}
+  explicit StreamRelay(std::size_t max_event) : parser(max_event), max_event(max_event) {}
   SseParser parser;
   StreamState st;
   Usage usage;
@@ -72,17 +72,6 @@ struct StreamRelay {
   Errc end_error = Errc::ok;
   std::string end_message;
   const std::size_t max_event;  // largest SSE event or NDJSON line accepted
-  const std::size_t body_cap;   // stored response body bytes (0: not stored)
-
-  void log_body(RequestRecord& rec, std::string_view s) const {
-    if (rec.response_body.size() < body_cap) {
-      std::size_t room = body_cap - rec.response_body.size();
-      rec.response_body.append(s.substr(0, room));
-      if (s.size() > room) rec.response_truncated = true;
-    } else if (body_cap && !s.empty()) {
-      rec.response_truncated = true;
-    }
-  }
 };
 
 bool ProxyExchange::decode_passthrough(StreamRelay& s, const Deployment& d) {
@@ -112,8 +101,8 @@ bool ProxyExchange::decode_passthrough(StreamRelay& s, const Deployment& d) {
     if (forward) {
       if (rec_.ttft_us == 0) rec_.ttft_us = us_since(info_.t0);
       s.out.append(ev.raw);
-      s.log_body(rec_, ev.data);
-      s.log_body(rec_, "\n");
+      capture_response(ev.data);
+      capture_response("\n");
     }
   });
   if (malformed) {
@@ -145,7 +134,7 @@ bool ProxyExchange::decode_sse(StreamRelay& s, const Deployment& d, const Provid
     s.end_error = Errc::upstream_stream_cut;
     s.end_message = s.st.error;
   }
-  s.log_body(rec_, s.out);
+  capture_response(s.out);
   return true;
 }
 
@@ -178,7 +167,7 @@ bool ProxyExchange::decode_ndjson(StreamRelay& s, const Deployment& d, const Pro
     s.end_error = Errc::upstream_stream_cut;
     s.end_message = s.st.error;
   }
-  s.log_body(rec_, s.out);
+  capture_response(s.out);
   return true;
 }
 
@@ -207,8 +196,7 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
   const bool sse = !passthrough && prov.stream_format(ep_) == StreamFormat::sse;
   const auto keepalive = seconds_d(cfg_->server.stream_keepalive_s);
   const auto gap_limit = seconds_d(d.stream_timeout_s > 0 ? d.stream_timeout_s : d.timeout_s);
-  StreamRelay s(cfg_->server.limits.max_sse_event_bytes,
-                cfg_->ledger.store_bodies ? cfg_->ledger.max_body_log_bytes : 0);
+  StreamRelay s(cfg_->server.limits.max_sse_event_bytes);
   s.st.include_usage = client_include_usage;
   s.st.model = d.model_name;
   auto last_data = clock_t_::now();
@@ -291,10 +279,7 @@ awaitable<Outcome> ProxyExchange::end_stream(UpstreamCall& call, ClientWatch& wa
       co_return co_await answer_error(end_error, end_message);
     }
     // Never a fabricated finish_reason: tell the client the stream failed, then end it.
-    const auto m = map_error(end_error);
-    rec_.status = m.status;
-    rec_.error_type = std::string(m.type);
-    rec_.error_message = end_message;
+    record_error(end_error, end_message);
     std::string ev = "event: error\ndata: " + error_json(end_error, end_message) + "\n\n";
     bool ok = co_await write_chunk(ev);
     if (ok) ok = co_await write_last_chunk();
