@@ -43,6 +43,9 @@ void capture_body(std::string& stored, bool& truncated, std::string_view s, std:
 
 struct StreamRelay;  // stream_relay.cpp
 
+// The error message of a 2xx answer whose body is not a JSON object.
+std::string not_json_object_message(const Deployment& d, int status);
+
 struct Outcome {
   bool done = false;       // a response was sent (or the client is gone): stop trying
   bool keep_alive = true;
@@ -101,12 +104,20 @@ class ProxyExchange {
     co_return ok && info_.keep_alive;
   }
   awaitable<Outcome> attempt(const Deployment& d, bool last);
-  // attempt()'s part after a complete upstream body, none of which waits: the client's response
-  // in `res` and `res_body`, or a retry (in `o`), or `invalid` when the body is not a JSON
-  // object. A plain function, so that its locals stay out of attempt()'s coroutine frame.
+  // attempt()'s steps that do not wait, plain functions so that their locals stay out of
+  // attempt()'s coroutine frame. The request upstream in ureq_ (spliced when possible).
+  Errc build_upstream_request(const Deployment& d, const Provider& prov, std::string& err);
+  // After a complete upstream body (`call`: its header; null for the in-process mock): the
+  // client's response in `res` and `res_body`, or a retry (in `o`), or `invalid` when the body
+  // is not a JSON object.
   enum class Built { respond, retry, invalid };
-  Built build_response(const Deployment& d, const Provider& prov, const UpstreamCall& call, int status, bool last,
+  Built build_response(const Deployment& d, const Provider& prov, const UpstreamCall* call, int status, bool last,
                        bool want_b64, std::string& ubody, ResponseHead& res, std::string& res_body, Outcome& o);
+  // The built response recorded (status, stored body, headers) and written at once when the
+  // socket takes it: true when that settled the write (error in `ec`), false when the caller
+  // must co_await write_rest(sock_, chunk_bufs_, chunk_sent_). Then responded() settles `o`.
+  bool respond_now(int status, ResponseHead& res, std::string_view res_body, boost::system::error_code& ec);
+  void responded(const boost::system::error_code& ec, std::string& res_body, Outcome& o);
   // The client's body as a document, parsed on first use (and again after a dialect changed it).
   nlohmann::json& dom() {
     if (!dom_ || dom_dirty_) {
@@ -206,7 +217,7 @@ class ProxyExchange {
   std::optional<nlohmann::json> dom_;    // the body as a document, only when needed
   bool dom_dirty_ = false;
   std::string stream_head_;  // a stream's response head, until the first chunk carries it
-  std::array<net::const_buffer, 4> chunk_bufs_;  // the chunk being written (write_chunk_now)
+  std::array<net::const_buffer, 4> chunk_bufs_;  // the chunk (or whole response) being written
   char chunk_size_line_[24];
   std::size_t chunk_sent_ = 0;
   bool head_pending_ = false;
