@@ -1,6 +1,7 @@
 // A stream's relay: SSE passed through or translated, NDJSON translated, written to the client
 // as chunks (the first carries the response head).
 #include "proxy/exchange.hpp"
+#include "proxy/stream_relay.hpp"
 
 namespace llmgate::proxy {
 
@@ -59,20 +60,6 @@ bool ProxyExchange::start_stream_response() {
   head_pending_ = true;
   return true;
 }
-
-// One stream's relay state: the decoders below read `in` and append what the client gets to
-// `out`; end_error (with end_message) ends the stream.
-struct StreamRelay {
-  explicit StreamRelay(std::size_t max_event) : parser(max_event), max_event(max_event) {}
-  SseParser parser;
-  StreamState st;
-  Usage usage;
-  int64_t data_events = 0;
-  std::string in, out, ndjson_pending;
-  Errc end_error = Errc::ok;
-  std::string end_message;
-  const std::size_t max_event;  // largest SSE event or NDJSON line accepted
-};
 
 bool ProxyExchange::decode_passthrough(StreamRelay& s, const Deployment& d) {
   bool malformed = false;
