@@ -76,7 +76,7 @@ std::string not_json_object_message(const Deployment& d, int status) {
 }
 
 awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
-  if (d.provider == ProviderKind::mock) co_return co_await serve_mock(d, dom());
+  if (d.provider == ProviderKind::mock) co_return co_await serve_mock(d, last);
 
   const Provider& prov = provider_for(d.provider);
   // The OpenAI SDKs ask for base64 embeddings by default; dialects that only return floats

@@ -161,7 +161,14 @@ class ProxyExchange {
   // An upstream failure before anything reached the client: 499 when the client left, a retry
   // on the next candidate when retryable (and not the last), else the error to the client.
   awaitable<Outcome> upstream_failed(Errc e, const std::string& msg, bool last, ClientWatch& watch);
-  awaitable<Outcome> serve_mock(const Deployment& d, const nlohmann::json& body);
+  // The mock (mock_reply.cpp): its reply made as an upstream's bytes, then answered through
+  // build_response/respond_now or relayed through decode_passthrough, as a real upstream's.
+  awaitable<Outcome> serve_mock(const Deployment& d, bool last);
+  std::string mock_id() const;
+  // The mock's time to first byte; false when the client left meanwhile.
+  awaitable<bool> mock_latency(const Deployment& d);
+  awaitable<Outcome> answer_mock(const Deployment& d, const MockReply& r, const std::string& id, bool last);
+  awaitable<Outcome> stream_mock(const Deployment& d, const MockReply& r, const std::string& id);
   awaitable<Outcome> stream_upstream(const Deployment& d, UpstreamCall& call, const Provider& prov,
                                      ClientWatch& watch);
   // A stream's decoders (stream_relay.cpp), one per format, none of which waits: they read the
@@ -171,7 +178,8 @@ class ProxyExchange {
   bool decode_sse(StreamRelay& s, const Deployment& d, const Provider& prov);
   bool decode_ndjson(StreamRelay& s, const Deployment& d, const Provider& prov, bool done);
   void stream_usage(StreamRelay& s, bool passthrough);
-  awaitable<Outcome> end_stream(UpstreamCall& call, ClientWatch& watch, Errc end_error, const std::string& end_message);
+  // `call` and `watch` are null for the in-process mock.
+  awaitable<Outcome> end_stream(UpstreamCall* call, ClientWatch* watch, Errc end_error, const std::string& end_message);
   // The stream's chunks; the first also carries the response head prepared by
   // start_stream_response(). write_last_chunk() ends the body.
   awaitable<bool> write_chunk(std::string_view data);

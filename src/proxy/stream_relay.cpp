@@ -246,23 +246,23 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
   }
   upstream_us_ += std::chrono::duration_cast<std::chrono::microseconds>(clock_t_::now() - t_up_stream).count();
   stream_usage(s, passthrough);
-  co_return co_await end_stream(call, watch, s.end_error, s.end_message);
+  co_return co_await end_stream(&call, &watch, s.end_error, s.end_message);
 }
 
 // The stream's end: closed by the client, failed (an HTTP error while nothing was sent, else an
 // `event: error`), or complete.
-awaitable<Outcome> ProxyExchange::end_stream(UpstreamCall& call, ClientWatch& watch, Errc end_error,
+awaitable<Outcome> ProxyExchange::end_stream(UpstreamCall* call, ClientWatch* watch, Errc end_error,
                                              const std::string& end_message) {
   Outcome o;
   o.done = true;
   if (end_error == Errc::client_closed) {
-    call.abort();
+    if (call) call->abort();
     co_return client_gone("client closed the connection during the stream");
   }
   if (end_error != Errc::ok) {
-    call.abort();
+    if (call) call->abort();
     if (head_pending_) {  // nothing reached the client yet: a plain HTTP error says it best
-      watch.stop();
+      if (watch) watch->stop();
       co_return co_await answer_error(end_error, end_message);
     }
     // Never a fabricated finish_reason: tell the client the stream failed, then end it.
@@ -273,8 +273,8 @@ awaitable<Outcome> ProxyExchange::end_stream(UpstreamCall& call, ClientWatch& wa
     o.keep_alive = false;
     co_return o;
   }
-  call.release();
-  watch.stop();
+  if (call) call->release();
+  if (watch) watch->stop();
   const bool ended = co_await write_last_chunk();
   if (!ended) rec_.status = 499;
   o.keep_alive = ended;

@@ -9,8 +9,8 @@
 
 namespace llmgate::proxy {
 
-// One stream's relay state: the decoders below read `in` and append what the client gets to
-// `out`; end_error (with end_message) ends the stream.
+// One stream's relay state: the decoders (ProxyExchange::decode_*) read `in` and append what
+// the client gets to `out`; end_error (with end_message) ends the stream.
 struct StreamRelay {
   explicit StreamRelay(std::size_t max_event) : parser(max_event), max_event(max_event) {}
   SseParser parser;

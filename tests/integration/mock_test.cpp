@@ -1,0 +1,154 @@
+// The mock provider (mock/ models) through the real daemon, as an in-process upstream: what it
+// answers, and that its replies are recorded like a real provider's (usage, cost, stored bodies).
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "fake_upstream.hpp"
+#include "harness.hpp"
+
+using namespace llmgate::test;
+using namespace std::chrono;
+using nlohmann::json;
+
+namespace {
+
+// Forty words (their cap and truncation flag in the ledger: tests/unit/proxy_mock_test.cpp).
+std::string long_text() {
+  std::string s;
+  for (int i = 0; i < 40; ++i) s += (i ? " word" : "word") + std::to_string(i);
+  return s;
+}
+
+std::string config_for(const FakeUpstream& up) {
+  return R"(model_list:
+  - model_name: gpt-test
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: )" + up.base_url() + R"(
+  - model_name: mock-long
+    litellm_params:
+      model: mock/long
+      mock_response: )" + long_text() + R"(
+      input_cost_per_token: 0.001
+      output_cost_per_token: 0.002
+  - model_name: mock-echo
+    litellm_params:
+      model: mock/echo
+general_settings:
+  master_key: )" + kMasterKey + R"(
+  database_url: "sqlite:///ledger.db"
+  proxy_batch_write_at: 0.05
+  store_prompts_in_spend_logs: true
+  background_health_checks: false
+llmgate_settings:
+  drain_seconds: 0.1
+  ledger:
+    max_body_log_bytes: 4096
+)";
+}
+
+class ProxyMock : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    up = new FakeUpstream();
+    gw = new Daemon(config_for(*up));
+  }
+  static void TearDownTestSuite() {
+    delete gw;
+    delete up;
+  }
+  // The ledger's record of a request (polled: the writer flushes every 50 ms here).
+  static json record_of(const RawResponse& r) {
+    const std::string id = r.header("x-request-id");
+    EXPECT_FALSE(id.empty());
+    const auto deadline = steady_clock::now() + seconds(10);
+    while (steady_clock::now() < deadline) {
+      auto g = request(gw->port(), "GET", "/llmgate/api/logs/" + id, "", {auth_header()});
+      if (g.status == 200) return json::parse(g.body);
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    ADD_FAILURE() << "no ledger record for " << id;
+    return json::object();
+  }
+  static FakeUpstream* up;
+  static Daemon* gw;
+};
+FakeUpstream* ProxyMock::up = nullptr;
+Daemon* ProxyMock::gw = nullptr;
+
+TEST_F(ProxyMock, ReplyIsTheMockResponseWithUsageAndCost) {
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("mock-long"), {auth_header()});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json j = json::parse(r.body);
+  EXPECT_EQ(j["object"], "chat.completion");
+  EXPECT_EQ(j["choices"][0]["message"]["content"], long_text());
+  EXPECT_EQ(j["usage"]["completion_tokens"], 40);
+  const int64_t prompt = j["usage"]["prompt_tokens"].get<int64_t>();
+  EXPECT_GT(prompt, 0);
+  ASSERT_FALSE(r.header("x-litellm-response-cost").empty());
+  EXPECT_NEAR(std::stod(r.header("x-litellm-response-cost")), prompt * 0.001 + 40 * 0.002, 1e-9);
+  EXPECT_FALSE(r.header("x-litellm-model-id").empty());
+  const json rec = record_of(r);
+  EXPECT_EQ(rec["status"], 200);
+  EXPECT_EQ(rec["provider"], "mock");
+  EXPECT_EQ(rec["completion_tokens"], 40);
+  EXPECT_EQ(rec["tokens_estimated"], false);
+  EXPECT_NEAR(rec["cost"].get<double>(), prompt * 0.001 + 40 * 0.002, 1e-9);
+}
+
+TEST_F(ProxyMock, StreamedReplyCarriesEveryPieceThenDone) {
+  auto r = request(gw->port(), "POST", "/v1/chat/completions",
+                   chat_body("mock-long", true, R"("stream_options":{"include_usage":true})"), {auth_header()});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("content-type"), "text/event-stream");
+  std::string text;
+  bool usage = false, stop = false;
+  std::size_t pos = 0, events = 0;
+  while ((pos = r.body.find("data: ", pos)) != std::string::npos) {
+    const auto end = r.body.find('\n', pos);
+    const std::string data = r.body.substr(pos + 6, end - pos - 6);
+    pos = end;
+    if (data == "[DONE]") continue;
+    ++events;
+    const json ev = json::parse(data);
+    if (ev.contains("usage")) {
+      usage = ev["usage"]["completion_tokens"] == 40;
+      continue;
+    }
+    const json& c = ev["choices"][0];
+    if (c["finish_reason"] == "stop") stop = true;
+    if (c["delta"].contains("content")) text += c["delta"]["content"].get<std::string>();
+  }
+  EXPECT_EQ(text, long_text());
+  EXPECT_EQ(events, 42u);  // 40 pieces, the finish chunk, the usage chunk
+  EXPECT_TRUE(stop);
+  EXPECT_TRUE(usage);
+  EXPECT_NE(r.body.find("data: [DONE]"), std::string::npos);
+}
+
+TEST_F(ProxyMock, UsageChunkIsLeftOutUnlessAsked) {
+  auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("mock-long", true), {auth_header()});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.find("\"usage\""), std::string::npos);
+  const json rec = record_of(r);
+  EXPECT_EQ(rec["completion_tokens"], 40);  // recorded all the same
+  EXPECT_EQ(rec["tokens_estimated"], false);
+}
+
+// A stored stream has the same shape whichever upstream sent it: one event's data per line.
+TEST_F(ProxyMock, StoredStreamIsShapedAsARealProvidersStream) {
+  for (const char* model : {"gpt-test", "mock-echo"}) {
+    auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body(model, true), {auth_header()});
+    ASSERT_EQ(r.status, 200) << model;
+    const json rec = record_of(r);
+    const std::string body = rec["response_body"].get<std::string>();
+    const std::string first = body.substr(0, body.find('\n'));
+    EXPECT_TRUE(json::accept(first)) << model << ": " << body;
+    EXPECT_EQ(rec["response_truncated"], false) << model;
+  }
+}
+
+}  // namespace
