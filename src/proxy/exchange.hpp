@@ -177,7 +177,14 @@ class ProxyExchange {
   bool decode_passthrough(StreamRelay& s, const Deployment& d);
   bool decode_sse(StreamRelay& s, const Deployment& d, const Provider& prov);
   bool decode_ndjson(StreamRelay& s, const Deployment& d, const Provider& prov, bool done);
-  void stream_usage(StreamRelay& s, bool passthrough);
+  // stream_upstream()'s steps that do not wait: the relay's format and limits; how long the
+  // next read may wait; an upstream read that failed; one read through the decoder (false: end
+  // at once). stream_usage(): usage as reported, or estimated and flagged.
+  void start_relay(StreamRelay& s, const Deployment& d, const Provider& prov);
+  clock_t_::duration stream_wait(const StreamRelay& s, clock_t_::time_point last_data) const;
+  void stream_read_failed(StreamRelay& s, const Deployment& d, Errc e, const ClientWatch& watch);
+  bool decode(StreamRelay& s, const Deployment& d, const Provider& prov, bool done);
+  void stream_usage(StreamRelay& s);
   // `call` and `watch` are null for the in-process mock.
   awaitable<Outcome> end_stream(UpstreamCall* call, ClientWatch* watch, Errc end_error, const std::string& end_message);
   // The stream's chunks; the first also carries the response head prepared by

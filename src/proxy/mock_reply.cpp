@@ -93,7 +93,7 @@ awaitable<Outcome> ProxyExchange::stream_mock(const Deployment& d, const MockRep
       break;
     }
   }
-  stream_usage(s, true);
+  stream_usage(s);
   co_return co_await end_stream(nullptr, nullptr, s.end_error, s.end_message);
 }
 

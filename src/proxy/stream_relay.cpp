@@ -159,8 +159,8 @@ bool ProxyExchange::decode_ndjson(StreamRelay& s, const Deployment& d, const Pro
 }
 
 // Usage as reported, or estimated (about one token per content event) and flagged.
-void ProxyExchange::stream_usage(StreamRelay& s, bool passthrough) {
-  if (!passthrough && s.st.usage.present) s.usage = s.st.usage;
+void ProxyExchange::stream_usage(StreamRelay& s) {
+  if (s.format != StreamRelay::Format::passthrough && s.st.usage.present) s.usage = s.st.usage;
   if (s.usage.present) {
     apply_usage(s.usage, false);
     return;
@@ -172,67 +172,77 @@ void ProxyExchange::stream_usage(StreamRelay& s, bool passthrough) {
   apply_usage(est, true);
 }
 
+clock_t_::duration ProxyExchange::stream_wait(const StreamRelay& s, clock_t_::time_point last_data) const {
+  const auto remaining = s.gap_limit - (clock_t_::now() - last_data);
+  auto wait = std::min(s.keepalive, std::max(remaining, clock_t_::duration(0)));
+  // While the head waits for the first event, wait at most kHeadHold: a slow first token
+  // (long prefill, reasoning models) must not keep the client without response headers.
+  if (head_pending_) wait = std::min<clock_t_::duration>(wait, kHeadHold);
+  return wait;
+}
+
+void ProxyExchange::stream_read_failed(StreamRelay& s, const Deployment& d, Errc e, const ClientWatch& watch) {
+  s.end_error = watch.gone() ? Errc::client_closed : e;
+  s.end_message = e == Errc::upstream_timeout ? "upstream " + d.url.host + " stopped sending events"
+                                              : "upstream " + d.url.host + " closed the stream before it ended";
+}
+
+bool ProxyExchange::decode(StreamRelay& s, const Deployment& d, const Provider& prov, bool done) {
+  s.out.clear();
+  switch (s.format) {
+    case StreamRelay::Format::passthrough:
+      return decode_passthrough(s, d);
+    case StreamRelay::Format::sse:
+      if (!decode_sse(s, d, prov)) return false;
+      break;
+    case StreamRelay::Format::ndjson:
+      if (!decode_ndjson(s, d, prov, done)) return false;
+      break;
+  }
+  if (done && !s.st.finished && s.end_error == Errc::ok) {
+    // A translated stream that ended before its final event was cut short upstream.
+    s.end_error = Errc::upstream_stream_cut;
+    s.end_message = "upstream " + d.url.host + " ended the stream before its final event";
+  }
+  return true;
+}
+
+void ProxyExchange::start_relay(StreamRelay& s, const Deployment& d, const Provider& prov) {
+  s.format = prov.passthrough_stream()                       ? StreamRelay::Format::passthrough
+             : prov.stream_format(ep_) == StreamFormat::sse ? StreamRelay::Format::sse
+                                                             : StreamRelay::Format::ndjson;
+  s.keepalive = seconds_d(cfg_->server.stream_keepalive_s);
+  s.gap_limit = seconds_d(d.stream_timeout_s > 0 ? d.stream_timeout_s : d.timeout_s);
+  s.st.include_usage = client_include_usage;
+  s.st.model = d.model_name;
+}
+
 awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamCall& call, const Provider& prov,
                                                   ClientWatch& watch) {
-  Outcome o;
-  o.done = true;
   rec_.status = 200;
   const auto t_up_stream = clock_t_::now();
   start_stream_response();
-  const bool passthrough = prov.passthrough_stream();
-  const bool sse = !passthrough && prov.stream_format(ep_) == StreamFormat::sse;
-  const auto keepalive = seconds_d(cfg_->server.stream_keepalive_s);
-  const auto gap_limit = seconds_d(d.stream_timeout_s > 0 ? d.stream_timeout_s : d.timeout_s);
   StreamRelay s(cfg_->server.limits.max_sse_event_bytes);
-  s.st.include_usage = client_include_usage;
-  s.st.model = d.model_name;
+  start_relay(s, d, prov);
   auto last_data = clock_t_::now();
-
   for (;;) {
     s.in.clear();
     bool done = false;
-    const auto waited = clock_t_::now() - last_data;
-    const auto remaining = gap_limit - waited;
-    // While the head waits for the first event, wait at most kHeadHold: a slow first token
-    // (long prefill, reasoning models) must not keep the client without response headers.
-    auto wait = std::min(keepalive, std::max(remaining, clock_t_::duration(0)));
-    if (head_pending_) wait = std::min<clock_t_::duration>(wait, kHeadHold);
-    Errc e = co_await call.read_some(wait, s.in, done);
-    if (e == Errc::upstream_timeout && head_pending_ && clock_t_::now() - last_data < gap_limit) {
-      if (!co_await write_chunk({})) {  // the head alone
-        s.end_error = Errc::client_closed;
-        break;
-      }
-      continue;
-    }
-    if (e == Errc::upstream_timeout && clock_t_::now() - last_data < gap_limit) {
-      // Silence: keep intermediaries (e.g. the OpenShift router's 30 s idle timeout) from cutting us.
-      if (!co_await write_chunk(": keep-alive\n\n")) {
-        s.end_error = Errc::client_closed;
-        break;
-      }
-      continue;
+    const Errc e = co_await call.read_some(stream_wait(s, last_data), s.in, done);
+    if (e == Errc::upstream_timeout && clock_t_::now() - last_data < s.gap_limit) {
+      // Silence: the head alone while it waits for the first event, else a comment that keeps
+      // intermediaries (e.g. the OpenShift router's 30 s idle timeout) from cutting us.
+      const std::string_view filler = head_pending_ ? std::string_view() : std::string_view(": keep-alive\n\n");
+      if (co_await write_chunk(filler)) continue;
+      s.end_error = Errc::client_closed;
+      break;
     }
     if (e != Errc::ok) {
-      s.end_error = watch.gone() ? Errc::client_closed : e;
-      s.end_message = e == Errc::upstream_timeout ? "upstream " + d.url.host + " stopped sending events"
-                                                  : "upstream " + d.url.host + " closed the stream before it ended";
+      stream_read_failed(s, d, e, watch);
       break;
     }
     if (!s.in.empty()) last_data = clock_t_::now();
-    s.out.clear();
-    if (passthrough) {
-      if (!decode_passthrough(s, d)) break;
-    } else if (sse) {
-      if (!decode_sse(s, d, prov)) break;
-    } else {
-      if (!decode_ndjson(s, d, prov, done)) break;
-    }
-    if (done && !passthrough && !s.st.finished && s.end_error == Errc::ok) {
-      // A translated stream that ended before its final event was cut short upstream.
-      s.end_error = Errc::upstream_stream_cut;
-      s.end_message = "upstream " + d.url.host + " ended the stream before its final event";
-    }
+    if (!decode(s, d, prov, done)) break;
     if (!s.out.empty()) {
       bool ok = true;
       if (!write_chunk_now(s.out, ok)) ok = co_await write_chunk_rest();
@@ -245,7 +255,7 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
     if (done || s.end_error != Errc::ok) break;
   }
   upstream_us_ += std::chrono::duration_cast<std::chrono::microseconds>(clock_t_::now() - t_up_stream).count();
-  stream_usage(s, passthrough);
+  stream_usage(s);
   co_return co_await end_stream(&call, &watch, s.end_error, s.end_message);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // A stream's relay state, shared by the upstream relay (stream_relay.cpp) and the in-process
 // mock (mock_reply.cpp). Internal to src/proxy/.
+#include <chrono>
 #include <string>
 
 #include "llmgate/error.hpp"
@@ -13,6 +14,10 @@ namespace llmgate::proxy {
 // the client gets to `out`; end_error (with end_message) ends the stream.
 struct StreamRelay {
   explicit StreamRelay(std::size_t max_event) : parser(max_event), max_event(max_event) {}
+  // passthrough: OpenAI's SSE, forwarded event by event; sse, ndjson: a dialect translates.
+  enum class Format { passthrough, sse, ndjson };
+  Format format = Format::passthrough;
+  std::chrono::steady_clock::duration keepalive{}, gap_limit{};  // comment after, end after (silence)
   SseParser parser;
   StreamState st;
   Usage usage;
