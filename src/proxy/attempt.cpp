@@ -90,16 +90,14 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   ClientWatch watch(sock_, [&call] { call.abort(); });
   const auto t_up = clock_t_::now();
   Errc e = co_await call.start(d, ureq_, d.timeout_s, err);
+  const int status = call.status();
+  if (e == Errc::ok && (status < 200 || status > 599)) {  // an interim 1xx as the answer, or outside 100-599
+    e = Errc::upstream_protocol;
+    err = fmt::format("upstream {} answered with status {}, which is not a final HTTP status", d.url.host, status);
+  }
   if (e != Errc::ok) {
     upstream_us_ += us_since(t_up);
     co_return co_await upstream_failed(e, err, last, watch);
-  }
-
-  const int status = call.status();
-  if (status < 200 || status > 599) {  // an interim 1xx as the answer, or outside HTTP's 100-599
-    upstream_us_ += us_since(t_up);
-    err = fmt::format("upstream {} answered with status {}, which is not a final HTTP status", d.url.host, status);
-    co_return co_await upstream_failed(Errc::upstream_protocol, err, last, watch);
   }
   if (status >= 200 && status < 300 && stream_ && (call.event_stream() || !prov.passthrough_stream())) {
     release_request_bodies(ureq_);
