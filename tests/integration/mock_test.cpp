@@ -37,6 +37,11 @@ std::string config_for(const FakeUpstream& up) {
   - model_name: mock-echo
     litellm_params:
       model: mock/echo
+  - model_name: mock-paced
+    litellm_params:
+      model: mock/paced
+      mock_tokens_per_second: 20
+      mock_response: one two three four five six seven eight nine ten eleven twelve
 general_settings:
   master_key: )" + kMasterKey + R"(
   database_url: "sqlite:///ledger.db"
@@ -61,8 +66,8 @@ class ProxyMock : public ::testing::Test {
     delete up;
   }
   // The ledger's record of a request (polled: the writer flushes every 50 ms here).
-  static json record_of(const RawResponse& r) {
-    const std::string id = r.header("x-request-id");
+  static json record_of(const RawResponse& r) { return record_of(r.header("x-request-id")); }
+  static json record_of(const std::string& id) {
     EXPECT_FALSE(id.empty());
     const auto deadline = steady_clock::now() + seconds(10);
     while (steady_clock::now() < deadline) {
@@ -149,6 +154,37 @@ TEST_F(ProxyMock, StoredStreamIsShapedAsARealProvidersStream) {
     EXPECT_TRUE(json::accept(first)) << model << ": " << body;
     EXPECT_EQ(rec["response_truncated"], false) << model;
   }
+}
+
+// A client that leaves a mock stream is recorded as with any upstream: 499, the usage estimated
+// (the usage chunk never came) and flagged.
+TEST_F(ProxyMock, ClientLeavingAStreamIsRecordedAsWithAnyUpstream) {
+  RawConn c(gw->port());
+  c.send(http_request("POST", "/v1/chat/completions", chat_body("mock-paced", true), {auth_header()}));
+  const std::string got = c.read_until("data: ", seconds(5));
+  ASSERT_NE(got.find("data: "), std::string::npos);
+  const auto at = lower(got).find("x-request-id: ");
+  ASSERT_NE(at, std::string::npos);
+  const std::string id = got.substr(at + 14, got.find('\r', at) - at - 14);
+  c.close();
+  const json rec = record_of(id);
+  EXPECT_EQ(rec["status"], 499);
+  EXPECT_EQ(rec["error_type"], "client_closed_request");
+  EXPECT_EQ(rec["tokens_estimated"], true);
+  EXPECT_LT(rec["completion_tokens"].get<int64_t>(), 12);
+}
+
+// As OpenAI: the float32 vector in base64 when the client asks for it, else floats.
+TEST_F(ProxyMock, EmbeddingsHonourTheEncodingFormat) {
+  auto b64 = request(gw->port(), "POST", "/v1/embeddings",
+                     R"({"model":"mock-echo","input":"hi","encoding_format":"base64"})", {auth_header()});
+  ASSERT_EQ(b64.status, 200) << b64.body;
+  EXPECT_TRUE(json::parse(b64.body)["data"][0]["embedding"].is_string());
+  auto floats = request(gw->port(), "POST", "/v1/embeddings", R"({"model":"mock-echo","input":"hi"})", {auth_header()});
+  ASSERT_EQ(floats.status, 200) << floats.body;
+  const json j = json::parse(floats.body);
+  EXPECT_EQ(j["data"][0]["embedding"].size(), 8u);
+  EXPECT_GT(j["usage"]["prompt_tokens"].get<int64_t>(), 0);
 }
 
 }  // namespace
