@@ -17,8 +17,8 @@ ProxyExchange::Built ProxyExchange::build_response(const Deployment& d, const Pr
     }
     res_body = prov.translate_error(status, ubody);
     auto ej = nlohmann::json::parse(res_body, nullptr, false);
-    rec_.error_type = ej.is_object() ? string_field(ej["error"], "type", "api_error") : "api_error";
-    rec_.error_message = ej.is_object() ? string_field(ej["error"], "message") : "";
+    record_error(status, ej.is_object() ? string_field(ej["error"], "type", "api_error") : "api_error",
+                 ej.is_object() ? string_field(ej["error"], "message") : "");
     if (auto ra = call ? call->retry_after() : std::string(); !ra.empty()) res.set("Retry-After", ra);
     return Built::respond;
   }

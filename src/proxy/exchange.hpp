@@ -138,12 +138,16 @@ class ProxyExchange {
     facts_.text = facts_.model = {};
     fast_ = false;
   }
-  // The one error recording: the status, type and message of `e` in the record.
+  // The one error recording: the status, OpenAI error type and message in the record (of the
+  // gateway's error `e`, or as an upstream's error body gave them).
+  void record_error(int status, std::string_view type, std::string_view msg) {
+    rec_.status = status;
+    rec_.error_type = type;
+    rec_.error_message = msg;
+  }
   void record_error(Errc e, std::string_view msg) {
     const auto m = map_error(e);
-    rec_.status = m.status;
-    rec_.error_type = m.type;
-    rec_.error_message = msg;
+    record_error(m.status, m.type, msg);
   }
   // The one cost computation: the record's tokens priced for `d` (null when unknown or no tokens).
   void record_cost(const Deployment& d) {

@@ -28,6 +28,10 @@ std::string config_for(const FakeUpstream& up) {
     litellm_params:
       model: openai/gpt-4o-mini
       api_base: )" + up.base_url() + R"(
+  - model_name: err500
+    litellm_params:
+      model: openai/error-500
+      api_base: )" + up.base_url() + R"(
   - model_name: mock-long
     litellm_params:
       model: mock/long
@@ -172,6 +176,23 @@ TEST_F(ProxyMock, ClientLeavingAStreamIsRecordedAsWithAnyUpstream) {
   EXPECT_EQ(rec["error_type"], "client_closed_request");
   EXPECT_EQ(rec["tokens_estimated"], true);
   EXPECT_LT(rec["completion_tokens"].get<int64_t>(), 12);
+}
+
+// The record's error, for the gateway's own errors and an upstream's error body alike, comes from
+// one place: an upstream's keeps its status, type and message.
+TEST_F(ProxyMock, ErrorsAreRecordedWithTheirStatusTypeAndMessage) {
+  auto up_err = request(gw->port(), "POST", "/v1/chat/completions", chat_body("err500"), {auth_header()});
+  ASSERT_EQ(up_err.status, 500);
+  json rec = record_of(up_err);
+  EXPECT_EQ(rec["status"], 500);
+  EXPECT_EQ(rec["error_type"], "server_error");
+  EXPECT_EQ(rec["error_message"], "fake upstream failure");
+  auto own = request(gw->port(), "POST", "/v1/chat/completions", chat_body("no-such-model"), {auth_header()});
+  ASSERT_EQ(own.status, 404);
+  rec = record_of(own);
+  EXPECT_EQ(rec["status"], 404);
+  EXPECT_EQ(rec["error_type"], "invalid_request_error");
+  EXPECT_NE(rec["error_message"].get<std::string>().find("no-such-model"), std::string::npos);
 }
 
 // As OpenAI: the float32 vector in base64 when the client asks for it, else floats.
