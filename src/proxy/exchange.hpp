@@ -41,7 +41,7 @@ inline int64_t us_since(clock_t_::time_point t0) {
 // not fit is dropped and flagged in `truncated`.
 void capture_body(std::string& stored, bool& truncated, std::string_view s, std::size_t cap);
 
-struct StreamRelay;  // stream_relay.cpp
+struct StreamRelay;  // stream_relay.hpp
 
 // The error message of a 2xx answer whose body is not a JSON object.
 std::string not_json_object_message(const Deployment& d, int status);
