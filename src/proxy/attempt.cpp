@@ -71,6 +71,7 @@ void ProxyExchange::responded(const boost::system::error_code& ec, std::string& 
   SpareBuffers::give(res_body);
 }
 
+// Not a JSON object: an HTML page from a proxy in front of the upstream, a cut body.
 std::string not_json_object_message(const Deployment& d, int status) {
   return fmt::format("upstream {} answered HTTP {} with a body that is not a JSON object", d.url.host, status);
 }
@@ -124,10 +125,9 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
       break;
     case Built::retry:
       co_return o;
-    case Built::invalid:
-      // Not a JSON object (an HTML page from a proxy in front of the upstream, a cut body): the
-      // client's SDK could not read it, and the ledger must not count it a success.
-      co_return co_await upstream_failed(Errc::upstream_protocol, not_json_object_message(d, status), last, watch);
+    case Built::invalid:  // the client's SDK could not read it; the ledger must not count it a success
+      err = not_json_object_message(d, status);  // named: no temporary inside a co_await (GCC 12)
+      co_return co_await upstream_failed(Errc::upstream_protocol, err, last, watch);
   }
   boost::system::error_code wec;
   if (!respond_now(status, res, res_body, wec)) wec = co_await write_rest(sock_, chunk_bufs_, chunk_sent_);

@@ -49,8 +49,10 @@ awaitable<Outcome> ProxyExchange::answer_mock(const Deployment& d, const MockRep
   Outcome o;
   ResponseHead res(200);
   std::string res_body;
-  if (build_response(d, mock_provider(), nullptr, 200, last, false, ubody, res, res_body, o) != Built::respond)
-    co_return co_await answer_error(Errc::upstream_protocol, not_json_object_message(d, 200));
+  if (build_response(d, mock_provider(), nullptr, 200, last, false, ubody, res, res_body, o) != Built::respond) {
+    const std::string err = not_json_object_message(d, 200);  // named: no temporary inside a co_await (GCC 12)
+    co_return co_await answer_error(Errc::upstream_protocol, err);
+  }
   boost::system::error_code ec;
   if (!respond_now(200, res, res_body, ec)) ec = co_await write_rest(sock_, chunk_bufs_, chunk_sent_);
   responded(ec, res_body, o);
