@@ -1,5 +1,6 @@
 #include "providers/mock.hpp"
 
+#include "llmgate/embedding_encoding.hpp"
 #include "llmgate/json_fields.hpp"
 #include "llmgate/providers.hpp"
 
@@ -110,7 +111,10 @@ std::string mock_response_body(const Deployment& d, const MockReply& r, Endpoint
                          {"finish_reason", "stop"}}}},
            {"usage", usage_json(r.usage)}};
   }
-  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string s = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // As OpenAI does: the float32 bytes in base64 when the client asks for that encoding.
+  if (ep == Endpoint::embeddings && wants_base64_embeddings(body)) embeddings_floats_to_base64(s);
+  return s;
 }
 
 std::string mock_stream_event(const Deployment& d, const MockReply& r, Endpoint ep, const std::string& id,
@@ -149,8 +153,10 @@ class MockProvider final : public Provider {
   Errc build_request(Endpoint, const Deployment&, nlohmann::json&, bool, UpstreamRequest&, std::string&) const override {
     return Errc::ok;  // served in-process
   }
-  ResponseBody translate_response(Endpoint, const Deployment&, std::string_view, std::string&, Usage&) const override {
-    return ResponseBody::forward;
+  // The mock's answers are OpenAI's shape: read as an OpenAI-compatible upstream's.
+  ResponseBody translate_response(Endpoint, const Deployment&, std::string_view upstream_body, std::string&,
+                                  Usage& usage) const override {
+    return read_openai_response(upstream_body, usage);
   }
 };
 }  // namespace

@@ -5,9 +5,10 @@
 
 namespace llmgate::proxy {
 
-std::string capped(std::string_view s, std::size_t cap, bool& truncated) {
-  truncated = s.size() > cap;
-  return std::string(truncated ? s.substr(0, cap) : s);
+void capture_body(std::string& stored, bool& truncated, std::string_view s, std::size_t cap) {
+  const std::size_t room = cap > stored.size() ? cap - stored.size() : 0;
+  stored.append(s.substr(0, room));
+  if (s.size() > room) truncated = true;
 }
 
 namespace {
@@ -106,7 +107,7 @@ void ProxyExchange::finish() {
     rec_.provider = to_string(dep_->provider);
     rec_.upstream_model = dep_->upstream_model;
     rec_.api_base = dep_->api_base;
-    if (w_.app.prices && rec_.total_tokens > 0 && !rec_.cost_usd) rec_.cost_usd = w_.cost_of(*dep_, rec_);
+    if (!rec_.cost_usd) record_cost(*dep_);
   }
   rec_.key_hash = who_.key_hash;
   rec_.key_alias = who_.key_alias;
@@ -186,7 +187,7 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, RoutePlan
   if (const Errc e = read_body(msg, param, scanned); e != Errc::ok) return e;
   const std::string& model = rec_.model;
   if (cfg_->ledger.store_bodies)
-    rec_.request_body = capped(req_.body(), cfg_->ledger.max_body_log_bytes, rec_.request_truncated);
+    capture_body(rec_.request_body, rec_.request_truncated, req_.body(), cfg_->ledger.max_body_log_bytes);
 
   auto deployments = cfg_->find(model);
   if (deferred) {
@@ -251,9 +252,7 @@ awaitable<bool> ProxyExchange::run() {
 }
 
 Outcome ProxyExchange::client_gone(std::string_view why) {
-  rec_.status = 499;
-  rec_.error_type = "client_closed_request";
-  rec_.error_message = std::string(why);
+  record_error(Errc::client_closed, why);
   Outcome o;
   o.done = true;
   o.keep_alive = false;
@@ -261,10 +260,7 @@ Outcome ProxyExchange::client_gone(std::string_view why) {
 }
 
 awaitable<Outcome> ProxyExchange::answer_error(Errc e, const std::string& msg) {
-  const auto m = map_error(e);
-  rec_.status = m.status;
-  rec_.error_type = std::string(m.type);
-  rec_.error_message = msg;
+  record_error(e, msg);
   Outcome o;
   o.done = true;
   wrote_ = true;
@@ -292,9 +288,7 @@ awaitable<bool> ProxyExchange::internal_failure(const std::string& what) {
     co_await fail(Errc::internal, "The gateway failed to handle this request (internal error).");
     co_return false;  // what the exchange left behind is not known: a fresh connection is safer
   }
-  rec_.status = 500;
-  rec_.error_type = "api_error";
-  rec_.error_message = "the gateway failed while answering (internal error); the connection was closed";
+  record_error(Errc::internal, "the gateway failed while answering (internal error); the connection was closed");
   finish();
   co_return false;
 }

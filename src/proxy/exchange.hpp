@@ -37,9 +37,14 @@ inline int64_t us_since(clock_t_::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(clock_t_::now() - t0).count();
 }
 
-std::string capped(std::string_view s, std::size_t cap, bool& truncated);
+// The one body capture: appends `s` to a stored body of at most `cap` bytes in all; what does
+// not fit is dropped and flagged in `truncated`.
+void capture_body(std::string& stored, bool& truncated, std::string_view s, std::size_t cap);
 
-struct StreamRelay;  // stream_relay.cpp
+struct StreamRelay;  // stream_relay.hpp
+
+// The error message of a 2xx answer whose body is not a JSON object.
+std::string not_json_object_message(const Deployment& d, int status);
 
 struct Outcome {
   bool done = false;       // a response was sent (or the client is gone): stop trying
@@ -91,10 +96,7 @@ class ProxyExchange {
 
  private:
   awaitable<bool> fail(Errc e, std::string_view msg, std::string_view param = {}, std::string_view code = {}) {
-    const auto m = map_error(e);
-    rec_.status = m.status;
-    rec_.error_type = std::string(m.type);
-    rec_.error_message = std::string(msg);
+    record_error(e, msg);
     wrote_ = true;
     bool ok = co_await write_error(sock_, e, msg, info_, param, code);
     if (!ok) rec_.status = 499;
@@ -102,12 +104,20 @@ class ProxyExchange {
     co_return ok && info_.keep_alive;
   }
   awaitable<Outcome> attempt(const Deployment& d, bool last);
-  // attempt()'s part after a complete upstream body, none of which waits: the client's response
-  // in `res` and `res_body`, or a retry (in `o`), or `invalid` when the body is not a JSON
-  // object. A plain function, so that its locals stay out of attempt()'s coroutine frame.
+  // attempt()'s steps that do not wait, plain functions so that their locals stay out of
+  // attempt()'s coroutine frame. The request upstream in ureq_ (spliced when possible).
+  Errc build_upstream_request(const Deployment& d, const Provider& prov, std::string& err);
+  // After a complete upstream body (`call`: its header; null for the in-process mock): the
+  // client's response in `res` and `res_body`, or a retry (in `o`), or `invalid` when the body
+  // is not a JSON object.
   enum class Built { respond, retry, invalid };
-  Built build_response(const Deployment& d, const Provider& prov, const UpstreamCall& call, int status, bool last,
+  Built build_response(const Deployment& d, const Provider& prov, const UpstreamCall* call, int status, bool last,
                        bool want_b64, std::string& ubody, ResponseHead& res, std::string& res_body, Outcome& o);
+  // The built response recorded (status, stored body, headers) and written at once when the
+  // socket takes it: true when that settled the write (error in `ec`), false when the caller
+  // must co_await write_rest(sock_, chunk_bufs_, chunk_sent_). Then responded() settles `o`.
+  bool respond_now(int status, ResponseHead& res, std::string_view res_body, boost::system::error_code& ec);
+  void responded(const boost::system::error_code& ec, std::string& res_body, Outcome& o);
   // The client's body as a document, parsed on first use (and again after a dialect changed it).
   nlohmann::json& dom() {
     if (!dom_ || dom_dirty_) {
@@ -128,6 +138,26 @@ class ProxyExchange {
     facts_.text = facts_.model = {};
     fast_ = false;
   }
+  // The one error recording: the status, OpenAI error type and message in the record (of the
+  // gateway's error `e`, or as an upstream's error body gave them).
+  void record_error(int status, std::string_view type, std::string_view msg) {
+    rec_.status = status;
+    rec_.error_type = type;
+    rec_.error_message = msg;
+  }
+  void record_error(Errc e, std::string_view msg) {
+    const auto m = map_error(e);
+    record_error(m.status, m.type, msg);
+  }
+  // The one cost computation: the record's tokens priced for `d` (null when unknown or no tokens).
+  void record_cost(const Deployment& d) {
+    if (w_.app.prices && rec_.total_tokens > 0) rec_.cost_usd = w_.cost_of(d, rec_);
+  }
+  // Stored bodies (when the ledger keeps them), capped at max_body_log_bytes.
+  void capture_response(std::string_view s) {
+    if (cfg_->ledger.store_bodies)
+      capture_body(rec_.response_body, rec_.response_truncated, s, cfg_->ledger.max_body_log_bytes);
+  }
   // The client went away: recorded as 499, nothing more is sent.
   Outcome client_gone(std::string_view why);
   // Records the error and answers the client with it.
@@ -135,7 +165,14 @@ class ProxyExchange {
   // An upstream failure before anything reached the client: 499 when the client left, a retry
   // on the next candidate when retryable (and not the last), else the error to the client.
   awaitable<Outcome> upstream_failed(Errc e, const std::string& msg, bool last, ClientWatch& watch);
-  awaitable<Outcome> serve_mock(const Deployment& d, const nlohmann::json& body);
+  // The mock (mock_reply.cpp): its reply made as an upstream's bytes, then answered through
+  // build_response/respond_now or relayed through decode_passthrough, as a real upstream's.
+  awaitable<Outcome> serve_mock(const Deployment& d, bool last);
+  std::string mock_id() const;
+  // The mock's time to first byte; false when the client left meanwhile.
+  awaitable<bool> mock_latency(const Deployment& d);
+  awaitable<Outcome> answer_mock(const Deployment& d, const MockReply& r, const std::string& id, bool last);
+  awaitable<Outcome> stream_mock(const Deployment& d, const MockReply& r, const std::string& id);
   awaitable<Outcome> stream_upstream(const Deployment& d, UpstreamCall& call, const Provider& prov,
                                      ClientWatch& watch);
   // A stream's decoders (stream_relay.cpp), one per format, none of which waits: they read the
@@ -144,8 +181,16 @@ class ProxyExchange {
   bool decode_passthrough(StreamRelay& s, const Deployment& d);
   bool decode_sse(StreamRelay& s, const Deployment& d, const Provider& prov);
   bool decode_ndjson(StreamRelay& s, const Deployment& d, const Provider& prov, bool done);
-  void stream_usage(StreamRelay& s, bool passthrough);
-  awaitable<Outcome> end_stream(UpstreamCall& call, ClientWatch& watch, Errc end_error, const std::string& end_message);
+  // stream_upstream()'s steps that do not wait: the relay's format and limits; how long the
+  // next read may wait; an upstream read that failed; one read through the decoder (false: end
+  // at once). stream_usage(): usage as reported, or estimated and flagged.
+  void start_relay(StreamRelay& s, const Deployment& d, const Provider& prov);
+  clock_t_::duration stream_wait(const StreamRelay& s, clock_t_::time_point last_data) const;
+  void stream_read_failed(StreamRelay& s, const Deployment& d, Errc e, const ClientWatch& watch);
+  bool decode(StreamRelay& s, const Deployment& d, const Provider& prov, bool done);
+  void stream_usage(StreamRelay& s);
+  // `call` and `watch` are null for the in-process mock.
+  awaitable<Outcome> end_stream(UpstreamCall* call, ClientWatch* watch, Errc end_error, const std::string& end_message);
   // The stream's chunks; the first also carries the response head prepared by
   // start_stream_response(). write_last_chunk() ends the body.
   awaitable<bool> write_chunk(std::string_view data);
@@ -191,7 +236,7 @@ class ProxyExchange {
   std::optional<nlohmann::json> dom_;    // the body as a document, only when needed
   bool dom_dirty_ = false;
   std::string stream_head_;  // a stream's response head, until the first chunk carries it
-  std::array<net::const_buffer, 4> chunk_bufs_;  // the chunk being written (write_chunk_now)
+  std::array<net::const_buffer, 4> chunk_bufs_;  // the chunk (or whole response) being written
   char chunk_size_line_[24];
   std::size_t chunk_sent_ = 0;
   bool head_pending_ = false;

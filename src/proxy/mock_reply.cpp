@@ -1,82 +1,102 @@
-// The in-process mock provider's answer, plain or streamed.
+// The mock provider as an in-process upstream: providers/mock.cpp makes the bytes an
+// OpenAI-compatible upstream would send (a JSON body, or SSE events), and they go through the
+// same response building, usage, cost, body capture and stream relay as a real upstream's. No
+// socket and no thread: the latency and pacing it simulates are timers on the worker.
 #include "proxy/exchange.hpp"
+#include "proxy/stream_relay.hpp"
 
 namespace llmgate::proxy {
 
-awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, const nlohmann::json& body) {
-  Outcome o;
-  o.done = true;
-  MockReply r = mock_reply(d, body, ep_);
-  const std::string id = (ep_ == Endpoint::chat ? "chatcmpl-" : "cmpl-") + 
-                       (info_.request_id.size() > 24 ? info_.request_id.substr(info_.request_id.size() - 24) : info_.request_id);
-  const int64_t created = info_.start_us / 1000000;
-  net::steady_timer timer(sock_.get_executor());
+namespace {
+
+// The time between two streamed pieces (zero: as fast as the client takes them).
+clock_t_::duration mock_pace(const Deployment& d) {
+  if (d.mock_tokens_per_second <= 0) return clock_t_::duration(0);
+  return std::chrono::duration_cast<clock_t_::duration>(std::chrono::duration<double>(1.0 / d.mock_tokens_per_second));
+}
+
+}  // namespace
+
+std::string ProxyExchange::mock_id() const {
+  const std::string& rid = info_.request_id;
+  return (ep_ == Endpoint::chat ? "chatcmpl-" : "cmpl-") + (rid.size() > 24 ? rid.substr(rid.size() - 24) : rid);
+}
+
+awaitable<bool> ProxyExchange::mock_latency(const Deployment& d) {
   const auto t_up = clock_t_::now();
-  if (d.mock_latency_ms > 0) {
-    ClientWatch watch(sock_, [&timer] { timer.cancel(); });
-    timer.expires_after(std::chrono::milliseconds(d.mock_latency_ms));
-    co_await timer.async_wait(use_nothrow);
-    if (watch.gone()) {
-      upstream_us_ += us_since(t_up);
-      co_return client_gone("client closed the connection before the response");
-    }
-  }
-  apply_usage(r.usage, false);
-  if (!stream_) {
-    http::response<http::string_body> res{http::status::ok, 11};
-    res.set(http::field::content_type, "application/json");
-    res.body() = mock_response_body(d, r, ep_, id, created, body);
-    if (ep_ == Endpoint::embeddings && wants_base64_embeddings(body)) embeddings_floats_to_base64(res.body());
-    upstream_us_ += us_since(t_up);
-    if (w_.app.prices) {
-      rec_.cost_usd = w_.cost_of(d, rec_);
-      if (rec_.cost_usd) res.set("x-litellm-response-cost", fmt::format("{}", *rec_.cost_usd));
-    }
-    rec_.status = 200;
-    if (cfg_->ledger.store_bodies)
-      rec_.response_body = capped(res.body(), cfg_->ledger.max_body_log_bytes, rec_.response_truncated);
-    set_common_headers(res.base(), us_since(info_.t0) - upstream_us_);
-    rec_.first_byte_us = now_unix_us();
-    wrote_ = true;
-    o.keep_alive = co_await write_response(sock_, res, info_);
-    if (!o.keep_alive) rec_.status = 499;
-    co_return o;
-  }
+  net::steady_timer timer(sock_.get_executor());
+  ClientWatch watch(sock_, [&timer] { timer.cancel(); });
+  timer.expires_after(std::chrono::milliseconds(d.mock_latency_ms));
+  co_await timer.async_wait(use_nothrow);
   upstream_us_ += us_since(t_up);
+  co_return !watch.gone();
+}
+
+awaitable<Outcome> ProxyExchange::serve_mock(const Deployment& d, bool last) {
+  const MockReply r = mock_reply(d, dom(), ep_);
+  const std::string id = mock_id();
+  if (d.mock_latency_ms > 0 && !co_await mock_latency(d))
+    co_return client_gone("client closed the connection before the response");
+  if (stream_) co_return co_await stream_mock(d, r, id);
+  co_return co_await answer_mock(d, r, id, last);
+}
+
+awaitable<Outcome> ProxyExchange::answer_mock(const Deployment& d, const MockReply& r, const std::string& id,
+                                              bool last) {
+  const auto t_up = clock_t_::now();
+  std::string ubody = mock_response_body(d, r, ep_, id, info_.start_us / 1000000, dom());
+  upstream_us_ += us_since(t_up);
+  Outcome o;
+  ResponseHead res(200);
+  std::string res_body;
+  if (build_response(d, mock_provider(), nullptr, 200, last, false, ubody, res, res_body, o) != Built::respond) {
+    const std::string err = not_json_object_message(d, 200);  // named: no temporary inside a co_await (GCC 12)
+    co_return co_await answer_error(Errc::upstream_protocol, err);
+  }
+  boost::system::error_code ec;
+  if (!respond_now(200, res, res_body, ec)) ec = co_await write_rest(sock_, chunk_bufs_, chunk_sent_);
+  responded(ec, res_body, o);
+  co_return o;
+}
+
+// The mock's stream in the reads an upstream's would arrive in: one per piece, the finish
+// chunk, then the usage chunk with [DONE]. Each goes through the passthrough decoder (usage,
+// the usage chunk dropped unless asked, TTFT, body capture) and is written as one chunk.
+awaitable<Outcome> ProxyExchange::stream_mock(const Deployment& d, const MockReply& r, const std::string& id) {
+  release_request_bodies(ureq_);
   rec_.status = 200;
   start_stream_response();
-  const auto pace = d.mock_tokens_per_second > 0
-                        ? std::chrono::duration_cast<clock_t_::duration>(std::chrono::duration<double>(1.0 / d.mock_tokens_per_second))
-                        : clock_t_::duration(0);
-  Usage delivered;
-  for (std::size_t i = 0; i <= r.pieces.size(); ++i) {
+  StreamRelay s(cfg_->server.limits.max_sse_event_bytes);
+  const int64_t created = info_.start_us / 1000000;
+  const auto pace = mock_pace(d);
+  std::optional<net::steady_timer> timer;  // paced streams only
+  for (std::size_t i = 0; i <= r.pieces.size() + 1; ++i) {
     if (pace.count() > 0 && i > 0 && i < r.pieces.size()) {
+      if (!timer) timer.emplace(sock_.get_executor());
       const auto tp = clock_t_::now();
-      timer.expires_after(pace);
-      co_await timer.async_wait(use_nothrow);
+      timer->expires_after(pace);
+      co_await timer->async_wait(use_nothrow);
       upstream_us_ += us_since(tp);
     }
-    std::string ev = mock_stream_event(d, r, ep_, id, created, i, false);
-    if (i == 0) rec_.ttft_us = us_since(info_.t0);
-    if (cfg_->ledger.store_bodies && rec_.response_body.size() < cfg_->ledger.max_body_log_bytes)
-      rec_.response_body.append(ev);
-    if (!co_await write_chunk(ev)) {
-      // Client left: record what was delivered.
-      delivered = r.usage;
-      delivered.completion_tokens = static_cast<int64_t>(i);
-      delivered.total_tokens = delivered.prompt_tokens + delivered.completion_tokens;
-      apply_usage(delivered, false);
-      co_return client_gone("client closed the connection during the stream");
+    s.in.clear();
+    if (i <= r.pieces.size()) {
+      s.in += mock_stream_event(d, r, ep_, id, created, i, false);
+    } else {
+      s.in += mock_stream_event(d, r, ep_, id, created, 0, true);
+      s.in += "data: [DONE]\n\n";
+    }
+    s.out.clear();
+    if (!decode_passthrough(s, d) || s.end_error != Errc::ok) break;
+    if (s.out.empty()) continue;
+    bool ok = true;
+    if (!write_chunk_now(s.out, ok)) ok = co_await write_chunk_rest();
+    if (!ok) {
+      s.end_error = Errc::client_closed;
+      break;
     }
   }
-  std::string tail;
-  if (client_include_usage) tail += mock_stream_event(d, r, ep_, id, created, 0, true);
-  tail += "data: [DONE]\n\n";
-  bool ok = co_await write_chunk(tail);
-  if (ok) ok = co_await write_last_chunk();
-  if (!ok) rec_.status = 499;
-  o.keep_alive = ok;
-  co_return o;
+  stream_usage(s);
+  co_return co_await end_stream(nullptr, nullptr, s.end_error, s.end_message);
 }
 
 }  // namespace llmgate::proxy

@@ -1,6 +1,7 @@
 // A stream's relay: SSE passed through or translated, NDJSON translated, written to the client
 // as chunks (the first carries the response head).
 #include "proxy/exchange.hpp"
+#include "proxy/stream_relay.hpp"
 
 namespace llmgate::proxy {
 
@@ -60,31 +61,6 @@ bool ProxyExchange::start_stream_response() {
   return true;
 }
 
-// One stream's relay state: the decoders below read `in` and append what the client gets to
-// `out`; end_error (with end_message) ends the stream.
-struct StreamRelay {
-  StreamRelay(std::size_t max_event, std::size_t cap) : parser(max_event), max_event(max_event), body_cap(cap) {}
-  SseParser parser;
-  StreamState st;
-  Usage usage;
-  int64_t data_events = 0;
-  std::string in, out, ndjson_pending;
-  Errc end_error = Errc::ok;
-  std::string end_message;
-  const std::size_t max_event;  // largest SSE event or NDJSON line accepted
-  const std::size_t body_cap;   // stored response body bytes (0: not stored)
-
-  void log_body(RequestRecord& rec, std::string_view s) const {
-    if (rec.response_body.size() < body_cap) {
-      std::size_t room = body_cap - rec.response_body.size();
-      rec.response_body.append(s.substr(0, room));
-      if (s.size() > room) rec.response_truncated = true;
-    } else if (body_cap && !s.empty()) {
-      rec.response_truncated = true;
-    }
-  }
-};
-
 bool ProxyExchange::decode_passthrough(StreamRelay& s, const Deployment& d) {
   bool malformed = false;
   bool ok = s.parser.feed(s.in, [&](const SseEvent& ev) {
@@ -112,8 +88,8 @@ bool ProxyExchange::decode_passthrough(StreamRelay& s, const Deployment& d) {
     if (forward) {
       if (rec_.ttft_us == 0) rec_.ttft_us = us_since(info_.t0);
       s.out.append(ev.raw);
-      s.log_body(rec_, ev.data);
-      s.log_body(rec_, "\n");
+      capture_response(ev.data);
+      capture_response("\n");
     }
   });
   if (malformed) {
@@ -145,7 +121,7 @@ bool ProxyExchange::decode_sse(StreamRelay& s, const Deployment& d, const Provid
     s.end_error = Errc::upstream_stream_cut;
     s.end_message = s.st.error;
   }
-  s.log_body(rec_, s.out);
+  capture_response(s.out);
   return true;
 }
 
@@ -178,13 +154,13 @@ bool ProxyExchange::decode_ndjson(StreamRelay& s, const Deployment& d, const Pro
     s.end_error = Errc::upstream_stream_cut;
     s.end_message = s.st.error;
   }
-  s.log_body(rec_, s.out);
+  capture_response(s.out);
   return true;
 }
 
 // Usage as reported, or estimated (about one token per content event) and flagged.
-void ProxyExchange::stream_usage(StreamRelay& s, bool passthrough) {
-  if (!passthrough && s.st.usage.present) s.usage = s.st.usage;
+void ProxyExchange::stream_usage(StreamRelay& s) {
+  if (s.format != StreamRelay::Format::passthrough && s.st.usage.present) s.usage = s.st.usage;
   if (s.usage.present) {
     apply_usage(s.usage, false);
     return;
@@ -196,68 +172,77 @@ void ProxyExchange::stream_usage(StreamRelay& s, bool passthrough) {
   apply_usage(est, true);
 }
 
+clock_t_::duration ProxyExchange::stream_wait(const StreamRelay& s, clock_t_::time_point last_data) const {
+  const auto remaining = s.gap_limit - (clock_t_::now() - last_data);
+  auto wait = std::min(s.keepalive, std::max(remaining, clock_t_::duration(0)));
+  // While the head waits for the first event, wait at most kHeadHold: a slow first token
+  // (long prefill, reasoning models) must not keep the client without response headers.
+  if (head_pending_) wait = std::min<clock_t_::duration>(wait, kHeadHold);
+  return wait;
+}
+
+void ProxyExchange::stream_read_failed(StreamRelay& s, const Deployment& d, Errc e, const ClientWatch& watch) {
+  s.end_error = watch.gone() ? Errc::client_closed : e;
+  s.end_message = e == Errc::upstream_timeout ? "upstream " + d.url.host + " stopped sending events"
+                                              : "upstream " + d.url.host + " closed the stream before it ended";
+}
+
+bool ProxyExchange::decode(StreamRelay& s, const Deployment& d, const Provider& prov, bool done) {
+  s.out.clear();
+  switch (s.format) {
+    case StreamRelay::Format::passthrough:
+      return decode_passthrough(s, d);
+    case StreamRelay::Format::sse:
+      if (!decode_sse(s, d, prov)) return false;
+      break;
+    case StreamRelay::Format::ndjson:
+      if (!decode_ndjson(s, d, prov, done)) return false;
+      break;
+  }
+  if (done && !s.st.finished && s.end_error == Errc::ok) {
+    // A translated stream that ended before its final event was cut short upstream.
+    s.end_error = Errc::upstream_stream_cut;
+    s.end_message = "upstream " + d.url.host + " ended the stream before its final event";
+  }
+  return true;
+}
+
+void ProxyExchange::start_relay(StreamRelay& s, const Deployment& d, const Provider& prov) {
+  s.format = prov.passthrough_stream()                       ? StreamRelay::Format::passthrough
+             : prov.stream_format(ep_) == StreamFormat::sse ? StreamRelay::Format::sse
+                                                             : StreamRelay::Format::ndjson;
+  s.keepalive = seconds_d(cfg_->server.stream_keepalive_s);
+  s.gap_limit = seconds_d(d.stream_timeout_s > 0 ? d.stream_timeout_s : d.timeout_s);
+  s.st.include_usage = client_include_usage;
+  s.st.model = d.model_name;
+}
+
 awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamCall& call, const Provider& prov,
                                                   ClientWatch& watch) {
-  Outcome o;
-  o.done = true;
   rec_.status = 200;
   const auto t_up_stream = clock_t_::now();
   start_stream_response();
-  const bool passthrough = prov.passthrough_stream();
-  const bool sse = !passthrough && prov.stream_format(ep_) == StreamFormat::sse;
-  const auto keepalive = seconds_d(cfg_->server.stream_keepalive_s);
-  const auto gap_limit = seconds_d(d.stream_timeout_s > 0 ? d.stream_timeout_s : d.timeout_s);
-  StreamRelay s(cfg_->server.limits.max_sse_event_bytes,
-                cfg_->ledger.store_bodies ? cfg_->ledger.max_body_log_bytes : 0);
-  s.st.include_usage = client_include_usage;
-  s.st.model = d.model_name;
+  StreamRelay s(cfg_->server.limits.max_sse_event_bytes);
+  start_relay(s, d, prov);
   auto last_data = clock_t_::now();
-
   for (;;) {
     s.in.clear();
     bool done = false;
-    const auto waited = clock_t_::now() - last_data;
-    const auto remaining = gap_limit - waited;
-    // While the head waits for the first event, wait at most kHeadHold: a slow first token
-    // (long prefill, reasoning models) must not keep the client without response headers.
-    auto wait = std::min(keepalive, std::max(remaining, clock_t_::duration(0)));
-    if (head_pending_) wait = std::min<clock_t_::duration>(wait, kHeadHold);
-    Errc e = co_await call.read_some(wait, s.in, done);
-    if (e == Errc::upstream_timeout && head_pending_ && clock_t_::now() - last_data < gap_limit) {
-      if (!co_await write_chunk({})) {  // the head alone
-        s.end_error = Errc::client_closed;
-        break;
-      }
-      continue;
-    }
-    if (e == Errc::upstream_timeout && clock_t_::now() - last_data < gap_limit) {
-      // Silence: keep intermediaries (e.g. the OpenShift router's 30 s idle timeout) from cutting us.
-      if (!co_await write_chunk(": keep-alive\n\n")) {
-        s.end_error = Errc::client_closed;
-        break;
-      }
-      continue;
+    const Errc e = co_await call.read_some(stream_wait(s, last_data), s.in, done);
+    if (e == Errc::upstream_timeout && clock_t_::now() - last_data < s.gap_limit) {
+      // Silence: the head alone while it waits for the first event, else a comment that keeps
+      // intermediaries (e.g. the OpenShift router's 30 s idle timeout) from cutting us.
+      const std::string_view filler = head_pending_ ? std::string_view() : std::string_view(": keep-alive\n\n");
+      if (co_await write_chunk(filler)) continue;
+      s.end_error = Errc::client_closed;
+      break;
     }
     if (e != Errc::ok) {
-      s.end_error = watch.gone() ? Errc::client_closed : e;
-      s.end_message = e == Errc::upstream_timeout ? "upstream " + d.url.host + " stopped sending events"
-                                                  : "upstream " + d.url.host + " closed the stream before it ended";
+      stream_read_failed(s, d, e, watch);
       break;
     }
     if (!s.in.empty()) last_data = clock_t_::now();
-    s.out.clear();
-    if (passthrough) {
-      if (!decode_passthrough(s, d)) break;
-    } else if (sse) {
-      if (!decode_sse(s, d, prov)) break;
-    } else {
-      if (!decode_ndjson(s, d, prov, done)) break;
-    }
-    if (done && !passthrough && !s.st.finished && s.end_error == Errc::ok) {
-      // A translated stream that ended before its final event was cut short upstream.
-      s.end_error = Errc::upstream_stream_cut;
-      s.end_message = "upstream " + d.url.host + " ended the stream before its final event";
-    }
+    if (!decode(s, d, prov, done)) break;
     if (!s.out.empty()) {
       bool ok = true;
       if (!write_chunk_now(s.out, ok)) ok = co_await write_chunk_rest();
@@ -270,39 +255,36 @@ awaitable<Outcome> ProxyExchange::stream_upstream(const Deployment& d, UpstreamC
     if (done || s.end_error != Errc::ok) break;
   }
   upstream_us_ += std::chrono::duration_cast<std::chrono::microseconds>(clock_t_::now() - t_up_stream).count();
-  stream_usage(s, passthrough);
-  co_return co_await end_stream(call, watch, s.end_error, s.end_message);
+  stream_usage(s);
+  co_return co_await end_stream(&call, &watch, s.end_error, s.end_message);
 }
 
 // The stream's end: closed by the client, failed (an HTTP error while nothing was sent, else an
 // `event: error`), or complete.
-awaitable<Outcome> ProxyExchange::end_stream(UpstreamCall& call, ClientWatch& watch, Errc end_error,
+awaitable<Outcome> ProxyExchange::end_stream(UpstreamCall* call, ClientWatch* watch, Errc end_error,
                                              const std::string& end_message) {
   Outcome o;
   o.done = true;
   if (end_error == Errc::client_closed) {
-    call.abort();
+    if (call) call->abort();
     co_return client_gone("client closed the connection during the stream");
   }
   if (end_error != Errc::ok) {
-    call.abort();
+    if (call) call->abort();
     if (head_pending_) {  // nothing reached the client yet: a plain HTTP error says it best
-      watch.stop();
+      if (watch) watch->stop();
       co_return co_await answer_error(end_error, end_message);
     }
     // Never a fabricated finish_reason: tell the client the stream failed, then end it.
-    const auto m = map_error(end_error);
-    rec_.status = m.status;
-    rec_.error_type = std::string(m.type);
-    rec_.error_message = end_message;
+    record_error(end_error, end_message);
     std::string ev = "event: error\ndata: " + error_json(end_error, end_message) + "\n\n";
     bool ok = co_await write_chunk(ev);
     if (ok) ok = co_await write_last_chunk();
     o.keep_alive = false;
     co_return o;
   }
-  call.release();
-  watch.stop();
+  if (call) call->release();
+  if (watch) watch->stop();
   const bool ended = co_await write_last_chunk();
   if (!ended) rec_.status = 499;
   o.keep_alive = ended;
