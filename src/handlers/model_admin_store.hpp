@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmgate/config.hpp"
-#include "store/db_lock.hpp"
+#include "ledger/sqlite/db_lock.hpp"
 
 namespace llmgate::model_admin_detail {
 

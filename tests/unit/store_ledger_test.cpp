@@ -14,8 +14,8 @@
 #include <fstream>
 #include <thread>
 
-#include "store/schema.hpp"
-#include "store/text_util.hpp"
+#include "ledger/sqlite/schema.hpp"
+#include "ledger/sqlite/text_util.hpp"
 #include "store_test_util.hpp"
 
 using namespace llmgate;

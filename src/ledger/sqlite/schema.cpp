@@ -1,4 +1,4 @@
-#include "store/schema.hpp"
+#include "ledger/sqlite/schema.hpp"
 
 #include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>

@@ -13,9 +13,9 @@
 #include <variant>
 
 #include "llmgate/json_limits.hpp"
-#include "store/schema.hpp"
+#include "ledger/sqlite/schema.hpp"
 #include "store/sqlite_ledger.hpp"
-#include "store/text_util.hpp"
+#include "ledger/sqlite/text_util.hpp"
 
 namespace llmgate::store {
 
