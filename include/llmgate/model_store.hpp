@@ -1,6 +1,7 @@
 #pragma once
 // Runtime models (LiteLLM's store_model_in_db): deployments added through /model/new are kept as
-// JSON rows in the ledger's SQLite file and merged into the config snapshot. Implemented in
+// JSON rows in the database's model repository (llmgate/storage.hpp) and merged into the config
+// snapshot. Implemented in
 // src/handlers/model_admin*.cpp. No Asio here.
 #include <memory>
 #include <string>

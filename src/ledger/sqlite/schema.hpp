@@ -1,5 +1,6 @@
 #pragma once
-// Ledger schema and migrations (PRAGMA user_version). Private to src/store.
+// The schema of every table of a SQLite database (ledger, virtual keys, runtime models) and its
+// migrations (PRAGMA user_version). Private to src/ledger/sqlite (and sqlite_ledger).
 #include <SQLiteCpp/Database.h>
 
 #include <array>
@@ -7,7 +8,7 @@
 
 namespace llmgate::store {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Latency histogram buckets of the rollup tables (upper bounds in ms; the last is +inf).
 constexpr std::array<double, 16> kLatencyBucketsMs = {
