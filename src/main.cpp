@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
     ko.repository = storage->keys;
     keys = VirtualKeyStore::open(ko);
     // Models added at runtime (/model/new, store_model_in_db) live in the same database.
-    auto merged = merge_db_models(*cfg, cfg->ledger.database_path);
+    auto merged = merge_db_models(*cfg, cfg->ledger);
     for (std::size_t i = cfg->warnings.size(); i < merged->warnings.size(); ++i)
       spdlog::warn("stored model: {}", merged->warnings[i]);
     app.set_config(merged);

@@ -42,12 +42,6 @@ std::string tidy(std::string msg) {
 
 }  // namespace
 
-ModelDb::ModelDb(const std::string& path) {
-  LedgerSettings where;
-  where.database_path = path;
-  repo_ = open_model_repository(where);
-}
-
 std::string refused_api_base(const Deployment& d, const UpstreamAllowlist* allow) {
   if (d.provider->in_process) return {};
   const auto c = refused_upstream_host(d.url.host, true, allow);
@@ -85,17 +79,24 @@ std::optional<Deployment> validate_entry(const json& entry, std::string& error,
 
 std::shared_ptr<const Config> merge_db_models(const Config& file_config,
                                               const std::string& db_path) {
+  LedgerSettings where;
+  where.database_path = db_path;
+  return merge_db_models(file_config, where);
+}
+
+std::shared_ptr<const Config> merge_db_models(const Config& file_config,
+                                              const LedgerSettings& db) {
   using namespace model_admin_detail;
   auto cfg = std::make_shared<Config>(file_config);
   std::erase_if(cfg->deployments, [](const Deployment& d) {
     auto it = d.model_info.find("db_model");
     return it != d.model_info.end() && it->is_boolean() && it->get<bool>();
   });
-  if (db_path.empty()) return cfg;
-  ModelDb db(db_path);
+  if (db.database_path.empty() && db.database_url.empty()) return cfg;
+  ModelDb models(db);
   std::vector<StoredModel> rows;
   try {
-    rows = db.all();
+    rows = models.all();
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("runtime models: cannot read the database: ") + e.what());
   }

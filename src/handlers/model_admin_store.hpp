@@ -13,11 +13,11 @@ namespace llmgate::model_admin_detail {
 
 using llmgate::StoredModel;
 
-// The runtime models of the database at `path` (a repository opened per use; model changes are
+// The runtime models of the configured database (a repository opened per use; model changes are
 // rare). Throws std::runtime_error when the database cannot be opened or read.
 class ModelDb {
  public:
-  explicit ModelDb(const std::string& path);
+  explicit ModelDb(const LedgerSettings& where) : repo_(open_model_repository(where)) {}
   std::vector<StoredModel> all() { return repo_->all(); }  // oldest first
   std::optional<StoredModel> get(const std::string& id) { return repo_->get(id); }
   void insert(const StoredModel& m) { repo_->insert(m); }

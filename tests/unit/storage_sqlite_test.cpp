@@ -6,6 +6,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "ledger/sqlite/schema.hpp"
+#include "llmgate/model_store.hpp"
 #include "llmgate/storage.hpp"
 #include "store_test_util.hpp"
 
@@ -88,6 +89,24 @@ TEST(StorageSqlite, NewerSchemaIsRefused) {
     EXPECT_NE(std::string(e.what()).find("newer than this llmgate understands"), std::string::npos)
         << e.what();
   }
+}
+
+// Runtime models are read from the database the settings name by URL, not only by file path.
+TEST(StorageSqlite, MergeDbModelsOpensTheDatabaseUrl) {
+  TempDir dir;
+  LedgerSettings by_url;
+  by_url.database_url = "sqlite:///" + dir.file("models.db");
+  open_model_repository(by_url)->insert(StoredModel{
+      "m-1", "gpt",
+      json{{"model_name", "gpt"},
+           {"litellm_params", {{"model", "openai/gpt-4o"}, {"api_key", "sk-test"}}},
+           {"model_info", {{"id", "m-1"}}}},
+      1, 1});
+  Config file;
+  file.store_model_in_db = true;
+  auto merged = merge_db_models(file, by_url);
+  ASSERT_EQ(merged->deployments.size(), 1u) << (merged->warnings.empty() ? "" : merged->warnings[0]);
+  EXPECT_EQ(merged->deployments[0].id, "m-1");
 }
 
 }  // namespace
