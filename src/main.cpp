@@ -20,6 +20,7 @@
 #include "llmgate/health.hpp"
 #include "llmgate/keys.hpp"
 #include "llmgate/model_store.hpp"
+#include "llmgate/storage.hpp"
 #include "llmgate/ui.hpp"
 #include "llmgate/version.hpp"
 #include "server/reload.hpp"
@@ -187,12 +188,13 @@ int main(int argc, char** argv) {
   std::unique_ptr<VirtualKeyStore> keys;
   try {
     prices = std::make_unique<PriceTable>(PriceTable::load(cfg->server.price_table));
-    ledger = Ledger::open(cfg->ledger);
+    auto storage = open_storage(cfg->ledger);  // ledger, keys and models of database_url
+    ledger = std::move(storage->ledger);
     KeyStoreOptions ko;
-    ko.database_path = cfg->ledger.database_path;
+    ko.repository = storage->keys;
     keys = VirtualKeyStore::open(ko);
     // Models added at runtime (/model/new, store_model_in_db) live in the same database.
-    auto merged = merge_db_models(*cfg, cfg->ledger.database_path);
+    auto merged = merge_db_models(*cfg, cfg->ledger);
     for (std::size_t i = cfg->warnings.size(); i < merged->warnings.size(); ++i)
       spdlog::warn("stored model: {}", merged->warnings[i]);
     app.set_config(merged);

@@ -1,5 +1,6 @@
 #pragma once
-// Virtual keys (LiteLLM's /key/* API): the SQLite-backed KeyStore and its management operations.
+// Virtual keys (LiteLLM's /key/* API): the KeyStore kept in memory over a KeyRepository
+// (llmgate/storage.hpp) and its management operations.
 // Implemented in src/auth/key_store*.cpp. No Asio here.
 //
 // Threads: authorize()/record_usage() run on worker threads (in-memory only, never block on the
@@ -19,8 +20,10 @@
 
 namespace llmgate {
 
+class KeyRepository;  // llmgate/storage.hpp
+
 struct KeyStoreOptions {
-  std::string database_path;       // Config::ledger.database_path (the ledger's SQLite file)
+  std::shared_ptr<KeyRepository> repository;  // where keys persist (Storage::keys)
   double flush_interval_s = 1.0;   // spend is persisted at least this often while it changes
   // Clock in unix microseconds (tests inject one); default: system_clock.
   std::function<int64_t()> now_us;
@@ -36,9 +39,8 @@ struct KeyResult {
 
 class VirtualKeyStore : public KeyStore {
  public:
-  // Opens (creating the table if needed) the database, loads every key into memory and starts
-  // the spend flusher thread. Throws std::runtime_error with a clear message when the database
-  // cannot be opened.
+  // Loads every key of the repository into memory and starts the spend flusher thread. Throws
+  // std::runtime_error with a clear message when the keys cannot be read.
   static std::unique_ptr<VirtualKeyStore> open(const KeyStoreOptions& opt);
 
   // POST /key/generate body -> {key, token, key_alias, ...}. The raw key appears only here.

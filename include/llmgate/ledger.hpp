@@ -1,6 +1,7 @@
 #pragma once
-// The usage ledger: a bounded queue into one SQLite writer thread, plus read queries for the
-// spend API and the dashboard. Implemented in src/store/.
+// The usage ledger: a bounded queue into one writer thread, plus read queries for the spend API
+// and the dashboard. A storage backend returns it (open_storage, llmgate/storage.hpp); SQLite's
+// is in src/store/sqlite_ledger.* and src/ledger/sqlite/.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -25,8 +26,9 @@ struct LedgerStats {
 
 class Ledger : public RecordSink {
  public:
-  // Opens (creating and migrating) the database. Throws std::runtime_error with a clear message
-  // for an unusable database_url (e.g. postgresql://). Starts the writer thread.
+  // The SQLite ledger alone: opens (creating and migrating) the database file and starts the
+  // writer thread. Throws std::runtime_error for a database_url that is not SQLite. The gateway
+  // opens its storage with open_storage() instead.
   static std::unique_ptr<Ledger> open(const LedgerSettings& s);
   ~Ledger() override = default;
   // Any thread; never blocks on the database. Drops and counts when the queue is full.

@@ -1,4 +1,4 @@
-// Virtual keys: the in-memory table (hot path), its SQLite persistence and the spend flusher.
+// Virtual keys: the in-memory table (hot path), its persistence and the spend flusher.
 // The management operations are in key_store_admin.cpp, the HTTP routes in key_store_routes.cpp.
 #include <spdlog/spdlog.h>
 
@@ -10,7 +10,6 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 
 #include "auth/key_store_impl.hpp"
 
@@ -70,28 +69,6 @@ std::string iso8601_us(int64_t us) {
 
 namespace {
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS llmgate_keys (
-  token      TEXT PRIMARY KEY,          -- SHA-256 hex of the key; the key itself is never stored
-  key_name   TEXT NOT NULL,             -- "sk-...abcd"
-  key_alias  TEXT,                      -- NULL = none; unique when set
-  spend      REAL NOT NULL DEFAULT 0,   -- USD, persisted by the flusher about once a second
-  max_budget REAL,                      -- NULL = unlimited
-  models     TEXT NOT NULL DEFAULT '[]',
-  rpm_limit  INTEGER,
-  tpm_limit  INTEGER,
-  expires_us INTEGER,                   -- unix microseconds; NULL = never
-  blocked    INTEGER NOT NULL DEFAULT 0,
-  metadata   TEXT NOT NULL DEFAULT '{}',
-  user_id    TEXT,
-  team_id    TEXT,
-  created_us INTEGER NOT NULL,
-  updated_us INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS llmgate_keys_alias ON llmgate_keys(key_alias)
-  WHERE key_alias IS NOT NULL;
-)sql";
-
 int64_t system_now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -110,24 +87,12 @@ bool is_hex64(std::string_view s) {
 KeyStoreImpl::KeyStoreImpl(const KeyStoreOptions& opt) : opt_(opt) {
   if (!opt_.now_us) opt_.now_us = system_now_us;
   if (opt_.flush_interval_s <= 0) opt_.flush_interval_s = 1.0;
-  if (opt_.database_path.empty())
-    throw std::runtime_error("virtual keys: no database path (general_settings.database_url)");
+  repo_ = opt_.repository;
+  if (!repo_) throw std::runtime_error("virtual keys: no key repository (open_storage)");
   try {
-    std::filesystem::path p(opt_.database_path);
-    if (p.has_parent_path()) {
-      std::error_code ec;
-      std::filesystem::create_directories(p.parent_path(), ec);
-    }
-    db_ = std::make_unique<SQLite::Database>(opt_.database_path,
-                                             SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db_->setBusyTimeout(5000);
-    db_->exec("PRAGMA journal_mode=WAL");
-    db_->exec("PRAGMA synchronous=NORMAL");
-    db_->exec(kSchema);
     load_all();
-  } catch (const SQLite::Exception& e) {
-    throw std::runtime_error("virtual keys: cannot open database '" + opt_.database_path +
-                             "': " + e.what());
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("virtual keys: cannot load the keys: ") + e.what());
   }
   flusher_ = std::thread([this] {
     set_thread_name("llmgate-keys");
@@ -140,34 +105,27 @@ KeyStoreImpl::~KeyStoreImpl() { shutdown(); }
 int64_t KeyStoreImpl::now_us() const { return opt_.now_us(); }
 
 void KeyStoreImpl::load_all() {
-  SQLite::Statement q(*db_,
-                      "SELECT token, key_name, key_alias, spend, max_budget, models, rpm_limit, "
-                      "tpm_limit, expires_us, blocked, metadata, user_id, team_id, created_us, "
-                      "updated_us FROM llmgate_keys");
+  std::vector<StoredKey> rows = repo_->load_all();
   std::unique_lock lk(table_mu_);
   table_.clear();
-  while (q.executeStep()) {
+  for (auto& k : rows) {
     auto m = std::make_shared<KeyMeta>();
     auto s = std::make_shared<KeyState>();
-    s->hash = q.getColumn(0).getString();
-    m->key_name = q.getColumn(1).getString();
-    m->key_alias = q.getColumn(2).getString();  // NULL -> ""
-    s->spend = q.getColumn(3).getDouble();
-    if (!q.getColumn(4).isNull()) m->max_budget = q.getColumn(4).getDouble();
-    auto models = parse_json_bounded(q.getColumn(5).getString());
-    if (models.is_array())
-      for (const auto& v : models)
-        if (v.is_string()) m->models.push_back(v.get<std::string>());
-    if (!q.getColumn(6).isNull()) m->rpm_limit = q.getColumn(6).getInt64();
-    if (!q.getColumn(7).isNull()) m->tpm_limit = q.getColumn(7).getInt64();
-    if (!q.getColumn(8).isNull()) m->expires_us = q.getColumn(8).getInt64();
-    m->blocked = q.getColumn(9).getInt() != 0;
-    auto md = parse_json_bounded(q.getColumn(10).getString());
-    m->metadata = md.is_object() ? std::move(md) : nlohmann::json::object();
-    m->user_id = q.getColumn(11).getString();
-    m->team_id = q.getColumn(12).getString();
-    m->created_us = q.getColumn(13).getInt64();
-    m->updated_us = q.getColumn(14).getInt64();
+    s->hash = std::move(k.hash);
+    s->spend = k.spend;
+    m->key_name = std::move(k.key_name);
+    m->key_alias = std::move(k.key_alias);
+    m->max_budget = k.max_budget;
+    m->models = std::move(k.models);
+    m->rpm_limit = k.rpm_limit;
+    m->tpm_limit = k.tpm_limit;
+    m->expires_us = k.expires_us;
+    m->blocked = k.blocked;
+    m->metadata = std::move(k.metadata);
+    m->user_id = std::move(k.user_id);
+    m->team_id = std::move(k.team_id);
+    m->created_us = k.created_us;
+    m->updated_us = k.updated_us;
     s->meta = std::move(m);
     table_.emplace(s->hash, std::move(s));
   }
@@ -335,7 +293,7 @@ void KeyStoreImpl::record_usage(Principal& p, const RequestRecord& r) {
 
 void KeyStoreImpl::flush() {
   std::lock_guard dblk(db_mu_);  // collect + write atomically w.r.t. other flushes and updates
-  if (!db_ || !any_dirty_.exchange(false, std::memory_order_acq_rel)) return;
+  if (!repo_ || !any_dirty_.exchange(false, std::memory_order_acq_rel)) return;
   std::vector<std::pair<std::shared_ptr<KeyState>, double>> pending;
   {
     std::shared_lock lk(table_mu_);
@@ -349,15 +307,10 @@ void KeyStoreImpl::flush() {
   }
   if (pending.empty()) return;
   try {
-    SQLite::Transaction tx(*db_);
-    SQLite::Statement up(*db_, "UPDATE llmgate_keys SET spend = ? WHERE token = ?");
-    for (const auto& [s, spend] : pending) {
-      up.bind(1, spend);
-      up.bind(2, s->hash);
-      up.exec();
-      up.reset();
-    }
-    tx.commit();
+    std::vector<std::pair<std::string, double>> rows;
+    rows.reserve(pending.size());
+    for (const auto& [s, spend] : pending) rows.emplace_back(s->hash, spend);
+    repo_->write_spend(rows);
   } catch (const std::exception& e) {
     spdlog::warn("virtual keys: persisting spend of {} keys failed, will retry: {}",
                  pending.size(), e.what());

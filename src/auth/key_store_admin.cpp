@@ -174,32 +174,26 @@ json KeyStoreImpl::to_json(const KeyState& s) const {
   return to_json(s, *m, spend);
 }
 
-void KeyStoreImpl::write_meta(SQLite::Database& db, const std::string& hash, const KeyMeta& m,
-                              double spend, bool insert) {
-  SQLite::Statement st(
-      db, insert ? "INSERT INTO llmgate_keys (key_name, key_alias, spend, max_budget, models, "
-                   "rpm_limit, tpm_limit, expires_us, blocked, metadata, user_id, team_id, "
-                   "created_us, updated_us, token) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                 : "UPDATE llmgate_keys SET key_name=?, key_alias=?, spend=?, max_budget=?, "
-                   "models=?, rpm_limit=?, tpm_limit=?, expires_us=?, blocked=?, metadata=?, "
-                   "user_id=?, team_id=?, created_us=?, updated_us=? WHERE token=?");
-  int i = 1;
-  st.bind(i++, m.key_name);
-  if (m.key_alias.empty()) st.bind(i++); else st.bind(i++, m.key_alias);
-  st.bind(i++, spend);
-  if (m.max_budget) st.bind(i++, *m.max_budget); else st.bind(i++);
-  st.bind(i++, json(m.models).dump());
-  if (m.rpm_limit) st.bind(i++, *m.rpm_limit); else st.bind(i++);
-  if (m.tpm_limit) st.bind(i++, *m.tpm_limit); else st.bind(i++);
-  if (m.expires_us) st.bind(i++, m.expires_us); else st.bind(i++);
-  st.bind(i++, m.blocked ? 1 : 0);
-  st.bind(i++, m.metadata.dump(-1, ' ', false, json::error_handler_t::replace));
-  if (m.user_id.empty()) st.bind(i++); else st.bind(i++, m.user_id);
-  if (m.team_id.empty()) st.bind(i++); else st.bind(i++, m.team_id);
-  st.bind(i++, m.created_us);
-  st.bind(i++, m.updated_us);
-  st.bind(i++, hash);
-  st.exec();
+void KeyStoreImpl::write_meta(const std::string& hash, const KeyMeta& m, double spend,
+                              bool insert) {
+  StoredKey k;
+  k.hash = hash;
+  k.key_name = m.key_name;
+  k.key_alias = m.key_alias;
+  k.spend = spend;
+  k.max_budget = m.max_budget;
+  k.models = m.models;
+  k.rpm_limit = m.rpm_limit;
+  k.tpm_limit = m.tpm_limit;
+  k.expires_us = m.expires_us;
+  k.blocked = m.blocked;
+  k.metadata = m.metadata;
+  k.user_id = m.user_id;
+  k.team_id = m.team_id;
+  k.created_us = m.created_us;
+  k.updated_us = m.updated_us;
+  if (insert) repo_->insert(k);
+  else repo_->update(k);
 }
 
 KeyResult KeyStoreImpl::generate(const json& req) {
@@ -240,7 +234,7 @@ KeyResult KeyStoreImpl::generate(const json& req) {
           return fail(Errc::bad_request, "key_alias '" + m->key_alias + "' is already in use");
   }
   try {
-    write_meta(*db_, s->hash, *m, 0.0, true);
+    write_meta(s->hash, *m, 0.0, true);
   } catch (const std::exception& e) {
     return fail(Errc::internal, std::string("could not store the key: ") + e.what());
   }
@@ -314,7 +308,7 @@ KeyResult KeyStoreImpl::update(const json& req) {
     cur_spend = spend.value_or(s->spend);
   }
   try {
-    write_meta(*db_, hash, *m, cur_spend, false);
+    write_meta(hash, *m, cur_spend, false);
   } catch (const std::exception& e) {
     return fail(Errc::internal, std::string("could not update the key: ") + e.what());
   }
@@ -368,14 +362,7 @@ KeyResult KeyStoreImpl::remove(const json& req) {
   std::sort(hashes.begin(), hashes.end());
   hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
   try {
-    SQLite::Transaction tx(*db_);
-    SQLite::Statement del(*db_, "DELETE FROM llmgate_keys WHERE token = ?");
-    for (const auto& h : hashes) {
-      del.bind(1, h);
-      del.exec();
-      del.reset();
-    }
-    tx.commit();
+    repo_->remove(hashes);
   } catch (const std::exception& e) {
     return fail(Errc::internal, std::string("could not delete the keys: ") + e.what());
   }

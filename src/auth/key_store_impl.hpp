@@ -1,7 +1,5 @@
 #pragma once
-// Internal to src/auth/key_store*.cpp: the in-memory key table and its SQLite persistence.
-#include <SQLiteCpp/SQLiteCpp.h>
-
+// Internal to src/auth/key_store*.cpp: the in-memory key table and its persistence.
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "llmgate/keys.hpp"
+#include "llmgate/storage.hpp"
 
 namespace llmgate::keys_detail {
 
@@ -77,15 +76,14 @@ class KeyStoreImpl final : public VirtualKeyStore {
   static std::string to_hash(std::string_view key_or_hash);
   nlohmann::json to_json(const KeyState& s, const KeyMeta& m, double spend) const;
   nlohmann::json to_json(const KeyState& s) const;
-  void write_meta(SQLite::Database& db, const std::string& hash, const KeyMeta& m, double spend,
-                  bool insert);
+  void write_meta(const std::string& hash, const KeyMeta& m, double spend, bool insert);
 
   KeyStoreOptions opt_;
   mutable std::shared_mutex table_mu_;
   std::unordered_map<std::string, std::shared_ptr<KeyState>> table_;
 
-  std::mutex db_mu_;      // one connection, used by management calls and the flusher
-  std::unique_ptr<SQLite::Database> db_;
+  std::mutex db_mu_;      // serialises repository writes: management calls and the flusher
+  std::shared_ptr<KeyRepository> repo_;
   std::mutex admin_mu_;   // serialises management operations (check-then-write)
 
   std::mutex flush_mu_;

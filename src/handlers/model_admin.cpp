@@ -151,7 +151,7 @@ bool runtime_models_disabled(const Config& c, HttpResponse& err) {
 }
 
 // Publishes config file + stored models as the new snapshot. Caller holds change_mutex().
-void republish(App& app, const Config& current, const std::string& db_path) {
+void republish(App& app, const Config& current, const LedgerSettings& db_path) {
   app.set_config(merge_db_models(current, db_path));
 }
 
@@ -205,7 +205,7 @@ HttpResponse model_new_handler(const HttpRequest& req, App& app) {
     return error_response(Errc::bad_request, "a model with id '" + id + "' already exists");
   if (std::string why = refused_api_base(*d, cfg->server.upstream_allowlist.get()); !why.empty())
     return error_response(Errc::bad_request, why, "litellm_params.api_base");
-  const std::string& db_path = cfg->ledger.database_path;
+  const LedgerSettings& db_path = cfg->ledger;  // the database, by database_url
   try {
     ModelDb db(db_path);
     if (db.get(id))
@@ -242,7 +242,7 @@ HttpResponse model_update_handler(const HttpRequest& req, App& app) {
   auto cfg = app.config();
   if (!cfg) return error_response(Errc::internal, "no configuration loaded");
   if (runtime_models_disabled(*cfg, err)) return err;
-  const std::string& db_path = cfg->ledger.database_path;
+  const LedgerSettings& db_path = cfg->ledger;  // the database, by database_url
   try {
     ModelDb db(db_path);
     auto row = db.get(id);
@@ -312,7 +312,7 @@ HttpResponse model_delete_handler(const HttpRequest& req, App& app) {
   auto cfg = app.config();
   if (!cfg) return error_response(Errc::internal, "no configuration loaded");
   if (runtime_models_disabled(*cfg, err)) return err;
-  const std::string& db_path = cfg->ledger.database_path;
+  const LedgerSettings& db_path = cfg->ledger;  // the database, by database_url
   try {
     ModelDb db(db_path);
     if (!db.remove(id)) {

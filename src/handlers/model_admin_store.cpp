@@ -1,9 +1,8 @@
-// Runtime models: the SQLite table of LiteLLM model entries, their validation through the config
+// Runtime models: the repository of LiteLLM model entries, their validation through the config
 // loader, and merge_db_models (file config + stored models -> one snapshot).
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <filesystem>
 
 #include "handlers/model_admin_store.hpp"
 #include "llmgate/address_policy.hpp"
@@ -25,44 +24,6 @@ int64_t now_us() {
 
 namespace {
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS llmgate_models (
-  id         TEXT PRIMARY KEY,   -- model_info.id
-  model_name TEXT NOT NULL,
-  body       TEXT NOT NULL,      -- {"model_name","litellm_params","model_info"} as accepted
-  created_us INTEGER NOT NULL,
-  updated_us INTEGER NOT NULL
-);
-)sql";
-
-SQLite::Database open_db(const std::string& path) {
-  try {
-    std::filesystem::path p(path);
-    if (p.has_parent_path()) {
-      std::error_code ec;
-      std::filesystem::create_directories(p.parent_path(), ec);
-    }
-    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db.setBusyTimeout(5000);
-    db.exec("PRAGMA journal_mode=WAL");
-    db.exec("PRAGMA synchronous=NORMAL");
-    db.exec(kSchema);
-    return db;
-  } catch (const SQLite::Exception& e) {
-    throw std::runtime_error("runtime models: cannot open database '" + path + "': " + e.what());
-  }
-}
-
-StoredModel read_row(SQLite::Statement& q) {
-  StoredModel m;
-  m.id = q.getColumn(0).getString();
-  m.model_name = q.getColumn(1).getString();
-  m.body = parse_json_bounded(q.getColumn(2).getString());
-  m.created_us = q.getColumn(3).getInt64();
-  m.updated_us = q.getColumn(4).getInt64();
-  return m;
-}
-
 // "request:1: model_list[0].litellm_params.api_base: msg" -> "litellm_params.api_base: msg"
 std::string tidy(std::string msg) {
   static const std::string kSource = "request:";
@@ -80,51 +41,6 @@ std::string tidy(std::string msg) {
 }
 
 }  // namespace
-
-ModelDb::ModelDb(const std::string& path)
-    : lock_(store::lock_database_file(path)), db_(open_db(path)) {}
-
-std::vector<StoredModel> ModelDb::all() {
-  SQLite::Statement q(db_, "SELECT id, model_name, body, created_us, updated_us FROM llmgate_models "
-                           "ORDER BY created_us, id");
-  std::vector<StoredModel> out;
-  while (q.executeStep()) out.push_back(read_row(q));
-  return out;
-}
-
-std::optional<StoredModel> ModelDb::get(const std::string& id) {
-  SQLite::Statement q(db_, "SELECT id, model_name, body, created_us, updated_us FROM llmgate_models "
-                           "WHERE id = ?");
-  q.bind(1, id);
-  if (!q.executeStep()) return std::nullopt;
-  return read_row(q);
-}
-
-void ModelDb::insert(const StoredModel& m) {
-  SQLite::Statement st(db_, "INSERT INTO llmgate_models (id, model_name, body, created_us, "
-                            "updated_us) VALUES (?,?,?,?,?)");
-  st.bind(1, m.id);
-  st.bind(2, m.model_name);
-  st.bind(3, m.body.dump(-1, ' ', false, json::error_handler_t::replace));
-  st.bind(4, m.created_us);
-  st.bind(5, m.updated_us);
-  st.exec();
-}
-
-void ModelDb::update(const StoredModel& m) {
-  SQLite::Statement st(db_, "UPDATE llmgate_models SET model_name=?, body=?, updated_us=? WHERE id=?");
-  st.bind(1, m.model_name);
-  st.bind(2, m.body.dump(-1, ' ', false, json::error_handler_t::replace));
-  st.bind(3, m.updated_us);
-  st.bind(4, m.id);
-  st.exec();
-}
-
-bool ModelDb::remove(const std::string& id) {
-  SQLite::Statement st(db_, "DELETE FROM llmgate_models WHERE id = ?");
-  st.bind(1, id);
-  return st.exec() > 0;
-}
 
 std::string refused_api_base(const Deployment& d, const UpstreamAllowlist* allow) {
   if (d.provider->in_process) return {};
@@ -163,17 +79,24 @@ std::optional<Deployment> validate_entry(const json& entry, std::string& error,
 
 std::shared_ptr<const Config> merge_db_models(const Config& file_config,
                                               const std::string& db_path) {
+  LedgerSettings where;
+  where.database_path = db_path;
+  return merge_db_models(file_config, where);
+}
+
+std::shared_ptr<const Config> merge_db_models(const Config& file_config,
+                                              const LedgerSettings& db) {
   using namespace model_admin_detail;
   auto cfg = std::make_shared<Config>(file_config);
   std::erase_if(cfg->deployments, [](const Deployment& d) {
     auto it = d.model_info.find("db_model");
     return it != d.model_info.end() && it->is_boolean() && it->get<bool>();
   });
-  if (db_path.empty()) return cfg;
-  ModelDb db(db_path);
+  if (db.database_path.empty() && db.database_url.empty()) return cfg;
+  ModelDb models(db);
   std::vector<StoredModel> rows;
   try {
-    rows = db.all();
+    rows = models.all();
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("runtime models: cannot read the database: ") + e.what());
   }

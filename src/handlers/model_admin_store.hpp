@@ -1,7 +1,5 @@
 #pragma once
-// Internal to src/handlers/model_admin*.cpp: the runtime-model table and entry validation.
-#include <SQLiteCpp/SQLiteCpp.h>
-
+// Internal to src/handlers/model_admin*.cpp: the runtime-model repository and entry validation.
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,34 +7,25 @@
 #include <nlohmann/json.hpp>
 
 #include "llmgate/config.hpp"
-#include "store/db_lock.hpp"
+#include "llmgate/storage.hpp"
 
 namespace llmgate::model_admin_detail {
 
-// One row: `body` is the LiteLLM model entry {model_name, litellm_params, model_info} exactly as
-// accepted (credentials included: the file must be protected like the config file).
-struct StoredModel {
-  std::string id;
-  std::string model_name;
-  nlohmann::json body;
-  int64_t created_us = 0;
-  int64_t updated_us = 0;
-};
+using llmgate::StoredModel;
 
-// A short-lived connection to the models table (opened per call; model changes are rare).
+// The runtime models of the configured database (a repository opened per use; model changes are
+// rare). Throws std::runtime_error when the database cannot be opened or read.
 class ModelDb {
  public:
-  // Opens (creating the table when missing). Throws std::runtime_error.
-  explicit ModelDb(const std::string& path);
-  std::vector<StoredModel> all();  // oldest first
-  std::optional<StoredModel> get(const std::string& id);
-  void insert(const StoredModel& m);
-  void update(const StoredModel& m);
-  bool remove(const std::string& id);
+  explicit ModelDb(const LedgerSettings& where) : repo_(open_model_repository(where)) {}
+  std::vector<StoredModel> all() { return repo_->all(); }  // oldest first
+  std::optional<StoredModel> get(const std::string& id) { return repo_->get(id); }
+  void insert(const StoredModel& m) { repo_->insert(m); }
+  void update(const StoredModel& m) { repo_->update(m); }
+  bool remove(const std::string& id) { return repo_->remove(id); }
 
  private:
-  std::shared_ptr<const store::DbFileLock> lock_;  // the ledger's, when it has the file open
-  SQLite::Database db_;
+  std::shared_ptr<ModelRepository> repo_;
 };
 
 // Runs one model entry through the config loader (the same rules as config.yaml). Returns the

@@ -142,7 +142,7 @@ ReloadResult ConfigReloader::reload(const std::string& trigger) {
     std::shared_ptr<const Config> merged;
     try {
       // Runtime models (store_model_in_db) are merged as at startup.
-      merged = merge_db_models(next, next.ledger.database_path);
+      merged = merge_db_models(next, next.ledger);
     } catch (const std::exception& e) {
       return refuse(500, e.what());
     }

@@ -1,36 +1,3 @@
 #pragma once
-// Ledger schema and migrations (PRAGMA user_version). Private to src/store.
-#include <SQLiteCpp/Database.h>
-
-#include <array>
-#include <cstdint>
-
-namespace llmgate::store {
-
-constexpr int kSchemaVersion = 2;
-
-// Latency histogram buckets of the rollup tables (upper bounds in ms; the last is +inf).
-constexpr std::array<double, 16> kLatencyBucketsMs = {
-    50, 100, 200, 350, 500, 750, 1000, 1500, 2500, 4000, 6000, 10000, 20000, 40000, 90000,
-    1e300};
-
-// Applies every migration newer than the file's user_version inside one transaction.
-// Throws SQLite::Exception. Writer thread (or open()).
-void migrate(SQLite::Database& db);
-
-// Connection pragmas: WAL, synchronous=NORMAL, busy_timeout, journal_size_limit.
-void configure_connection(SQLite::Database& db, int busy_timeout_ms, bool writer);
-
-// The full-text index holds the rows with text only (bodies or an error message; see
-// has_fts_text in sqlite_ledger.cpp). The row count FTS5 keeps for the index (its "averages"
-// record: the first varint of spend_logs_fts_data id 1; 0 when the index never held a row).
-// It equals the number of spend_logs_fts_docsize rows in a sound index.
-int64_t fts_row_count(SQLite::Database& db);
-
-// Empties the full-text index and indexes again every row with text. Run inside a transaction.
-void rebuild_fts(SQLite::Database& db);
-
-// Percentile (0..1) from the bucket counts, linear inside the bucket; 0 when empty.
-double histogram_quantile(const std::array<int64_t, 16>& counts, double q);
-
-}  // namespace llmgate::store
+// Forwarding header for src/store/sqlite_ledger.*, which moves to src/ledger/sqlite/ next.
+#include "ledger/sqlite/schema.hpp"

@@ -8,6 +8,7 @@
 #include "fuzz_support.hpp"
 #include "llmgate/app.hpp"
 #include "llmgate/keys.hpp"
+#include "llmgate/storage.hpp"
 
 using namespace llmgate;
 using namespace llmgate::fuzz;
@@ -31,7 +32,9 @@ struct World {
     app.keys = nullptr;
     store.reset();
     KeyStoreOptions o;
-    o.database_path = dir.file("keys-" + std::to_string(generation++) + ".db");
+    LedgerSettings where;
+    where.database_path = dir.file("keys-" + std::to_string(generation++) + ".db");
+    o.repository = open_key_repository(where);
     o.flush_interval_s = 3600;
     store = VirtualKeyStore::open(o);
     app.keys = store.get();

@@ -15,6 +15,7 @@
 
 #include "llmgate/app.hpp"
 #include "llmgate/keys.hpp"
+#include "llmgate/storage.hpp"
 
 namespace llmgate {
 namespace {
@@ -45,7 +46,9 @@ class KeyStoreTest : public ::testing::Test {
 
   void open(double flush_interval_s = 1.0) {
     KeyStoreOptions o;
-    o.database_path = db_path_;
+    LedgerSettings where;
+    where.database_path = db_path_;
+    o.repository = open_key_repository(where);
     o.flush_interval_s = flush_interval_s;
     o.now_us = [this] { return now_.load(); };
     store_ = VirtualKeyStore::open(o);

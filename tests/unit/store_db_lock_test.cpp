@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string>
 
-#include "store/db_lock.hpp"
+#include "ledger/sqlite/db_lock.hpp"
 #include "store_test_util.hpp"
 
 using namespace llmgate;

@@ -14,8 +14,8 @@
 #include <fstream>
 #include <thread>
 
-#include "store/schema.hpp"
-#include "store/text_util.hpp"
+#include "ledger/sqlite/schema.hpp"
+#include "ledger/sqlite/text_util.hpp"
 #include "store_test_util.hpp"
 
 using namespace llmgate;
@@ -558,7 +558,7 @@ TEST(StoreLedger, SchemaIsVersionedAndReopenIsIdempotent) {
   { auto l = open_ledger(settings_for(dir.file("l.db"))); }
   { auto l = open_ledger(settings_for(dir.file("l.db"))); }
   SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
-  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 2);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), store::kSchemaVersion);
   EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
   EXPECT_EQ(db.execAndGet("PRAGMA page_size").getInt(), 16384);  // a new database's
 }
@@ -586,7 +586,7 @@ TEST(StoreLedger, VersionOneDatabaseIsMigrated) {
   EXPECT_EQ(l->query("logs", {{"status_class", "5xx"}})["data"].size(), 3u);
   l->shutdown();
   SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
-  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 2);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), store::kSchemaVersion);
   EXPECT_EQ(db.execAndGet("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE"
                           " type = 'index' AND tbl_name = 'spend_logs' ORDER BY name)").getString(),
             "spend_logs_key_time,spend_logs_request_id,spend_logs_start");

@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "store/schema.hpp"
+#include "ledger/sqlite/schema.hpp"
 #include "store_test_util.hpp"
 
 using namespace llmgate;

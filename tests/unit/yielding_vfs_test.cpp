@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-#include "store/yielding_vfs.hpp"
+#include "ledger/sqlite/yielding_vfs.hpp"
 
 using namespace llmgate::store;
 

@@ -1,4 +1,4 @@
-#include "store/text_util.hpp"
+#include "ledger/sqlite/text_util.hpp"
 
 #include <openssl/evp.h>
 

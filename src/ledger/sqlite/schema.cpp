@@ -1,4 +1,4 @@
-#include "store/schema.hpp"
+#include "ledger/sqlite/schema.hpp"
 
 #include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
@@ -26,8 +26,11 @@ std::string rollup_table(const char* name) {
                   "cost_unknown INTEGER NOT NULL DEFAULT 0,"
                   "cache_hits INTEGER NOT NULL DEFAULT 0,"
                   "latency_ms_sum REAL NOT NULL DEFAULT 0,";
-  for (std::size_t i = 0; i < kLatencyBucketsMs.size(); ++i)
-    s += "b" + std::to_string(i) + " INTEGER NOT NULL DEFAULT 0,";
+  for (std::size_t i = 0; i < kLatencyBucketsMs.size(); ++i) {
+    s += 'b';  // appended piecewise: GCC 12 warns (-Wrestrict, wrongly) on "b" + to_string(i)
+    s += std::to_string(i);
+    s += " INTEGER NOT NULL DEFAULT 0,";
+  }
   s += "PRIMARY KEY (t, model_group, key_hash)) WITHOUT ROWID";
   return s;
 }
@@ -117,6 +120,40 @@ void migrate_v2(SQLite::Database& db) {
       " \"user\")");
 }
 
+// Virtual keys and runtime models. IF NOT EXISTS: databases made before version 3 already have
+// them (each component created its own table then).
+void migrate_v3(SQLite::Database& db) {
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS llmgate_keys ("
+      " token TEXT PRIMARY KEY,"                 // SHA-256 hex of the key; never the key itself
+      " key_name TEXT NOT NULL,"                 // "sk-...abcd"
+      " key_alias TEXT,"                         // NULL = none; unique when set
+      " spend REAL NOT NULL DEFAULT 0,"          // USD, persisted about once a second
+      " max_budget REAL,"                        // NULL = unlimited
+      " models TEXT NOT NULL DEFAULT '[]',"
+      " rpm_limit INTEGER,"
+      " tpm_limit INTEGER,"
+      " expires_us INTEGER,"                     // unix microseconds; NULL = never
+      " blocked INTEGER NOT NULL DEFAULT 0,"
+      " metadata TEXT NOT NULL DEFAULT '{}',"
+      " user_id TEXT,"
+      " team_id TEXT,"
+      " created_us INTEGER NOT NULL,"
+      " updated_us INTEGER NOT NULL"
+      ")");
+  db.exec(
+      "CREATE UNIQUE INDEX IF NOT EXISTS llmgate_keys_alias ON llmgate_keys(key_alias)"
+      " WHERE key_alias IS NOT NULL");
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS llmgate_models ("
+      " id TEXT PRIMARY KEY,"                    // model_info.id
+      " model_name TEXT NOT NULL,"
+      " body TEXT NOT NULL,"                     // {"model_name","litellm_params","model_info"}
+      " created_us INTEGER NOT NULL,"
+      " updated_us INTEGER NOT NULL"
+      ")");
+}
+
 }  // namespace
 
 // Before any connection opens (static initialisation): SQLite's memory statistics take a global
@@ -155,6 +192,7 @@ void migrate(SQLite::Database& db) {
   SQLite::Transaction tx(db);
   if (v < 1) migrate_v1(db);
   if (v < 2) migrate_v2(db);
+  if (v < 3) migrate_v3(db);
   db.exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }

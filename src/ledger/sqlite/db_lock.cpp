@@ -1,4 +1,4 @@
-#include "store/db_lock.hpp"
+#include "ledger/sqlite/db_lock.hpp"
 
 #include <errno.h>
 #include <fcntl.h>

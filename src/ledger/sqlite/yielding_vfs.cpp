@@ -1,4 +1,4 @@
-#include "store/yielding_vfs.hpp"
+#include "ledger/sqlite/yielding_vfs.hpp"
 
 #include <sched.h>
 #include <sqlite3.h>
