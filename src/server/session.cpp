@@ -3,7 +3,7 @@
 
 #include "llmgate/version.hpp"
 #include "server/session.hpp"
-#include "server/spare_buffers.hpp"
+#include "net/spare_buffers.hpp"
 
 #include <array>
 #include <cstring>
