@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llmgate/clock.hpp"
 #include "llmgate/embedding_encoding.hpp"
 #include "llmgate/json_fields.hpp"
 #include "llmgate/json_limits.hpp"
@@ -35,10 +36,6 @@ std::string random_hex(std::size_t n) {
     for (int i = 0; i < 16 && s.size() < n; ++i, v >>= 4) s += hex[v & 15];
   }
   return s;
-}
-
-int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string finish_reason(const json& j) {
@@ -150,7 +147,7 @@ class OllamaProvider final : public Provider {
     if (ep == Endpoint::completions) {
       o = {{"id", "cmpl-" + random_hex(24)},
            {"object", "text_completion"},
-           {"created", now_s()},
+           {"created", unix_seconds()},
            {"model", model},
            {"choices", json::array({{{"text", content}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish}}})}};
     } else {
@@ -159,7 +156,7 @@ class OllamaProvider final : public Provider {
       if (!tool_calls.empty()) m["tool_calls"] = std::move(tool_calls);
       o = {{"id", "chatcmpl-" + random_hex(24)},
            {"object", "chat.completion"},
-           {"created", now_s()},
+           {"created", unix_seconds()},
            {"model", model},
            {"choices", json::array({{{"index", 0}, {"message", std::move(m)}, {"logprobs", nullptr}, {"finish_reason", finish}}})}};
     }
@@ -183,7 +180,7 @@ class OllamaProvider final : public Provider {
     }
     const bool text_completion = ep == Endpoint::completions;
     if (st.id.empty()) st.id = (text_completion ? "cmpl-" : "chatcmpl-") + random_hex(24);
-    if (st.created == 0) st.created = now_s();
+    if (st.created == 0) st.created = unix_seconds();
     if (st.model.empty()) st.model = reported_model(d, j);
 
     const json* msg = j.contains("message") && j["message"].is_object() ? &j["message"] : nullptr;
