@@ -41,12 +41,6 @@ std::size_t usual_queue_capacity(const LedgerSettings& s) {
   return std::min<std::size_t>(s.batch_max_records, 4096);
 }
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::size_t record_bytes(const RequestRecord& r) {
   return sizeof(RequestRecord) + r.request_id.size() + r.endpoint.size() + r.model.size() +
          r.model_group.size() + r.deployment_id.size() + r.provider.size() +
@@ -502,7 +496,7 @@ void SqliteLedger::submit(RequestRecord&& r) {
 
 void SqliteLedger::warn_drop_rate_limited() {
   drops_since_warn_.fetch_add(1, std::memory_order_relaxed);
-  int64_t now = now_us();
+  int64_t now = now_unix_us();
   int64_t last = last_drop_warn_us_.load(std::memory_order_relaxed);
   if (now - last < 10'000'000) return;
   if (!last_drop_warn_us_.compare_exchange_strong(last, now)) return;
@@ -717,7 +711,7 @@ bool SqliteLedger::write_batch(std::vector<RequestRecord>& batch, std::size_t b,
 // Retention: small DELETE transactions (<= 1000 rows each, <= ~50 ms per pass) so neither
 // readers nor the next batch wait long. Rollups are kept.
 void SqliteLedger::run_retention(WriterDb& w) {
-  const int64_t cutoff = now_us() - static_cast<int64_t>(s_.retention_s * 1e6);
+  const int64_t cutoff = now_unix_us() - static_cast<int64_t>(s_.retention_s * 1e6);
   const auto deadline = Clock::now() + std::chrono::milliseconds(50);
   try {
     while (Clock::now() < deadline) {

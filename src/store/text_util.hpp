@@ -5,6 +5,9 @@
 #include <string>
 #include <string_view>
 
+#include "llmgate/clock.hpp"   // iso8601_us
+#include "llmgate/digest.hpp"  // sha256_hex
+
 namespace llmgate::store {
 
 // Returns `s` as valid UTF-8 without NUL bytes: every byte that is not part of a well-formed
@@ -22,11 +25,5 @@ bool truncate_utf8(std::string& s, std::size_t max_bytes);
 // Parses unix seconds ("1700000000", "1700000000.5"), "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[Z]" or
 // "YYYY-MM-DD HH:MM:SS" (UTC) into unix microseconds. nullopt when unparseable.
 std::optional<int64_t> parse_time_us(std::string_view s);
-
-// "2026-11-23T16:34:53.123456Z" for unix microseconds (UTC).
-std::string iso8601_us(int64_t us);
-
-// Lower-case SHA-256 hex of `s` (OpenSSL).
-std::string sha256_hex(std::string_view s);
 
 }  // namespace llmgate::store
