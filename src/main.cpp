@@ -1,8 +1,5 @@
 // llmgate: the command line. The gateway itself is built and run by src/app/ (run_gateway).
 // The only file not linked into the test binaries.
-#include <malloc.h>
-
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -36,22 +33,7 @@ bool parse_int(const char* s, int& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Allocations of 256 KiB and more are mapped and unmapped. The ledger queue's vectors grow to
-  // a backlog's peak (records pile up while the writer waits for a checkpoint's fsync); with
-  // glibc's default threshold, which rises to the size of the largest block freed (up to
-  // 32 MiB), they came from the heap after the first backlog and RSS kept every new peak.
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  // Signals whose default action would end the gateway over an I/O error it handles anyway.
-  // SIGXFSZ: a write past the file-size limit (`ulimit -f`, systemd's LimitFSIZE) killed the
-  // process as the ledger's database or WAL reached it; ignored, the write fails with EFBIG and
-  // the ledger keeps its queue and retries, as on a full disk. SIGPIPE: a log pipe whose reader
-  // went away (sockets already write with MSG_NOSIGNAL); the lines are lost, not the gateway.
-  std::signal(SIGXFSZ, SIG_IGN);
-  std::signal(SIGPIPE, SIG_IGN);
-  // SIGHUP reloads the configuration and SIGUSR1/SIGUSR2 are ignored (logged) once the gateway
-  // runs; until then, and while the ledger flushes at exit, they are ignored outright: their
-  // default action would end the process and lose the queued ledger records.
-  ignore_reload_and_user_signals();
+  prepare_process();
   GatewayArgs a;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];

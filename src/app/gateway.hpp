@@ -15,7 +15,8 @@ struct GatewayArgs {
 // gateway until SIGTERM/SIGINT and its staged shutdown. Returns the process exit code.
 int run_gateway(const GatewayArgs& a);
 
-// SIGHUP, SIGUSR1 and SIGUSR2 ignored outright (before the gateway runs and after it stopped).
-void ignore_reload_and_user_signals();
+// Process settings that must precede everything else (allocator, signals that would end the
+// process). Called first thing in main().
+void prepare_process();
 
 }  // namespace llmgate
