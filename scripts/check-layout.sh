@@ -43,9 +43,9 @@ edges=$(for f in "${files[@]}"; do
   from=${f#src/}
   [[ "$from" == */* ]] || continue  # src/main.cpp stands above every folder
   from=${from%%/*}
-  grep -oE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"[^"/]+/' "$f" | sed -E 's/.*"//; s/\/$//' |
+  { grep -oE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"[^"/]+/' "$f" || true; } | sed -E 's/.*"//; s/\/$//' |
     while read -r to; do
-      [[ "$to" != "$from" && -d "src/$to" ]] && echo "$from $to $f"
+      if [[ "$to" != "$from" && -d "src/$to" ]]; then echo "$from $to $f"; fi
     done
 done | sort -u)
 
