@@ -10,11 +10,14 @@ ROOT="${1:-$(cd "$(dirname "$0")/.." && pwd)}"
 cd "$ROOT"
 MAX_LINES=600
 
-# Files over the limit that are being split; each entry is to be removed once its split is in.
+# Files over the limit that are being split; each entry is to be removed once its split is in
+# (the check fails when an entry is no longer over the limit or no longer there).
+# LAYOUT_KNOWN_LONG, when set, replaces the list (space-separated; the self-test sets it empty).
 KNOWN_LONG=(
   src/store/sqlite_ledger.cpp   # TEMPORARY: split by the ledger writer change
   src/store/ledger_queries.cpp  # TEMPORARY: split by the storage change
 )
+if [[ -v LAYOUT_KNOWN_LONG ]]; then read -r -a KNOWN_LONG <<<"$LAYOUT_KNOWN_LONG"; fi
 
 status=0
 mapfile -t files < <(find src -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' \) | sort)
@@ -32,8 +35,8 @@ for f in "${files[@]}"; do
   fi
 done
 for k in "${KNOWN_LONG[@]}"; do
-  if [[ -f "$k" ]] && (($(wc -l < "$k") <= MAX_LINES)); then
-    echo "error: $k is no longer over $MAX_LINES lines: remove it from KNOWN_LONG in $0"
+  if [[ ! -f "$k" ]] || (($(wc -l < "$k") <= MAX_LINES)); then
+    echo "error: $k is no longer there or no longer over $MAX_LINES lines: remove it from KNOWN_LONG in $0"
     status=1
   fi
 done
