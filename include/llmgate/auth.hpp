@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "llmgate/digest.hpp"
 #include "llmgate/error.hpp"
 #include "llmgate/http_types.hpp"
 #include "llmgate/record.hpp"
@@ -79,10 +80,8 @@ struct Principal {
   KeyReservation reservation;  // a virtual key's admission estimate, until the request ends
 };
 
-// Constant-time string equality (length leaks, content does not).
-bool constant_time_equals(std::string_view a, std::string_view b);
 // SHA-256 hex of a key (what the ledger and metrics store; never the key itself).
-std::string hash_key(std::string_view raw_key);
+inline std::string hash_key(std::string_view raw_key) { return sha256_hex(raw_key); }
 // The key a request presents, or "": `Authorization: Bearer <key>` (the scheme case-insensitive,
 // RFC 7235), else the `api-key` header (Azure SDKs), else `x-api-key` (Anthropic-style clients),
 // as LiteLLM reads them. Another scheme (`Basic ...`) or a bare value in Authorization presents

@@ -56,24 +56,8 @@ void KeyReservation::release() noexcept {
 
 namespace keys_detail {
 
-std::string iso8601_us(int64_t us) {
-  std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];  // room for any int in each field (GCC checks the widest case)
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>((us / 1000) % 1000));
-  return buf;
-}
-
 namespace {
 
-int64_t system_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool is_hex64(std::string_view s) {
   if (s.size() != 64) return false;
@@ -85,7 +69,7 @@ bool is_hex64(std::string_view s) {
 }  // namespace
 
 KeyStoreImpl::KeyStoreImpl(const KeyStoreOptions& opt) : opt_(opt) {
-  if (!opt_.now_us) opt_.now_us = system_now_us;
+  if (!opt_.now_us) opt_.now_us = now_unix_us;
   if (opt_.flush_interval_s <= 0) opt_.flush_interval_s = 1.0;
   repo_ = opt_.repository;
   if (!repo_) throw std::runtime_error("virtual keys: no key repository (open_storage)");
@@ -173,7 +157,7 @@ Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_gr
   }
   const int64_t now = now_us();
   if (m->expires_us != 0 && now >= m->expires_us) {
-    message = "Authentication Error, the API key expired at " + iso8601_us(m->expires_us);
+    message = "Authentication Error, the API key expired at " + iso8601_ms(m->expires_us);
     return Errc::unauthorized;
   }
   if (m->blocked) {

@@ -150,13 +150,13 @@ json KeyStoreImpl::to_json(const KeyState& s, const KeyMeta& m, double spend) co
       {"models", m.models},
       {"rpm_limit", opt_json(m.rpm_limit)},
       {"tpm_limit", opt_json(m.tpm_limit)},
-      {"expires", m.expires_us ? json(iso8601_us(m.expires_us)) : json(nullptr)},
+      {"expires", m.expires_us ? json(iso8601_ms(m.expires_us)) : json(nullptr)},
       {"blocked", m.blocked},
       {"metadata", m.metadata},
       {"user_id", str_or_null(m.user_id)},
       {"team_id", str_or_null(m.team_id)},
-      {"created_at", iso8601_us(m.created_us)},
-      {"updated_at", iso8601_us(m.updated_us)},
+      {"created_at", iso8601_ms(m.created_us)},
+      {"updated_at", iso8601_ms(m.updated_us)},
   };
 }
 

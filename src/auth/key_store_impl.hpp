@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "llmgate/clock.hpp"
 #include "llmgate/keys.hpp"
 #include "llmgate/storage.hpp"
 
@@ -93,7 +94,5 @@ class KeyStoreImpl final : public VirtualKeyStore {
   std::thread flusher_;
   std::atomic<bool> stopped_{false};
 };
-
-std::string iso8601_us(int64_t us);
 
 }  // namespace llmgate::keys_detail

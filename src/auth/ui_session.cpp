@@ -1,8 +1,6 @@
 // Dashboard sessions (see include/llmgate/ui.hpp for the design). Every method takes one mutex
 // for a few map operations: cheap enough for the worker threads that call authorize().
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cctype>
@@ -12,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "llmgate/digest.hpp"
 #include "llmgate/ui.hpp"
 
 namespace llmgate {
@@ -37,20 +36,6 @@ std::string random_token() {
     std::abort();
   }
   return to_hex(buf, sizeof buf);
-}
-
-std::string sha256_hex(std::string_view s) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
-  return to_hex(d, sizeof d);
-}
-
-// Equality that takes the same time whatever the inputs (lengths included: both are hashed).
-bool secret_equals(std::string_view a, std::string_view b) {
-  unsigned char da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(a.data()), a.size(), da);
-  SHA256(reinterpret_cast<const unsigned char*>(b.data()), b.size(), db);
-  return CRYPTO_memcmp(da, db, sizeof da) == 0;
 }
 
 std::string lower(std::string_view s) {

@@ -3,6 +3,7 @@
 
 #include "llmgate/app.hpp"
 #include "llmgate/auth.hpp"
+#include "llmgate/clock.hpp"
 #include "llmgate/health.hpp"
 #include "llmgate/version.hpp"
 #include "handlers/builtin.hpp"
@@ -12,10 +13,6 @@ namespace llmgate {
 namespace {
 HttpResponse json_response(int status, const nlohmann::json& j) {
   return HttpResponse{status, "application/json", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
-}
-
-int64_t unix_seconds(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
 HttpResponse models(const HttpRequest& req, App& app) {

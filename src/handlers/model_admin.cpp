@@ -7,6 +7,7 @@
 
 #include "handlers/model_admin_store.hpp"
 #include "llmgate/app.hpp"
+#include "llmgate/clock.hpp"
 #include "llmgate/json_limits.hpp"
 #include "llmgate/model_store.hpp"
 #include "llmgate/provider_registry.hpp"
@@ -210,7 +211,7 @@ HttpResponse model_new_handler(const HttpRequest& req, App& app) {
     ModelDb db(db_path);
     if (db.get(id))
       return error_response(Errc::bad_request, "a model with id '" + id + "' already exists");
-    StoredModel row{id, d->model_name, entry, now_us(), 0};
+    StoredModel row{id, d->model_name, entry, now_unix_us(), 0};
     row.updated_us = row.created_us;
     db.insert(row);
     republish(app, *cfg, db_path);
@@ -290,7 +291,7 @@ HttpResponse model_update_handler(const HttpRequest& req, App& app) {
       return error_response(Errc::bad_request, why, "litellm_params.api_base");
     row->body = entry;
     row->model_name = d->model_name;
-    row->updated_us = now_us();
+    row->updated_us = now_unix_us();
     db.update(*row);
     republish(app, *cfg, db_path);
     d->model_info["db_model"] = true;

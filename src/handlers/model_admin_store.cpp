@@ -16,12 +16,6 @@ namespace model_admin_detail {
 
 using json = nlohmann::json;
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 namespace {
 
 // "request:1: model_list[0].litellm_params.api_base: msg" -> "litellm_params.api_base: msg"

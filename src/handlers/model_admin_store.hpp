@@ -38,6 +38,4 @@ std::optional<Deployment> validate_entry(const nlohmann::json& entry, std::strin
 // in any spelling, localhost): "" when allowed, else "litellm_params.api_base: why".
 std::string refused_api_base(const Deployment& d, const UpstreamAllowlist* allow);
 
-int64_t now_us();
-
 }  // namespace llmgate::model_admin_detail

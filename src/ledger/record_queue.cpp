@@ -6,8 +6,9 @@
 #include <algorithm>
 
 #include "ledger/backlog_release.hpp"
+#include "llmgate/clock.hpp"
 #include "llmgate/thread_name.hpp"
-#include "store/text_util.hpp"
+#include "ledger/text_util.hpp"
 
 namespace llmgate::store {
 
@@ -16,12 +17,6 @@ namespace {
 // Records the queue's vectors are sized for: a batch's worth, at most 4096.
 std::size_t usual_queue_capacity(const LedgerSettings& s) {
   return std::min<std::size_t>(s.batch_max_records, 4096);
-}
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -80,7 +75,7 @@ void RecordQueue::submit(RequestRecord&& r) {
 
 void RecordQueue::warn_drop_rate_limited() {
   drops_since_warn_.fetch_add(1, std::memory_order_relaxed);
-  int64_t now = now_us();
+  int64_t now = now_unix_us();
   int64_t last = last_drop_warn_us_.load(std::memory_order_relaxed);
   if (now - last < 10'000'000) return;
   if (!last_drop_warn_us_.compare_exchange_strong(last, now)) return;

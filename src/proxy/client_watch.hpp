@@ -2,7 +2,7 @@
 #include <functional>
 #include <memory>
 
-#include "server/net.hpp"
+#include "net/net.hpp"
 
 namespace llmgate::proxy {
 

@@ -21,7 +21,7 @@
 #include "providers/mock.hpp"
 #include "server/record_observers.hpp"
 #include "server/session.hpp"
-#include "server/spare_buffers.hpp"
+#include "net/spare_buffers.hpp"
 #include "proxy/client_watch.hpp"
 
 namespace llmgate::proxy {

@@ -3,7 +3,7 @@
 
 #include "llmgate/version.hpp"
 #include "server/session.hpp"
-#include "server/spare_buffers.hpp"
+#include "net/spare_buffers.hpp"
 
 #include <array>
 #include <cstring>
@@ -11,11 +11,6 @@
 namespace llmgate {
 
 using namespace std::string_view_literals;  // "..."sv appends with a known length (no strlen)
-
-int64_t now_unix_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 awaitable<bool> write_response(tcp::socket& sock, http::response<http::string_body>& res, const RequestInfo& info) {
   res.set("x-request-id", info.request_id);

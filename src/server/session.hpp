@@ -10,6 +10,7 @@
 #include <string>
 
 #include "llmgate/auth.hpp"
+#include "llmgate/clock.hpp"
 #include "llmgate/provider.hpp"
 #include "server/worker.hpp"
 
@@ -31,8 +32,6 @@ struct RequestInfo {
   bool head_only = false;  // a HEAD request: responses carry their head (and length), no body
   std::string azure_model;  // the deployment name of an Azure-style proxy path, else empty
 };
-
-int64_t now_unix_us();
 
 // A response's status line and header fields written straight into one string: the proxy's
 // hot path (Beast's fields allocate one node per field). CR and LF in values become spaces.

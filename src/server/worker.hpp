@@ -12,7 +12,7 @@
 #include "llmgate/app.hpp"
 #include "llmgate/record_observer.hpp"
 #include "llmgate/router.hpp"
-#include "server/net.hpp"
+#include "net/net.hpp"
 #include "server/request_log.hpp"
 #include "upstream/upstream.hpp"
 

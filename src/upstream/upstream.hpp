@@ -12,7 +12,7 @@
 #include "llmgate/config.hpp"
 #include "llmgate/error.hpp"
 #include "llmgate/provider.hpp"
-#include "server/net.hpp"
+#include "net/net.hpp"
 
 namespace llmgate {
 

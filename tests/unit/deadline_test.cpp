@@ -1,4 +1,4 @@
-// Deadlines share one timer per io_context (server/net.hpp): arming and disarming only link a
+// Deadlines share one timer per io_context (net/net.hpp): arming and disarming only link a
 // list node. A deadline must fire (cancel the socket's operations) no earlier than asked
 // and at most a tick or so later; a disarmed or destroyed one must never fire. write_now sends
 // at once what the socket takes; write_rest goes asynchronous for the rest.
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "server/net.hpp"
+#include "net/net.hpp"
 
 using namespace llmgate;
 using Clock = std::chrono::steady_clock;

@@ -1,6 +1,6 @@
-// SpareBuffers (server/spare_buffers.hpp) keeps bodies' buffers per thread for the next request:
+// SpareBuffers (net/spare_buffers.hpp) keeps bodies' buffers per thread for the next request:
 // a buffer comes back empty with its capacity, and the cache stays bounded in count and size.
-#include "server/spare_buffers.hpp"
+#include "net/spare_buffers.hpp"
 
 #include <gtest/gtest.h>
 

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "ledger/sqlite/schema.hpp"
-#include "ledger/sqlite/text_util.hpp"
+#include "ledger/text_util.hpp"
 #include "store_test_util.hpp"
 
 using namespace llmgate;

@@ -9,9 +9,9 @@
 
 #include "ledger/sqlite/query_util.hpp"
 #include "ledger/sqlite/schema.hpp"
-#include "ledger/sqlite/text_util.hpp"
+#include "ledger/text_util.hpp"
 #include "llmgate/json_limits.hpp"
-#include "store/sqlite_ledger.hpp"
+#include "ledger/sqlite/sqlite_ledger.hpp"
 
 namespace llmgate::store {
 

@@ -11,15 +11,9 @@
 #include <stdexcept>
 
 #include "ledger/sqlite/schema.hpp"
-#include "ledger/sqlite/text_util.hpp"
+#include "ledger/text_util.hpp"
 
 namespace llmgate::store::query_detail {
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::optional<std::string> param(const Params& p, const char* name) {
   auto it = p.find(name);
@@ -41,7 +35,7 @@ Range time_range(const Params& p, const char* start_name, const char* end_name,
   auto s = parse(start_name);
   auto e = parse(end_name);
   Range r{};
-  r.end_us = e ? *e : now_us() + 1;
+  r.end_us = e ? *e : now_unix_us() + 1;
   r.start_us = s ? *s : r.end_us - default_span_us;
   if (r.start_us > r.end_us)
     throw std::invalid_argument(std::string("'") + start_name + "' is after '" + end_name + "'");

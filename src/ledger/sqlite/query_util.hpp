@@ -21,7 +21,6 @@ using Bind = std::variant<int64_t, double, std::string>;
 
 constexpr int64_t kDayUs = 86400LL * 1000000;
 
-int64_t now_us();
 std::optional<std::string> param(const Params& p, const char* name);
 
 struct Range {

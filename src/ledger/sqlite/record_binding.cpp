@@ -5,7 +5,7 @@
 #include <cassert>
 #include <cmath>
 
-#include "store/text_util.hpp"
+#include "ledger/text_util.hpp"
 
 namespace llmgate::store {
 

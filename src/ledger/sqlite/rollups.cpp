@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "store/schema.hpp"
+#include "ledger/sqlite/schema.hpp"
 
 namespace llmgate::store {
 

@@ -13,8 +13,9 @@
 
 #include "ledger/sqlite/record_binding.hpp"
 #include "ledger/sqlite/rollups.hpp"
-#include "store/schema.hpp"
-#include "store/yielding_vfs.hpp"
+#include "llmgate/clock.hpp"
+#include "ledger/sqlite/schema.hpp"
+#include "ledger/sqlite/yielding_vfs.hpp"
 
 namespace llmgate {
 
@@ -27,12 +28,6 @@ namespace store {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Errors that concern the whole database (retry the batch later), as opposed to one record.
 bool is_db_level_error(int code) {
@@ -340,7 +335,7 @@ std::optional<std::size_t> SqliteBatchWriter::write_batch(const std::vector<Requ
 // Retention: small DELETE transactions (<= 1000 rows each, <= ~50 ms per pass) so neither
 // readers nor the next batch wait long. Rollups are kept.
 void SqliteBatchWriter::run_retention(WriterDb& w) {
-  const int64_t cutoff = now_us() - static_cast<int64_t>(retention_s_ * 1e6);
+  const int64_t cutoff = now_unix_us() - static_cast<int64_t>(retention_s_ * 1e6);
   const auto deadline = Clock::now() + std::chrono::milliseconds(50);
   try {
     while (Clock::now() < deadline) {

@@ -19,8 +19,8 @@
 
 #include "ledger/record_queue.hpp"
 #include "llmgate/ledger.hpp"
-#include "store/db_lock.hpp"
-#include "store/yielding_vfs.hpp"
+#include "ledger/sqlite/db_lock.hpp"
+#include "ledger/sqlite/yielding_vfs.hpp"
 
 namespace llmgate::store {
 

@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "ledger/sqlite/schema.hpp"
-#include "store/sqlite_ledger.hpp"
+#include "ledger/sqlite/sqlite_ledger.hpp"
 
 namespace llmgate::store {
 

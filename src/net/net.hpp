@@ -13,6 +13,8 @@
 #include <optional>
 #include <tuple>
 
+#include "llmgate/clock.hpp"  // seconds_d
+
 namespace llmgate {
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -224,10 +226,6 @@ awaitable<boost::system::error_code> write_rest(tcp::socket& s, const ConstBuffe
   rest.consume(sent);
   auto [ec, n] = co_await net::async_write(s, rest, use_nothrow);
   co_return ec;
-}
-
-inline std::chrono::steady_clock::duration seconds_d(double s) {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
 }
 
 }  // namespace llmgate

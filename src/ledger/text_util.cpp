@@ -1,6 +1,4 @@
-#include "ledger/sqlite/text_util.hpp"
-
-#include <openssl/evp.h>
+#include "ledger/text_util.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -152,33 +150,6 @@ std::optional<int64_t> parse_time_us(std::string_view s) {
   tm.tm_sec = sec;
   time_t t = timegm(&tm);
   return static_cast<int64_t>(t) * 1000000;
-}
-
-std::string iso8601_us(int64_t us) {
-  time_t t = static_cast<time_t>(us / 1000000);
-  int64_t frac = us % 1000000;
-  if (frac < 0) { frac += 1000000; --t; }
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
-  return buf;
-}
-
-std::string sha256_hex(std::string_view s) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
 }
 
 }  // namespace llmgate::store

@@ -1,9 +1,12 @@
 #pragma once
-// Small text helpers for the ledger (private to src/store). Pure, any thread.
+// Small text helpers for the ledger and its backends. Pure, any thread.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "llmgate/clock.hpp"   // iso8601_us
+#include "llmgate/digest.hpp"  // sha256_hex
 
 namespace llmgate::store {
 
@@ -23,10 +26,6 @@ bool truncate_utf8(std::string& s, std::size_t max_bytes);
 // "YYYY-MM-DD HH:MM:SS" (UTC) into unix microseconds. nullopt when unparseable.
 std::optional<int64_t> parse_time_us(std::string_view s);
 
-// "2026-11-23T16:34:53.123456Z" for unix microseconds (UTC).
-std::string iso8601_us(int64_t us);
 
-// Lower-case SHA-256 hex of `s` (OpenSSL).
-std::string sha256_hex(std::string_view s);
 
 }  // namespace llmgate::store

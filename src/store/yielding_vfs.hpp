@@ -1,3 +1,0 @@
-#pragma once
-// Forwarding header for src/store/sqlite_ledger.*, which moves to src/ledger/sqlite/ next.
-#include "ledger/sqlite/yielding_vfs.hpp"
