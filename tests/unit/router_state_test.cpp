@@ -171,7 +171,7 @@ TEST(RouterState, RpmTpmAndParallelCapacityWithinTheMinute) {
     const AvailabilityCheck c = st.acquire(kT0 + 1'000, d, 0, s, probe);
     EXPECT_EQ(c.availability, Availability::at_capacity);
     EXPECT_EQ(c.retry_after_ms, 60'000 - (kT0 + 1'000) % 60'000);
-    const int64_t next_minute = kT0 + c.retry_after_ms;
+    const int64_t next_minute = kT0 + 1'000 + c.retry_after_ms;
     EXPECT_EQ(st.acquire(next_minute, d, 0, s, probe).availability, Availability::ok);
   }
   {
