@@ -30,12 +30,12 @@ struct AttemptResult {
   int64_t total_tokens = 0; // tokens reported (or estimated) for the attempt
 };
 
-class DeploymentState;  // process-wide per-deployment state (src/router/deployment_state.hpp)
+class DeploymentRuntime;  // process-wide per-deployment state (src/router/deployment_state.hpp)
 
 // A deployment with what a strategy may weigh: its shared state and its price.
 struct Candidate {
   const Deployment* deployment = nullptr;
-  DeploymentState* state = nullptr;  // null: nothing known yet (idle, healthy)
+  DeploymentRuntime* state = nullptr;  // null: nothing known yet (idle, healthy)
   double price_per_token = -1;       // input + output USD per token (price table); < 0: unknown
 };
 

@@ -57,7 +57,7 @@ int allowed_fails_for(ErrorClass e, const RouterSettings& s) {
   return s.allowed_fails_policy[static_cast<std::size_t>(policy_class(e))].value_or(s.allowed_fails);
 }
 
-void DeploymentState::roll_minute(int64_t now_ms) const {
+void DeploymentRuntime::roll_minute(int64_t now_ms) const {
   const int64_t m = now_ms / kMinuteMs;
   if (m == minute_) return;
   minute_ = m;
@@ -65,11 +65,11 @@ void DeploymentState::roll_minute(int64_t now_ms) const {
   tokens_minute_ = 0;
 }
 
-void DeploymentState::settle_cooldown(int64_t now_ms) const {
+void DeploymentRuntime::settle_cooldown(int64_t now_ms) const {
   if (health_ == Health::cooling_down && now_ms >= cooldown_until_ms_) health_ = Health::half_open;
 }
 
-AvailabilityCheck DeploymentState::check_locked(int64_t now_ms, const Deployment& d, int64_t tokens,
+AvailabilityCheck DeploymentRuntime::check_locked(int64_t now_ms, const Deployment& d, int64_t tokens,
                                                 const RouterSettings& s) const {
   if (!s.disable_cooldowns) {
     settle_cooldown(now_ms);
@@ -88,13 +88,13 @@ AvailabilityCheck DeploymentState::check_locked(int64_t now_ms, const Deployment
   return {};
 }
 
-AvailabilityCheck DeploymentState::check(int64_t now_ms, const Deployment& d, int64_t tokens,
+AvailabilityCheck DeploymentRuntime::check(int64_t now_ms, const Deployment& d, int64_t tokens,
                                          const RouterSettings& s) const {
   std::lock_guard lk(mu_);
   return check_locked(now_ms, d, tokens, s);
 }
 
-AvailabilityCheck DeploymentState::acquire(int64_t now_ms, const Deployment& d, int64_t tokens,
+AvailabilityCheck DeploymentRuntime::acquire(int64_t now_ms, const Deployment& d, int64_t tokens,
                                            const RouterSettings& s, bool& probe) {
   std::lock_guard lk(mu_);
   probe = false;
@@ -111,7 +111,7 @@ AvailabilityCheck DeploymentState::acquire(int64_t now_ms, const Deployment& d, 
   return c;
 }
 
-void DeploymentState::cool_down_locked(int64_t now_ms, int64_t duration_ms) {
+void DeploymentRuntime::cool_down_locked(int64_t now_ms, int64_t duration_ms) {
   health_ = Health::cooling_down;
   cooldown_until_ms_ = std::max(cooldown_until_ms_, now_ms + duration_ms);
   probe_in_flight_ = false;
@@ -119,12 +119,12 @@ void DeploymentState::cool_down_locked(int64_t now_ms, int64_t duration_ms) {
   ++cooldowns_;
 }
 
-void DeploymentState::cool_down(int64_t now_ms, int64_t duration_ms) {
+void DeploymentRuntime::cool_down(int64_t now_ms, int64_t duration_ms) {
   std::lock_guard lk(mu_);
   if (duration_ms > 0) cool_down_locked(now_ms, duration_ms);
 }
 
-bool DeploymentState::on_failure_locked(int64_t now_ms, ErrorClass e, bool probe, const RouterSettings& s) {
+bool DeploymentRuntime::on_failure_locked(int64_t now_ms, ErrorClass e, bool probe, const RouterSettings& s) {
   const int64_t cooldown_ms = ms(s.cooldown_time_s);
   if (s.disable_cooldowns || cooldown_ms <= 0) return false;
   if (!counts_toward_cooldown(e, s)) return false;  // a half-open deployment probes again
@@ -142,7 +142,7 @@ bool DeploymentState::on_failure_locked(int64_t now_ms, ErrorClass e, bool probe
   return true;
 }
 
-bool DeploymentState::finish(int64_t now_ms, const AttemptEnd& e, const RouterSettings& s) {
+bool DeploymentRuntime::finish(int64_t now_ms, const AttemptEnd& e, const RouterSettings& s) {
   std::lock_guard lk(mu_);
   if (in_flight_ > 0) --in_flight_;
   if (e.probe) probe_in_flight_ = false;
@@ -170,7 +170,7 @@ bool DeploymentState::finish(int64_t now_ms, const AttemptEnd& e, const RouterSe
   return false;
 }
 
-DeploymentSnapshot DeploymentState::snapshot(int64_t now_ms, const RouterSettings& s) const {
+DeploymentSnapshot DeploymentRuntime::snapshot(int64_t now_ms, const RouterSettings& s) const {
   std::lock_guard lk(mu_);
   settle_cooldown(now_ms);
   roll_minute(now_ms);
@@ -203,24 +203,24 @@ DeploymentSnapshot DeploymentState::snapshot(int64_t now_ms, const RouterSetting
   return out;
 }
 
-DeploymentState& DeploymentStateTable::get(std::string_view id) {
+DeploymentRuntime& DeploymentRuntimeTable::get(std::string_view id) {
   {
     std::shared_lock lk(mu_);
     if (auto it = states_.find(id); it != states_.end()) return *it->second;
   }
   std::unique_lock lk(mu_);
   auto [it, inserted] = states_.try_emplace(std::string(id));
-  if (inserted) it->second = std::make_unique<DeploymentState>();
+  if (inserted) it->second = std::make_unique<DeploymentRuntime>();
   return *it->second;
 }
 
-DeploymentState* DeploymentStateTable::find(std::string_view id) const {
+DeploymentRuntime* DeploymentRuntimeTable::find(std::string_view id) const {
   std::shared_lock lk(mu_);
   auto it = states_.find(id);
   return it == states_.end() ? nullptr : it->second.get();
 }
 
-std::vector<std::string> DeploymentStateTable::ids() const {
+std::vector<std::string> DeploymentRuntimeTable::ids() const {
   std::shared_lock lk(mu_);
   std::vector<std::string> out;
   out.reserve(states_.size());

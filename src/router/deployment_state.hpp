@@ -53,7 +53,7 @@ struct AttemptEnd {
   int64_t started_ms = 0;       // when acquire() took the slot
 };
 
-class DeploymentState {
+class DeploymentRuntime {
  public:
   static constexpr std::size_t kLatencySamples = 10;  // LiteLLM's max_latency_list_size
 
@@ -99,10 +99,10 @@ class DeploymentState {
 
 // Deployment id -> state, kept for the life of the process, so that a config reload (same
 // ids) keeps the counters and cooldowns. Addresses are stable.
-class DeploymentStateTable {
+class DeploymentRuntimeTable {
  public:
-  DeploymentState& get(std::string_view id);          // created on first use
-  DeploymentState* find(std::string_view id) const;   // null when never used
+  DeploymentRuntime& get(std::string_view id);          // created on first use
+  DeploymentRuntime* find(std::string_view id) const;   // null when never used
   std::vector<std::string> ids() const;
 
  private:
@@ -111,7 +111,7 @@ class DeploymentStateTable {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, std::unique_ptr<DeploymentState>, Hash, std::equal_to<>> states_;
+  std::unordered_map<std::string, std::unique_ptr<DeploymentRuntime>, Hash, std::equal_to<>> states_;
 };
 
 // The policy class an error counts under (retry_policy, allowed_fails_policy).

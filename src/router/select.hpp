@@ -1,7 +1,7 @@
 #pragma once
 // One pick from a deployment group: skip what is cooling down or at capacity, keep the lowest
 // `order` tier that has an available deployment, let the strategy choose in it, and take the
-// chosen deployment's slot (DeploymentState::acquire). Not wired into the request path yet.
+// chosen deployment's slot (DeploymentRuntime::acquire). Not wired into the request path yet.
 #include <limits>
 #include <span>
 #include <vector>

@@ -23,7 +23,7 @@ Deployment dep(int rpm = 0, int tpm = 0, int parallel = 0) {
 }
 
 // One attempt from acquire to finish at `now`.
-bool attempt(DeploymentState& st, const Deployment& d, const RouterSettings& s, int64_t now, ErrorClass e,
+bool attempt(DeploymentRuntime& st, const Deployment& d, const RouterSettings& s, int64_t now, ErrorClass e,
              bool* was_probe = nullptr) {
   bool probe = false;
   EXPECT_EQ(st.acquire(now, d, 0, s, probe).availability, Availability::ok);
@@ -36,7 +36,7 @@ bool attempt(DeploymentState& st, const Deployment& d, const RouterSettings& s, 
 }
 
 TEST(RouterState, CoolsDownAfterMoreThanAllowedFailsWithinAMinute) {
-  DeploymentState st;
+  DeploymentRuntime st;
   const Deployment d = dep();
   RouterSettings s;  // allowed_fails 3, cooldown 5 s
   for (int i = 0; i < 3; ++i) EXPECT_FALSE(attempt(st, d, s, kT0 + i, ErrorClass::internal_server)) << i;
@@ -49,7 +49,7 @@ TEST(RouterState, CoolsDownAfterMoreThanAllowedFailsWithinAMinute) {
 }
 
 TEST(RouterState, FailuresSpreadOverMoreThanAMinuteDoNotCoolDown) {
-  DeploymentState st;
+  DeploymentRuntime st;
   const Deployment d = dep();
   RouterSettings s;
   for (int i = 0; i < 8; ++i) EXPECT_FALSE(attempt(st, d, s, kT0 + i * 21'000, ErrorClass::timeout)) << i;
@@ -57,7 +57,7 @@ TEST(RouterState, FailuresSpreadOverMoreThanAMinuteDoNotCoolDown) {
 
 TEST(RouterState, RateLimitAndConnectionFailuresCoolDownAtOnce) {
   for (ErrorClass e : {ErrorClass::rate_limit, ErrorClass::connection}) {
-    DeploymentState st;
+    DeploymentRuntime st;
     const Deployment d = dep();
     RouterSettings s;
     EXPECT_TRUE(attempt(st, d, s, kT0, e)) << to_string(e);
@@ -66,7 +66,7 @@ TEST(RouterState, RateLimitAndConnectionFailuresCoolDownAtOnce) {
 }
 
 TEST(RouterState, RequestErrorsDoNotCountUnlessThePolicyNamesThem) {
-  DeploymentState st;
+  DeploymentRuntime st;
   const Deployment d = dep();
   RouterSettings s;
   for (int i = 0; i < 10; ++i) EXPECT_FALSE(attempt(st, d, s, kT0 + i, ErrorClass::bad_request));
@@ -77,7 +77,7 @@ TEST(RouterState, RequestErrorsDoNotCountUnlessThePolicyNamesThem) {
 }
 
 TEST(RouterState, AllowedFailsPolicyPerClass) {
-  DeploymentState st;
+  DeploymentRuntime st;
   const Deployment d = dep();
   RouterSettings s;
   s.allowed_fails_policy[static_cast<int>(PolicyClass::timeout)] = 0;
@@ -85,7 +85,7 @@ TEST(RouterState, AllowedFailsPolicyPerClass) {
 }
 
 TEST(RouterState, HalfOpenLetsOneProbeThroughThenRecovers) {
-  DeploymentState st;
+  DeploymentRuntime st;
   const Deployment d = dep();
   RouterSettings s;
   ASSERT_TRUE(attempt(st, d, s, kT0, ErrorClass::rate_limit));
@@ -106,7 +106,7 @@ TEST(RouterState, HalfOpenLetsOneProbeThroughThenRecovers) {
 }
 
 TEST(RouterState, AFailedProbeCoolsDownAgain) {
-  DeploymentState st;
+  DeploymentRuntime st;
   const Deployment d = dep();
   RouterSettings s;
   ASSERT_TRUE(attempt(st, d, s, kT0, ErrorClass::connection));
@@ -118,7 +118,7 @@ TEST(RouterState, AFailedProbeCoolsDownAgain) {
 }
 
 TEST(RouterState, AProbeThatNeverReportsStopsHoldingAfterTheRequestTimeout) {
-  DeploymentState st;
+  DeploymentRuntime st;
   const Deployment d = dep();
   RouterSettings s;
   s.request_timeout_s = 10;
@@ -131,7 +131,7 @@ TEST(RouterState, AProbeThatNeverReportsStopsHoldingAfterTheRequestTimeout) {
 }
 
 TEST(RouterState, DisableCooldowns) {
-  DeploymentState st;
+  DeploymentRuntime st;
   const Deployment d = dep();
   RouterSettings s;
   s.disable_cooldowns = true;
@@ -144,14 +144,14 @@ TEST(RouterState, DisableCooldowns) {
 }
 
 TEST(RouterState, ZeroCooldownTimeNeverCoolsDown) {
-  DeploymentState st;
+  DeploymentRuntime st;
   RouterSettings s;
   s.cooldown_time_s = 0;
   EXPECT_FALSE(attempt(st, dep(), s, kT0, ErrorClass::rate_limit));
 }
 
 TEST(RouterState, ClientGoneSaysNothingAboutTheDeployment) {
-  DeploymentState st;
+  DeploymentRuntime st;
   const Deployment d = dep();
   RouterSettings s;
   for (int i = 0; i < 10; ++i) EXPECT_FALSE(attempt(st, d, s, kT0 + i, ErrorClass::client_gone));
@@ -163,7 +163,7 @@ TEST(RouterState, ClientGoneSaysNothingAboutTheDeployment) {
 TEST(RouterState, RpmTpmAndParallelCapacityWithinTheMinute) {
   RouterSettings s;
   {
-    DeploymentState st;
+    DeploymentRuntime st;
     const Deployment d = dep(/*rpm=*/2);
     bool probe;
     EXPECT_EQ(st.acquire(kT0, d, 0, s, probe).availability, Availability::ok);
@@ -175,7 +175,7 @@ TEST(RouterState, RpmTpmAndParallelCapacityWithinTheMinute) {
     EXPECT_EQ(st.acquire(next_minute, d, 0, s, probe).availability, Availability::ok);
   }
   {
-    DeploymentState st;
+    DeploymentRuntime st;
     const Deployment d = dep(0, /*tpm=*/1000);
     bool probe;
     EXPECT_EQ(st.acquire(kT0, d, 600, s, probe).availability, Availability::ok);
@@ -190,7 +190,7 @@ TEST(RouterState, RpmTpmAndParallelCapacityWithinTheMinute) {
     EXPECT_EQ(st.check(kT0 + 10, d, 500, s).availability, Availability::ok);
   }
   {
-    DeploymentState st;
+    DeploymentRuntime st;
     const Deployment d = dep(0, 0, /*parallel=*/1);
     bool probe;
     EXPECT_EQ(st.acquire(kT0, d, 0, s, probe).availability, Availability::ok);
@@ -201,7 +201,7 @@ TEST(RouterState, RpmTpmAndParallelCapacityWithinTheMinute) {
 }
 
 TEST(RouterState, ParallelLimitHoldsAcrossThreads) {
-  DeploymentState st;
+  DeploymentRuntime st;
   const Deployment d = dep(0, 0, 3);
   RouterSettings s;
   std::atomic<int> inside{0}, most{0};
@@ -225,7 +225,7 @@ TEST(RouterState, ParallelLimitHoldsAcrossThreads) {
 }
 
 TEST(RouterState, LatencyIsTheMeanOfRecentSamplesWithinTtl) {
-  DeploymentState st;
+  DeploymentRuntime st;
   RouterSettings s;
   s.strategy_args.ttl_s = 60;
   auto ok = [&](int64_t at, int64_t latency, int64_t out_tokens) {
@@ -249,9 +249,9 @@ TEST(RouterState, LatencyIsTheMeanOfRecentSamplesWithinTtl) {
 }
 
 TEST(RouterState, TableKeepsOneStatePerIdAcrossLookups) {
-  DeploymentStateTable t;
+  DeploymentRuntimeTable t;
   EXPECT_EQ(t.find("a"), nullptr);
-  DeploymentState& a = t.get("a");
+  DeploymentRuntime& a = t.get("a");
   EXPECT_EQ(&t.get("a"), &a);
   EXPECT_EQ(t.find("a"), &a);
   t.get("b");

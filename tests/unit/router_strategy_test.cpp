@@ -15,7 +15,7 @@ constexpr int64_t kT0 = 1'000'000'000;
 
 struct Group {
   std::vector<std::unique_ptr<Deployment>> deps;
-  DeploymentStateTable table;
+  DeploymentRuntimeTable table;
   std::vector<Candidate> candidates;
   Deployment& add(const std::string& id) {
     deps.push_back(std::make_unique<Deployment>());
@@ -49,7 +49,7 @@ void record(Group& g, const std::string& id, int64_t latency_ms, int64_t out_tok
     if (d->id != id) continue;
     RouterSettings s;
     bool probe;
-    DeploymentState& st = g.table.get(id);
+    DeploymentRuntime& st = g.table.get(id);
     st.acquire(kT0, *d, 0, s, probe);
     AttemptEnd e;
     e.latency_ms = latency_ms;
