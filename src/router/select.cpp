@@ -25,10 +25,11 @@ const RouterSettings& settings_of(const ChooseContext& ctx) {
 }  // namespace
 
 Selection select_deployment(RoutingStrategy& strategy, std::span<const Candidate> group,
-                            const std::vector<bool>& exclude, const ChooseContext& ctx,
-                            std::vector<Candidate>& scratch) {
+                            const std::vector<bool>& exclude, const ChooseContext& ctx, SelectScratch& scratch) {
   const RouterSettings& s = settings_of(ctx);
-  std::vector<bool> skip(group.size());
+  std::vector<bool>& skip = scratch.skip;
+  std::vector<std::size_t>& in_tier = scratch.in_tier;
+  skip.assign(group.size(), false);
   for (std::size_t i = 0; i < group.size(); ++i) skip[i] = i < exclude.size() && exclude[i];
   bool any_capacity = false, any_left = false;
   int64_t soonest = std::numeric_limits<int64_t>::max();
@@ -37,7 +38,7 @@ Selection select_deployment(RoutingStrategy& strategy, std::span<const Candidate
   for (;;) {
     int tier = std::numeric_limits<int>::max();
     bool found = false;
-    std::vector<std::size_t> in_tier;
+    in_tier.clear();
     for (std::size_t i = 0; i < group.size(); ++i) {
       if (skip[i]) continue;
       any_left = true;
@@ -59,9 +60,9 @@ Selection select_deployment(RoutingStrategy& strategy, std::span<const Candidate
       if (t == tier) in_tier.push_back(i);
     }
     if (!found) break;
-    scratch.clear();
-    for (std::size_t i : in_tier) scratch.push_back(group[i]);
-    const std::size_t chosen = in_tier[std::min(strategy.choose(scratch, ctx), in_tier.size() - 1)];
+    scratch.tier.clear();
+    for (std::size_t i : in_tier) scratch.tier.push_back(group[i]);
+    const std::size_t chosen = in_tier[std::min(strategy.choose(scratch.tier, ctx), in_tier.size() - 1)];
     Selection out;
     out.status = SelectStatus::ok;
     out.index = chosen;

@@ -26,10 +26,16 @@ struct Selection {
   int64_t retry_after_ms = 0;   // cooling_down / at_capacity: the soonest any may take traffic
 };
 
-// `exclude[i]` true skips group[i] (already tried by this request). `scratch` is reused.
+// Buffers select_deployment reuses (one per worker: no allocation per request).
+struct SelectScratch {
+  std::vector<Candidate> tier;
+  std::vector<bool> skip;
+  std::vector<std::size_t> in_tier;
+};
+
+// `exclude[i]` true skips group[i] (already tried by this request).
 Selection select_deployment(RoutingStrategy& strategy, std::span<const Candidate> group,
-                            const std::vector<bool>& exclude, const ChooseContext& ctx,
-                            std::vector<Candidate>& scratch);
+                            const std::vector<bool>& exclude, const ChooseContext& ctx, SelectScratch& scratch);
 
 // The tier of a deployment: `order` (1 first), unset last.
 inline int order_tier(const Deployment& d) { return d.order > 0 ? d.order : std::numeric_limits<int>::max(); }

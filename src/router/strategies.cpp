@@ -26,9 +26,9 @@ class LeastBusy final : public StatefulStrategy {
  public:
   using StatefulStrategy::StatefulStrategy;
   std::size_t choose(std::span<const Candidate> c, const ChooseContext& ctx) override {
-    std::vector<double> busy(c.size());
-    for (std::size_t i = 0; i < c.size(); ++i) busy[i] = snap(c[i], ctx).in_flight;
-    return pick(lowest(c.size(), [&](std::size_t i) { return busy[i]; }));
+    keys_.resize(c.size());
+    for (std::size_t i = 0; i < c.size(); ++i) keys_[i] = snap(c[i], ctx).in_flight;
+    return pick_lowest();
   }
 };
 
@@ -42,21 +42,21 @@ class LatencyBased final : public StatefulStrategy {
   using StatefulStrategy::StatefulStrategy;
   std::size_t choose(std::span<const Candidate> c, const ChooseContext& ctx) override {
     const RouterSettings& s = settings_of(ctx);
-    std::vector<double> latency(c.size());
+    keys_.resize(c.size());  // per output token
+    alt_.resize(c.size());   // per attempt
     bool per_token = true;
-    std::vector<DeploymentSnapshot> snaps(c.size());
+    tied_.clear();           // the unmeasured
     for (std::size_t i = 0; i < c.size(); ++i) {
-      snaps[i] = snap(c[i], ctx);
-      if (snaps[i].latency_per_output_token_ms < 0) per_token = false;
+      const DeploymentSnapshot x = snap(c[i], ctx);
+      keys_[i] = x.latency_per_output_token_ms;
+      alt_[i] = x.latency_ms;
+      if (keys_[i] < 0) per_token = false;
+      if (alt_[i] < 0) tied_.push_back(i);
     }
-    std::vector<std::size_t> unmeasured;
-    for (std::size_t i = 0; i < c.size(); ++i) {
-      latency[i] = per_token ? snaps[i].latency_per_output_token_ms : snaps[i].latency_ms;
-      if (latency[i] < 0) unmeasured.push_back(i);
-    }
-    if (!unmeasured.empty()) return pick(unmeasured);
+    if (!tied_.empty()) return pick_tied();
     if (c.size() > 1 && uniform() < s.strategy_args.exploration) return rng_() % c.size();
-    return pick(lowest(c.size(), [&](std::size_t i) { return latency[i]; }, s.strategy_args.lowest_latency_buffer));
+    if (!per_token) keys_.swap(alt_);
+    return pick_lowest(s.strategy_args.lowest_latency_buffer);
   }
 };
 
@@ -66,9 +66,9 @@ class UsageBased final : public StatefulStrategy {
  public:
   using StatefulStrategy::StatefulStrategy;
   std::size_t choose(std::span<const Candidate> c, const ChooseContext& ctx) override {
-    std::vector<double> tokens(c.size());
-    for (std::size_t i = 0; i < c.size(); ++i) tokens[i] = static_cast<double>(snap(c[i], ctx).tokens_this_minute);
-    return pick(lowest(c.size(), [&](std::size_t i) { return tokens[i]; }));
+    keys_.resize(c.size());
+    for (std::size_t i = 0; i < c.size(); ++i) keys_[i] = static_cast<double>(snap(c[i], ctx).tokens_this_minute);
+    return pick_lowest();
   }
 };
 
@@ -78,9 +78,10 @@ class CostBased final : public StatefulStrategy {
  public:
   using StatefulStrategy::StatefulStrategy;
   std::size_t choose(std::span<const Candidate> c, const ChooseContext&) override {
-    return pick(lowest(c.size(), [&](std::size_t i) {
-      return c[i].price_per_token < 0 ? std::numeric_limits<double>::infinity() : c[i].price_per_token;
-    }));
+    keys_.resize(c.size());
+    for (std::size_t i = 0; i < c.size(); ++i)
+      keys_[i] = c[i].price_per_token < 0 ? std::numeric_limits<double>::infinity() : c[i].price_per_token;
+    return pick_lowest();
   }
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 // Shared by the strategies that choose from deployment state (src/router/*.cpp).
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -16,23 +17,23 @@ class StatefulStrategy : public RoutingStrategy {
              std::vector<const Deployment*>& out) override;
 
  protected:
-  // Uniform among `tied` (indices into the candidates; non-empty).
-  std::size_t pick(const std::vector<std::size_t>& tied) {
-    return tied.size() == 1 ? tied[0] : tied[rng_() % tied.size()];
-  }
+  // Uniform among `tied_` (indices into the candidates; non-empty).
+  std::size_t pick_tied() { return tied_.size() == 1 ? tied_[0] : tied_[rng_() % tied_.size()]; }
   double uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
-  // The indices whose key is lowest (within `slack` as a ratio, 0 = equal), ties kept.
-  template <class Key>
-  std::vector<std::size_t> lowest(std::size_t n, Key key, double slack = 0) {
-    double best = 0;
-    for (std::size_t i = 0; i < n; ++i)
-      if (i == 0 || key(i) < best) best = key(i);
-    std::vector<std::size_t> out;
+  // Uniform among the indices whose `keys_` value is lowest (within `slack` as a ratio, 0 =
+  // equal); `keys_` holds one value per candidate.
+  std::size_t pick_lowest(double slack = 0) {
+    double best = keys_[0];
+    for (double k : keys_) best = std::min(best, k);
     const double limit = best >= 0 ? best * (1 + slack) : best;
-    for (std::size_t i = 0; i < n; ++i)
-      if (key(i) <= limit) out.push_back(i);
-    return out;
+    tied_.clear();
+    for (std::size_t i = 0; i < keys_.size(); ++i)
+      if (keys_[i] <= limit) tied_.push_back(i);
+    return pick_tied();
   }
+  // Reused from pick to pick (a strategy belongs to one worker): no allocation per request.
+  std::vector<double> keys_, alt_;
+  std::vector<std::size_t> tied_;
   std::mt19937_64 rng_;
 };
 

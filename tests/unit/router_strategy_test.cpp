@@ -202,7 +202,7 @@ TEST(RouterSelect, LowerOrderTierFirstUntilAllOfItAreUnavailable) {
   ChooseContext ctx;
   ctx.now_ms = kT0;
   ctx.settings = &s;
-  std::vector<Candidate> scratch;
+  SelectScratch scratch;
   std::map<std::string, int> seen;
   for (int i = 0; i < 200; ++i) {
     const Selection sel = select_deployment(*strat, c, {}, ctx, scratch);
@@ -231,7 +231,7 @@ TEST(RouterSelect, AllCoolingDownIsADistinctFastAnswer) {
   auto strat = make_routing_strategy("least-busy", 4);
   ChooseContext ctx;
   ctx.now_ms = kT0 + 1000;
-  std::vector<Candidate> scratch;
+  SelectScratch scratch;
   const Selection sel = select_deployment(*strat, c, {}, ctx, scratch);
   EXPECT_EQ(sel.status, SelectStatus::cooling_down);
   EXPECT_EQ(sel.retry_after_ms, 2000);  // b's cooldown ends first
@@ -249,7 +249,7 @@ TEST(RouterSelect, AtCapacityAndExcludedAndHalfOpenProbe) {
   ChooseContext ctx;
   ctx.now_ms = kT0;
   ctx.settings = &s;
-  std::vector<Candidate> scratch;
+  SelectScratch scratch;
   Selection sel = select_deployment(*strat, c, {false, true}, ctx, scratch);
   ASSERT_EQ(sel.status, SelectStatus::ok);
   EXPECT_EQ(sel.index, 0u);
