@@ -121,11 +121,11 @@ struct RouterSettings {
     double lowest_latency_buffer = 0;   // within (1 + buffer) x the fastest counts as fastest
     double exploration = 0.05;          // share of picks that try a random deployment
   } strategy_args;
-  std::optional<int> num_retries;       // unset: Config::num_retries, LiteLLM default 2 in the retry plan
+  std::optional<int> num_retries;       // unset: Config::num_retries is 0, retry_policy.hpp uses 2
   std::array<std::optional<int>, kPolicyClasses> retry_policy{};      // *ErrorRetries
-  int allowed_fails = 3;
+  int allowed_fails = 3;                // failures of a class within a minute; one more cools down
   std::array<std::optional<int>, kPolicyClasses> allowed_fails_policy{};  // *ErrorAllowedFails
-  double cooldown_time_s = 5;
+  double cooldown_time_s = 5;           // 0: no cooldowns
   bool disable_cooldowns = false;
   double retry_after_s = 0;             // minimum wait before a retry
   std::map<std::string, std::vector<std::string>> context_window_fallbacks, content_policy_fallbacks;
@@ -133,9 +133,9 @@ struct RouterSettings {
   int max_fallbacks = 5;
   bool enable_pre_call_checks = false;
   std::optional<int> default_priority;
-  double queue_timeout_s = 30;
+  double queue_timeout_s = 30;          // router_settings.queue_timeout_seconds (llmgate's)
   std::map<std::string, double> priority_reservation;  // priority -> share of capacity
-  double request_timeout_s = 600;       // the whole request, backoff included
+  double request_timeout_s = 600;       // router_settings.timeout, else litellm_settings.request_timeout
 };
 
 struct Limits {
