@@ -1,6 +1,7 @@
 #pragma once
 // Plain configuration structs, loaded from a LiteLLM-compatible config.yaml (src/config/).
 // No Asio here: config is shared read-only between threads as shared_ptr<const Config>.
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -83,6 +84,11 @@ struct Deployment {
   bool ssl_verify = true;
   std::string ssl_ca_bundle;   // custom CA file for internal CAs
   int rpm = 0, tpm = 0;        // 0 = unlimited
+  // Router inputs (docs/routing.md says which the request path applies yet).
+  double weight = 0;               // litellm_params.weight; 0 = unset
+  int order = 0;                   // litellm_params.order: tier, 1 first; 0 = unset (last tier)
+  int max_parallel_requests = 0;   // litellm_params.max_parallel_requests; 0 = unlimited
+  int64_t max_input_tokens = 0;    // model_info.max_input_tokens; 0 = unknown
   // mock provider
   int mock_latency_ms = 0;             // time to first byte
   double mock_tokens_per_second = 0;   // stream pacing; 0 = as fast as possible
@@ -97,6 +103,39 @@ struct Deployment {
   // llmgate_settings.upstream_allowlist (shared by all deployments of a snapshot; null = empty).
   bool from_api = false;
   std::shared_ptr<const UpstreamAllowlist> upstream_allowlist;
+};
+
+// LiteLLM's error classes for retry_policy / allowed_fails_policy, in that order.
+enum class PolicyClass : std::uint8_t {
+  bad_request, authentication, timeout, rate_limit, content_policy_violation, internal_server
+};
+inline constexpr std::size_t kPolicyClasses = 6;
+
+// router_settings (and the router keys LiteLLM also reads from litellm_settings, where
+// router_settings wins). Parsed in full; docs/routing.md says which keys the request path
+// applies yet (the rest are warned as "not supported yet").
+struct RouterSettings {
+  std::string routing_strategy = "simple-shuffle";  // as configured (Config has the applied one)
+  struct StrategyArgs {
+    double ttl_s = 3600;                // latency samples older than this are forgotten
+    double lowest_latency_buffer = 0;   // within (1 + buffer) x the fastest counts as fastest
+    double exploration = 0.05;          // share of picks that try a random deployment
+  } strategy_args;
+  std::optional<int> num_retries;       // unset: Config::num_retries is 0, retry_policy.hpp uses 2
+  std::array<std::optional<int>, kPolicyClasses> retry_policy{};      // *ErrorRetries
+  int allowed_fails = 3;                // failures of a class within a minute; one more cools down
+  std::array<std::optional<int>, kPolicyClasses> allowed_fails_policy{};  // *ErrorAllowedFails
+  double cooldown_time_s = 5;           // 0: no cooldowns
+  bool disable_cooldowns = false;
+  double retry_after_s = 0;             // minimum wait before a retry
+  std::map<std::string, std::vector<std::string>> context_window_fallbacks, content_policy_fallbacks;
+  std::vector<std::string> default_fallbacks;
+  int max_fallbacks = 5;
+  bool enable_pre_call_checks = false;
+  std::optional<int> default_priority;
+  double queue_timeout_s = 30;          // router_settings.queue_timeout_seconds (llmgate's)
+  std::map<std::string, double> priority_reservation;  // priority -> share of capacity
+  double request_timeout_s = 600;       // router_settings.timeout, else litellm_settings.request_timeout
 };
 
 struct Limits {
@@ -192,7 +231,8 @@ struct Config {
   bool require_auth_for_metrics = false;
   std::map<std::string, std::vector<std::string>> fallbacks;  // router_settings.fallbacks
   int num_retries = 0;
-  std::string routing_strategy = "simple-shuffle";  // router_settings.routing_strategy (registered)
+  std::string routing_strategy = "simple-shuffle";  // router_settings.routing_strategy (applied)
+  RouterSettings router;              // router_settings as parsed (docs/routing.md)
   ServerSettings server;
   LedgerSettings ledger;
   HealthSettings health;

@@ -30,6 +30,23 @@ struct AttemptResult {
   int64_t total_tokens = 0; // tokens reported (or estimated) for the attempt
 };
 
+class DeploymentRuntime;  // process-wide per-deployment state (src/router/deployment_state.hpp)
+
+// A deployment with what a strategy may weigh: its shared state and its price.
+struct Candidate {
+  const Deployment* deployment = nullptr;
+  DeploymentRuntime* state = nullptr;  // null: nothing known yet (idle, healthy)
+  double price_per_token = -1;       // input + output USD per token (price table); < 0: unknown
+};
+
+// What a strategy's choice may depend on besides the candidates. Time is passed in (a steady
+// clock in milliseconds) so that tests drive it.
+struct ChooseContext {
+  int64_t now_ms = 0;
+  int64_t estimated_tokens = 0;               // the request's estimated prompt + output tokens
+  const RouterSettings* settings = nullptr;   // null: defaults
+};
+
 class RoutingStrategy {
  public:
   virtual ~RoutingStrategy() = default;
@@ -39,6 +56,9 @@ class RoutingStrategy {
                      std::vector<const Deployment*>& out) = 0;
   // Each attempt's result (latency- and usage-based strategies, cooldowns). Worker thread only.
   virtual void on_result(const AttemptResult& r) { (void)r; }
+  // Index into `eligible` (non-empty: the available deployments of one order tier, in config
+  // order) of the deployment to try next. The default takes order()'s first.
+  virtual std::size_t choose(std::span<const Candidate> eligible, const ChooseContext& ctx);
 };
 
 // The strategy registered under `name` (a LiteLLM routing_strategy), seeded with `seed`; null
@@ -46,6 +66,26 @@ class RoutingStrategy {
 std::unique_ptr<RoutingStrategy> make_routing_strategy(std::string_view name, uint64_t seed);
 // The registered names, in registry order.
 std::vector<std::string_view> routing_strategy_names();
+// True for a strategy the request path applies (Router::plan); the others are chosen through
+// RoutingStrategy::choose (src/router/select.hpp) and not yet wired (docs/routing.md).
+bool routing_strategy_applied(std::string_view name);
+
+// The outcome of one attempt in LiteLLM's terms (classify() in src/router/retry_policy.hpp).
+enum class ErrorClass : std::uint8_t {
+  none,                      // success
+  bad_request,               // other 4xx
+  context_window_exceeded,   // 400 context_length_exceeded: never retried
+  content_policy_violation,  // 400 content_policy_violation / content_filter
+  authentication,            // 401: never retried
+  permission_denied,         // 403: never retried
+  not_found,                 // 404
+  timeout,                   // 408, or the attempt's own timeout
+  rate_limit,                // 429
+  internal_server,           // 5xx
+  connection,                // no response: connect, TLS or reset before the status line
+  client_gone,               // the client left: never retried
+};
+const char* to_string(ErrorClass c);
 
 struct RoutePlan {
   std::vector<const Deployment*> candidates;  // the alias's deployments, then one per fallback alias

@@ -82,6 +82,10 @@ Config load_document(const YAML::Node& root, const std::string& source) {
   Config& c = st.cfg;
   c.ledger.store_bodies = st.store_prompts && !st.turn_off_message_logging;
   c.num_retries = st.router_num_retries.value_or(st.litellm_num_retries.value_or(0));
+  if (st.router_num_retries) c.router.num_retries = st.router_num_retries;
+  else if (st.litellm_num_retries) c.router.num_retries = st.litellm_num_retries;
+  if (st.router_timeout) c.router.request_timeout_s = *st.router_timeout;
+  else if (st.request_timeout) c.router.request_timeout_s = *st.request_timeout;
   c.fallbacks = st.litellm_fallbacks;
   for (auto& [k, v] : st.router_fallbacks) c.fallbacks[k] = v;  // router_settings wins
 

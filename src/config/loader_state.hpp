@@ -23,6 +23,14 @@ struct LoadState {
   YAML::Mark fallbacks_mark = YAML::Mark::null_mark();
 };
 
+// LiteLLM's fallbacks form, [{"gpt-4": ["gpt-3.5"]}] (a plain map too), into `out`.
+void load_fallbacks(Reader& r, const YAML::Node& n, const std::string& path,
+                    std::map<std::string, std::vector<std::string>>& out);
+// A router key of router_settings (`router_section`) or litellm_settings other than the
+// applied ones, into st.cfg.router; false when `key` is none of them (src/config/router_settings.cpp).
+bool load_router_key(Reader& r, const std::string& key, const std::string& path, const YAML::Node& v,
+                     bool router_section, LoadState& st);
+
 void load_environment_variables(Reader& r, const YAML::Node& n);
 void load_general_settings(Reader& r, const YAML::Node& n, LoadState& st);
 void load_litellm_settings(Reader& r, const YAML::Node& n, LoadState& st);

@@ -15,7 +15,7 @@ namespace {
 // litellm_params keys LiteLLM knows that we do not implement: "not supported yet".
 const std::set<std::string> kParamsUnsupported = {
     "organization", "max_retries", "num_retries", "custom_llm_provider", "headers",
-    "extra_headers", "extra_body", "drop_params", "tags", "max_parallel_requests",
+    "extra_headers", "extra_body", "drop_params", "tags",
     "use_in_pass_through", "use_litellm_proxy", "merge_reasoning_content_in_choices",
     "litellm_credential_name", "input_cost_per_second", "output_cost_per_second",
     "region_name", "aws_access_key_id", "aws_secret_access_key", "aws_region_name",
@@ -25,7 +25,7 @@ const std::set<std::string> kParamsUnsupported = {
     "azure_password", "azure_scope", "temperature", "max_tokens", "max_completion_tokens",
     "top_p", "stop", "seed", "frequency_penalty", "presence_penalty", "response_format",
     "api_type", "configurable_clientside_auth_params", "budget_duration", "max_budget",
-    "cache_control_injection_points", "weight", "order", "auto_router_config",
+    "cache_control_injection_points", "auto_router_config",
     "mock_timeout", "litellm_trace_id", "stream", "base_model", "model_info",
     "additional_drop_params", "watsonx_region_name", "input_cost_per_token_above_128k_tokens",
     "cache_read_input_token_cost", "cache_creation_input_token_cost",
@@ -50,6 +50,24 @@ const ProviderEntry* param_owner(const ProviderEntry& self, const std::string& k
 std::string strip_trailing_slashes(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
   return s;
+}
+
+// A deployment's router input (weight, order, max_parallel_requests, model_info.max_input_tokens).
+// Not applied by the request path yet, so an invalid value is a warning rather than fatal.
+void router_param(Reader& r, const std::string& key, const YAML::Node& v, const std::string& path, Deployment& d) {
+  try {
+    if (key == "weight") {
+      d.weight = r.non_negative(v, path);
+    } else if (key == "order") {
+      d.order = static_cast<int>(r.integer(v, path, 1, 1'000'000));
+    } else if (key == "max_parallel_requests") {
+      d.max_parallel_requests = static_cast<int>(r.integer(v, path, 0, 1'000'000'000));
+    } else if (key == "max_input_tokens") {
+      d.max_input_tokens = r.integer(v, path, 0, int64_t{1} << 40);
+    }
+  } catch (const ConfigError& e) {
+    r.warn(path, std::string("invalid value ignored (") + e.what() + ")");
+  }
 }
 
 // Returns false (after a warning) when the entry is skipped.
@@ -141,6 +159,9 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
         d.ssl_verify = true;
         d.ssl_ca_bundle = s;
       }
+    } else if (key == "weight" || key == "order" || key == "max_parallel_requests") {
+      r.not_supported(path);  // parsed for src/router/ (docs/routing.md), not applied yet
+      if (Reader::present(v)) router_param(r, key, v, path, d);
     } else if (key == "input_cost_per_token") {
       if (Reader::present(v)) d.input_cost_per_token = r.non_negative(v, path);
     } else if (key == "output_cost_per_token") {
@@ -198,6 +219,8 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
         have_id = true;
       } else if (key == "base_model") {
         d.base_model = r.str(v, path);
+      } else if (key == "max_input_tokens") {
+        router_param(r, key, v, path, d);
       } else if (key == "input_cost_per_token") {
         d.input_cost_per_token = r.non_negative(v, path);
       } else if (key == "output_cost_per_token") {

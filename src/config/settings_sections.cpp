@@ -88,6 +88,20 @@ std::size_t positive_size(Reader& r, const YAML::Node& v, const std::string& pat
   return s;
 }
 
+// A strategy registered in src/router/registry.cpp, else simple-shuffle with a warning.
+void routing_strategy(Reader& r, const YAML::Node& v, const std::string& path, Config& c) {
+  if (!Reader::present(v)) return;
+  std::string s = r.str(v, path);
+  const auto names = routing_strategy_names();
+  if (std::find(names.begin(), names.end(), s) != names.end()) c.router.routing_strategy = s;
+  // Only the strategies the request path applies become the applied one (the others are
+  // parsed for src/router/ and warned).
+  if (routing_strategy_applied(s)) c.routing_strategy = std::move(s);
+  else r.warn(path, "'" + s + "' not supported yet, using simple-shuffle");
+}
+
+}  // namespace
+
 // LiteLLM's form: a list of single-key maps, [{"gpt-4": ["gpt-3.5"]}]. A plain map and a
 // single string target are accepted too.
 void load_fallbacks(Reader& r, const YAML::Node& n, const std::string& path,
@@ -121,17 +135,6 @@ void load_fallbacks(Reader& r, const YAML::Node& n, const std::string& path,
                         node_kind(n));
   }
 }
-
-// A strategy registered in src/router/registry.cpp, else simple-shuffle with a warning.
-void routing_strategy(Reader& r, const YAML::Node& v, const std::string& path, Config& c) {
-  if (!Reader::present(v)) return;
-  std::string s = r.str(v, path);
-  const auto names = routing_strategy_names();
-  if (std::find(names.begin(), names.end(), s) != names.end()) c.routing_strategy = std::move(s);
-  else r.warn(path, "'" + s + "' not supported yet, using simple-shuffle");
-}
-
-}  // namespace
 
 void load_environment_variables(Reader& r, const YAML::Node& n) {
   const std::string sec = "environment_variables";
@@ -249,6 +252,7 @@ void load_litellm_settings(Reader& r, const YAML::Node& n, LoadState& st) {
       }
     } else if (key == "routing_strategy") {
       routing_strategy(r, v, path, st.cfg);
+    } else if (load_router_key(r, key, path, v, false, st)) {
     } else if (kLitellmUnsupported.count(key)) {
       r.not_supported(path);
     } else {
@@ -275,6 +279,7 @@ void load_router_settings(Reader& r, const YAML::Node& n, LoadState& st) {
       load_fallbacks(r, v, path, st.router_fallbacks);
     } else if (key == "routing_strategy") {
       routing_strategy(r, v, path, st.cfg);
+    } else if (load_router_key(r, key, path, v, true, st)) {
     } else if (kRouterUnsupported.count(key)) {
       r.not_supported(path);
     } else {

@@ -48,3 +48,35 @@ void Router::plan(const Config& cfg, const std::vector<const Deployment*>& group
 }
 
 }  // namespace llmgate
+
+namespace llmgate {
+
+std::size_t RoutingStrategy::choose(std::span<const Candidate> eligible, const ChooseContext&) {
+  std::vector<const Deployment*> group, first;
+  group.reserve(eligible.size());
+  for (const Candidate& c : eligible) group.push_back(c.deployment);
+  order(group, RouteRequest{}, 1, first);
+  for (std::size_t i = 0; i < eligible.size() && !first.empty(); ++i)
+    if (eligible[i].deployment == first[0]) return i;
+  return 0;
+}
+
+const char* to_string(ErrorClass c) {
+  switch (c) {
+    case ErrorClass::none: return "none";
+    case ErrorClass::bad_request: return "bad_request";
+    case ErrorClass::context_window_exceeded: return "context_window_exceeded";
+    case ErrorClass::content_policy_violation: return "content_policy_violation";
+    case ErrorClass::authentication: return "authentication";
+    case ErrorClass::permission_denied: return "permission_denied";
+    case ErrorClass::not_found: return "not_found";
+    case ErrorClass::timeout: return "timeout";
+    case ErrorClass::rate_limit: return "rate_limit";
+    case ErrorClass::internal_server: return "internal_server";
+    case ErrorClass::connection: return "connection";
+    case ErrorClass::client_gone: return "client_gone";
+  }
+  return "none";
+}
+
+}  // namespace llmgate
