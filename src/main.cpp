@@ -184,12 +184,14 @@ int main(int argc, char** argv) {
   std::unique_ptr<PriceTable> prices;
   std::unique_ptr<ConfigReloader> reloader;
   std::unique_ptr<Ledger> ledger;
+  std::unique_ptr<LimitStore> limits = make_limit_store(*cfg);  // outlives the key store and workers
   std::unique_ptr<VirtualKeyStore> keys;
   try {
     prices = std::make_unique<PriceTable>(PriceTable::load(cfg->server.price_table));
     ledger = Ledger::open(cfg->ledger);
     KeyStoreOptions ko;
     ko.database_path = cfg->ledger.database_path;
+    ko.limits = limits.get();
     keys = VirtualKeyStore::open(ko);
     // Models added at runtime (/model/new, store_model_in_db) live in the same database.
     auto merged = merge_db_models(*cfg, cfg->ledger.database_path);
@@ -208,6 +210,7 @@ int main(int argc, char** argv) {
   app.ledger = ledger.get();
   app.metrics = &metrics;
   app.keys = keys.get();
+  app.limits = limits.get();
   auto ui_sessions = make_ui_sessions(*cfg);
   app.ui_sessions = ui_sessions.get();
   HealthMonitor health(app);

@@ -190,10 +190,9 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, RoutePlan
 
   auto deployments = cfg_->find(model);
   if (deferred) {
-    // The key's budget and tpm_limit hold this request's estimate until finish() settles it.
-    const UsageEstimate est = admission_estimate(deployments, scanned);
-    Errc e = w_.app.keys->authorize(key, deployments.empty() ? "" : model, est, who_, msg);
-    if (e != Errc::ok) return e;
+    if (const Errc e = w_.app.keys->identify(key, deployments.empty() ? "" : model, who_, msg); e != Errc::ok)
+      return e;
+    if (const Errc e = admit(admission_estimate(deployments, scanned), msg); e != Errc::ok) return e;
   }
   if (deployments.empty()) {
     msg = "The model `" + model + "` does not exist or you do not have access to it.";
@@ -212,6 +211,58 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, RoutePlan
   return Errc::ok;
 }
 
+Errc ProxyExchange::admit(const UsageEstimate& est, std::string& msg) {
+  // The key's budget and tpm_limit hold this request's estimate until finish() settles it.
+  AdmissionRequest req;
+  req.add(who_.key_check());
+  if (req.empty() || !w_.app.limits) return Errc::ok;  // no limits: nothing to ask
+  req.estimate = est;
+  req.now_us = now_unix_us();
+  LimitStore& store = *w_.app.limits;
+  AdmissionResult res;
+  if (store.try_admit(req, who_.lease, res) == LimitStore::Decision::pending) {
+    // The store may answer after this exchange is gone: the request keeps its own ids and the
+    // key's state (the spend it reads) alive.
+    auto p = std::make_shared<PendingAdmission>();
+    p->req = req;
+    for (std::size_t i = 0; i < req.n; ++i) {
+      p->ids[i] = req.scopes[i].id;
+      p->req.scopes[i].id = p->ids[i];
+    }
+    p->key_state = who_.key_state;
+    pending_admission_ = std::move(p);
+    return Errc::ok;  // run() waits for the answer before the first attempt
+  }
+  if (res.err == Errc::ok) return Errc::ok;
+  who_.clear_identity();  // a refused request is recorded without its key
+  msg = std::move(res.message);
+  return res.err;
+}
+
+awaitable<Errc> ProxyExchange::admit_remote(std::string& msg) {
+  // The store answers on a thread of its own; the answer is handed back to this worker, which
+  // never blocks meanwhile. The state is shared: the store may answer after the exchange is gone.
+  std::shared_ptr<PendingAdmission> st = std::move(pending_admission_);
+  auto ex = co_await net::this_coro::executor;
+  LimitStore* store = w_.app.limits;
+  auto init = [st, ex, store](auto handler) {
+    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+    store->admit_async(st->req, [st, ex, h](AdmissionResult&& r, LimitLease&& l) {
+      st->result = std::move(r);
+      st->lease = std::move(l);
+      net::post(ex, std::move(*h));
+    });
+  };
+  co_await net::async_initiate<const net::use_awaitable_t<>&, void()>(init, net::use_awaitable);
+  if (st->result.err == Errc::ok) {
+    who_.lease = std::move(st->lease);
+    co_return Errc::ok;
+  }
+  who_.clear_identity();
+  msg = std::move(st->result.message);
+  co_return st->result.err;
+}
+
 void ProxyExchange::report_attempt(const Outcome& o) {
   AttemptResult r;
   r.deployment = dep_;
@@ -227,6 +278,10 @@ awaitable<bool> ProxyExchange::run() {
   RoutePlan plan;
   if (const Errc e = prepare(msg, param, plan); e != Errc::ok)
     co_return co_await fail(e, msg, param);
+  if (pending_admission_) {  // a remote LimitStore (the in-memory one decides in prepare())
+    const Errc e = co_await admit_remote(msg);
+    if (e != Errc::ok) co_return co_await fail(e, msg);
+  }
   const std::string& model = rec_.model;
   const auto& candidates = plan.candidates;
   Outcome last;
