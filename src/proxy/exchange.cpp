@@ -221,15 +221,9 @@ Errc ProxyExchange::admit(const UsageEstimate& est, std::string& msg) {
   LimitStore& store = *w_.app.limits;
   AdmissionResult res;
   if (store.try_admit(req, who_.lease, res) == LimitStore::Decision::pending) {
-    // The store may answer after this exchange is gone: the request keeps its own ids and the
-    // key's state (the spend it reads) alive.
     auto p = std::make_shared<PendingAdmission>();
-    p->req = req;
-    for (std::size_t i = 0; i < req.n; ++i) {
-      p->ids[i] = req.scopes[i].id;
-      p->req.scopes[i].id = p->ids[i];
-    }
-    p->key_state = who_.key_state;
+    p->set_request(req);
+    p->keep = who_.key_state;
     pending_admission_ = std::move(p);
     return Errc::ok;  // run() waits for the answer before the first attempt
   }
@@ -240,20 +234,9 @@ Errc ProxyExchange::admit(const UsageEstimate& est, std::string& msg) {
 }
 
 awaitable<Errc> ProxyExchange::admit_remote(std::string& msg) {
-  // The store answers on a thread of its own; the answer is handed back to this worker, which
-  // never blocks meanwhile. The state is shared: the store may answer after the exchange is gone.
-  std::shared_ptr<PendingAdmission> st = std::move(pending_admission_);
-  auto ex = co_await net::this_coro::executor;
-  LimitStore* store = w_.app.limits;
-  auto init = [st, ex, store](auto handler) {
-    auto h = std::make_shared<decltype(handler)>(std::move(handler));
-    store->admit_async(st->req, [st, ex, h](AdmissionResult&& r, LimitLease&& l) {
-      st->result = std::move(r);
-      st->lease = std::move(l);
-      net::post(ex, std::move(*h));
-    });
-  };
-  co_await net::async_initiate<const net::use_awaitable_t<>&, void()>(init, net::use_awaitable);
+  // The worker never blocks meanwhile; the answer is posted back to it (admission.hpp).
+  const std::shared_ptr<PendingAdmission> st = std::move(pending_admission_);
+  co_await await_admission(*w_.app.limits, st);
   if (st->result.err == Errc::ok) {
     who_.lease = std::move(st->lease);
     co_return Errc::ok;

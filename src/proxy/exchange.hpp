@@ -22,6 +22,7 @@
 #include "server/record_observers.hpp"
 #include "server/session.hpp"
 #include "server/spare_buffers.hpp"
+#include "proxy/admission.hpp"
 #include "proxy/client_watch.hpp"
 
 namespace llmgate::proxy {
@@ -185,13 +186,6 @@ class ProxyExchange {
   std::shared_ptr<const Config> cfg_;
   RequestRecord rec_;
   Principal who_;
-  struct PendingAdmission {
-    AdmissionRequest req;
-    std::array<std::string, kMaxLimitScopes> ids;  // what req's scopes name
-    std::shared_ptr<const void> key_state;
-    AdmissionResult result;
-    LimitLease lease;
-  };
   std::shared_ptr<PendingAdmission> pending_admission_;  // a remote store's answer, awaited by run()
   const Deployment* dep_ = nullptr;
   bool stream_ = false;
