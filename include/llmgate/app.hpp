@@ -45,6 +45,7 @@ struct App {
   std::atomic<const PriceTable*> prices{nullptr};
   HealthMonitor* health = nullptr;
   KeyStore* keys = nullptr;           // virtual keys; null = master key only
+  LimitStore* limits = nullptr;       // rate, token, parallel and budget limits; null = none checked
   ConfigReloader* reloader = nullptr; // POST /config/reload; null = not available
   UiSessions* ui_sessions = nullptr;  // dashboard sessions; null = no dashboard login
   std::atomic<bool> draining{false};

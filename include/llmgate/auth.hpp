@@ -13,6 +13,7 @@
 #include "llmgate/digest.hpp"
 #include "llmgate/error.hpp"
 #include "llmgate/http_types.hpp"
+#include "llmgate/limit_store.hpp"
 #include "llmgate/record.hpp"
 
 namespace llmgate {
@@ -22,13 +23,6 @@ namespace keys_detail {
 struct KeyState;
 class KeyStoreImpl;
 }  // namespace keys_detail
-
-// What a request may use, estimated at admission. A virtual key's budget and tpm_limit hold it
-// for the request while it runs, so concurrent requests see each other (KeyStore::authorize).
-struct UsageEstimate {
-  int64_t tokens = 0;   // prompt estimate plus the completion limit
-  double cost_usd = 0;  // those tokens at the deployment's price (0 when the price is unknown)
-};
 
 // Completion tokens reserved when the client sets neither max_completion_tokens nor max_tokens.
 inline constexpr int64_t kDefaultReservedCompletionTokens = 1024;
@@ -41,43 +35,36 @@ struct TokenEstimate {
 };
 TokenEstimate estimate_request_tokens(std::size_t body_bytes, std::optional<int64_t> max_tokens, bool completion);
 
-// The part of a virtual key's budget and tpm_limit held for one admitted request. Given back
-// exactly once: by KeyStore::record_usage (which adds the real usage) or, when the request ends
-// any other way, by release() or the destructor. Holds the key's counters alive, not the store.
-class KeyReservation {
- public:
-  KeyReservation() = default;
-  KeyReservation(KeyReservation&& o) noexcept { *this = std::move(o); }
-  KeyReservation& operator=(KeyReservation&& o) noexcept {
-    if (this != &o) {
-      release();
-      state_ = std::move(o.state_);
-      nano_usd_ = o.nano_usd_;
-      tokens_ = o.tokens_;
-    }
-    return *this;
-  }
-  ~KeyReservation() { release(); }
-  bool held() const { return state_ != nullptr; }
-  int64_t nano_usd() const { return nano_usd_; }  // reserved cost in 10^-9 USD
-  int64_t tokens() const { return tokens_; }
-  // Gives the reservation back without adding usage; nothing when none is held. Any thread.
-  void release() noexcept;
-
- private:
-  friend class keys_detail::KeyStoreImpl;
-  std::shared_ptr<keys_detail::KeyState> state_;
-  int64_t nano_usd_ = 0;
-  int64_t tokens_ = 0;
-};
-
 struct Principal {
   bool master = false;       // master key or an admin dashboard session
   bool ui_session = false;   // authenticated by the dashboard session cookie
   std::string key_hash;      // sha256 hex of a virtual key ("" for master/session)
   std::string key_alias;     // configured alias ("" when none)
   std::vector<std::string> allowed_models;  // empty = all
-  KeyReservation reservation;  // a virtual key's admission estimate, until the request ends
+  // A virtual key's limits and its state in the key store (its spend, which the budget counts).
+  ScopeLimits limits;
+  std::shared_ptr<keys_detail::KeyState> key_state;
+  const std::atomic<double>* key_spend = nullptr;  // inside key_state
+  LimitLease lease;  // what the LimitStore admitted (the key's share, ...), until the request ends
+
+  // The key's scope for an admission (limits empty for the master key or a dashboard session).
+  LimitCheck key_check() const {
+    LimitCheck c;
+    c.kind = ScopeKind::key;
+    c.id = key_hash;
+    c.limits = limits;
+    c.spend = key_spend;
+    return c;
+  }
+  // Forgets who was identified (a request refused by its limits is recorded without its key).
+  void clear_identity() {
+    key_hash.clear();
+    key_alias.clear();
+    allowed_models.clear();
+    limits = ScopeLimits{};
+    key_state.reset();
+    key_spend = nullptr;
+  }
 };
 
 // SHA-256 hex of a key (what the ledger and metrics store; never the key itself).
@@ -101,21 +88,25 @@ std::string_view presented_key(const HttpRequest& req);
 class KeyStore {
  public:
   virtual ~KeyStore() = default;
-  // Hot path, any worker thread, no database I/O (in-memory cache). For a key that is not the
-  // master key: ok + principal, or unauthorized (unknown, expired, blocked: LiteLLM
-  // answers 401 for a blocked key), forbidden (model not allowed: `model_group` "" skips the
-  // model check), budget_exceeded, rate_limited.
-  // With an estimate, the budget and tpm_limit also count what admitted requests still in flight
-  // reserved: a request is admitted while spend plus reservations is below max_budget (tokens
-  // this minute plus reservations below tpm_limit), and then reserves `estimate` itself in
-  // `out.reservation`.
+  // Hot path, any worker thread, no database I/O (in-memory cache). Who a key that is not the
+  // master key is: ok + principal (with the key's limits, for a LimitStore), or unauthorized
+  // (unknown, expired, blocked: LiteLLM answers 401 for a blocked key), forbidden (model not
+  // allowed: `model_group` "" skips the model check). Counts nothing.
+  virtual Errc identify(std::string_view raw_key, std::string_view model_group, Principal& out,
+                        std::string& message) = 0;
+  // identify(), then the key's limits through the key store's LimitStore (the routes; the proxy
+  // asks the LimitStore itself): also budget_exceeded, rate_limited. With an estimate, the
+  // budget and tpm_limit also count what admitted requests still in flight reserved: a request
+  // is admitted while spend plus reservations is below max_budget (tokens this minute plus
+  // reservations below tpm_limit), and then reserves `estimate` itself in `out.lease`.
   virtual Errc authorize(std::string_view raw_key, std::string_view model_group, const UsageEstimate& estimate,
                          Principal& out, std::string& message) = 0;
   Errc authorize(std::string_view raw_key, std::string_view model_group, Principal& out, std::string& message) {
     return authorize(raw_key, model_group, UsageEstimate{}, out, message);
   }
-  // After a request finished (worker thread): releases `p.reservation` and adds the request's real
-  // spend and tokens to the key. Never blocks on I/O.
+  // After a request finished (worker thread): adds the request's real spend to the key, then
+  // settles `p.lease` with its tokens and cost (in that order, so an admission in between counts
+  // the cost at least once). Never blocks on I/O.
   virtual void record_usage(Principal& p, const RequestRecord& r) = 0;
 };
 

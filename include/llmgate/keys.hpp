@@ -17,6 +17,7 @@
 
 #include "llmgate/auth.hpp"
 #include "llmgate/error.hpp"
+#include "llmgate/limit_store.hpp"
 
 namespace llmgate {
 
@@ -27,6 +28,9 @@ struct KeyStoreOptions {
   double flush_interval_s = 1.0;   // spend is persisted at least this often while it changes
   // Clock in unix microseconds (tests inject one); default: system_clock.
   std::function<int64_t()> now_us;
+  // Where authorize() checks a key's limits (the process's store, shared with the proxy; it must
+  // outlive the key store). Null: the key store keeps an in-memory store of its own.
+  LimitStore* limits = nullptr;
 };
 
 // Result of a management operation: `err == ok` and a JSON body ready to send, or an error and a

@@ -16,7 +16,7 @@ namespace llmgate {
 // What the request knew besides its record.
 struct RecordContext {
   const Config& cfg;            // the config the request ran under
-  Principal& who;               // the caller (a virtual key's reservation is settled from it)
+  Principal& who;               // the caller (its LimitLease is settled from it)
   std::string_view request_id;  // the id in the request log (the client's x-request-id when sent)
   int64_t latency_us = 0;       // the whole request, as logged
 };

@@ -153,6 +153,7 @@ int run_gateway(const GatewayArgs& a) {
   app.ledger = stores.ledger.get();
   app.metrics = &metrics;
   app.keys = stores.keys.get();
+  app.limits = stores.limits.get();
   auto ui_sessions = make_ui_sessions(*cfg);
   app.ui_sessions = ui_sessions.get();
   HealthMonitor health(app);

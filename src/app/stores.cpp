@@ -9,10 +9,12 @@ namespace llmgate {
 
 Stores open_stores(const Config& cfg, std::shared_ptr<const Config>& merged) {
   Stores s;
+  s.limits = make_limit_store(cfg);
   auto storage = open_storage(cfg.ledger);  // ledger, keys and models of database_url
   s.ledger = std::move(storage->ledger);
   KeyStoreOptions ko;
   ko.repository = storage->keys;
+  ko.limits = s.limits.get();
   s.keys = VirtualKeyStore::open(ko);
   // Models added at runtime (/model/new, store_model_in_db) live in the same database.
   merged = merge_db_models(cfg, cfg.ledger);

@@ -43,17 +43,6 @@ TokenEstimate estimate_request_tokens(std::size_t body_bytes, std::optional<int6
   return e;
 }
 
-void KeyReservation::release() noexcept {
-  if (!state_) return;
-  {
-    std::lock_guard lk(state_->mu);
-    state_->reserved_nano_usd -= nano_usd_;
-    state_->reserved_tokens -= tokens_;
-  }
-  state_.reset();
-  nano_usd_ = tokens_ = 0;
-}
-
 namespace keys_detail {
 
 namespace {
@@ -70,6 +59,8 @@ bool is_hex64(std::string_view s) {
 
 KeyStoreImpl::KeyStoreImpl(const KeyStoreOptions& opt) : opt_(opt) {
   if (!opt_.now_us) opt_.now_us = now_unix_us;
+  if (!opt_.limits) own_limits_ = make_memory_limit_store();
+  limits_ = opt_.limits ? opt_.limits : own_limits_.get();
   if (opt_.flush_interval_s <= 0) opt_.flush_interval_s = 1.0;
   repo_ = opt_.repository;
   if (!repo_) throw std::runtime_error("virtual keys: no key repository (open_storage)");
@@ -134,8 +125,8 @@ std::size_t KeyStoreImpl::size() const {
 
 // ---- hot path ---------------------------------------------------------------------------------
 
-Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_group,
-                             const UsageEstimate& estimate, Principal& out, std::string& message) {
+Errc KeyStoreImpl::identify(std::string_view raw_key, std::string_view model_group, Principal& out,
+                            std::string& message) {
   if (raw_key.empty()) {
     message = "Authentication Error, no API key provided";
     return Errc::unauthorized;
@@ -177,100 +168,53 @@ Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_gr
       return Errc::forbidden;
     }
   }
-  // The estimate in integers (see KeyState); a cost that is not a finite number >= 0 reserves none.
-  const double nano = estimate.cost_usd * 1e9;
-  const int64_t want_nano = nano > 0 && nano < 1e18 ? static_cast<int64_t>(std::ceil(nano)) : 0;
-  const int64_t want_tokens = std::clamp<int64_t>(estimate.tokens, 0, int64_t{1} << 50);
-  out.reservation.release();  // a principal reused for another request gives back its old one
-  {
-    std::lock_guard lk(s->mu);
-    // Admitted while what is spent plus what requests in flight hold is below the limit; this
-    // request then holds its own estimate. With estimates at least the real usage, the limit is
-    // overshot by at most the last admitted request's usage, however many arrive at once.
-    const double held = static_cast<double>(s->reserved_nano_usd) * 1e-9;
-    if (m->max_budget && s->spend + held >= *m->max_budget) {
-      char buf[224];
-      if (s->reserved_nano_usd > 0)
-        std::snprintf(buf, sizeof buf,
-                      "Budget has been exceeded: current spend %.6f (plus %.6f reserved by requests in flight), "
-                      "max budget %.6f",
-                      s->spend, held, *m->max_budget);
-      else
-        std::snprintf(buf, sizeof buf, "Budget has been exceeded: current spend %.6f, max budget %.6f", s->spend,
-                      *m->max_budget);
-      message = buf;
-      return Errc::budget_exceeded;
-    }
-    const int64_t minute = now / 60'000'000;
-    if (s->window_minute != minute) {
-      s->window_minute = minute;
-      s->requests_in_window = 0;
-      s->tokens_in_window = 0;
-    }
-    if (m->rpm_limit && s->requests_in_window >= *m->rpm_limit) {
-      message = "Rate limit exceeded: key rpm_limit " + std::to_string(*m->rpm_limit) +
-                " requests per minute";
-      return Errc::rate_limited;
-    }
-    if (m->tpm_limit && s->tokens_in_window + s->reserved_tokens >= *m->tpm_limit) {
-      message = "Rate limit exceeded: key tpm_limit " + std::to_string(*m->tpm_limit) +
-                " tokens per minute";
-      if (s->reserved_tokens > 0)
-        message += " (" + std::to_string(s->reserved_tokens) + " reserved by requests in flight)";
-      return Errc::rate_limited;
-    }
-    ++s->requests_in_window;
-    // Only what a limit of this key counts is held (keys without limits skip the bookkeeping).
-    const int64_t res_nano = m->max_budget ? want_nano : 0;
-    const int64_t res_tokens = m->tpm_limit ? want_tokens : 0;
-    if (res_nano > 0 || res_tokens > 0) {
-      s->reserved_nano_usd += res_nano;
-      s->reserved_tokens += res_tokens;
-      out.reservation.state_ = s;
-      out.reservation.nano_usd_ = res_nano;
-      out.reservation.tokens_ = res_tokens;
-    }
-  }
   out.master = false;
   out.ui_session = false;
   out.key_hash = std::move(hash);
   out.key_alias = m->key_alias;
   out.allowed_models = m->models;
+  out.limits.rpm = m->rpm_limit;
+  out.limits.tpm = m->tpm_limit;
+  out.limits.max_parallel.reset();
+  out.limits.max_budget = m->max_budget;
+  out.key_spend = &s->spend;
+  out.key_state = std::move(s);
   return Errc::ok;
 }
 
+Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_group,
+                             const UsageEstimate& estimate, Principal& out, std::string& message) {
+  if (const Errc e = identify(raw_key, model_group, out, message); e != Errc::ok) return e;
+  AdmissionRequest req;
+  req.add(out.key_check());
+  req.estimate = estimate;
+  req.now_us = now_us();
+  AdmissionResult res;
+  // A store that cannot decide inline (a remote one) leaves the routes unlimited: only the
+  // proxy path waits for it.
+  if (limits_->try_admit(req, out.lease, res) == LimitStore::Decision::pending || res.err == Errc::ok)
+    return Errc::ok;
+  out.clear_identity();
+  message = std::move(res.message);
+  return res.err;
+}
+
 void KeyStoreImpl::record_usage(Principal& p, const RequestRecord& r) {
-  // The counters the reservation holds are the key's, also when it was deleted or replaced
-  // meanwhile (then nothing reads them any more); without a reservation, looked up by hash.
-  std::shared_ptr<KeyState> s = p.reservation.state_;
-  if (!s) {
-    if (p.key_hash.empty()) return;
-    s = find(p.key_hash);
-    if (!s) return;  // deleted meanwhile
-  }
-  int64_t tokens = r.total_tokens > 0 ? r.total_tokens : r.prompt_tokens + r.completion_tokens;
+  const int64_t tokens = r.total_tokens > 0 ? r.total_tokens : r.prompt_tokens + r.completion_tokens;
   const double cost = r.cost_usd.value_or(0.0);
-  const int64_t minute = now_us() / 60'000'000;
-  {
-    std::lock_guard lk(s->mu);
-    if (p.reservation.state_ == s) {  // settled here, in the same step as the usage is added
-      s->reserved_nano_usd -= p.reservation.nano_usd_;
-      s->reserved_tokens -= p.reservation.tokens_;
-      p.reservation.state_.reset();
-      p.reservation.nano_usd_ = p.reservation.tokens_ = 0;
-    }
-    if (s->window_minute != minute) {
-      s->window_minute = minute;
-      s->requests_in_window = 0;
-      s->tokens_in_window = 0;
-    }
-    s->tokens_in_window += tokens;
-    if (cost > 0) {
-      s->spend += cost;
+  // The key's state, also when it was deleted or replaced meanwhile (then nothing reads it).
+  std::shared_ptr<KeyState> s = p.key_state;
+  if (!s && !p.key_hash.empty()) s = find(p.key_hash);
+  if (s && cost > 0) {
+    {
+      std::lock_guard lk(s->mu);
+      s->spend.fetch_add(cost, std::memory_order_acq_rel);
       s->dirty = true;
     }
+    any_dirty_.store(true, std::memory_order_release);
   }
-  if (cost > 0) any_dirty_.store(true, std::memory_order_release);
+  // After the spend: an admission in between counts this cost twice at worst, never not at all.
+  p.lease.settle(tokens, cost, now_us());
 }
 
 // ---- spend persistence ------------------------------------------------------------------------

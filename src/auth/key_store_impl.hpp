@@ -32,19 +32,13 @@ struct KeyMeta {
   int64_t updated_us = 0;
 };
 
-// Usage counters, guarded by `mu` (held for a few instructions; only requests on the same key
-// contend).
+// A key's spend. Its rate, token, parallel and budget counters are the LimitStore's
+// (src/limits/); the budget reads `spend` from here at admission (LimitCheck::spend).
 struct KeyState {
   std::string hash;
   std::shared_ptr<const KeyMeta> meta;  // read/written under KeyTable's mutex
-  std::mutex mu;
-  double spend = 0;
-  int64_t window_minute = 0;            // unix minute of the counters below
-  int64_t requests_in_window = 0;
-  int64_t tokens_in_window = 0;
-  // Held by admitted requests still in flight (KeyReservation), whatever the minute.
-  int64_t reserved_nano_usd = 0;        // 10^-9 USD: integers, so releases return it to 0 exactly
-  int64_t reserved_tokens = 0;
+  std::mutex mu;                        // spend writes and `dirty` (few instructions)
+  std::atomic<double> spend{0};         // USD; read without the lock by admissions
   bool dirty = false;                   // spend changed since the last flush
 };
 
@@ -54,6 +48,8 @@ class KeyStoreImpl final : public VirtualKeyStore {
   ~KeyStoreImpl() override;
 
   using KeyStore::authorize;
+  Errc identify(std::string_view raw_key, std::string_view model_group, Principal& out,
+                std::string& message) override;
   Errc authorize(std::string_view raw_key, std::string_view model_group, const UsageEstimate& estimate,
                  Principal& out, std::string& message) override;
   void record_usage(Principal& p, const RequestRecord& r) override;
@@ -80,6 +76,8 @@ class KeyStoreImpl final : public VirtualKeyStore {
   void write_meta(const std::string& hash, const KeyMeta& m, double spend, bool insert);
 
   KeyStoreOptions opt_;
+  std::unique_ptr<LimitStore> own_limits_;  // when the options name none
+  LimitStore* limits_ = nullptr;
   mutable std::shared_mutex table_mu_;
   std::unordered_map<std::string, std::shared_ptr<KeyState>> table_;
 

@@ -191,10 +191,9 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, RoutePlan
 
   auto deployments = cfg_->find(model);
   if (deferred) {
-    // The key's budget and tpm_limit hold this request's estimate until finish() settles it.
-    const UsageEstimate est = admission_estimate(deployments, scanned);
-    Errc e = w_.app.keys->authorize(key, deployments.empty() ? "" : model, est, who_, msg);
-    if (e != Errc::ok) return e;
+    if (const Errc e = w_.app.keys->identify(key, deployments.empty() ? "" : model, who_, msg); e != Errc::ok)
+      return e;
+    if (const Errc e = admit(admission_estimate(deployments, scanned), msg); e != Errc::ok) return e;
   }
   if (deployments.empty()) {
     msg = "The model `" + model + "` does not exist or you do not have access to it.";
@@ -213,6 +212,41 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, RoutePlan
   return Errc::ok;
 }
 
+Errc ProxyExchange::admit(const UsageEstimate& est, std::string& msg) {
+  // The key's budget and tpm_limit hold this request's estimate until finish() settles it.
+  AdmissionRequest req;
+  req.add(who_.key_check());
+  if (req.empty() || !w_.app.limits) return Errc::ok;  // no limits: nothing to ask
+  req.estimate = est;
+  req.now_us = now_unix_us();
+  LimitStore& store = *w_.app.limits;
+  AdmissionResult res;
+  if (store.try_admit(req, who_.lease, res) == LimitStore::Decision::pending) {
+    auto p = std::make_shared<PendingAdmission>();
+    p->set_request(req);
+    p->keep = who_.key_state;
+    pending_admission_ = std::move(p);
+    return Errc::ok;  // run() waits for the answer before the first attempt
+  }
+  if (res.err == Errc::ok) return Errc::ok;
+  who_.clear_identity();  // a refused request is recorded without its key
+  msg = std::move(res.message);
+  return res.err;
+}
+
+awaitable<Errc> ProxyExchange::admit_remote(std::string& msg) {
+  // The worker never blocks meanwhile; the answer is posted back to it (admission.hpp).
+  const std::shared_ptr<PendingAdmission> st = std::move(pending_admission_);
+  co_await await_admission(*w_.app.limits, st);
+  if (st->result.err == Errc::ok) {
+    who_.lease = std::move(st->lease);
+    co_return Errc::ok;
+  }
+  who_.clear_identity();
+  msg = std::move(st->result.message);
+  co_return st->result.err;
+}
+
 void ProxyExchange::report_attempt(const Outcome& o) {
   AttemptResult r;
   r.deployment = dep_;
@@ -228,6 +262,10 @@ awaitable<bool> ProxyExchange::run() {
   RoutePlan plan;
   if (const Errc e = prepare(msg, param, plan); e != Errc::ok)
     co_return co_await fail(e, msg, param);
+  if (pending_admission_) {  // a remote LimitStore (the in-memory one decides in prepare())
+    const Errc e = co_await admit_remote(msg);
+    if (e != Errc::ok) co_return co_await fail(e, msg);
+  }
   const std::string& model = rec_.model;
   const auto& candidates = plan.candidates;
   Outcome last;

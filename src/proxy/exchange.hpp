@@ -22,6 +22,7 @@
 #include "server/record_observers.hpp"
 #include "server/session.hpp"
 #include "net/spare_buffers.hpp"
+#include "proxy/admission.hpp"
 #include "proxy/client_watch.hpp"
 
 namespace llmgate::proxy {
@@ -211,6 +212,10 @@ class ProxyExchange {
   // What the request may use, for a virtual key's budget and tpm_limit: the body's prompt
   // estimate plus the client's completion limit, priced at the dearest of `deployments`.
   UsageEstimate admission_estimate(const std::vector<const Deployment*>& deployments, bool scanned);
+  // The caller's limits through the LimitStore (App::limits): decided inline, or left in
+  // pending_admission_ for run() to wait on (admit_remote).
+  Errc admit(const UsageEstimate& est, std::string& msg);
+  awaitable<Errc> admit_remote(std::string& msg);
   // Whether an upstream SSE event's data is a JSON object. Uses the client's body scan, which
   // is free once a stream has started (release_request_bodies): nothing allocated per event.
   bool event_is_json_object(std::string_view data);
@@ -226,6 +231,7 @@ class ProxyExchange {
   std::shared_ptr<const Config> cfg_;
   RequestRecord rec_;
   Principal who_;
+  std::shared_ptr<PendingAdmission> pending_admission_;  // a remote store's answer, awaited by run()
   const Deployment* dep_ = nullptr;
   bool stream_ = false;
   bool client_include_usage = false;

@@ -73,7 +73,7 @@ class MetricsObserver final : public RecordObserver {
   App& app_;
 };
 
-// A virtual key's spend and tokens; settles the reservation its admission made.
+// A virtual key's spend; then settles the lease its admission took (KeyStore::record_usage).
 class KeySpendObserver final : public RecordObserver {
  public:
   explicit KeySpendObserver(App& app) : app_(app) {}
@@ -83,6 +83,17 @@ class KeySpendObserver final : public RecordObserver {
 
  private:
   App& app_;
+};
+
+// Settles what the LimitStore still holds for the request (a virtual key's lease is settled by
+// the key spend observer, after the key's spend): its tokens and cost counted, its slots freed.
+class LimitAccountingObserver final : public RecordObserver {
+ public:
+  void on_record(const RequestRecord& rec, const RecordContext& ctx) override {
+    if (!ctx.who.lease.held()) return;
+    const int64_t tokens = rec.total_tokens > 0 ? rec.total_tokens : rec.prompt_tokens + rec.completion_tokens;
+    ctx.who.lease.settle(tokens, rec.cost_usd.value_or(0.0), rec.end_us);
+  }
 };
 
 class LedgerObserver final : public RecordObserver {
@@ -105,6 +116,7 @@ void add_record_observers(RecordObservers& list, App& app, RequestLog& log, int 
   list.add(std::make_unique<RequestLogLine>(log, worker_index));
   list.add(std::make_unique<MetricsObserver>(app));
   list.add(std::make_unique<KeySpendObserver>(app));
+  list.add(std::make_unique<LimitAccountingObserver>());
   list.add(std::make_unique<LedgerObserver>(app));  // last: the queue keeps the record
 }
 

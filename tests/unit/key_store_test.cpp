@@ -390,8 +390,8 @@ TEST_F(KeyStoreTest, BudgetCountsReservationsOfRequestsInFlight) {
       EXPECT_EQ(e, Errc::budget_exceeded);
       break;
     }
-    EXPECT_TRUE(p.reservation.held());
-    EXPECT_EQ(p.reservation.nano_usd(), 7'000'000);
+    EXPECT_TRUE(p.lease.held());
+    EXPECT_EQ(p.lease.nano_usd(), 7'000'000);
     in_flight.push_back(std::move(p));
     ASSERT_LT(in_flight.size(), 50u);
   }
@@ -404,7 +404,7 @@ TEST_F(KeyStoreTest, BudgetCountsReservationsOfRequestsInFlight) {
     r.cost_usd = 0.006;
     r.total_tokens = 10;
     store_->record_usage(p, r);
-    EXPECT_FALSE(p.reservation.held());
+    EXPECT_FALSE(p.lease.held());
   }
   json info = call_json("GET", "/key/info?key=" + key, nullptr);
   EXPECT_NEAR(info["info"]["spend"].get<double>(), 0.03, 1e-12);
@@ -425,15 +425,15 @@ TEST_F(KeyStoreTest, ReservationIsReleasedExactlyOnceOnEveryPath) {
     ASSERT_EQ(store_->authorize(key, "m", est, p, msg), Errc::ok) << msg;
     Principal q;
     EXPECT_EQ(store_->authorize(key, "m", est, q, msg), Errc::budget_exceeded);
-    EXPECT_FALSE(q.reservation.held());
+    EXPECT_FALSE(q.lease.held());
   }  // destroyed without settling (a request torn down): released
   {
     Principal p;
     ASSERT_EQ(store_->authorize(key, "m", est, p, msg), Errc::ok) << msg;
-    p.reservation.release();
-    p.reservation.release();  // a second release gives nothing back twice
+    p.lease.release();
+    p.lease.release();  // a second release gives nothing back twice
     Principal moved = std::move(p);
-    EXPECT_FALSE(moved.reservation.held());
+    EXPECT_FALSE(moved.lease.held());
   }
   {
     Principal p;
@@ -459,8 +459,8 @@ TEST_F(KeyStoreTest, TpmCountsReservationsAcrossTheMinute) {
   for (int i = 0; i < 10; ++i) {
     Principal p;
     if (store_->authorize(key, "m", est, p, msg) != Errc::ok) break;
-    EXPECT_EQ(p.reservation.tokens(), 30);
-    EXPECT_EQ(p.reservation.nano_usd(), 0);  // no budget on this key: no cost held
+    EXPECT_EQ(p.lease.tokens(), 30);
+    EXPECT_EQ(p.lease.nano_usd(), 0);  // no budget on this key: no cost held
     in_flight.push_back(std::move(p));
   }
   EXPECT_EQ(in_flight.size(), 4u);  // 0, 30, 60, 90 < 100
