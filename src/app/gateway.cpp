@@ -13,7 +13,7 @@
 #include "app/logging.hpp"
 #include "app/signals.hpp"
 #include "app/stores.hpp"
-#include "handlers/builtin.hpp"
+#include "admin/builtin.hpp"
 #include "llmgate/app.hpp"
 #include "llmgate/health.hpp"
 #include "llmgate/ui.hpp"

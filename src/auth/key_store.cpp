@@ -1,5 +1,5 @@
 // Virtual keys: the in-memory table (hot path), its persistence and the spend flusher.
-// The management operations are in key_store_admin.cpp, the HTTP routes in key_store_routes.cpp.
+// The management operations are in key_store_admin.cpp, the HTTP routes in src/admin/key_routes.cpp.
 #include <spdlog/spdlog.h>
 
 #include "llmgate/json_limits.hpp"

@@ -1,4 +1,4 @@
-// The virtual-key management API (src/auth/key_store_routes.cpp, key_store_admin.cpp) through
+// The virtual-key management API (src/admin/key_routes.cpp, key_store_admin.cpp) through
 // its Beast-free route handlers, against a key database in a temporary directory. An input is
 // "METHOD /key/...?query" on the first line, then the body. Whatever the body, the answer is JSON,
 // an OpenAI error when it is one, never a 500, and the handler never throws.

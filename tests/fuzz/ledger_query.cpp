@@ -1,4 +1,4 @@
-// The dashboard and spend API's query parameters (src/store/ledger_routes.cpp,
+// The dashboard and spend API's query parameters (src/admin/ledger_routes.cpp,
 // ledger_queries.cpp) through the Beast-free route handlers, against a small ledger in a
 // temporary directory. An input is "GET /llmgate/api/...?query" (first line). Any parameters get
 // an answer: 200 with JSON or a 400 naming the parameter, never a database error or a 500.

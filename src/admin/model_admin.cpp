@@ -5,7 +5,7 @@
 
 #include <mutex>
 
-#include "handlers/model_admin_store.hpp"
+#include "admin/model_admin_store.hpp"
 #include "llmgate/app.hpp"
 #include "llmgate/clock.hpp"
 #include "llmgate/json_limits.hpp"

@@ -6,7 +6,7 @@
 #include "llmgate/clock.hpp"
 #include "llmgate/health.hpp"
 #include "llmgate/version.hpp"
-#include "handlers/builtin.hpp"
+#include "admin/builtin.hpp"
 
 namespace llmgate {
 

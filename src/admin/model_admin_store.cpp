@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "handlers/model_admin_store.hpp"
+#include "admin/model_admin_store.hpp"
 #include "llmgate/address_policy.hpp"
 #include "llmgate/json_limits.hpp"
 #include "llmgate/model_store.hpp"
