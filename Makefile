@@ -20,7 +20,7 @@ CONCURRENCY ?= 4
 OVERLAY ?= production
 IMAGE ?= llmgate:local
 
-.PHONY: help build run test bench start stop restart status health logs traffic smoke load \
+.PHONY: help build run test format tidy bench start stop restart status health logs traffic smoke load \
         image secret render deploy-openshift deploy-kubernetes test-deploy
 
 help: ## this list
@@ -34,6 +34,12 @@ run: ## install deps, build, run the demo gateway in the foreground (scripts/run
 
 test: ## the whole test suite (scripts/test.sh)
 	scripts/test.sh
+
+format: ## format the C++ sources in place (scripts/format.sh; CHECK=1: only list what differs)
+	scripts/format.sh $(if $(CHECK),--check)
+
+tidy: ## clang-tidy over src/ with the last build's compile database (scripts/tidy.sh)
+	scripts/tidy.sh
 
 bench: ## benchmarks (bench/run.sh)
 	bench/run.sh

@@ -3,7 +3,8 @@
 # everything is already there. Shared by the README's commands and the Dockerfile build stage.
 #   scripts/install-deps.sh            build dependencies
 #   scripts/install-deps.sh --test     + test/bench tools (Node packages, chromium, nginx, wrk,
-#                                        clang and libFuzzer for scripts/fuzz.sh)
+#                                        clang and libFuzzer for scripts/fuzz.sh, clang-format-14
+#                                        and clang-tidy-14 for scripts/format.sh and scripts/tidy.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,7 @@ BUILD_PKGS=(build-essential cmake ninja-build ccache pkg-config git ca-certifica
   libboost1.81-dev libboost-system1.81-dev nlohmann-json3-dev libyaml-cpp-dev libsqlitecpp-dev
   libsqlite3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libssl-dev zlib1g-dev nodejs npm)
 TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev chromium sqlite3 curl openssl
-  nginx-light wrk procps clang-14 libclang-rt-14-dev)
+  nginx-light wrk procps clang-14 libclang-rt-14-dev clang-format-14 clang-tidy-14)
 
 pkgs=("${BUILD_PKGS[@]}")
 [ "$WANT_TEST" = 1 ] && pkgs+=("${TEST_PKGS[@]}")

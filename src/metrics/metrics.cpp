@@ -251,7 +251,7 @@ struct Metrics::Impl {
                      std::string_view key_alias, std::string_view status, std::string_view exc) {
     const std::string rm(requested_model), kh(key_hash), ka(key_alias);
     const std::string model = dep ? dep->litellm_model_name : "";
-    auto user_labels = [&](Labels extra) {
+    auto user_labels = [&](const Labels& extra) {
       Labels l{{"end_user", ""}, {"hashed_api_key", kh}, {"api_key_alias", ka},
                {"team", ""},     {"team_alias", ""},    {"user", ""}};
       for (auto& [k, v] : extra) l[k] = v;
