@@ -15,7 +15,7 @@ using nlohmann::json;
 
 namespace {
 
-// Forty words (their cap and truncation flag in the ledger: tests/unit/proxy_mock_test.cpp).
+// Forty words (their cap and truncation flag in the ledger: tests/unit/proxy/proxy_mock_test.cpp).
 std::string long_text() {
   std::string s;
   for (int i = 0; i < 40; ++i) s += (i ? " word" : "word") + std::to_string(i);
