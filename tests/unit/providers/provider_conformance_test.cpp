@@ -14,6 +14,11 @@
 #include "provider_fixtures.hpp"
 
 namespace llmgate {
+
+// GoogleTest prints a parameter in a test's description (ctest shows it for a skipped case): the
+// provider's name, not the entry's address. Outside the unnamed namespace so ADL finds it.
+void PrintTo(const ProviderEntry* e, std::ostream* os) { *os << (e ? e->name : "null"); }
+
 namespace {
 
 using json = nlohmann::json;
