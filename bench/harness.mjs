@@ -5,10 +5,11 @@
 //
 //   node bench/harness.mjs [--quick] [--duration-s 8] [--rounds 3] [--soak-s 60]
 //        [--streams 1000] [--max-other 0.15] [--retries 2] [--out bench/results]
-//        [--only direct,nginx,llmgate,llmgate-nolog,llmgate-vkey,llmgate-busypoll,portkey] [--scenarios ns_c1,ns_c50,st_c1,st_c50]
+//        [--only direct,nginx,llmgate,llmgate-nolog,llmgate-vkey,llmgate-busypoll,portkey,baseline,baseline-nolog] [--scenarios ns_c1,ns_c50,st_c1,st_c50]
 //        [--no-docs] [--no-profile] [--skip-streams]
 //   node bench/harness.mjs --sizing [--quick] [--busy-poll-us N]   (only the sizing table of docs/operations.md)
-// Environment: LLMGATE_BIN, LEDGER_BENCH (path of llmgate_ledger_bench), GW_CPU (default 1),
+// Environment: LLMGATE_BIN, BASELINE_BIN (another llmgate build, for the baseline contenders),
+// LEDGER_BENCH (path of llmgate_ledger_bench), GW_CPU (default 1),
 // LOAD_CPU (default 0), BUSY_POLL_US (the llmgate-busypoll contender's window, default 300),
 // WRITER_CPU (unset: llmgate's ledger writer shares GW_CPU; set, it gets that CPU of its own at
 // 50 connections, for machines with a third core).
@@ -45,6 +46,7 @@ const LOAD_CPU = process.env.LOAD_CPU ?? (ncpu > 1 ? '0' : '');
 const WRITER_CPU = process.env.WRITER_CPU ?? '';
 const HZ = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const llmgateBin = process.env.LLMGATE_BIN || path.join(repo, 'build-bench/llmgate');
+const baselineBin = process.env.BASELINE_BIN || '';
 const ledgerBench = process.env.LEDGER_BENCH || path.join(repo, 'build-bench/bench/llmgate_ledger_bench');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'llmgate-bench-'));
 const log = (...a) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -350,12 +352,18 @@ const contenders = {
   // load for the wake-ups that dominate the 1-connection latency on a VM.
   'llmgate-busypoll': { label: `llmgate (ledger on, busy poll ${BUSY_POLL_US} us)`, path: '/v1/chat/completions', streamPath: '/v1/chat/completions', headers: [], streamHeaders: [], ready: '/health/readiness',
     launch(port) { return launchLlmgate('llmgate-busypoll', port, false, [`  busy_poll_microseconds: ${BUSY_POLL_US}`]); } },
+  // Another llmgate build (BASELINE_BIN, e.g. the commit before a change) with llmgate's and
+  // llmgate-nolog's configs, measured in the same rounds: a change's cost as a same-run ratio.
+  baseline: { label: 'baseline llmgate (ledger on)', path: '/v1/chat/completions', streamPath: '/v1/chat/completions', headers: [], streamHeaders: [], ready: '/health/readiness',
+    launch(port) { return launchLlmgate('baseline', port, false, [], baselineBin); } },
+  'baseline-nolog': { label: 'baseline llmgate (ledger off)', path: '/v1/chat/completions', streamPath: '/v1/chat/completions', headers: [], streamHeaders: [], ready: '/health/readiness',
+    launch(port) { return launchLlmgate('baseline-nolog', port, true, [], baselineBin); } },
   portkey: { label: 'Portkey gateway', path: '/v1/chat/completions', streamPath: '/v1/chat/completions', ready: '/',
     headers: ['x-portkey-provider: openai', `x-portkey-custom-host: ${mockBase}/v1`],
     streamHeaders: ['x-portkey-provider: openai', `x-portkey-custom-host: ${mockBase}/stream/v1`],
     launch(port) { return start('portkey', GW_CPU, 'node', [path.join(here, 'portkey/start.mjs'), `--port=${port}`]); } },
 };
-function launchLlmgate(name, port, ledgerOff, llmgateSettings = []) {
+function launchLlmgate(name, port, ledgerOff, llmgateSettings = [], bin = llmgateBin) {
   const db = path.join(tmp, `${name}.db`);
   fs.writeFileSync(path.join(tmp, `${name}.yaml`), [
     'model_list:',
@@ -366,10 +374,11 @@ function launchLlmgate(name, port, ledgerOff, llmgateSettings = []) {
     'general_settings:', '  master_key: sk-bench-master', `  database_url: "sqlite:///${db}"`,
     ...(ledgerOff ? ['  disable_spend_logs: true'] : []),
     ...(llmgateSettings.length ? ['llmgate_settings:', ...llmgateSettings] : []), ''].join('\n'));
-  return start(name, GW_CPU, llmgateBin, ['--config', path.join(tmp, `${name}.yaml`), '--host', '127.0.0.1', '--port', String(port), '--workers', '1']);
+  return start(name, GW_CPU, bin, ['--config', path.join(tmp, `${name}.yaml`), '--host', '127.0.0.1', '--port', String(port), '--workers', '1']);
 }
 const names = opt.only.split(',').filter((n) => contenders[n]);
 if (names.includes('llmgate') && !fs.existsSync(llmgateBin)) throw new Error(`llmgate binary not found: ${llmgateBin} (set LLMGATE_BIN)`);
+if (names.some((n) => n.startsWith('baseline')) && !(baselineBin && fs.existsSync(baselineBin))) throw new Error('the baseline contenders need BASELINE_BIN (another llmgate binary)');
 if (names.includes('portkey') && !fs.existsSync(path.join(here, 'portkey/node_modules/@portkey-ai/gateway'))) throw new Error('run npm ci in bench/portkey first');
 
 const results = { meta: {}, notes: [], startup: {}, idle_rss_kb: {}, cells: [], medians: {}, streams1k: {}, soak: null, profile: null, ledger_writer: null };
