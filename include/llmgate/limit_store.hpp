@@ -183,6 +183,10 @@ class LimitStore {
     try_admit(req, l, r);
     done(std::move(r), std::move(l));
   }
+
+  // The scope is gone for good (a deleted key): its counters may be dropped. Leases still held
+  // keep their share alive and give it back as usual. Any thread.
+  virtual void forget(ScopeKind kind, std::string_view id) { (void)kind, (void)id; }
 };
 
 // The store named by the config (today always the process-wide in-memory store).

@@ -370,6 +370,7 @@ KeyResult KeyStoreImpl::remove(const json& req) {
     std::unique_lock lk(table_mu_);
     for (const auto& h : hashes) table_.erase(h);
   }
+  for (const auto& h : hashes) limits_->forget(ScopeKind::key, h);
   return {Errc::ok, {}, json{{"deleted_keys", hashes}}};
 }
 

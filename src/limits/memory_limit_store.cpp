@@ -141,6 +141,12 @@ std::shared_ptr<MemoryScope> MemoryLimitStore::scope(ScopeKind kind, std::string
   return it->second;
 }
 
+void MemoryLimitStore::forget(ScopeKind kind, std::string_view id) {
+  Map& m = maps_[static_cast<std::size_t>(kind) % maps_.size()];
+  std::unique_lock lk(mu_);
+  if (auto it = m.find(id); it != m.end()) m.erase(it);
+}
+
 std::size_t MemoryLimitStore::size() const {
   std::shared_lock lk(mu_);
   std::size_t n = 0;

@@ -44,6 +44,7 @@ class MemoryLimitStore final : public LimitStore {
   Decision try_admit(const AdmissionRequest& req, LimitLease& lease, AdmissionResult& out) override;
   // The scope's state, created on first use. Any thread.
   std::shared_ptr<MemoryScope> scope(ScopeKind kind, std::string_view id);
+  void forget(ScopeKind kind, std::string_view id) override;
   std::size_t size() const;
 
  private:

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "limits/memory_limit_store.hpp"
 #include "llmgate/app.hpp"
 #include "llmgate/keys.hpp"
 #include "llmgate/storage.hpp"
@@ -28,6 +29,7 @@ constexpr int64_t kMinute = 60'000'000;
 
 class KeyStoreTest : public ::testing::Test {
  protected:
+  LimitStore* limits_ = nullptr;  // null: the key store's own in-memory store
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = fs::temp_directory_path() /
@@ -51,6 +53,7 @@ class KeyStoreTest : public ::testing::Test {
     o.repository = open_key_repository(where);
     o.flush_interval_s = flush_interval_s;
     o.now_us = [this] { return now_.load(); };
+    o.limits = limits_;
     store_ = VirtualKeyStore::open(o);
     app_.keys = store_.get();
   }
@@ -527,6 +530,22 @@ TEST_F(KeyStoreTest, DeleteByKeyHashOrAliasIsAllOrNothing) {
   // Deletion is persistent.
   reopen();
   EXPECT_EQ(store_->size(), 0u);
+}
+
+TEST_F(KeyStoreTest, DeletedKeysLeaveNoCountersInTheLimitStore) {
+  auto mem = make_memory_limit_store();
+  limits_ = mem.get();
+  reopen();
+  auto [k1, g1] = generate({{"rpm_limit", 5}});
+  auto [k2, g2] = generate({{"rpm_limit", 5}});
+  EXPECT_EQ(authorize(k1, "m"), Errc::ok);
+  EXPECT_EQ(authorize(k2, "m"), Errc::ok);
+  auto& counters = static_cast<limits::MemoryLimitStore&>(*mem);
+  EXPECT_EQ(counters.size(), 2u);
+  call_json("POST", "/key/delete", {{"keys", {k1}}});
+  EXPECT_EQ(counters.size(), 1u);  // k2's window is still counted
+  app_.keys = nullptr;
+  store_.reset();  // before the limit store it points at
 }
 
 TEST_F(KeyStoreTest, KeysAndSpendSurviveReopen) {

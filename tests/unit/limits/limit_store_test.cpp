@@ -344,3 +344,20 @@ TEST_F(LimitStoreTest, AsyncStoreAnswersThroughTheCallbackOnAnotherThread) {
   });
   EXPECT_TRUE(called);
 }
+
+TEST_F(LimitStoreTest, AForgottenScopeIsDroppedAndItsLeasesStillGiveBack) {
+  ScopeLimits l;
+  l.max_parallel = 1;
+  const AdmissionRequest r = request(l);
+  auto& mem = static_cast<limits::MemoryLimitStore&>(*store_);
+  auto state = mem.scope(ScopeKind::key, "k1");
+  LimitLease held;
+  ASSERT_EQ(admit(r, held), Errc::ok);
+  EXPECT_EQ(mem.size(), 1u);
+  store_->forget(ScopeKind::key, "k1");
+  store_->forget(ScopeKind::key, "never-seen");  // nothing to drop
+  EXPECT_EQ(mem.size(), 0u);
+  held.release();  // the lease kept the old state alive
+  std::lock_guard lk(state->mu);
+  EXPECT_EQ(state->in_flight, 0);
+}
