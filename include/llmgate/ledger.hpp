@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmgate/config.hpp"
+#include "llmgate/ledger_reader.hpp"
 #include "llmgate/record.hpp"
 
 namespace llmgate {
@@ -40,6 +41,8 @@ class Ledger : public RecordSink {
   // They return JSON ready to send, and throw std::invalid_argument for bad parameters.
   virtual nlohmann::json query(const std::string& name,
                                const std::multimap<std::string, std::string>& params) = 0;
+  // The typed read queries (llmgate/ledger_reader.hpp); same threading as query().
+  virtual LedgerReader& reader() = 0;
   virtual std::string database_path() const = 0;
 };
 
