@@ -4,12 +4,18 @@
 // JSON the routes send live in src/admin/ (ledger_params.cpp, ledger_json.cpp).
 // Readers run on reader threads (never the writer's), block, and throw std::runtime_error when
 // the database is unavailable.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace llmgate {
+
+// Latency histogram buckets of the usage rollups (upper bounds in ms; the last is +inf).
+constexpr std::array<double, 16> kLatencyBucketsMs = {
+    50, 100, 200, 350, 500, 750, 1000, 1500, 2500, 4000, 6000, 10000, 20000, 40000, 90000,
+    1e300};
 
 // [start_us, end_us), unix microseconds.
 struct LedgerTimeRange {
@@ -94,6 +100,61 @@ struct SpendLogRow {
   std::string key_alias;
 };
 
+enum class UsageBucket { hour, day };
+enum class UsageGroupBy { none, model, key };
+
+struct UsageFilter {
+  LedgerTimeRange range;
+  UsageBucket bucket = UsageBucket::hour;
+  UsageGroupBy group_by = UsageGroupBy::none;
+};
+
+// Sums over a set of requests (one rollup bucket, one model, one key, or all).
+struct UsageFigures {
+  int64_t requests = 0, errors = 0;
+  int64_t prompt_tokens = 0, completion_tokens = 0, total_tokens = 0;
+  double cost = 0;
+  int64_t cache_hits = 0;
+  int64_t cost_unknown_requests = 0;
+  std::array<int64_t, kLatencyBucketsMs.size()> latency{};  // requests per latency bucket
+};
+
+struct UsagePoint {
+  int64_t t = 0;          // bucket start, unix seconds
+  std::string group;      // model group or key hash; empty: none / unknown
+  std::string key_alias;  // group_by key only
+  UsageFigures figures;
+};
+
+struct ModelUsage {
+  std::string model_group;  // empty: unknown
+  UsageFigures figures;
+};
+
+struct KeyUsage {
+  std::string key_hash, key_alias;  // empty hash: requests without a key
+  UsageFigures figures;
+};
+
+// Over a time range (hour granularity at its edges): per model (most requests first), per key
+// (most cost first), and the totals. At most 1000 models and 1000 keys.
+struct UsageSummary {
+  std::vector<ModelUsage> by_model;
+  std::vector<KeyUsage> by_key;
+  UsageFigures totals;
+};
+
+struct LedgerTableRows {
+  std::string table;
+  int64_t rows = 0;
+};
+
+struct LedgerDbStats {
+  std::string database_path;
+  int64_t database_bytes = 0, wal_bytes = 0;
+  std::vector<LedgerTableRows> rows;  // spend_logs and each rollup table
+};
+
 class LedgerReader {
  public:
   virtual ~LedgerReader() = default;
@@ -103,6 +164,13 @@ class LedgerReader {
   virtual std::optional<LogDetail> log(const std::string& request_id) = 0;
   // Newest first, at most 1000 rows.
   virtual std::vector<SpendLogRow> spend_logs(const SpendLogFilter& filter) = 0;
+  // The usage rollups as a time series, ordered by bucket then group (at most 100000 points).
+  virtual std::vector<UsagePoint> usage(const UsageFilter& filter) = 0;
+  virtual UsageSummary summary(const LedgerTimeRange& range) = 0;
+  // Total known cost of every request ever recorded (LiteLLM's /global/spend).
+  virtual double total_spend() = 0;
+  // Database size and row counts (the writer's counters are Ledger::stats()).
+  virtual LedgerDbStats db_stats() = 0;
 };
 
 }  // namespace llmgate

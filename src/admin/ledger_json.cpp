@@ -1,5 +1,6 @@
 // LedgerReader rows -> the JSON the ledger routes send: the dashboard API (docs/api.md) and
-// LiteLLM's /spend/logs field names and formats.
+// LiteLLM's /spend/logs and /global/spend field names and formats.
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
@@ -12,6 +13,47 @@ namespace llmgate::admin {
 using nlohmann::json;
 
 namespace {
+
+// Percentile (0..1) from the bucket counts, linear inside the bucket; 0 when empty.
+double histogram_quantile(const std::array<int64_t, 16>& counts, double q) {
+  int64_t total = 0;
+  for (auto c : counts) total += c;
+  if (total <= 0) return 0;
+  double rank = q * static_cast<double>(total);
+  double cum = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    double next = cum + static_cast<double>(counts[i]);
+    if (counts[i] > 0 && next >= rank) {
+      double lo = i == 0 ? 0 : kLatencyBucketsMs[i - 1];
+      double hi = i + 1 == counts.size() ? lo * 2 : kLatencyBucketsMs[i];
+      double frac = (rank - cum) / static_cast<double>(counts[i]);
+      return lo + (hi - lo) * frac;
+    }
+    cum = next;
+  }
+  return kLatencyBucketsMs[counts.size() - 2];
+}
+
+// The figures of a rollup aggregate: sums, rates and latency percentiles.
+json figures_json(const UsageFigures& f) {
+  json j;
+  j["requests"] = f.requests;
+  j["errors"] = f.errors;
+  j["prompt_tokens"] = f.prompt_tokens;
+  j["completion_tokens"] = f.completion_tokens;
+  j["total_tokens"] = f.total_tokens;
+  j["cost"] = f.cost;
+  j["cost_unknown_requests"] = f.cost_unknown_requests;
+  j["cache_hits"] = f.cache_hits;
+  const double req = static_cast<double>(f.requests);
+  j["error_rate"] = f.requests ? static_cast<double>(f.errors) / req : 0.0;
+  j["cache_hit_rate"] = f.requests ? static_cast<double>(f.cache_hits) / req : 0.0;
+  j["p50_ms"] = std::round(histogram_quantile(f.latency, 0.50) * 10) / 10;
+  j["p95_ms"] = std::round(histogram_quantile(f.latency, 0.95) * 10) / 10;
+  return j;
+}
+
+std::string group_name(const std::string& v, const char* empty) { return v.empty() ? empty : v; }
 
 json opt_cost(const std::optional<double>& c) { return c ? json(*c) : json(nullptr); }
 
@@ -139,6 +181,72 @@ json spend_logs_json(const std::vector<SpendLogRow>& rows) {
   return arr;
 }
 
+json usage_json(const UsageFilter& f, const std::vector<UsagePoint>& series) {
+  json arr = json::array();
+  for (const auto& pt : series) {
+    json row = figures_json(pt.figures);
+    row["t"] = pt.t;
+    if (f.group_by == UsageGroupBy::none) row["group"] = "all";
+    else if (f.group_by == UsageGroupBy::model) row["group"] = group_name(pt.group, "unknown");
+    else {
+      row["group"] = group_name(pt.group, "none");
+      row["key_alias"] = pt.key_alias;
+    }
+    arr.push_back(std::move(row));
+  }
+  const char* bucket = f.bucket == UsageBucket::hour ? "hour" : "day";
+  const char* group_by = f.group_by == UsageGroupBy::none    ? "none"
+                         : f.group_by == UsageGroupBy::model ? "model"
+                                                             : "key";
+  return json{{"bucket", bucket}, {"group_by", group_by}, {"series", std::move(arr)}};
+}
+
+json summary_json(const LedgerTimeRange& r, const UsageSummary& s) {
+  json out;
+  json by_model = json::array();
+  for (const auto& m : s.by_model) {
+    json row = figures_json(m.figures);
+    row["model"] = group_name(m.model_group, "unknown");
+    by_model.push_back(std::move(row));
+  }
+  out["by_model"] = std::move(by_model);
+  out["totals"] = figures_json(s.totals);
+  json by_key = json::array(), top = json::array();
+  for (const auto& k : s.by_key) {
+    json row = figures_json(k.figures);
+    row["key_hash"] = k.key_hash;
+    row["key_alias"] = k.key_alias;
+    if (top.size() < 10)
+      top.push_back({{"key_hash", row["key_hash"]}, {"key_alias", row["key_alias"]},
+                     {"cost", row["cost"]}, {"requests", row["requests"]}});
+    by_key.push_back(std::move(row));
+  }
+  out["by_key"] = std::move(by_key);
+  out["top_keys"] = std::move(top);
+  out["start"] = static_cast<double>(r.start_us) / 1e6;
+  out["end"] = static_cast<double>(r.end_us) / 1e6;
+  return out;
+}
+
+json stats_json(const LedgerDbStats& db, const LedgerStats& ls) {
+  json rows = json::object();
+  for (const auto& t : db.rows) rows[t.table] = t.rows;
+  return json{{"database_path", db.database_path},
+              {"database_bytes", db.database_bytes},
+              {"wal_bytes", db.wal_bytes},
+              {"rows", rows},
+              {"writer",
+               {{"queued", ls.queued},
+                {"queued_bytes", ls.queued_bytes},
+                {"written", ls.written},
+                {"dropped", ls.dropped},
+                {"db_errors", ls.db_errors},
+                {"batches", ls.batches},
+                {"last_batch_seconds", ls.last_batch_seconds}}}};
+}
+
+json global_spend_json(double spend) { return json{{"spend", spend}, {"max_budget", nullptr}}; }
+
 json ledger_query(Ledger& ledger, const std::string& name, const QueryParams& p) {
   if (name == "logs") return log_page_json(ledger.reader().logs(parse_log_filter(p)));
   if (name == "spend_logs") return spend_logs_json(ledger.reader().spend_logs(parse_spend_log_filter(p)));
@@ -148,7 +256,17 @@ json ledger_query(Ledger& ledger, const std::string& name, const QueryParams& p)
     auto d = ledger.reader().log(it->second);
     return d ? log_detail_json(*d) : json(nullptr);
   }
-  return ledger.query(name, p);
+  if (name == "usage") {
+    const UsageFilter f = parse_usage_filter(p);
+    return usage_json(f, ledger.reader().usage(f));
+  }
+  if (name == "summary") {
+    const LedgerTimeRange r = parse_time_range(p);
+    return summary_json(r, ledger.reader().summary(r));
+  }
+  if (name == "stats") return stats_json(ledger.reader().db_stats(), ledger.stats());
+  if (name == "global_spend") return global_spend_json(ledger.reader().total_spend());
+  throw std::invalid_argument("unknown query '" + name + "'");
 }
 
 }  // namespace llmgate::admin

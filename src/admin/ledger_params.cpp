@@ -81,13 +81,32 @@ LogCursor cursor(const std::string& c) {
 
 LogFilter parse_log_filter(const QueryParams& p) {
   LogFilter f;
-  f.range = time_range(p, "start", "end", kDayUs);
+  f.range = parse_time_range(p);
   f.limit = int_param(p, "limit", 50, 1, 200);
   f.model = param(p, "model").value_or("");
   f.key = param(p, "key").value_or("");
   if (auto sc = param(p, "status_class")) f.status = status_class(*sc);
   if (auto c = param(p, "cursor")) f.cursor = cursor(*c);
   f.text = param(p, "q");
+  return f;
+}
+
+LedgerTimeRange parse_time_range(const QueryParams& p) {
+  return time_range(p, "start", "end", kDayUs);
+}
+
+UsageFilter parse_usage_filter(const QueryParams& p) {
+  UsageFilter f;
+  f.range = parse_time_range(p);
+  const std::string bucket = param(p, "bucket").value_or("hour");
+  if (bucket == "hour") f.bucket = UsageBucket::hour;
+  else if (bucket == "day") f.bucket = UsageBucket::day;
+  else throw std::invalid_argument("invalid 'bucket': expected hour or day");
+  const std::string group_by = param(p, "group_by").value_or("none");
+  if (group_by == "none") f.group_by = UsageGroupBy::none;
+  else if (group_by == "model") f.group_by = UsageGroupBy::model;
+  else if (group_by == "key") f.group_by = UsageGroupBy::key;
+  else throw std::invalid_argument("invalid 'group_by': expected none, model or key");
   return f;
 }
 

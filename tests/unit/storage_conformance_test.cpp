@@ -201,11 +201,25 @@ TEST_P(StorageConformance, LedgerRowsComeBackThroughQueries) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].request_id, "req-4");
 
-  const auto usage = st->ledger->query("usage", {});
-  EXPECT_TRUE(usage.is_object()) << usage.dump();
-  const auto summary = st->ledger->query("summary", {});
-  ASSERT_TRUE(summary.is_object()) << summary.dump();
-  EXPECT_NE(summary.dump().find("20"), std::string::npos) << summary.dump();
+  UsageFilter by_hour;
+  by_hour.range = recent(1).range;
+  int64_t in_series = 0;
+  for (const auto& pt : reader.usage(by_hour)) in_series += pt.figures.requests;
+  EXPECT_EQ(in_series, 20);
+  by_hour.group_by = UsageGroupBy::model;
+  const auto per_model = reader.usage(by_hour);
+  ASSERT_FALSE(per_model.empty());
+  EXPECT_TRUE(per_model[0].group == "gpt-4o" || per_model[0].group == "llama");
+  const UsageSummary summary = reader.summary(recent(1).range);
+  EXPECT_EQ(summary.totals.requests, 20);
+  EXPECT_EQ(summary.totals.errors, 2);
+  EXPECT_EQ(summary.by_model.size(), 2u);
+  EXPECT_EQ(summary.by_key.size(), 2u);
+  EXPECT_GT(reader.total_spend(), 0.0);
+  const LedgerDbStats db = reader.db_stats();
+  ASSERT_FALSE(db.rows.empty());
+  EXPECT_EQ(db.rows[0].table, "spend_logs");
+  EXPECT_EQ(db.rows[0].rows, 20);
 }
 
 TEST_P(StorageConformance, SchemaVersionIsRecordedAndReopenKeepsEverything) {

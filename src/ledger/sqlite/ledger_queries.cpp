@@ -1,8 +1,7 @@
-// Read queries of the SQLite ledger (reader threads): the connection pool, the dispatch by
-// name of the untyped queries, and the stats query. Every query is bounded in time and binds
-// all parameters; SQL text is assembled only from fixed fragments. The query families are in
-// ledger_queries_logs.cpp (LedgerReader: logs, one log, spend logs) and ledger_queries_usage.cpp
-// (usage, summary, global spend).
+// The SQLite LedgerReader (reader threads): the connection pool, the plan-trace test hook and
+// the database stats. Every query is bounded in time and binds all parameters; SQL text is
+// assembled only from fixed fragments. The query families are in ledger_queries_logs.cpp (logs,
+// one log, spend logs) and ledger_queries_usage.cpp (usage, summary, total spend).
 #include <sqlite3.h>
 
 #include <SQLiteCpp/Exception.h>
@@ -41,21 +40,6 @@ void SqliteLedger::release_reader(std::unique_ptr<SQLite::Database> db) {
   if (readers_.size() < 8) readers_.push_back(std::move(db));
 }
 
-nlohmann::json SqliteLedger::run_query(SQLite::Database& db, const std::string& name,
-                                       const Params& params) {
-  using Fn = json (SqliteLedger::*)(SQLite::Database&, const Params&);
-  Fn fn = nullptr;
-  if (name == "usage") fn = &SqliteLedger::q_usage;
-  else if (name == "summary") fn = &SqliteLedger::q_summary;
-  else if (name == "global_spend") fn = &SqliteLedger::q_global_spend;
-  else if (name != "stats") throw std::invalid_argument("unknown query '" + name + "'");
-  return fn ? (this->*fn)(db, params) : q_stats(db);
-}
-
-nlohmann::json SqliteLedger::query(const std::string& name, const Params& params) {
-  return with_reader([&](SQLite::Database& db) { return run_query(db, name, params); });
-}
-
 namespace {
 int collect_statement(unsigned, void* ctx, void* p, void*) {
   if (char* sql = sqlite3_expanded_sql(static_cast<sqlite3_stmt*>(p))) {
@@ -89,26 +73,20 @@ std::vector<std::string> SqliteLedger::query_plans_for_test(const std::function<
   return plans;
 }
 
-json SqliteLedger::q_stats(SQLite::Database& db) {
-  json rows;
-  rows["spend_logs"] =
-      db.execAndGet("SELECT v FROM ledger_meta WHERE k = 'spend_logs_rows'").getInt64();
-  for (const char* t : {"usage_hourly_model", "usage_hourly_key", "usage_daily_model",
-                        "usage_daily_key", "usage_daily"})
-    rows[t] = db.execAndGet(std::string("SELECT count(*) FROM ") + t).getInt64();
-  const LedgerStats ls = stats();
-  return json{{"database_path", path_},
-              {"database_bytes", file_size(path_)},
-              {"wal_bytes", file_size(path_ + "-wal")},
-              {"rows", rows},
-              {"writer",
-               {{"queued", ls.queued},
-                {"queued_bytes", ls.queued_bytes},
-                {"written", ls.written},
-                {"dropped", ls.dropped},
-                {"db_errors", ls.db_errors},
-                {"batches", ls.batches},
-                {"last_batch_seconds", ls.last_batch_seconds}}}};
+LedgerDbStats SqliteLedger::db_stats() {
+  return with_reader([&](SQLite::Database& db) {
+    LedgerDbStats out;
+    out.database_path = path_;
+    out.database_bytes = file_size(path_);
+    out.wal_bytes = file_size(path_ + "-wal");
+    out.rows.push_back(
+        {"spend_logs",
+         db.execAndGet("SELECT v FROM ledger_meta WHERE k = 'spend_logs_rows'").getInt64()});
+    for (const char* t : {"usage_hourly_model", "usage_hourly_key", "usage_daily_model",
+                          "usage_daily_key", "usage_daily"})
+      out.rows.push_back({t, db.execAndGet(std::string("SELECT count(*) FROM ") + t).getInt64()});
+    return out;
+  });
 }
 
 }  // namespace llmgate::store

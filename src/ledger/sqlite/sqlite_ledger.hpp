@@ -3,8 +3,8 @@
 //
 // Records go through the backend-neutral RecordQueue (ledger/record_queue.hpp), whose writer
 // thread hands them to SqliteBatchWriter: a batch in one transaction, retention and checkpoints
-// between batches. query() runs on reader threads with connections from a small pool (never
-// the writer's).
+// between batches. The LedgerReader queries run on reader threads with connections from a small
+// pool (never the writer's).
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
@@ -70,8 +70,6 @@ class SqliteLedger final : public Ledger, private LedgerReader {
   void submit(RequestRecord&& r) override { queue_->submit(std::move(r)); }
   void shutdown() override { queue_->shutdown(); }
   LedgerStats stats() const override { return queue_->stats(); }
-  nlohmann::json query(const std::string& name,
-                       const std::multimap<std::string, std::string>& params) override;
   std::string database_path() const override { return path_; }
   LedgerReader& reader() override { return *this; }
 
@@ -85,26 +83,25 @@ class SqliteLedger final : public Ledger, private LedgerReader {
  private:
   // Readers.
   struct ReadConn;
-  nlohmann::json run_query(SQLite::Database& db, const std::string& name,
-                           const std::multimap<std::string, std::string>& params);
   std::unique_ptr<SQLite::Database> acquire_reader();
   void release_reader(std::unique_ptr<SQLite::Database> db);
   void trace_plans(SQLite::Database& db, bool on);
-  // LedgerReader (ledger_queries_logs.cpp).
+  // LedgerReader (ledger_queries_logs.cpp, ledger_queries_usage.cpp, ledger_queries.cpp).
   LogPage logs(const LogFilter& f) override;
   std::optional<LogDetail> log(const std::string& request_id) override;
   std::vector<SpendLogRow> spend_logs(const SpendLogFilter& f) override;
   LogPage q_logs(SQLite::Database& db, const LogFilter& f);
   std::optional<LogDetail> q_log(SQLite::Database& db, const std::string& request_id);
   std::vector<SpendLogRow> q_spend_logs(SQLite::Database& db, const SpendLogFilter& f);
+  std::vector<UsagePoint> usage(const UsageFilter& f) override;
+  UsageSummary summary(const LedgerTimeRange& r) override;
+  double total_spend() override;
+  LedgerDbStats db_stats() override;
+  std::vector<UsagePoint> q_usage(SQLite::Database& db, const UsageFilter& f);
+  UsageSummary q_summary(SQLite::Database& db, const LedgerTimeRange& r);
   // Runs fn(connection) on a pooled reader connection; SQLite errors become runtime_error.
   template <class Fn>
   auto with_reader(Fn&& fn);
-  nlohmann::json q_usage(SQLite::Database& db, const std::multimap<std::string, std::string>& p);
-  nlohmann::json q_summary(SQLite::Database& db, const std::multimap<std::string, std::string>& p);
-  nlohmann::json q_stats(SQLite::Database& db);
-  nlohmann::json q_global_spend(SQLite::Database& db,
-                                const std::multimap<std::string, std::string>& p);
 
   LedgerSettings s_;
   std::string path_;
