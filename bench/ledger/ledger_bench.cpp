@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "admin/ledger_api.hpp"
 #include "llmgate/metrics.hpp"
 #include "ledger/sqlite/sqlite_ledger.hpp"
 
@@ -213,7 +214,7 @@ double write_rows(const Args& a, long days, bool pregen) {
 double run_ms(Ledger& l, const std::string& name, const std::multimap<std::string, std::string>& p,
               std::size_t* n_out = nullptr) {
   const auto t0 = Clock::now();
-  auto j = l.query(name, p);
+  auto j = admin::ledger_query(l, name, p);  // parameters, reader and JSON, as the routes
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   if (n_out) {
     if (j.contains("data")) *n_out = j["data"].size();
@@ -229,7 +230,7 @@ void queries(const Args& a) {
   s.database_path = a.db;
   auto ledger = Ledger::open(s);
   // A cursor for page 2 and a key/alias for the key filter.
-  auto first = ledger->query("logs", {{"limit", "50"}});
+  auto first = admin::ledger_query(*ledger, "logs", {{"limit", "50"}});
   std::string cursor = first["next_cursor"].is_string() ? first["next_cursor"].get<std::string>() : "";
   const std::string wk = std::to_string(now_us() / 1000000 - 7 * 86400);
   const std::string lastmonth = std::to_string(now_us() / 1000000 - 30 * 86400);

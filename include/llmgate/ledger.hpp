@@ -1,7 +1,7 @@
 #pragma once
-// The usage ledger: a bounded queue into one writer thread, plus read queries for the spend API
-// and the dashboard. A storage backend returns it (open_storage, llmgate/storage.hpp); SQLite's
-// is in src/store/sqlite_ledger.* and src/ledger/sqlite/.
+// The usage ledger: a bounded queue into one writer thread, plus typed read queries
+// (LedgerReader) for the spend API and the dashboard. A storage backend returns it
+// (open_storage, llmgate/storage.hpp); SQLite's is in src/ledger/sqlite/.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmgate/config.hpp"
+#include "llmgate/ledger_reader.hpp"
 #include "llmgate/record.hpp"
 
 namespace llmgate {
@@ -36,10 +37,9 @@ class Ledger : public RecordSink {
   // Flushes everything queued and stops the writer (SIGTERM path). Blocks the caller.
   virtual void shutdown() = 0;
   virtual LedgerStats stats() const = 0;
-  // Read queries (any thread except the writer; each opens/uses its own read connection).
-  // They return JSON ready to send, and throw std::invalid_argument for bad parameters.
-  virtual nlohmann::json query(const std::string& name,
-                               const std::multimap<std::string, std::string>& params) = 0;
+  // The read queries (llmgate/ledger_reader.hpp): any thread except the writer; each uses a
+  // read connection of its own.
+  virtual LedgerReader& reader() = 0;
   virtual std::string database_path() const = 0;
 };
 

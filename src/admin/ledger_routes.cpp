@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "admin/ledger_api.hpp"
 #include "llmgate/app.hpp"
 #include "llmgate/error.hpp"
 
@@ -30,7 +31,7 @@ HttpResponse run_query(App& app, const std::string& name,
                        const std::multimap<std::string, std::string>& params) {
   if (!app.ledger) return error_response(Errc::service_unavailable, "the usage ledger is disabled");
   try {
-    nlohmann::json j = app.ledger->query(name, params);
+    nlohmann::json j = admin::ledger_query(*app.ledger, name, params);
     HttpResponse r;
     r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return r;

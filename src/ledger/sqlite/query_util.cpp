@@ -15,44 +15,6 @@
 
 namespace llmgate::store::query_detail {
 
-std::optional<std::string> param(const Params& p, const char* name) {
-  auto it = p.find(name);
-  if (it == p.end() || it->second.empty()) return std::nullopt;
-  return it->second;
-}
-
-// start/end in unix seconds (or dates). Default: the last `default_span_us` up to now.
-Range time_range(const Params& p, const char* start_name, const char* end_name,
-                 int64_t default_span_us) {
-  auto parse = [&](const char* name) -> std::optional<int64_t> {
-    auto v = param(p, name);
-    if (!v) return std::nullopt;
-    auto t = parse_time_us(*v);
-    if (!t) throw std::invalid_argument(std::string("invalid '") + name +
-                                        "': expected unix seconds or YYYY-MM-DD[THH:MM:SS]");
-    return t;
-  };
-  auto s = parse(start_name);
-  auto e = parse(end_name);
-  Range r{};
-  r.end_us = e ? *e : now_unix_us() + 1;
-  r.start_us = s ? *s : r.end_us - default_span_us;
-  if (r.start_us > r.end_us)
-    throw std::invalid_argument(std::string("'") + start_name + "' is after '" + end_name + "'");
-  return r;
-}
-
-int64_t int_param(const Params& p, const char* name, int64_t def, int64_t lo, int64_t hi) {
-  auto v = param(p, name);
-  if (!v) return def;
-  int64_t x = 0;
-  auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
-  if (ec != std::errc() || ptr != v->data() + v->size() || x < lo || x > hi)
-    throw std::invalid_argument(std::string("invalid '") + name + "': expected an integer in [" +
-                                std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  return x;
-}
-
 void bind_all(SQLite::Statement& st, const std::vector<Bind>& binds) {
   int k = 1;
   for (const auto& b : binds) {
@@ -60,11 +22,6 @@ void bind_all(SQLite::Statement& st, const std::vector<Bind>& binds) {
     else if (auto* d = std::get_if<double>(&b)) st.bind(k++, *d);
     else st.bind(k++, std::get<std::string>(b));
   }
-}
-
-json opt_cost(const SQLite::Column& c) {
-  if (c.isNull()) return nullptr;
-  return c.getDouble();
 }
 
 // FTS5 query from free text: every whitespace-separated word becomes a quoted phrase (quotes
@@ -126,29 +83,32 @@ std::string bucket_sums() {
 }
 
 // Reads the aggregate columns produced by bucket_sums() starting at column `c`.
-json aggregate_json(SQLite::Statement& st, int c) {
-  json j;
-  int64_t req = st.getColumn(c).getInt64();
-  int64_t err = st.getColumn(c + 1).getInt64();
-  int64_t hits = st.getColumn(c + 6).getInt64();
-  j["requests"] = req;
-  j["errors"] = err;
-  j["prompt_tokens"] = st.getColumn(c + 2).getInt64();
-  j["completion_tokens"] = st.getColumn(c + 3).getInt64();
-  j["total_tokens"] = st.getColumn(c + 4).getInt64();
-  j["cost"] = st.getColumn(c + 5).getDouble();
-  j["cost_unknown_requests"] = st.getColumn(c + 7).getInt64();
-  j["cache_hits"] = hits;
-  j["error_rate"] = req ? static_cast<double>(err) / static_cast<double>(req) : 0.0;
-  j["cache_hit_rate"] = req ? static_cast<double>(hits) / static_cast<double>(req) : 0.0;
-  std::array<int64_t, 16> b{};
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = st.getColumn(c + 8 + static_cast<int>(i)).getInt64();
-  j["p50_ms"] = std::round(histogram_quantile(b, 0.50) * 10) / 10;
-  j["p95_ms"] = std::round(histogram_quantile(b, 0.95) * 10) / 10;
-  return j;
+UsageFigures aggregate(SQLite::Statement& st, int c) {
+  UsageFigures f;
+  f.requests = st.getColumn(c).getInt64();
+  f.errors = st.getColumn(c + 1).getInt64();
+  f.prompt_tokens = st.getColumn(c + 2).getInt64();
+  f.completion_tokens = st.getColumn(c + 3).getInt64();
+  f.total_tokens = st.getColumn(c + 4).getInt64();
+  f.cost = st.getColumn(c + 5).getDouble();
+  f.cache_hits = st.getColumn(c + 6).getInt64();
+  f.cost_unknown_requests = st.getColumn(c + 7).getInt64();
+  for (std::size_t i = 0; i < f.latency.size(); ++i)
+    f.latency[i] = st.getColumn(c + 8 + static_cast<int>(i)).getInt64();
+  return f;
 }
 
-std::string group_name(const std::string& v, const char* empty) { return v.empty() ? empty : v; }
+void add_figures(UsageFigures& into, const UsageFigures& f) {
+  into.requests += f.requests;
+  into.errors += f.errors;
+  into.prompt_tokens += f.prompt_tokens;
+  into.completion_tokens += f.completion_tokens;
+  into.total_tokens += f.total_tokens;
+  into.cost += f.cost;
+  into.cache_hits += f.cache_hits;
+  into.cost_unknown_requests += f.cost_unknown_requests;
+  for (std::size_t i = 0; i < f.latency.size(); ++i) into.latency[i] += f.latency[i];
+}
 
 int64_t file_size(const std::string& p) {
   struct stat st{};

@@ -1,6 +1,6 @@
 #pragma once
-// Helpers shared by the ledger's read queries (ledger_queries*.cpp): parameters, time ranges,
-// binds, rollup sources and aggregates. Private to src/ledger/sqlite.
+// Helpers shared by the ledger's read queries (ledger_queries*.cpp): binds, rollup sources and
+// aggregates. Private to src/ledger/sqlite.
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
@@ -11,28 +11,17 @@
 #include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "llmgate/ledger_reader.hpp"
 
 namespace llmgate::store::query_detail {
 
-using Params = std::multimap<std::string, std::string>;
-using json = nlohmann::json;
 using Bind = std::variant<int64_t, double, std::string>;
 
 constexpr int64_t kDayUs = 86400LL * 1000000;
 
-std::optional<std::string> param(const Params& p, const char* name);
+using Range = LedgerTimeRange;
 
-struct Range {
-  int64_t start_us, end_us;  // [start, end)
-};
-
-// start/end in unix seconds (or dates). Default: the last `default_span_us` up to now.
-Range time_range(const Params& p, const char* start_name = "start", const char* end_name = "end",
-                 int64_t default_span_us = kDayUs);
-int64_t int_param(const Params& p, const char* name, int64_t def, int64_t lo, int64_t hi);
 void bind_all(SQLite::Statement& st, const std::vector<Bind>& binds);
-json opt_cost(const SQLite::Column& c);
 // FTS5 query from free text: every word a quoted phrase (see query_util.cpp).
 std::string fts_query(const std::string& q);
 std::string prefix_upper(const std::string& p);
@@ -46,8 +35,8 @@ struct RollupSource {
 RollupSource rollup_source(const Range& r, const char* dim /* "model" | "key" */);
 std::string bucket_sums();
 // Reads the aggregate columns produced by bucket_sums() starting at column `c`.
-json aggregate_json(SQLite::Statement& st, int c);
-std::string group_name(const std::string& v, const char* empty);
+UsageFigures aggregate(SQLite::Statement& st, int c);
+void add_figures(UsageFigures& into, const UsageFigures& f);
 int64_t file_size(const std::string& p);
 // Resolves a "key" filter (hash prefix or alias) to the key hashes seen in the rollups.
 std::vector<std::string> resolve_keys(SQLite::Database& db, const std::string& key);

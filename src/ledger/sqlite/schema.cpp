@@ -224,23 +224,4 @@ void rebuild_fts(SQLite::Database& db) {
           " WHERE messages <> '' OR response <> '' OR error_message <> '' ORDER BY id");
 }
 
-double histogram_quantile(const std::array<int64_t, 16>& counts, double q) {
-  int64_t total = 0;
-  for (auto c : counts) total += c;
-  if (total <= 0) return 0;
-  double rank = q * static_cast<double>(total);
-  double cum = 0;
-  for (std::size_t i = 0; i < counts.size(); ++i) {
-    double next = cum + static_cast<double>(counts[i]);
-    if (counts[i] > 0 && next >= rank) {
-      double lo = i == 0 ? 0 : kLatencyBucketsMs[i - 1];
-      double hi = i + 1 == counts.size() ? lo * 2 : kLatencyBucketsMs[i];
-      double frac = (rank - cum) / static_cast<double>(counts[i]);
-      return lo + (hi - lo) * frac;
-    }
-    cum = next;
-  }
-  return kLatencyBucketsMs[counts.size() - 2];
-}
-
 }  // namespace llmgate::store

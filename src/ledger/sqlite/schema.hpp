@@ -6,14 +6,14 @@
 #include <array>
 #include <cstdint>
 
+#include "llmgate/ledger_reader.hpp"
+
 namespace llmgate::store {
 
 constexpr int kSchemaVersion = 3;
 
-// Latency histogram buckets of the rollup tables (upper bounds in ms; the last is +inf).
-constexpr std::array<double, 16> kLatencyBucketsMs = {
-    50, 100, 200, 350, 500, 750, 1000, 1500, 2500, 4000, 6000, 10000, 20000, 40000, 90000,
-    1e300};
+// Latency histogram buckets of the rollup tables (llmgate/ledger_reader.hpp).
+using llmgate::kLatencyBucketsMs;
 
 // Applies every migration newer than the file's user_version inside one transaction.
 // Throws SQLite::Exception. Writer thread (or open()).
@@ -30,8 +30,5 @@ int64_t fts_row_count(SQLite::Database& db);
 
 // Empties the full-text index and indexes again every row with text. Run inside a transaction.
 void rebuild_fts(SQLite::Database& db);
-
-// Percentile (0..1) from the bucket counts, linear inside the bucket; 0 when empty.
-double histogram_quantile(const std::array<int64_t, 16>& counts, double q);
 
 }  // namespace llmgate::store

@@ -3,16 +3,19 @@
 //
 // Records go through the backend-neutral RecordQueue (ledger/record_queue.hpp), whose writer
 // thread hands them to SqliteBatchWriter: a batch in one transaction, retention and checkpoints
-// between batches. query() runs on reader threads with connections from a small pool (never
-// the writer's).
+// between batches. The LedgerReader queries run on reader threads with connections from a small
+// pool (never the writer's).
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,7 +62,7 @@ class SqliteBatchWriter final : public BatchWriter {
   std::chrono::seconds fts_retry_delay_{15};              // doubled before each retry
 };
 
-class SqliteLedger final : public Ledger {
+class SqliteLedger final : public Ledger, private LedgerReader {
  public:
   explicit SqliteLedger(LedgerSettings s);
   ~SqliteLedger() override;
@@ -67,34 +70,38 @@ class SqliteLedger final : public Ledger {
   void submit(RequestRecord&& r) override { queue_->submit(std::move(r)); }
   void shutdown() override { queue_->shutdown(); }
   LedgerStats stats() const override { return queue_->stats(); }
-  nlohmann::json query(const std::string& name,
-                       const std::multimap<std::string, std::string>& params) override;
   std::string database_path() const override { return path_; }
+  LedgerReader& reader() override { return *this; }
 
   // Test/bench hooks: wait until everything submitted so far is committed (or dropped).
   // Returns false on timeout.
   bool flush_for_test(std::chrono::milliseconds timeout) { return queue_->flush_for_test(timeout); }
-  // Test hook: each statement query(name, params) runs (with its values) followed by its
-  // EXPLAIN QUERY PLAN lines, one string per statement.
-  std::vector<std::string> query_plans_for_test(
-      const std::string& name, const std::multimap<std::string, std::string>& params);
+  // Test hook: each statement `run` makes this ledger run (with its values) followed by its
+  // EXPLAIN QUERY PLAN lines, one string per statement. Single-threaded use only.
+  std::vector<std::string> query_plans_for_test(const std::function<void()>& run);
 
  private:
   // Readers.
   struct ReadConn;
-  nlohmann::json run_query(SQLite::Database& db, const std::string& name,
-                           const std::multimap<std::string, std::string>& params);
   std::unique_ptr<SQLite::Database> acquire_reader();
   void release_reader(std::unique_ptr<SQLite::Database> db);
-  nlohmann::json q_logs(SQLite::Database& db, const std::multimap<std::string, std::string>& p);
-  nlohmann::json q_log(SQLite::Database& db, const std::multimap<std::string, std::string>& p);
-  nlohmann::json q_usage(SQLite::Database& db, const std::multimap<std::string, std::string>& p);
-  nlohmann::json q_summary(SQLite::Database& db, const std::multimap<std::string, std::string>& p);
-  nlohmann::json q_stats(SQLite::Database& db);
-  nlohmann::json q_spend_logs(SQLite::Database& db,
-                              const std::multimap<std::string, std::string>& p);
-  nlohmann::json q_global_spend(SQLite::Database& db,
-                                const std::multimap<std::string, std::string>& p);
+  void trace_plans(SQLite::Database& db, bool on);
+  // LedgerReader (ledger_queries_logs.cpp, ledger_queries_usage.cpp, ledger_queries.cpp).
+  LogPage logs(const LogFilter& f) override;
+  std::optional<LogDetail> log(const std::string& request_id) override;
+  std::vector<SpendLogRow> spend_logs(const SpendLogFilter& f) override;
+  LogPage q_logs(SQLite::Database& db, const LogFilter& f);
+  std::optional<LogDetail> q_log(SQLite::Database& db, const std::string& request_id);
+  std::vector<SpendLogRow> q_spend_logs(SQLite::Database& db, const SpendLogFilter& f);
+  std::vector<UsagePoint> usage(const UsageFilter& f) override;
+  UsageSummary summary(const LedgerTimeRange& r) override;
+  double total_spend() override;
+  LedgerDbStats db_stats() override;
+  std::vector<UsagePoint> q_usage(SQLite::Database& db, const UsageFilter& f);
+  UsageSummary q_summary(SQLite::Database& db, const LedgerTimeRange& r);
+  // Runs fn(connection) on a pooled reader connection; SQLite errors become runtime_error.
+  template <class Fn>
+  auto with_reader(Fn&& fn);
 
   LedgerSettings s_;
   std::string path_;
@@ -105,6 +112,22 @@ class SqliteLedger final : public Ledger {
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<SQLite::Database>> readers_;
+  std::vector<std::string>* plan_trace_ = nullptr;  // query_plans_for_test's statement sink
 };
+
+template <class Fn>
+auto SqliteLedger::with_reader(Fn&& fn) {
+  try {
+    auto db = acquire_reader();
+    if (plan_trace_) trace_plans(*db, true);
+    auto out = fn(*db);
+    if (plan_trace_) trace_plans(*db, false);
+    release_reader(std::move(db));
+    return out;
+  } catch (const SQLite::Exception& e) {
+    // A broken connection is not returned to the pool.
+    throw std::runtime_error(std::string("ledger database unavailable: ") + e.what());
+  }
+}
 
 }  // namespace llmgate::store

@@ -8,6 +8,8 @@
 #include <ostream>
 #include <string>
 
+#include "llmgate/clock.hpp"
+#include "llmgate/ledger_reader.hpp"
 #include "llmgate/storage.hpp"
 #include "store_test_util.hpp"
 
@@ -26,6 +28,15 @@ struct BackendCase {
 };
 
 void PrintTo(const BackendCase& c, std::ostream* os) { *os << c.name; }
+
+// The request list of the last day, `limit` rows a page.
+LogFilter recent(int64_t limit) {
+  LogFilter f;
+  f.range.end_us = now_unix_us() + 1;
+  f.range.start_us = f.range.end_us - 86400LL * 1000000;
+  f.limit = limit;
+  return f;
+}
 
 class StorageConformance : public ::testing::TestWithParam<BackendCase> {
  protected:
@@ -150,28 +161,65 @@ TEST_P(StorageConformance, LedgerRowsComeBackThroughQueries) {
   st->ledger->shutdown();  // flushes everything queued
   EXPECT_EQ(st->ledger->stats().written, 20u);
 
-  const auto all = st->ledger->query("logs", {{"limit", "200"}});
-  EXPECT_EQ(all["data"].size(), 20u);
-  EXPECT_EQ(st->ledger->query("logs", {{"model", "gpt-4o"}, {"limit", "200"}})["data"].size(), 10u);
-  EXPECT_EQ(st->ledger->query("logs", {{"status_class", "5xx"}})["data"].size(), 2u);
-  const auto page = st->ledger->query("logs", {{"limit", "5"}});
-  EXPECT_EQ(page["data"].size(), 5u);
-  ASSERT_TRUE(page["next_cursor"].is_string());
-  const auto next = st->ledger->query("logs", {{"limit", "5"}, {"cursor", page["next_cursor"]}});
-  EXPECT_EQ(next["data"].size(), 5u);
-  EXPECT_NE(next["data"][0]["request_id"], page["data"][0]["request_id"]);
+  LedgerReader& reader = st->ledger->reader();
+  EXPECT_EQ(reader.logs(recent(200)).rows.size(), 20u);
+  LogFilter by_model = recent(200);
+  by_model.model = "gpt-4o";
+  EXPECT_EQ(reader.logs(by_model).rows.size(), 10u);
+  LogFilter failed = recent(50);
+  failed.status = StatusClass::server_5xx;
+  EXPECT_EQ(reader.logs(failed).rows.size(), 2u);
+  LogFilter by_key = recent(200);
+  by_key.key = "team-b";  // a key alias
+  EXPECT_EQ(reader.logs(by_key).rows.size(), 7u);  // 0, 3, ..., 18
+  LogFilter text = recent(200);
+  text.text = "refused";
+  EXPECT_EQ(reader.logs(text).rows.size(), 2u);  // the two 502s' error message
+  LogFilter paged = recent(5);
+  const LogPage page = reader.logs(paged);
+  EXPECT_EQ(page.rows.size(), 5u);
+  ASSERT_TRUE(page.next.has_value());
+  paged.cursor = page.next;
+  const LogPage next = reader.logs(paged);
+  EXPECT_EQ(next.rows.size(), 5u);
+  EXPECT_NE(next.rows[0].request_id, page.rows[0].request_id);
 
-  const auto one = st->ledger->query("log", {{"request_id", "req-9"}});
-  ASSERT_TRUE(one.is_object()) << one.dump();
-  EXPECT_EQ(one["request_id"], "req-9");
-  EXPECT_TRUE(st->ledger->query("log", {{"request_id", "req-missing"}}).is_null());
-  EXPECT_THROW(st->ledger->query("logs", {{"cursor", "x"}}), std::invalid_argument);
+  const auto one = reader.log("req-9");
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->request_id, "req-9");
+  EXPECT_EQ(one->status, 502);
+  EXPECT_FALSE(reader.log("req-missing").has_value());
 
-  const auto usage = st->ledger->query("usage", {});
-  EXPECT_TRUE(usage.is_object()) << usage.dump();
-  const auto summary = st->ledger->query("summary", {});
-  ASSERT_TRUE(summary.is_object()) << summary.dump();
-  EXPECT_NE(summary.dump().find("20"), std::string::npos) << summary.dump();
+  SpendLogFilter spend;
+  spend.range = recent(1).range;
+  EXPECT_EQ(reader.spend_logs(spend).size(), 20u);
+  spend.key_hash = "fedcba9876543210";
+  EXPECT_EQ(reader.spend_logs(spend).size(), 7u);
+  SpendLogFilter by_id;
+  by_id.request_id = "req-4";
+  const auto rows = reader.spend_logs(by_id);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].request_id, "req-4");
+
+  UsageFilter by_hour;
+  by_hour.range = recent(1).range;
+  int64_t in_series = 0;
+  for (const auto& pt : reader.usage(by_hour)) in_series += pt.figures.requests;
+  EXPECT_EQ(in_series, 20);
+  by_hour.group_by = UsageGroupBy::model;
+  const auto per_model = reader.usage(by_hour);
+  ASSERT_FALSE(per_model.empty());
+  EXPECT_TRUE(per_model[0].group == "gpt-4o" || per_model[0].group == "llama");
+  const UsageSummary summary = reader.summary(recent(1).range);
+  EXPECT_EQ(summary.totals.requests, 20);
+  EXPECT_EQ(summary.totals.errors, 2);
+  EXPECT_EQ(summary.by_model.size(), 2u);
+  EXPECT_EQ(summary.by_key.size(), 2u);
+  EXPECT_GT(reader.total_spend(), 0.0);
+  const LedgerDbStats db = reader.db_stats();
+  ASSERT_FALSE(db.rows.empty());
+  EXPECT_EQ(db.rows[0].table, "spend_logs");
+  EXPECT_EQ(db.rows[0].rows, 20);
 }
 
 TEST_P(StorageConformance, SchemaVersionIsRecordedAndReopenKeepsEverything) {
@@ -189,7 +237,7 @@ TEST_P(StorageConformance, SchemaVersionIsRecordedAndReopenKeepsEverything) {
   EXPECT_EQ(st->schema_version, version);
   EXPECT_EQ(st->keys->load_all().size(), 1u);
   EXPECT_EQ(st->models->all().size(), 1u);
-  EXPECT_EQ(st->ledger->query("logs", {})["data"].size(), 3u);
+  EXPECT_EQ(st->ledger->reader().logs(recent(50)).rows.size(), 3u);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -5,6 +5,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "admin/ledger_api.hpp"
 #include "ledger/sqlite/schema.hpp"
 #include "llmgate/model_store.hpp"
 #include "llmgate/storage.hpp"
@@ -58,7 +59,7 @@ TEST(StorageSqlite, VersionTwoFileKeepsKeysModelsAndRows) {
   EXPECT_DOUBLE_EQ(keys[0].spend, 3.5);
   ASSERT_EQ(st->models->all().size(), 1u);
   EXPECT_EQ(st->models->all()[0].id, "m-1");
-  EXPECT_EQ(st->ledger->query("logs", {})["data"].size(), 4u);
+  EXPECT_EQ(admin::ledger_query(*st->ledger, "logs", {})["data"].size(), 4u);
 }
 
 TEST(StorageSqlite, VersionTwoLedgerWithoutKeyTablesGetsThem) {
@@ -68,7 +69,7 @@ TEST(StorageSqlite, VersionTwoLedgerWithoutKeyTablesGetsThem) {
   EXPECT_EQ(st->schema_version, store::kSchemaVersion);
   EXPECT_TRUE(st->keys->load_all().empty());
   EXPECT_TRUE(st->models->all().empty());
-  EXPECT_EQ(st->ledger->query("logs", {})["data"].size(), 4u);
+  EXPECT_EQ(admin::ledger_query(*st->ledger, "logs", {})["data"].size(), 4u);
   StoredKey k;
   k.hash = std::string(64, 'b');
   k.key_name = "sk-...bbbb";

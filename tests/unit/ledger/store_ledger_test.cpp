@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "admin/ledger_api.hpp"
 #include "ledger/sqlite/schema.hpp"
 #include "ledger/text_util.hpp"
 #include "store_test_util.hpp"
@@ -30,7 +31,7 @@ int64_t count_rows(const std::string& path, const std::string& where = "1") {
 }
 
 json get_log(Ledger& l, const std::string& id) {
-  return l.query("log", {{"request_id", id}});
+  return admin::ledger_query(l, "log", {{"request_id", id}});
 }
 
 // Polls a condition that another thread makes true (bounded; not a sleep-as-synchronisation).
@@ -111,7 +112,7 @@ TEST(StoreLedger, UnknownCostIsNullNotZero) {
   l->submit(std::move(r));
   ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
   EXPECT_TRUE(get_log(*l, "req-3")["cost"].is_null());
-  auto rows = l->query("logs", {});
+  auto rows = admin::ledger_query(*l, "logs", {});
   ASSERT_EQ(rows["data"].size(), 1u);
   EXPECT_TRUE(rows["data"][0]["cost"].is_null());
 }
@@ -147,7 +148,7 @@ TEST(StoreLedger, BadBytesInBodiesNeverLoseTheBatch) {
   EXPECT_EQ(jb["user"], "\\xc3(");
   EXPECT_NO_THROW((void)jb.dump());  // valid UTF-8 all the way to the API
   // Full-text search still works on the sanitised text.
-  auto hits = l->query("logs", {{"q", "cesu"}});
+  auto hits = admin::ledger_query(*l, "logs", {{"q", "cesu"}});
   ASSERT_EQ(hits["data"].size(), 1u);
   EXPECT_EQ(hits["data"][0]["request_id"], "bad");
 }
@@ -304,7 +305,7 @@ TEST(StoreLedger, UnwritablePathShowsErrorsAndNeverCrashes) {
   for (int i = 0; i < 20; ++i) l->submit(make_record(i));
   ASSERT_TRUE(eventually([&] { return l->stats().db_errors >= 2; }));
   EXPECT_EQ(l->stats().written, 0u);
-  EXPECT_THROW(l->query("logs", {}), std::runtime_error);
+  EXPECT_THROW(admin::ledger_query(*l, "logs", {}), std::runtime_error);
   l->shutdown();  // gives up after a bounded time and counts the loss
   EXPECT_EQ(l->stats().dropped, 20u);
 }
@@ -461,7 +462,7 @@ TEST(StoreLedger, MultiRowInsertsKeepEveryFieldAndFallBackOneByOne) {
                 .getInt64(),
             10);
   // Rollups count each written record once.
-  auto sum = l->query("summary", {{"start", std::to_string(sent[0].start_us / 1000000 - 10)}});
+  auto sum = admin::ledger_query(*l, "summary", {{"start", std::to_string(sent[0].start_us / 1000000 - 10)}});
   EXPECT_EQ(sum["totals"]["requests"], 97);
   int64_t prompt = 0;
   for (int i = 0; i < 100; ++i)
@@ -539,10 +540,10 @@ TEST(StoreLedger, RetentionDeletesOldRowsAndKeepsRollups) {
   ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
   ASSERT_TRUE(eventually([&] { return count_rows(dir.file("l.db")) == 100; },
                          std::chrono::seconds(20)));
-  auto stats = l->query("stats", {});
+  auto stats = admin::ledger_query(*l, "stats", {});
   EXPECT_EQ(stats["rows"]["spend_logs"], 100);
   // Rollups keep the history.
-  auto sum = l->query("summary", {{"start", std::to_string(old_start / 1000000 - 10)}});
+  auto sum = admin::ledger_query(*l, "summary", {{"start", std::to_string(old_start / 1000000 - 10)}});
   EXPECT_EQ(sum["totals"]["requests"], 1600);
   // The full-text index forgot the deleted rows.
   SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
@@ -582,8 +583,8 @@ TEST(StoreLedger, VersionOneDatabaseIsMigrated) {
     db.exec("PRAGMA user_version=1");
   }
   auto l = open_ledger(settings_for(dir.file("l.db")));
-  EXPECT_EQ(l->query("logs", {{"limit", "200"}})["data"].size(), 30u);
-  EXPECT_EQ(l->query("logs", {{"status_class", "5xx"}})["data"].size(), 3u);
+  EXPECT_EQ(admin::ledger_query(*l, "logs", {{"limit", "200"}})["data"].size(), 30u);
+  EXPECT_EQ(admin::ledger_query(*l, "logs", {{"status_class", "5xx"}})["data"].size(), 3u);
   l->shutdown();
   SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), store::kSchemaVersion);

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "admin/ledger_api.hpp"
 #include "llmgate/app.hpp"
 #include "store_test_util.hpp"
 
@@ -37,7 +38,7 @@ class StoreQuery : public ::testing::Test {
     p.emplace("limit", "17");
     std::size_t n = 0;
     for (;;) {
-      json page = l_->query("logs", p);
+      json page = admin::ledger_query(*l_, "logs", p);
       ++n;
       for (auto& row : page["data"]) ids.push_back(row["request_id"]);
       if (page["next_cursor"].is_null()) break;
@@ -64,7 +65,7 @@ TEST_F(StoreQuery, PaginationReturnsEachRowExactlyOnceNewestFirst) {
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 250u);
   EXPECT_EQ(pages, 15u);  // ceil(250 / 17)
   // Newest first.
-  json first = l_->query("logs", {{"limit", "2"}});
+  json first = admin::ledger_query(*l_, "logs", {{"limit", "2"}});
   EXPECT_GE(first["data"][0]["start_time"].get<double>(), first["data"][1]["start_time"].get<double>());
   // With filters and with free text too.
   auto ids_model = all_pages({{"model", "gpt-4o"}});
@@ -98,7 +99,7 @@ TEST_F(StoreQuery, FiltersSelectTheRightRows) {
   l_->submit(make_record(5000, now_us() - 48LL * 3600 * 1000000));
   ASSERT_TRUE(l_->flush_for_test(std::chrono::seconds(10)));
   EXPECT_EQ(count({}), 100u);
-  json row = l_->query("logs", {{"limit", "1"}})["data"][0];
+  json row = admin::ledger_query(*l_, "logs", {{"limit", "1"}})["data"][0];
   for (const char* f : {"request_id", "start_time", "end_time", "model", "model_group",
                         "deployment_id", "provider", "status", "latency_ms", "ttft_ms",
                         "overhead_ms", "prompt_tokens", "completion_tokens", "total_tokens", "cost",
@@ -126,33 +127,33 @@ TEST_F(StoreQuery, SqlInjectionStringsAreMatchedLiterally) {
   ASSERT_TRUE(l_->flush_for_test(std::chrono::seconds(10)));
   for (const auto& e : evil) {
     SCOPED_TRACE(e);
-    json by_model = l_->query("logs", {{"model", e}});
+    json by_model = admin::ledger_query(*l_, "logs", {{"model", e}});
     ASSERT_EQ(by_model["data"].size(), 1u);
     EXPECT_EQ(by_model["data"][0]["model"], e);
-    EXPECT_EQ(l_->query("logs", {{"key", e}})["data"].size(), 0u);  // no such key hash
-    json by_q = l_->query("logs", {{"q", e}});
+    EXPECT_EQ(admin::ledger_query(*l_, "logs", {{"key", e}})["data"].size(), 0u);  // no such key hash
+    json by_q = admin::ledger_query(*l_, "logs", {{"q", e}});
     for (auto& row : by_q["data"]) {
-      json full = l_->query("log", {{"request_id", row["request_id"].get<std::string>()}});
+      json full = admin::ledger_query(*l_, "log", {{"request_id", row["request_id"].get<std::string>()}});
       EXPECT_NE(full["request_body"].get<std::string>().find("prefix"), std::string::npos);
     }
-    EXPECT_TRUE(l_->query("log", {{"request_id", e}}).is_null());
-    EXPECT_THROW(l_->query("logs", {{"status_class", e}}), std::invalid_argument);
-    EXPECT_THROW(l_->query("logs", {{"cursor", e}}), std::invalid_argument);
-    EXPECT_THROW(l_->query("logs", {{"start", e}}), std::invalid_argument);
-    EXPECT_THROW(l_->query("usage", {{"group_by", e}}), std::invalid_argument);
-    EXPECT_THROW(l_->query("usage", {{"bucket", e}}), std::invalid_argument);
-    EXPECT_EQ(l_->query("spend_logs", {{"user_id", e}}).size(), 0u);
-    EXPECT_EQ(l_->query("spend_logs", {{"api_key", e}}).size(), 0u);
+    EXPECT_TRUE(admin::ledger_query(*l_, "log", {{"request_id", e}}).is_null());
+    EXPECT_THROW(admin::ledger_query(*l_, "logs", {{"status_class", e}}), std::invalid_argument);
+    EXPECT_THROW(admin::ledger_query(*l_, "logs", {{"cursor", e}}), std::invalid_argument);
+    EXPECT_THROW(admin::ledger_query(*l_, "logs", {{"start", e}}), std::invalid_argument);
+    EXPECT_THROW(admin::ledger_query(*l_, "usage", {{"group_by", e}}), std::invalid_argument);
+    EXPECT_THROW(admin::ledger_query(*l_, "usage", {{"bucket", e}}), std::invalid_argument);
+    EXPECT_EQ(admin::ledger_query(*l_, "spend_logs", {{"user_id", e}}).size(), 0u);
+    EXPECT_EQ(admin::ledger_query(*l_, "spend_logs", {{"api_key", e}}).size(), 0u);
   }
   // Literal substring search for a query without word characters.
-  json pct = l_->query("logs", {{"q", "%"}});
+  json pct = admin::ledger_query(*l_, "logs", {{"q", "%"}});
   ASSERT_EQ(pct["data"].size(), 1u);
   EXPECT_EQ(pct["data"][0]["model"], "%");
   // Phrase search for an injection string finds exactly the row that contains it.
-  json drop = l_->query("logs", {{"q", "'; DROP TABLE spend_logs; --"}});
+  json drop = admin::ledger_query(*l_, "logs", {{"q", "'; DROP TABLE spend_logs; --"}});
   ASSERT_EQ(drop["data"].size(), 1u);
   EXPECT_EQ(drop["data"][0]["model"], "'; DROP TABLE spend_logs; --");
-  EXPECT_EQ(l_->query("stats", {})["rows"]["spend_logs"], 31);  // table intact
+  EXPECT_EQ(admin::ledger_query(*l_, "stats", {})["rows"]["spend_logs"], 31);  // table intact
 }
 
 // Found by tests/fuzz/ledger_query: a NUL byte in the search text (q=a%00b) ended FTS5's query
@@ -160,9 +161,9 @@ TEST_F(StoreQuery, SqlInjectionStringsAreMatchedLiterally) {
 TEST_F(StoreQuery, SearchTextWithNulBytesSeparatesWords) {
   fill(6, now_us() - 60 * 1000000LL);
   json r;
-  ASSERT_NO_THROW(r = l_->query("logs", {{"q", std::string("hello\0number", 12)}}));
+  ASSERT_NO_THROW(r = admin::ledger_query(*l_, "logs", {{"q", std::string("hello\0number", 12)}}));
   EXPECT_EQ(r["data"].size(), 6u);
-  ASSERT_NO_THROW(r = l_->query("logs", {{"q", std::string("\0\"a\0", 4)}}));
+  ASSERT_NO_THROW(r = admin::ledger_query(*l_, "logs", {{"q", std::string("\0\"a\0", 4)}}));
   EXPECT_TRUE(r["data"].is_array());
 }
 
@@ -189,7 +190,7 @@ TEST_F(StoreQuery, RollupTotalsEqualRawSums) {
   ASSERT_TRUE(l_->flush_for_test(std::chrono::seconds(20)));
   const Params range = {{"start", std::to_string(base / 1000000 - 3600)},
                         {"end", std::to_string(now_us() / 1000000 + 10)}};
-  json s = l_->query("summary", range);
+  json s = admin::ledger_query(*l_, "summary", range);
   json t = s["totals"];
   EXPECT_EQ(t["requests"], req);
   EXPECT_EQ(t["errors"], errors);
@@ -215,7 +216,7 @@ TEST_F(StoreQuery, RollupTotalsEqualRawSums) {
       Params p = range;
       p.emplace("bucket", bucket);
       p.emplace("group_by", g);
-      json u = l_->query("usage", p);
+      json u = admin::ledger_query(*l_, "usage", p);
       int64_t sreq = 0, stok = 0;
       double scost = 0;
       for (auto& row : u["series"]) {
@@ -232,18 +233,18 @@ TEST_F(StoreQuery, RollupTotalsEqualRawSums) {
 }
 
 TEST_F(StoreQuery, BadParametersAreRejected) {
-  EXPECT_THROW(l_->query("logs", {{"limit", "0"}}), std::invalid_argument);
-  EXPECT_THROW(l_->query("logs", {{"limit", "201"}}), std::invalid_argument);
-  EXPECT_THROW(l_->query("logs", {{"limit", "ten"}}), std::invalid_argument);
-  EXPECT_THROW(l_->query("logs", {{"start", "200"}, {"end", "100"}}), std::invalid_argument);
-  EXPECT_THROW(l_->query("nope", {}), std::invalid_argument);
-  EXPECT_THROW(l_->query("log", {}), std::invalid_argument);
-  EXPECT_NO_THROW(l_->query("logs", {{"limit", "200"}}));
+  EXPECT_THROW(admin::ledger_query(*l_, "logs", {{"limit", "0"}}), std::invalid_argument);
+  EXPECT_THROW(admin::ledger_query(*l_, "logs", {{"limit", "201"}}), std::invalid_argument);
+  EXPECT_THROW(admin::ledger_query(*l_, "logs", {{"limit", "ten"}}), std::invalid_argument);
+  EXPECT_THROW(admin::ledger_query(*l_, "logs", {{"start", "200"}, {"end", "100"}}), std::invalid_argument);
+  EXPECT_THROW(admin::ledger_query(*l_, "nope", {}), std::invalid_argument);
+  EXPECT_THROW(admin::ledger_query(*l_, "log", {}), std::invalid_argument);
+  EXPECT_NO_THROW(admin::ledger_query(*l_, "logs", {{"limit", "200"}}));
 }
 
 TEST_F(StoreQuery, StatsReportSizesAndRows) {
   fill(10, now_us() - 60 * 1000000LL);
-  json s = l_->query("stats", {});
+  json s = admin::ledger_query(*l_, "stats", {});
   EXPECT_EQ(s["database_path"], dir_.file("q.db"));
   EXPECT_GT(s["database_bytes"].get<int64_t>(), 0);
   EXPECT_TRUE(s["wal_bytes"].is_number());
@@ -255,7 +256,7 @@ TEST_F(StoreQuery, StatsReportSizesAndRows) {
 
 TEST_F(StoreQuery, SpendLogsUsesLiteLLMShape) {
   fill(12, now_us() - 60 * 1000000LL);
-  json one = l_->query("spend_logs", {{"request_id", "req-4"}});
+  json one = admin::ledger_query(*l_, "spend_logs", {{"request_id", "req-4"}});
   ASSERT_EQ(one.size(), 1u);
   for (const char* f : {"request_id", "call_type", "api_key", "spend", "total_tokens",
                         "prompt_tokens", "completion_tokens", "startTime", "endTime",
@@ -265,12 +266,12 @@ TEST_F(StoreQuery, SpendLogsUsesLiteLLMShape) {
     EXPECT_TRUE(one[0].contains(f)) << f;
   EXPECT_EQ(one[0]["status"], "success");
   EXPECT_EQ(one[0]["startTime"].get<std::string>().back(), 'Z');
-  EXPECT_EQ(l_->query("spend_logs", {{"user_id", "user-1"}}).size(), 3u);  // 1, 6, 11
-  EXPECT_EQ(l_->query("spend_logs", {{"api_key", "fedcba9876543210"}}).size(), 4u);  // 0,3,6,9
-  EXPECT_EQ(l_->query("spend_logs", {}).size(), 12u);
+  EXPECT_EQ(admin::ledger_query(*l_, "spend_logs", {{"user_id", "user-1"}}).size(), 3u);  // 1, 6, 11
+  EXPECT_EQ(admin::ledger_query(*l_, "spend_logs", {{"api_key", "fedcba9876543210"}}).size(), 4u);  // 0,3,6,9
+  EXPECT_EQ(admin::ledger_query(*l_, "spend_logs", {}).size(), 12u);
   double spend = 0;
   for (auto& r : records_) spend += r.cost_usd.value_or(0);
-  EXPECT_NEAR(l_->query("global_spend", {})["spend"].get<double>(), spend, 1e-12);
+  EXPECT_NEAR(admin::ledger_query(*l_, "global_spend", {})["spend"].get<double>(), spend, 1e-12);
 }
 
 TEST_F(StoreQuery, RoutesMapQueriesAndErrors) {
@@ -335,7 +336,7 @@ TEST_F(StoreQuery, EveryQueryReadsSpendLogsThroughAnIndex) {
   fill(60, start);
   const std::string wk = std::to_string(now_us() / 1000000 - 7 * 86400);
   const std::string cursor =
-      l_->query("logs", {{"limit", "5"}})["next_cursor"].get<std::string>();
+      admin::ledger_query(*l_, "logs", {{"limit", "5"}})["next_cursor"].get<std::string>();
   const std::vector<std::pair<std::string, Params>> queries = {
       {"logs", {}},
       {"logs", {{"cursor", cursor}}},
@@ -363,7 +364,8 @@ TEST_F(StoreQuery, EveryQueryReadsSpendLogsThroughAnIndex) {
   };
   std::set<std::string> used;
   for (const auto& [name, params] : queries) {
-    const auto plans = l_->query_plans_for_test(name, params);
+    const auto plans =
+        l_->query_plans_for_test([&] { admin::ledger_query(*l_, name, params); });
     EXPECT_FALSE(plans.empty()) << name;
     for (const auto& plan : plans) {
       std::istringstream lines(plan);
