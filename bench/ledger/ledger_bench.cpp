@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "admin/ledger_api.hpp"
-#include "llmgate/metrics.hpp"
 #include "ledger/sqlite/sqlite_ledger.hpp"
+#include "llmgate/metrics.hpp"
 
 using namespace llmgate;
 using Clock = std::chrono::steady_clock;
@@ -74,21 +74,19 @@ double writer_thread_cpu_s() {
 }
 
 int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-const char* kWords[] = {"summarize", "the",    "quarterly", "report",   "translate", "into",
-                        "french",    "write",  "a",         "function", "that",      "parses",
-                        "json",      "explain", "kubernetes", "ingress", "poem",      "about",
-                        "autumn",    "leaves", "invoice",   "customer", "refund",    "policy",
-                        "python",    "error",  "stack",     "trace",    "database",  "index"};
+const char* kWords[] = {
+    "summarize", "the",      "quarterly", "report",  "translate",  "into",    "french", "write", "a",        "function",
+    "that",      "parses",   "json",      "explain", "kubernetes", "ingress", "poem",   "about", "autumn",   "leaves",
+    "invoice",   "customer", "refund",    "policy",  "python",     "error",   "stack",  "trace", "database", "index"};
 
 struct Gen {
   std::mt19937_64 rng{12345};
-  std::vector<std::string> models = {"gpt-4o", "gpt-4o-mini", "claude-sonnet", "llama3-70b",
-                                     "mistral-large", "embed-small", "o3-mini", "qwen2.5"};
+  std::vector<std::string> models = {"gpt-4o",        "gpt-4o-mini", "claude-sonnet", "llama3-70b",
+                                     "mistral-large", "embed-small", "o3-mini",       "qwen2.5"};
   std::vector<std::string> keys, aliases;
   Gen() {
     for (int i = 0; i < 50; ++i) {
@@ -113,8 +111,7 @@ struct Gen {
     char id[33];
     std::snprintf(id, sizeof id, "%012llx%04llx%016llx",
                   static_cast<unsigned long long>(start_us / 1000) & 0xffffffffffffULL,
-                  static_cast<unsigned long long>(rng() & 0xffff),
-                  static_cast<unsigned long long>(rng()));
+                  static_cast<unsigned long long>(rng() & 0xffff), static_cast<unsigned long long>(rng()));
     r.request_id = id;
     r.endpoint = "/v1/chat/completions";
     r.start_us = start_us;
@@ -151,8 +148,7 @@ struct Gen {
     if (body_bytes > 0) {
       r.request_body = "{\"model\":\"" + m + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" +
                        text(body_bytes / 2) + "\"}]}";
-      r.response_body = "{\"choices\":[{\"message\":{\"content\":\"" + text(body_bytes / 2) +
-                        "\"}}]}";
+      r.response_body = "{\"choices\":[{\"message\":{\"content\":\"" + text(body_bytes / 2) + "\"}}]}";
     }
     return r;
   }
@@ -197,16 +193,17 @@ double write_rows(const Args& a, long days, bool pregen) {
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   const double cpu = cpu_s() - cpu0, wcpu = writer_thread_cpu_s() - wcpu0;
   LedgerStats st = l->stats();
-  std::printf("%s: wrote %llu rows (body %ld B, dropped %llu, db_errors %llu) in %.2f s: %.0f rows/s;"
-              " CPU %.2f s (%.2f us/row, submit included), writer thread %.2f us/row (%.0f rows per"
-              " CPU-second); submit() %.0f ns/record;"
-              " last batch (2000 rows) commit %.1f ms\n",
-              pregen ? "writer" : "fill", static_cast<unsigned long long>(st.written), a.body_bytes,
-              static_cast<unsigned long long>(st.dropped),
-              static_cast<unsigned long long>(st.db_errors), secs, st.written / secs, cpu,
-              cpu * 1e6 / std::max<double>(1, static_cast<double>(st.written)),
-              wcpu * 1e6 / std::max<double>(1, static_cast<double>(st.written)),
-              static_cast<double>(st.written) / std::max(1e-9, wcpu), submit_s * 1e9 / std::max(1L, a.rows), st.last_batch_seconds * 1000);
+  std::printf(
+      "%s: wrote %llu rows (body %ld B, dropped %llu, db_errors %llu) in %.2f s: %.0f rows/s;"
+      " CPU %.2f s (%.2f us/row, submit included), writer thread %.2f us/row (%.0f rows per"
+      " CPU-second); submit() %.0f ns/record;"
+      " last batch (2000 rows) commit %.1f ms\n",
+      pregen ? "writer" : "fill", static_cast<unsigned long long>(st.written), a.body_bytes,
+      static_cast<unsigned long long>(st.dropped), static_cast<unsigned long long>(st.db_errors), secs,
+      st.written / secs, cpu, cpu * 1e6 / std::max<double>(1, static_cast<double>(st.written)),
+      wcpu * 1e6 / std::max<double>(1, static_cast<double>(st.written)),
+      static_cast<double>(st.written) / std::max(1e-9, wcpu), submit_s * 1e9 / std::max(1L, a.rows),
+      st.last_batch_seconds * 1000);
   l->shutdown();
   return st.written / secs;
 }
@@ -247,8 +244,12 @@ void queries(const Args& a) {
       {"logs status_class=error, 7 days", "logs", {{"status_class", "error"}, {"start", wk}}},
       {"logs q=kubernetes ingress", "logs", {{"q", "kubernetes ingress"}}},
       {"logs q=refused (error text), 7 days", "logs", {{"q", "refused"}, {"start", wk}}},
-      {"logs model+key+5xx, 7 days", "logs", {{"model", "gpt-4o"}, {"key", "team-3"}, {"status_class", "5xx"}, {"start", wk}}},
-      {"log (one record)", "log", {{"request_id", first["data"].empty() ? std::string("x") : first["data"][0]["request_id"].get<std::string>()}}},
+      {"logs model+key+5xx, 7 days",
+       "logs",
+       {{"model", "gpt-4o"}, {"key", "team-3"}, {"status_class", "5xx"}, {"start", wk}}},
+      {"log (one record)",
+       "log",
+       {{"request_id", first["data"].empty() ? std::string("x") : first["data"][0]["request_id"].get<std::string>()}}},
       {"usage hour, 24h, group none", "usage", {}},
       {"usage hour, 7d, group model", "usage", {{"start", wk}, {"group_by", "model"}}},
       {"usage day, 30d, group key", "usage", {{"start", lastmonth}, {"bucket", "day"}, {"group_by", "key"}}},
@@ -334,8 +335,10 @@ int main(int argc, char** argv) {
   } else if (a.cmd == "observe") {
     observe_bench();
   } else {
-    std::fprintf(stderr, "usage: %s fill|writer|queries|observe [--db PATH] [--rows N] "
-                         "[--days N] [--body-bytes N] [--reps N]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s fill|writer|queries|observe [--db PATH] [--rows N] "
+                 "[--days N] [--body-bytes N] [--reps N]\n",
+                 argv[0]);
     return 2;
   }
   return 0;

@@ -67,13 +67,12 @@ bool add_allowlist_entry(UpstreamAllowlist& l, std::string_view entry);
 // the config file, and for those added through the API only when allowlisted; link-local, cloud
 // metadata, unspecified and reserved ones only when allowlisted. `allow` may be null (empty).
 // Returns the refused class, or nullopt when the address may be used.
-std::optional<AddressClass> refused_upstream_address(const IpBytes& normalized, std::string_view host,
-                                                     bool from_api, const UpstreamAllowlist* allow);
+std::optional<AddressClass> refused_upstream_address(const IpBytes& normalized, std::string_view host, bool from_api,
+                                                     const UpstreamAllowlist* allow);
 // The same for an api_base host before any lookup (creation time): addresses written in any
 // form the resolver accepts, and the names reserved for loopback (localhost, *.localhost).
 // Other names are checked when they are resolved, at connect time.
-std::optional<AddressClass> refused_upstream_host(std::string_view host, bool from_api,
-                                                  const UpstreamAllowlist* allow);
+std::optional<AddressClass> refused_upstream_host(std::string_view host, bool from_api, const UpstreamAllowlist* allow);
 // Why an address was refused, for the client and the log (no credentials involved):
 // "upstream host h resolves to 127.0.0.1, a loopback address, which ... upstream_allowlist".
 std::string address_refusal_message(std::string_view host, const IpBytes* addr, AddressClass c, bool from_api);

@@ -38,16 +38,16 @@ struct App {
     config_version_.fetch_add(1, std::memory_order_acq_rel);
   }
 
-  Ledger* ledger = nullptr;           // may be null (ledger disabled in some unit tests)
+  Ledger* ledger = nullptr;  // may be null (ledger disabled in some unit tests)
   Metrics* metrics = nullptr;
   // The price table. A reload with a changed table publishes the new one before the config that
   // goes with it; a table once published is kept until exit (a worker may be reading it).
   std::atomic<const PriceTable*> prices{nullptr};
   HealthMonitor* health = nullptr;
-  KeyStore* keys = nullptr;           // virtual keys; null = master key only
-  LimitStore* limits = nullptr;       // rate, token, parallel and budget limits; null = none checked
-  ConfigReloader* reloader = nullptr; // POST /config/reload; null = not available
-  UiSessions* ui_sessions = nullptr;  // dashboard sessions; null = no dashboard login
+  KeyStore* keys = nullptr;            // virtual keys; null = master key only
+  LimitStore* limits = nullptr;        // rate, token, parallel and budget limits; null = none checked
+  ConfigReloader* reloader = nullptr;  // POST /config/reload; null = not available
+  UiSessions* ui_sessions = nullptr;   // dashboard sessions; null = no dashboard login
   std::atomic<bool> draining{false};
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
   std::atomic<uint64_t> in_flight{0};
@@ -60,8 +60,8 @@ struct App {
 // A Beast-free endpoint (admin API, spend API, dashboard, metrics). `blocking` handlers
 // (database queries) run on a small reader thread pool; others run on the worker thread.
 struct Route {
-  std::string method;      // "GET", "POST", "DELETE", "*"
-  std::string path;        // exact path, or a prefix when it ends with '*'
+  std::string method;  // "GET", "POST", "DELETE", "*"
+  std::string path;    // exact path, or a prefix when it ends with '*'
   bool blocking = false;
   bool needs_master_key = true;  // checked by the server before the handler runs
   bool needs_key = false;        // any valid key (master or virtual) when !needs_master_key
@@ -69,10 +69,10 @@ struct Route {
 };
 
 // Each module appends its routes here (called once at startup, src/server/routes.cpp).
-void register_ledger_routes(std::vector<Route>& routes);   // src/store/   (issue: ledger)
-void register_ui_routes(std::vector<Route>& routes);       // src/handlers/ui* (issue: dashboard)
-void register_key_routes(std::vector<Route>& routes);      // src/auth/key_* (LiteLLM /key/*)
-void register_model_routes(std::vector<Route>& routes);    // src/handlers/model_admin* (/model/*)
-void register_reload_routes(std::vector<Route>& routes);   // src/server/reload.cpp (POST /config/reload)
+void register_ledger_routes(std::vector<Route>& routes);  // src/store/   (issue: ledger)
+void register_ui_routes(std::vector<Route>& routes);      // src/handlers/ui* (issue: dashboard)
+void register_key_routes(std::vector<Route>& routes);     // src/auth/key_* (LiteLLM /key/*)
+void register_model_routes(std::vector<Route>& routes);   // src/handlers/model_admin* (/model/*)
+void register_reload_routes(std::vector<Route>& routes);  // src/server/reload.cpp (POST /config/reload)
 
 }  // namespace llmgate

@@ -36,10 +36,10 @@ struct TokenEstimate {
 TokenEstimate estimate_request_tokens(std::size_t body_bytes, std::optional<int64_t> max_tokens, bool completion);
 
 struct Principal {
-  bool master = false;       // master key or an admin dashboard session
-  bool ui_session = false;   // authenticated by the dashboard session cookie
-  std::string key_hash;      // sha256 hex of a virtual key ("" for master/session)
-  std::string key_alias;     // configured alias ("" when none)
+  bool master = false;                      // master key or an admin dashboard session
+  bool ui_session = false;                  // authenticated by the dashboard session cookie
+  std::string key_hash;                     // sha256 hex of a virtual key ("" for master/session)
+  std::string key_alias;                    // configured alias ("" when none)
   std::vector<std::string> allowed_models;  // empty = all
   // A virtual key's limits and its state in the key store (its spend, which the budget counts).
   ScopeLimits limits;

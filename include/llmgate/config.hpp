@@ -69,35 +69,35 @@ class ProviderKind {
 const char* to_string(ProviderKind p);  // the LiteLLM prefix: "openai", "azure", ...
 
 struct Deployment {
-  std::string id;              // model_info.id, or "<model_name>-<index>" when absent
-  std::string model_name;      // the alias clients ask for
+  std::string id;          // model_info.id, or "<model_name>-<index>" when absent
+  std::string model_name;  // the alias clients ask for
   ProviderKind provider = ProviderKind::openai;
-  std::string provider_prefix; // as written: "openai", "hosted_vllm", ...
-  std::string upstream_model;  // litellm_params.model without the provider prefix
-  std::string api_base;        // resolved, as configured (no trailing '/')
-  Url url;                     // parsed api_base (unset for mock)
+  std::string provider_prefix;  // as written: "openai", "hosted_vllm", ...
+  std::string upstream_model;   // litellm_params.model without the provider prefix
+  std::string api_base;         // resolved, as configured (no trailing '/')
+  Url url;                      // parsed api_base (unset for mock)
   Secret api_key;
-  std::string api_version;     // azure
-  Secret azure_ad_token;       // azure
-  double timeout_s = 600;      // time to response headers (litellm_params.timeout)
-  double stream_timeout_s = 0; // max gap between stream chunks; 0 = use timeout_s
+  std::string api_version;      // azure
+  Secret azure_ad_token;        // azure
+  double timeout_s = 600;       // time to response headers (litellm_params.timeout)
+  double stream_timeout_s = 0;  // max gap between stream chunks; 0 = use timeout_s
   bool ssl_verify = true;
-  std::string ssl_ca_bundle;   // custom CA file for internal CAs
-  int rpm = 0, tpm = 0;        // 0 = unlimited
+  std::string ssl_ca_bundle;  // custom CA file for internal CAs
+  int rpm = 0, tpm = 0;       // 0 = unlimited
   // Router inputs (docs/routing.md says which the request path applies yet).
-  double weight = 0;               // litellm_params.weight; 0 = unset
-  int order = 0;                   // litellm_params.order: tier, 1 first; 0 = unset (last tier)
-  int max_parallel_requests = 0;   // litellm_params.max_parallel_requests; 0 = unlimited
-  int64_t max_input_tokens = 0;    // model_info.max_input_tokens; 0 = unknown
+  double weight = 0;              // litellm_params.weight; 0 = unset
+  int order = 0;                  // litellm_params.order: tier, 1 first; 0 = unset (last tier)
+  int max_parallel_requests = 0;  // litellm_params.max_parallel_requests; 0 = unlimited
+  int64_t max_input_tokens = 0;   // model_info.max_input_tokens; 0 = unknown
   // mock provider
-  int mock_latency_ms = 0;             // time to first byte
-  double mock_tokens_per_second = 0;   // stream pacing; 0 = as fast as possible
-  std::string mock_response;           // fixed reply text; empty = deterministic echo
-  int mock_stream_chunks = 0;          // 0 = one chunk per word
+  int mock_latency_ms = 0;            // time to first byte
+  double mock_tokens_per_second = 0;  // stream pacing; 0 = as fast as possible
+  std::string mock_response;          // fixed reply text; empty = deterministic echo
+  int mock_stream_chunks = 0;         // 0 = one chunk per word
   // pricing overrides (USD per token)
   std::optional<double> input_cost_per_token;
   std::optional<double> output_cost_per_token;
-  std::string base_model;      // model_info.base_model
+  std::string base_model;  // model_info.base_model
   nlohmann::json model_info = nlohmann::json::object();
   // Upstream address policy (llmgate/address_policy.hpp): added through the API (stricter), and
   // llmgate_settings.upstream_allowlist (shared by all deployments of a snapshot; null = empty).
@@ -107,7 +107,12 @@ struct Deployment {
 
 // LiteLLM's error classes for retry_policy / allowed_fails_policy, in that order.
 enum class PolicyClass : std::uint8_t {
-  bad_request, authentication, timeout, rate_limit, content_policy_violation, internal_server
+  bad_request,
+  authentication,
+  timeout,
+  rate_limit,
+  content_policy_violation,
+  internal_server
 };
 inline constexpr std::size_t kPolicyClasses = 6;
 
@@ -117,66 +122,67 @@ inline constexpr std::size_t kPolicyClasses = 6;
 struct RouterSettings {
   std::string routing_strategy = "simple-shuffle";  // as configured (Config has the applied one)
   struct StrategyArgs {
-    double ttl_s = 3600;                // latency samples older than this are forgotten
-    double lowest_latency_buffer = 0;   // within (1 + buffer) x the fastest counts as fastest
-    double exploration = 0.05;          // share of picks that try a random deployment
+    double ttl_s = 3600;               // latency samples older than this are forgotten
+    double lowest_latency_buffer = 0;  // within (1 + buffer) x the fastest counts as fastest
+    double exploration = 0.05;         // share of picks that try a random deployment
   } strategy_args;
-  std::optional<int> num_retries;       // unset: Config::num_retries is 0, retry_policy.hpp uses 2
-  std::array<std::optional<int>, kPolicyClasses> retry_policy{};      // *ErrorRetries
-  int allowed_fails = 3;                // failures of a class within a minute; one more cools down
+  std::optional<int> num_retries;  // unset: Config::num_retries is 0, retry_policy.hpp uses 2
+  std::array<std::optional<int>, kPolicyClasses> retry_policy{};  // *ErrorRetries
+  int allowed_fails = 3;  // failures of a class within a minute; one more cools down
   std::array<std::optional<int>, kPolicyClasses> allowed_fails_policy{};  // *ErrorAllowedFails
-  double cooldown_time_s = 5;           // 0: no cooldowns
+  double cooldown_time_s = 5;                                             // 0: no cooldowns
   bool disable_cooldowns = false;
-  double retry_after_s = 0;             // minimum wait before a retry
+  double retry_after_s = 0;  // minimum wait before a retry
   std::map<std::string, std::vector<std::string>> context_window_fallbacks, content_policy_fallbacks;
   std::vector<std::string> default_fallbacks;
   int max_fallbacks = 5;
   bool enable_pre_call_checks = false;
   std::optional<int> default_priority;
-  double queue_timeout_s = 30;          // router_settings.queue_timeout_seconds (llmgate's)
+  double queue_timeout_s = 30;                         // router_settings.queue_timeout_seconds (llmgate's)
   std::map<std::string, double> priority_reservation;  // priority -> share of capacity
-  double request_timeout_s = 600;       // router_settings.timeout, else litellm_settings.request_timeout
+  double request_timeout_s = 600;                      // router_settings.timeout, else litellm_settings.request_timeout
 };
 
 struct Limits {
-  std::size_t max_request_line = 8 * 1024;    // 414
-  std::size_t max_header_bytes = 16 * 1024;   // 431
-  std::size_t max_header_fields = 100;        // 431
+  std::size_t max_request_line = 8 * 1024;        // 414
+  std::size_t max_header_bytes = 16 * 1024;       // 431
+  std::size_t max_header_fields = 100;            // 431
   std::size_t max_body_bytes = 32 * 1024 * 1024;  // 413
-  double header_timeout_s = 10;     // 408
-  double body_idle_timeout_s = 20;  // 408
-  double body_timeout_s = 30;       // 408: the whole body, from the end of the headers
+  double header_timeout_s = 10;                   // 408
+  double body_idle_timeout_s = 20;                // 408
+  double body_timeout_s = 30;                     // 408: the whole body, from the end of the headers
   double keepalive_idle_s = 75;
   std::size_t max_connections_per_worker = 10000;
   std::size_t max_sse_event_bytes = 4 * 1024 * 1024;
 };
 
-struct ServerSettings {            // llmgate_settings (our own section) + command line
+struct ServerSettings {  // llmgate_settings (our own section) + command line
   std::string host = "0.0.0.0";
   int port = 4000;
-  int workers = 0;                 // 0 = the CPUs the process may use (affinity, cgroup cpu.max)
-  double drain_seconds = 5;        // keep accepting after SIGTERM while endpoints are removed
+  int workers = 0;                     // 0 = the CPUs the process may use (affinity, cgroup cpu.max)
+  double drain_seconds = 5;            // keep accepting after SIGTERM while endpoints are removed
   double shutdown_grace_seconds = 30;  // in-flight requests may finish within this
-  double stream_keepalive_s = 15;  // ": keep-alive" comment after this much silence
+  double stream_keepalive_s = 15;      // ": keep-alive" comment after this much silence
   double connect_timeout_s = 5;
-  double pool_idle_s = 2;          // pooled upstream connections dropped after this idle time
-  int busy_poll_us = 0;            // > 0: a worker polls instead of sleeping this long after a request starts or ends
-  std::string price_table;         // optional path overriding the embedded price table
+  double pool_idle_s = 2;   // pooled upstream connections dropped after this idle time
+  int busy_poll_us = 0;     // > 0: a worker polls instead of sleeping this long after a request starts or ends
+  std::string price_table;  // optional path overriding the embedded price table
   std::shared_ptr<const UpstreamAllowlist> upstream_allowlist;  // null = empty
   Limits limits;
 };
 
 struct LedgerSettings {
-  std::string database_url;        // as configured
-  std::string database_path;       // resolved path of the SQLite file
-  bool store_bodies = true;        // loader: store_prompts_in_spend_logs (default false, as LiteLLM) && !turn_off_message_logging
+  std::string database_url;   // as configured
+  std::string database_path;  // resolved path of the SQLite file
+  bool store_bodies =
+      true;  // loader: store_prompts_in_spend_logs (default false, as LiteLLM) && !turn_off_message_logging
   std::size_t max_body_log_bytes = 64 * 1024;  // stored bodies are capped; truncation flagged
-  double batch_write_at_s = 1;     // general_settings.proxy_batch_write_at
+  double batch_write_at_s = 1;                 // general_settings.proxy_batch_write_at
   std::size_t queue_max_records = 50000;
   std::size_t queue_max_bytes = 256 * 1024 * 1024;
   std::size_t batch_max_records = 2000;
-  bool disabled = false;           // general_settings.disable_spend_logs: no per-request records
-  double retention_s = 0;          // maximum_spend_logs_retention_period; 0 = keep forever
+  bool disabled = false;   // general_settings.disable_spend_logs: no per-request records
+  double retention_s = 0;  // maximum_spend_logs_retention_period; 0 = keep forever
 };
 
 struct HealthSettings {
@@ -232,7 +238,7 @@ struct Config {
   std::map<std::string, std::vector<std::string>> fallbacks;  // router_settings.fallbacks
   int num_retries = 0;
   std::string routing_strategy = "simple-shuffle";  // router_settings.routing_strategy (applied)
-  RouterSettings router;              // router_settings as parsed (docs/routing.md)
+  RouterSettings router;                            // router_settings as parsed (docs/routing.md)
   ServerSettings server;
   LedgerSettings ledger;
   HealthSettings health;

@@ -6,8 +6,8 @@
 namespace llmgate {
 
 struct EmbeddedFile {
-  const char* path;   // relative to the embedded root, '/'-separated
-  const char* data;   // NUL-terminated for convenience; size excludes the NUL
+  const char* path;  // relative to the embedded root, '/'-separated
+  const char* data;  // NUL-terminated for convenience; size excludes the NUL
   std::size_t size;
 };
 

@@ -54,5 +54,6 @@ std::error_code make_error_code(Errc e);
 }  // namespace llmgate
 
 namespace std {
-template <> struct is_error_code_enum<llmgate::Errc> : true_type {};
+template <>
+struct is_error_code_enum<llmgate::Errc> : true_type {};
 }  // namespace std

@@ -13,9 +13,9 @@ struct App;
 struct DeploymentHealth {
   std::string id, model_name, provider, upstream_model, api_base;
   bool healthy = true;
-  bool probed = false;       // false: no probe applies (mock) or not checked yet
-  std::string error;         // why it is unhealthy (never a secret)
-  int64_t checked_at = 0;    // unix seconds
+  bool probed = false;     // false: no probe applies (mock) or not checked yet
+  std::string error;       // why it is unhealthy (never a secret)
+  int64_t checked_at = 0;  // unix seconds
   double latency_ms = 0;
 };
 
@@ -23,7 +23,7 @@ class HealthMonitor {
  public:
   explicit HealthMonitor(App& app);
   ~HealthMonitor();
-  void start();                         // first round now, then every health_check_interval
+  void start();  // first round now, then every health_check_interval
   void stop();
   std::vector<DeploymentHealth> snapshot() const;
   // Runs one round now and waits for it (reader-pool threads only; never a worker).

@@ -13,10 +13,10 @@
 namespace llmgate {
 
 struct HttpRequest {
-  std::string method;   // "GET", "POST", ...
-  std::string target;   // path + query as received
-  std::string path;     // decoded path without query
-  std::multimap<std::string, std::string> query;  // decoded query parameters
+  std::string method;                                        // "GET", "POST", ...
+  std::string target;                                        // path + query as received
+  std::string path;                                          // decoded path without query
+  std::multimap<std::string, std::string> query;             // decoded query parameters
   std::vector<std::pair<std::string, std::string>> headers;  // lower-cased names
   std::string body;
   std::string client_ip;

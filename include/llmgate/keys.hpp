@@ -25,7 +25,7 @@ class KeyRepository;  // llmgate/storage.hpp
 
 struct KeyStoreOptions {
   std::shared_ptr<KeyRepository> repository;  // where keys persist (Storage::keys)
-  double flush_interval_s = 1.0;   // spend is persisted at least this often while it changes
+  double flush_interval_s = 1.0;              // spend is persisted at least this often while it changes
   // Clock in unix microseconds (tests inject one); default: system_clock.
   std::function<int64_t()> now_us;
   // Where authorize() checks a key's limits (the process's store, shared with the proxy; it must

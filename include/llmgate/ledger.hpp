@@ -16,11 +16,11 @@
 namespace llmgate {
 
 struct LedgerStats {
-  uint64_t queued = 0;         // records waiting now
+  uint64_t queued = 0;  // records waiting now
   uint64_t queued_bytes = 0;
-  uint64_t written = 0;        // records committed since start
-  uint64_t dropped = 0;        // records dropped because the queue was full
-  uint64_t db_errors = 0;      // failed batch attempts
+  uint64_t written = 0;    // records committed since start
+  uint64_t dropped = 0;    // records dropped because the queue was full
+  uint64_t db_errors = 0;  // failed batch attempts
   uint64_t batches = 0;
   double last_batch_seconds = 0;
 };

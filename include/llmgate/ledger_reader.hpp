@@ -13,9 +13,8 @@
 namespace llmgate {
 
 // Latency histogram buckets of the usage rollups (upper bounds in ms; the last is +inf).
-constexpr std::array<double, 16> kLatencyBucketsMs = {
-    50, 100, 200, 350, 500, 750, 1000, 1500, 2500, 4000, 6000, 10000, 20000, 40000, 90000,
-    1e300};
+constexpr std::array<double, 16> kLatencyBucketsMs = {50,   100,  200,  350,   500,   750,   1000,  1500,
+                                                      2500, 4000, 6000, 10000, 20000, 40000, 90000, 1e300};
 
 // [start_us, end_us), unix microseconds.
 struct LedgerTimeRange {
@@ -33,9 +32,9 @@ struct LogCursor {
 
 struct LogFilter {
   LedgerTimeRange range;
-  int64_t limit = 50;         // rows per page
-  std::string model;          // exact model name; empty: any
-  std::string key;            // key hash prefix or key alias; empty: any
+  int64_t limit = 50;  // rows per page
+  std::string model;   // exact model name; empty: any
+  std::string key;     // key hash prefix or key alias; empty: any
   StatusClass status = StatusClass::any;
   std::optional<std::string> text;  // free-text search over bodies and error messages
   std::optional<LogCursor> cursor;  // continue after this row
@@ -69,8 +68,7 @@ struct LogDetail {
   std::string key_hash, key_alias, user, client_ip;
   int status = 0;
   std::string error_type, error_message;
-  int64_t prompt_tokens = 0, completion_tokens = 0, total_tokens = 0, cached_tokens = 0,
-          reasoning_tokens = 0;
+  int64_t prompt_tokens = 0, completion_tokens = 0, total_tokens = 0, cached_tokens = 0, reasoning_tokens = 0;
   bool tokens_estimated = false;
   std::optional<double> cost;
   bool stream = false, cache_hit = false;
@@ -83,7 +81,7 @@ struct LogDetail {
 struct SpendLogFilter {
   std::optional<std::string> request_id;  // set: only this request, other fields ignored
   LedgerTimeRange range;
-  std::optional<std::string> key_hash;    // full hash; matches stored hashes that prefix it
+  std::optional<std::string> key_hash;  // full hash; matches stored hashes that prefix it
   std::optional<std::string> user;
 };
 

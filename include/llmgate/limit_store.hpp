@@ -78,9 +78,9 @@ struct LimitStatus {
 };
 
 struct AdmissionResult {
-  Errc err = Errc::ok;           // ok, rate_limited, budget_exceeded
-  std::string message;           // set when refused
-  int64_t retry_after_s = 0;     // when rate_limited: seconds until a retry can succeed
+  Errc err = Errc::ok;        // ok, rate_limited, budget_exceeded
+  std::string message;        // set when refused
+  int64_t retry_after_s = 0;  // when rate_limited: seconds until a retry can succeed
   std::array<LimitStatus, kMaxLimitScopes * 4> status{};
   std::size_t n_status = 0;
   void add_status(const LimitStatus& s) {

@@ -47,7 +47,7 @@ class PriceTable {
   std::string_view name(const Entry& e) const { return {names_.data() + e.name_offset, e.name_size}; }
   void add(std::string_view model, const ModelPrice& p);
   struct Loader;  // the SAX pass that fills the table
-  void seal();  // sorts by name; a later duplicate name replaces an earlier one, as in the JSON
+  void seal();    // sorts by name; a later duplicate name replaces an earlier one, as in the JSON
 
   std::string names_;
   std::vector<Entry> entries_;

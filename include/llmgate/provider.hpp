@@ -49,11 +49,11 @@ enum class ResponseBody { forward, translated, invalid };
 // (json_scan.hpp). Dialects that only replace "model" (and may add stream_options) build the
 // upstream body by splicing these bytes instead of parsing and re-serialising the whole body.
 struct BodyFacts {
-  std::string_view text;         // the client's body: a valid JSON object, top-level keys unique
-  std::string_view model;        // the raw "model" value inside `text` (quotes included)
-  bool has_forbidden = false;    // a field that is never forwarded (is_forbidden_body_field)
+  std::string_view text;       // the client's body: a valid JSON object, top-level keys unique
+  std::string_view model;      // the raw "model" value inside `text` (quotes included)
+  bool has_forbidden = false;  // a field that is never forwarded (is_forbidden_body_field)
   bool has_stream_options = false;
-  bool include_usage = false;    // stream_options.include_usage is true
+  bool include_usage = false;  // stream_options.include_usage is true
 };
 // stream_options.include_usage is the boolean true.
 bool include_usage_requested(const nlohmann::json& stream_options);
@@ -62,24 +62,24 @@ class JsonObjectScan;
 void read_body_facts(const JsonObjectScan& scan, BodyFacts& f);
 // Body fields that would redirect the request or carry credentials: never honoured, never sent.
 bool is_forbidden_body_field(std::string_view key);
-inline constexpr const char* kForbiddenBodyFields[] = {"api_base", "base_url", "api_key", "extra_headers",
-                                                       "azure_ad_token", "api_version", "custom_llm_provider"};
+inline constexpr const char* kForbiddenBodyFields[] = {
+    "api_base", "base_url", "api_key", "extra_headers", "azure_ad_token", "api_version", "custom_llm_provider"};
 // Appends to `out` the client's body with the "model" value replaced by `upstream_model` and,
 // when `add_usage`, "stream_options":{"include_usage":true} inserted first.
 void splice_body(const BodyFacts& f, std::string_view upstream_model, bool add_usage, std::string& out);
 
 // Per-stream translation state (one per streamed request).
 struct StreamState {
-  std::string id;            // chat.completion.chunk id to emit
-  std::string model;         // model name to report
+  std::string id;     // chat.completion.chunk id to emit
+  std::string model;  // model name to report
   int64_t created = 0;
   bool include_usage = false;  // the client asked for stream_options.include_usage
   bool sent_role = false;
-  bool finished = false;     // a final chunk (finish_reason) was seen
-  bool done = false;         // the stream's end ([DONE]) went to the client: nothing follows it
-  Usage usage;               // accumulated usage
-  std::string text;          // assembled completion text (for the ledger / estimates)
-  std::string error;         // an upstream error reported inside the stream (a plain message)
+  bool finished = false;        // a final chunk (finish_reason) was seen
+  bool done = false;            // the stream's end ([DONE]) went to the client: nothing follows it
+  Usage usage;                  // accumulated usage
+  std::string text;             // assembled completion text (for the ledger / estimates)
+  std::string error;            // an upstream error reported inside the stream (a plain message)
   bool saw_tool_calls = false;  // a tool call was streamed (finish_reason "tool_calls")
 };
 
@@ -88,8 +88,8 @@ class Provider {
   virtual ~Provider() = default;
   // Translates the client's parsed OpenAI body (already validated: has "model") into the
   // upstream request. May modify `body`. Returns Errc::ok or an error with `err` set.
-  virtual Errc build_request(Endpoint ep, const Deployment& d, nlohmann::json& body, bool stream,
-                             UpstreamRequest& out, std::string& err) const = 0;
+  virtual Errc build_request(Endpoint ep, const Deployment& d, nlohmann::json& body, bool stream, UpstreamRequest& out,
+                             std::string& err) const = 0;
   // The same from the scanned bytes, without a document; false when this dialect (or this
   // body) needs build_request. Must produce what build_request would send.
   virtual bool build_request_spliced(Endpoint ep, const Deployment& d, const BodyFacts& body, bool stream,
@@ -105,8 +105,8 @@ class Provider {
   // Streaming: one upstream unit (an SSE event's data, or one NDJSON line) -> zero or more
   // complete OpenAI SSE events appended to `out` ("data: {...}\n\n"; "data: [DONE]\n\n" at the
   // end). Providers speaking OpenAI SSE natively are not called per event (see passthrough()).
-  virtual void translate_stream_unit(Endpoint ep, const Deployment& d, StreamState& st,
-                                     std::string_view unit, std::string& out) const {}
+  virtual void translate_stream_unit(Endpoint ep, const Deployment& d, StreamState& st, std::string_view unit,
+                                     std::string& out) const {}
   // True when the upstream speaks OpenAI SSE and events are forwarded byte for byte.
   virtual bool passthrough_stream() const { return true; }
   // Upstream error (non-2xx) -> OpenAI-shaped error body for the client.

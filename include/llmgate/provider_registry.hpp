@@ -25,8 +25,8 @@ class Reader;  // src/config/yaml_reader.hpp
 
 // Where a deployment's upstream is when litellm_params does not say.
 struct ProviderDefaults {
-  const char* api_base = nullptr;       // nullptr: api_base is required
-  const char* api_base_env = nullptr;   // LiteLLM's environment fallbacks, tried in order
+  const char* api_base = nullptr;      // nullptr: api_base is required
+  const char* api_base_env = nullptr;  // LiteLLM's environment fallbacks, tried in order
   const char* api_base_env2 = nullptr;
   const char* api_key_env = nullptr;
 };
@@ -47,8 +47,7 @@ struct ProviderEntry {
   // warns "only used by <name>/ deployments, ignored".
   std::span<const char* const> params{};
   // Reads one of `params` (the value may be null: then it is absent).
-  void (*read_param)(const ParamsContext& c, const std::string& key, const YAML::Node& v,
-                     Deployment& d) = nullptr;
+  void (*read_param)(const ParamsContext& c, const std::string& key, const YAML::Node& v, Deployment& d) = nullptr;
   // After every key and the api_base are read: provider defaults and checks (may fail).
   void (*finish)(const ParamsContext& c, Deployment& d) = nullptr;
   // Adds this provider's fields to the effective-config view (secrets masked).

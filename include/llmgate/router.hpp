@@ -25,9 +25,9 @@ struct RouteRequest {
 // One attempt's result, told to the strategy after each try.
 struct AttemptResult {
   const Deployment* deployment = nullptr;
-  int status = 0;           // the HTTP status the attempt ended with (499: the client left)
-  int64_t latency_us = 0;   // the attempt, from its start to its end
-  int64_t total_tokens = 0; // tokens reported (or estimated) for the attempt
+  int status = 0;            // the HTTP status the attempt ended with (499: the client left)
+  int64_t latency_us = 0;    // the attempt, from its start to its end
+  int64_t total_tokens = 0;  // tokens reported (or estimated) for the attempt
 };
 
 class DeploymentRuntime;  // process-wide per-deployment state (src/router/deployment_state.hpp)
@@ -36,15 +36,15 @@ class DeploymentRuntime;  // process-wide per-deployment state (src/router/deplo
 struct Candidate {
   const Deployment* deployment = nullptr;
   DeploymentRuntime* state = nullptr;  // null: nothing known yet (idle, healthy)
-  double price_per_token = -1;       // input + output USD per token (price table); < 0: unknown
+  double price_per_token = -1;         // input + output USD per token (price table); < 0: unknown
 };
 
 // What a strategy's choice may depend on besides the candidates. Time is passed in (a steady
 // clock in milliseconds) so that tests drive it.
 struct ChooseContext {
   int64_t now_ms = 0;
-  int64_t estimated_tokens = 0;               // the request's estimated prompt + output tokens
-  const RouterSettings* settings = nullptr;   // null: defaults
+  int64_t estimated_tokens = 0;              // the request's estimated prompt + output tokens
+  const RouterSettings* settings = nullptr;  // null: defaults
 };
 
 class RoutingStrategy {
@@ -105,8 +105,7 @@ class Router {
   // The plan for `req.model` under `cfg`; false (and `out` empty) when the alias is unknown.
   bool plan(const Config& cfg, const RouteRequest& req, RoutePlan& out);
   // The same with the alias's deployments already looked up (`group` non-empty).
-  void plan(const Config& cfg, const std::vector<const Deployment*>& group, const RouteRequest& req,
-            RoutePlan& out);
+  void plan(const Config& cfg, const std::vector<const Deployment*>& group, const RouteRequest& req, RoutePlan& out);
   void on_result(const AttemptResult& r) { strategy_->on_result(r); }
   // Switches to the strategy named `name` (a config reload); a new strategy starts afresh.
   void use(std::string_view name);

@@ -8,10 +8,10 @@
 namespace llmgate {
 
 struct SseEvent {
-  std::string_view raw;    // the whole event including its terminating blank line
-  std::string data;        // data lines joined by '\n' (no trailing newline)
-  std::string event;       // "event:" field, "" when absent
-  bool has_data = false;   // at least one data: line
+  std::string_view raw;       // the whole event including its terminating blank line
+  std::string data;           // data lines joined by '\n' (no trailing newline)
+  std::string event;          // "event:" field, "" when absent
+  bool has_data = false;      // at least one data: line
   bool comment_only = false;  // only ':' comment lines (e.g. ": keep-alive")
   bool is_done() const { return has_data && data == "[DONE]"; }
 };

@@ -24,15 +24,15 @@ namespace llmgate {
 
 // One virtual key as stored: its SHA-256 (never the key itself) and its management fields.
 struct StoredKey {
-  std::string hash;                     // SHA-256 hex of the key
-  std::string key_name;                 // "sk-...abcd"
-  std::string key_alias;                // "" = none; unique when set
-  double spend = 0;                     // USD
-  std::optional<double> max_budget;     // nullopt = unlimited
-  std::vector<std::string> models;      // allowed aliases; empty = all
+  std::string hash;                  // SHA-256 hex of the key
+  std::string key_name;              // "sk-...abcd"
+  std::string key_alias;             // "" = none; unique when set
+  double spend = 0;                  // USD
+  std::optional<double> max_budget;  // nullopt = unlimited
+  std::vector<std::string> models;   // allowed aliases; empty = all
   std::optional<int64_t> rpm_limit;
   std::optional<int64_t> tpm_limit;
-  int64_t expires_us = 0;               // 0 = never
+  int64_t expires_us = 0;  // 0 = never
   bool blocked = false;
   nlohmann::json metadata = nlohmann::json::object();
   std::string user_id, team_id;
@@ -70,14 +70,14 @@ class ModelRepository {
   virtual std::vector<StoredModel> all() = 0;  // oldest first
   virtual std::optional<StoredModel> get(const std::string& id) = 0;
   virtual void insert(const StoredModel& m) = 0;
-  virtual void update(const StoredModel& m) = 0;  // model_name, body, updated_us by id
+  virtual void update(const StoredModel& m) = 0;   // model_name, body, updated_us by id
   virtual bool remove(const std::string& id) = 0;  // false when there was no such model
 };
 
 // What open_storage() returns. The ledger and the repositories share the backend's database.
 struct Storage {
-  std::string backend;                     // "sqlite"
-  int schema_version = 0;                  // the database's schema version after migration
+  std::string backend;     // "sqlite"
+  int schema_version = 0;  // the database's schema version after migration
   // Record sink (queue + writer thread), stats, and the ledger's read queries.
   std::unique_ptr<Ledger> ledger;
   std::shared_ptr<KeyRepository> keys;
@@ -96,8 +96,8 @@ std::shared_ptr<ModelRepository> open_model_repository(const LedgerSettings& s);
 
 // A backend: opens everything for a URL of its scheme.
 struct StorageBackend {
-  std::string name;                                      // "sqlite"
-  std::vector<std::string> schemes;                      // "sqlite" (the part before "://")
+  std::string name;                  // "sqlite"
+  std::vector<std::string> schemes;  // "sqlite" (the part before "://")
   std::function<std::unique_ptr<Storage>(const LedgerSettings&)> open;
   std::function<std::shared_ptr<KeyRepository>(const LedgerSettings&)> open_keys;
   std::function<std::shared_ptr<ModelRepository>(const LedgerSettings&)> open_models;

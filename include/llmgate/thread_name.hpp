@@ -6,8 +6,6 @@
 
 namespace llmgate {
 
-inline void set_thread_name(const std::string& name) {
-  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
-}
+inline void set_thread_name(const std::string& name) { pthread_setname_np(pthread_self(), name.substr(0, 15).c_str()); }
 
 }  // namespace llmgate

@@ -29,15 +29,15 @@
 namespace llmgate {
 
 struct UiSessionSettings {
-  double idle_timeout_s = 30 * 60;          // LLMGATE_UI_SESSION_IDLE_S
-  double absolute_timeout_s = 12 * 3600;    // LLMGATE_UI_SESSION_MAX_S
-  std::size_t max_sessions = 1000;          // the oldest session is dropped beyond this
-  int free_failures = 5;                    // failed logins per client IP before backoff
-  double max_lockout_s = 15 * 60;           // backoff doubles from 2 s up to this
-  std::vector<std::string> allowed_origins; // LLMGATE_UI_ALLOWED_ORIGINS (comma-separated), for
-                                            // proxies that rewrite the Host header
-  std::string username = "admin";           // UI_USERNAME
-  std::string password_override;            // UI_PASSWORD ("" = the master key)
+  double idle_timeout_s = 30 * 60;           // LLMGATE_UI_SESSION_IDLE_S
+  double absolute_timeout_s = 12 * 3600;     // LLMGATE_UI_SESSION_MAX_S
+  std::size_t max_sessions = 1000;           // the oldest session is dropped beyond this
+  int free_failures = 5;                     // failed logins per client IP before backoff
+  double max_lockout_s = 15 * 60;            // backoff doubles from 2 s up to this
+  std::vector<std::string> allowed_origins;  // LLMGATE_UI_ALLOWED_ORIGINS (comma-separated), for
+                                             // proxies that rewrite the Host header
+  std::string username = "admin";            // UI_USERNAME
+  std::string password_override;             // UI_PASSWORD ("" = the master key)
 };
 
 // Reads the environment variables named above (unset or invalid values keep the defaults).
@@ -55,12 +55,12 @@ class UiSessionManager : public UiSessions {
   bool authorize(const HttpRequest& req, Errc& err) override;
 
   struct LoginResult {
-    Errc err = Errc::ok;       // ok, unauthorized (bad credentials), rate_limited, forbidden
-    std::string message;       // for the user; never contains the credentials
-    int retry_after_s = 0;     // with rate_limited
-    std::string session_id;    // with ok: the cookie value
-    std::string csrf_token;    // with ok
-    double expires_at = 0;     // with ok: absolute expiry (unix seconds)
+    Errc err = Errc::ok;     // ok, unauthorized (bad credentials), rate_limited, forbidden
+    std::string message;     // for the user; never contains the credentials
+    int retry_after_s = 0;   // with rate_limited
+    std::string session_id;  // with ok: the cookie value
+    std::string csrf_token;  // with ok
+    double expires_at = 0;   // with ok: absolute expiry (unix seconds)
   };
   // Checks the credentials for the client req.client_ip. `master_key` is the current master key
   // (used when UI_PASSWORD is not set). Does not check Origin (the handler does). Any thread.
@@ -71,7 +71,7 @@ class UiSessionManager : public UiSessions {
     std::string username;
     std::string csrf_token;
     double created = 0;
-    double expires_at = 0;     // min(absolute expiry, idle expiry), unix seconds
+    double expires_at = 0;  // min(absolute expiry, idle expiry), unix seconds
   };
   // The live session named by the request's cookie (refreshes its idle timer), or nullopt.
   std::optional<SessionView> session(const HttpRequest& req);
@@ -113,8 +113,8 @@ class UiSessionManager : public UiSessions {
   UiSessionSettings s_;
   std::function<double()> now_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Session> sessions_;  // key: sha256 hex of the session id
-  std::unordered_map<std::string, Failures> failures_; // key: client IP
+  std::unordered_map<std::string, Session> sessions_;   // key: sha256 hex of the session id
+  std::unordered_map<std::string, Failures> failures_;  // key: client IP
 };
 
 // Creates the dashboard session store from the environment (see UiSessionSettings). `cfg` is

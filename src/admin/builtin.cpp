@@ -1,12 +1,12 @@
 // Built-in endpoints that need no Beast: models, health, readiness, metrics, effective config.
 #include <nlohmann/json.hpp>
 
+#include "admin/builtin.hpp"
 #include "llmgate/app.hpp"
 #include "llmgate/auth.hpp"
 #include "llmgate/clock.hpp"
 #include "llmgate/health.hpp"
 #include "llmgate/version.hpp"
-#include "admin/builtin.hpp"
 
 namespace llmgate {
 
@@ -59,8 +59,10 @@ HttpResponse health(const HttpRequest& req, App& app) {
   std::vector<DeploymentHealth> snap = app.health ? app.health->snapshot() : std::vector<DeploymentHealth>{};
   nlohmann::json healthy = nlohmann::json::array(), unhealthy = nlohmann::json::array();
   for (const auto& h : snap) {
-    nlohmann::json e = {{"model", h.provider + "/" + h.upstream_model}, {"model_name", h.model_name},
-                        {"model_id", h.id}, {"api_base", h.api_base.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.api_base)},
+    nlohmann::json e = {{"model", h.provider + "/" + h.upstream_model},
+                        {"model_name", h.model_name},
+                        {"model_id", h.id},
+                        {"api_base", h.api_base.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.api_base)},
                         {"probed", h.probed}};
     if (h.checked_at) e["last_checked"] = h.checked_at;
     if (h.probed) e["latency_ms"] = h.latency_ms;
@@ -77,15 +79,20 @@ HttpResponse health(const HttpRequest& req, App& app) {
       bool seen = std::any_of(snap.begin(), snap.end(), [&](const DeploymentHealth& h) { return h.id == d.id; });
       if (!seen)
         healthy.push_back({{"model", std::string(to_string(d.provider)) + "/" + d.upstream_model},
-                           {"model_name", d.model_name}, {"model_id", d.id}, {"probed", false}});
+                           {"model_name", d.model_name},
+                           {"model_id", d.id},
+                           {"probed", false}});
     }
   }
   if (!details) {
     const char* status = unhealthy.empty() ? "healthy" : healthy.empty() ? "unhealthy" : "degraded";
-    return json_response(200, {{"status", status}, {"healthy_count", healthy.size()}, {"unhealthy_count", unhealthy.size()}});
+    return json_response(
+        200, {{"status", status}, {"healthy_count", healthy.size()}, {"unhealthy_count", unhealthy.size()}});
   }
-  nlohmann::json j = {{"healthy_endpoints", healthy}, {"unhealthy_endpoints", unhealthy},
-                      {"healthy_count", healthy.size()}, {"unhealthy_count", unhealthy.size()}};
+  nlohmann::json j = {{"healthy_endpoints", healthy},
+                      {"unhealthy_endpoints", unhealthy},
+                      {"healthy_count", healthy.size()},
+                      {"unhealthy_count", unhealthy.size()}};
   return json_response(200, j);
 }
 
@@ -99,7 +106,8 @@ HttpResponse metrics(const HttpRequest& req, App& app) {
   if (!app.metrics) return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", "", {}};
   LedgerStats st;
   if (app.ledger) st = app.ledger->stats();
-  return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", app.metrics->serialize(app.ledger ? &st : nullptr), {}};
+  return HttpResponse{
+      200, "text/plain; version=0.0.4; charset=utf-8", app.metrics->serialize(app.ledger ? &st : nullptr), {}};
 }
 
 HttpResponse effective_config(const HttpRequest&, App& app) {

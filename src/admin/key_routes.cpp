@@ -22,8 +22,7 @@ HttpResponse to_response(const KeyResult& res) {
 VirtualKeyStore* store_of(App& app) { return dynamic_cast<VirtualKeyStore*>(app.keys); }
 
 HttpResponse not_enabled() {
-  return error_response(Errc::unsupported,
-                        "virtual keys are not enabled on this gateway (no key database)");
+  return error_response(Errc::unsupported, "virtual keys are not enabled on this gateway (no key database)");
 }
 
 // Parses the body as a JSON object without exceptions; sets `err` when it is not one.
@@ -31,7 +30,8 @@ json parse_body(const HttpRequest& req, HttpResponse& err, bool& ok) {
   bool too_deep = false;
   json j = parse_json_bounded(req.body, &too_deep);
   ok = !j.is_discarded() && j.is_object();
-  if (!ok) err = error_response(Errc::invalid_json, too_deep ? kJsonTooDeepMessage : "request body must be a JSON object");
+  if (!ok)
+    err = error_response(Errc::invalid_json, too_deep ? kJsonTooDeepMessage : "request body must be a JSON object");
   return j;
 }
 
@@ -76,21 +76,16 @@ KeyResult block_op(VirtualKeyStore& ks, const json& body, bool blocked) {
 }  // namespace
 
 void register_key_routes(std::vector<Route>& routes) {
-  routes.push_back(route("POST", "/key/generate", post_handler([](VirtualKeyStore& ks, const json& b) {
-                           return ks.generate(b);
-                         })));
-  routes.push_back(route("POST", "/key/update", post_handler([](VirtualKeyStore& ks, const json& b) {
-                           return ks.update(b);
-                         })));
-  routes.push_back(route("POST", "/key/delete", post_handler([](VirtualKeyStore& ks, const json& b) {
-                           return ks.remove(b);
-                         })));
-  routes.push_back(route("POST", "/key/block", post_handler([](VirtualKeyStore& ks, const json& b) {
-                           return block_op(ks, b, true);
-                         })));
-  routes.push_back(route("POST", "/key/unblock", post_handler([](VirtualKeyStore& ks, const json& b) {
-                           return block_op(ks, b, false);
-                         })));
+  routes.push_back(
+      route("POST", "/key/generate", post_handler([](VirtualKeyStore& ks, const json& b) { return ks.generate(b); })));
+  routes.push_back(
+      route("POST", "/key/update", post_handler([](VirtualKeyStore& ks, const json& b) { return ks.update(b); })));
+  routes.push_back(
+      route("POST", "/key/delete", post_handler([](VirtualKeyStore& ks, const json& b) { return ks.remove(b); })));
+  routes.push_back(route("POST", "/key/block",
+                         post_handler([](VirtualKeyStore& ks, const json& b) { return block_op(ks, b, true); })));
+  routes.push_back(route("POST", "/key/unblock",
+                         post_handler([](VirtualKeyStore& ks, const json& b) { return block_op(ks, b, false); })));
   routes.push_back(route("GET", "/key/info", [](const HttpRequest& req, App& app) {
     auto* ks = store_of(app);
     if (!ks) return not_enabled();

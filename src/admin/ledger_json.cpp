@@ -153,8 +153,7 @@ json spend_logs_json(const std::vector<SpendLogRow>& rows) {
     j["completion_tokens"] = r.completion_tokens;
     j["startTime"] = iso8601_us(r.start_us);
     j["endTime"] = iso8601_us(r.end_us);
-    j["completionStartTime"] =
-        r.completion_start_us ? json(iso8601_us(r.completion_start_us)) : json(nullptr);
+    j["completionStartTime"] = r.completion_start_us ? json(iso8601_us(r.completion_start_us)) : json(nullptr);
     j["model"] = r.model;
     j["model_id"] = r.model_id;
     j["model_group"] = r.model_group;
@@ -217,8 +216,10 @@ json summary_json(const LedgerTimeRange& r, const UsageSummary& s) {
     row["key_hash"] = k.key_hash;
     row["key_alias"] = k.key_alias;
     if (top.size() < 10)
-      top.push_back({{"key_hash", row["key_hash"]}, {"key_alias", row["key_alias"]},
-                     {"cost", row["cost"]}, {"requests", row["requests"]}});
+      top.push_back({{"key_hash", row["key_hash"]},
+                     {"key_alias", row["key_alias"]},
+                     {"cost", row["cost"]},
+                     {"requests", row["requests"]}});
     by_key.push_back(std::move(row));
   }
   out["by_key"] = std::move(by_key);

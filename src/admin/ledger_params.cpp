@@ -29,8 +29,9 @@ LedgerTimeRange time_range(const QueryParams& p, const char* start_name, const c
     auto v = param(p, name);
     if (!v) return std::nullopt;
     auto t = store::parse_time_us(*v);
-    if (!t) throw std::invalid_argument(std::string("invalid '") + name +
-                                        "': expected unix seconds or YYYY-MM-DD[THH:MM:SS]");
+    if (!t)
+      throw std::invalid_argument(std::string("invalid '") + name +
+                                  "': expected unix seconds or YYYY-MM-DD[THH:MM:SS]");
     return t;
   };
   auto s = parse(start_name);
@@ -49,8 +50,8 @@ int64_t int_param(const QueryParams& p, const char* name, int64_t def, int64_t l
   int64_t x = 0;
   auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
   if (ec != std::errc() || ptr != v->data() + v->size() || x < lo || x > hi)
-    throw std::invalid_argument(std::string("invalid '") + name + "': expected an integer in [" +
-                                std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    throw std::invalid_argument(std::string("invalid '") + name + "': expected an integer in [" + std::to_string(lo) +
+                                ", " + std::to_string(hi) + "]");
   return x;
 }
 
@@ -70,8 +71,7 @@ LogCursor cursor(const std::string& c) {
   if (ok) {
     auto [p1, e1] = std::from_chars(c.data(), c.data() + dot, a);
     auto [p2, e2] = std::from_chars(c.data() + dot + 1, c.data() + c.size(), b);
-    ok = e1 == std::errc() && e2 == std::errc() && p1 == c.data() + dot &&
-         p2 == c.data() + c.size();
+    ok = e1 == std::errc() && e2 == std::errc() && p1 == c.data() + dot && p2 == c.data() + c.size();
   }
   if (!ok) throw std::invalid_argument("invalid 'cursor'");
   return LogCursor{a, b};
@@ -91,9 +91,7 @@ LogFilter parse_log_filter(const QueryParams& p) {
   return f;
 }
 
-LedgerTimeRange parse_time_range(const QueryParams& p) {
-  return time_range(p, "start", "end", kDayUs);
-}
+LedgerTimeRange parse_time_range(const QueryParams& p) { return time_range(p, "start", "end", kDayUs); }
 
 UsageFilter parse_usage_filter(const QueryParams& p) {
   UsageFilter f;

@@ -27,8 +27,7 @@ std::string_view named_param(std::string_view msg) {
   return msg.substr(a + 1, b - a - 1);
 }
 
-HttpResponse run_query(App& app, const std::string& name,
-                       const std::multimap<std::string, std::string>& params) {
+HttpResponse run_query(App& app, const std::string& name, const std::multimap<std::string, std::string>& params) {
   if (!app.ledger) return error_response(Errc::service_unavailable, "the usage ledger is disabled");
   try {
     nlohmann::json j = admin::ledger_query(*app.ledger, name, params);

@@ -55,8 +55,7 @@ json describe(const Deployment& d) {
   info["id"] = d.id;
   info["db_model"] = is_db_model(d);
   if (!d.base_model.empty()) info["base_model"] = d.base_model;
-  return json{{"model_name", d.model_name}, {"litellm_params", std::move(p)},
-              {"model_info", std::move(info)}};
+  return json{{"model_name", d.model_name}, {"litellm_params", std::move(p)}, {"model_info", std::move(info)}};
 }
 
 std::string new_id() {
@@ -105,8 +104,9 @@ std::string check_env_references(const json& entry) {
                  ": environment references (os.environ/, ${...}) are only accepted in api_key and "
                  "azure_ad_token through the API";
     } else if (has_env_reference(it.value())) {
-      return it.key() + ": environment references (os.environ/, ${...}) are only accepted in "
-                        "api_key and azure_ad_token through the API";
+      return it.key() +
+             ": environment references (os.environ/, ${...}) are only accepted in "
+             "api_key and azure_ad_token through the API";
     }
   }
   return {};
@@ -136,10 +136,9 @@ const Deployment* find_deployment(const Config& c, const std::string& id) {
 }
 
 HttpResponse config_file_model(const Config& c, const std::string& id, const char* verb) {
-  return error_response(Errc::bad_request,
-                        "model '" + id + "' is defined in the config file" +
-                            (c.source_path.empty() ? std::string() : " (" + c.source_path + ")") +
-                            " and cannot be " + verb + " through the API; edit the config file");
+  return error_response(Errc::bad_request, "model '" + id + "' is defined in the config file" +
+                                               (c.source_path.empty() ? std::string() : " (" + c.source_path + ")") +
+                                               " and cannot be " + verb + " through the API; edit the config file");
 }
 
 // /model/new, /update and /delete need general_settings.store_model_in_db (as in LiteLLM).
@@ -181,11 +180,11 @@ HttpResponse model_new_handler(const HttpRequest& req, App& app) {
   if (mi != body.end() && !mi->is_null() && !mi->is_object())
     return error_response(Errc::bad_request, "'model_info' must be an object");
 
-  json entry = {{"model_name", *mn}, {"litellm_params", *lp},
+  json entry = {{"model_name", *mn},
+                {"litellm_params", *lp},
                 {"model_info", (mi == body.end() || mi->is_null()) ? json::object() : *mi}};
   entry["model_info"].erase("db_model");
-  if (std::string e = check_env_references(entry); !e.empty())
-    return error_response(Errc::bad_request, e);
+  if (std::string e = check_env_references(entry); !e.empty()) return error_response(Errc::bad_request, e);
   std::string id = model_info_id(entry);
   if (id.empty()) {
     id = new_id();
@@ -209,8 +208,7 @@ HttpResponse model_new_handler(const HttpRequest& req, App& app) {
   const LedgerSettings& db_path = cfg->ledger;  // the database, by database_url
   try {
     ModelDb db(db_path);
-    if (db.get(id))
-      return error_response(Errc::bad_request, "a model with id '" + id + "' already exists");
+    if (db.get(id)) return error_response(Errc::bad_request, "a model with id '" + id + "' already exists");
     StoredModel row{id, d->model_name, entry, now_unix_us(), 0};
     row.updated_us = row.created_us;
     db.insert(row);
@@ -235,8 +233,7 @@ HttpResponse model_update_handler(const HttpRequest& req, App& app) {
     return error_response(Errc::bad_request, "'litellm_params' must be an object");
   auto mi = body.find("model_info");
   auto mn = body.find("model_name");
-  if (mn != body.end() && !mn->is_null() &&
-      (!mn->is_string() || mn->get_ref<const std::string&>().empty()))
+  if (mn != body.end() && !mn->is_null() && (!mn->is_string() || mn->get_ref<const std::string&>().empty()))
     return error_response(Errc::bad_request, "'model_name' must be a non-empty string");
 
   std::lock_guard lk(change_mutex());
@@ -264,8 +261,7 @@ HttpResponse model_update_handler(const HttpRequest& req, App& app) {
       for (auto it = lp->begin(); it != lp->end(); ++it) {
         if (it->is_null()) {
           params.erase(it.key());
-        } else if (is_credential(it.key()) && it->is_string() &&
-                   it->get_ref<const std::string&>() == kMasked) {
+        } else if (is_credential(it.key()) && it->is_string() && it->get_ref<const std::string&>() == kMasked) {
           // "****" is what /model/info shows: keep the stored credential.
         } else {
           params[it.key()] = *it;
@@ -281,8 +277,7 @@ HttpResponse model_update_handler(const HttpRequest& req, App& app) {
         changes["model_info"][it.key()] = *it;
       }
     }
-    if (std::string e = check_env_references(changes); !e.empty())
-      return error_response(Errc::bad_request, e);
+    if (std::string e = check_env_references(changes); !e.empty()) return error_response(Errc::bad_request, e);
     std::string error;
     std::vector<std::string> warnings;
     auto d = validate_entry(entry, error, warnings);
@@ -327,8 +322,7 @@ HttpResponse model_delete_handler(const HttpRequest& req, App& app) {
   return json_response(json{{"message", "Model: " + id + " deleted successfully"}});
 }
 
-Route make_route(const char* method, const char* path, bool blocking,
-                 HttpResponse (*h)(const HttpRequest&, App&)) {
+Route make_route(const char* method, const char* path, bool blocking, HttpResponse (*h)(const HttpRequest&, App&)) {
   Route r;
   r.method = method;
   r.path = path;

@@ -27,10 +27,8 @@ std::string tidy(std::string msg) {
     if (i + 1 < msg.size() && msg[i] == ':' && msg[i + 1] == ' ') msg.erase(0, i + 2);
     else if (i < msg.size() && msg[i] == ' ') msg.erase(0, i + 1);
   }
-  for (std::size_t pos; (pos = msg.find("model_list[0].")) != std::string::npos;)
-    msg.erase(pos, 14);
-  for (std::size_t pos; (pos = msg.find("model_list[0]")) != std::string::npos;)
-    msg.replace(pos, 13, "model");
+  for (std::size_t pos; (pos = msg.find("model_list[0].")) != std::string::npos;) msg.erase(pos, 14);
+  for (std::size_t pos; (pos = msg.find("model_list[0]")) != std::string::npos;) msg.replace(pos, 13, "model");
   return msg;
 }
 
@@ -44,11 +42,10 @@ std::string refused_api_base(const Deployment& d, const UpstreamAllowlist* allow
   return "litellm_params.api_base: " + address_refusal_message(d.url.host, addr ? &*addr : nullptr, *c, true);
 }
 
-std::optional<Deployment> validate_entry(const json& entry, std::string& error,
-                                         std::vector<std::string>& warnings) {
+std::optional<Deployment> validate_entry(const json& entry, std::string& error, std::vector<std::string>& warnings) {
   // JSON is YAML: the loader sees exactly what a config.yaml with this one entry would hold.
-  const std::string doc = json{{"model_list", json::array({entry})}}.dump(
-      -1, ' ', false, json::error_handler_t::replace);
+  const std::string doc = json{{"model_list", json::array({entry})}}.dump(-1, ' ', false,
+                                                                          json::error_handler_t::replace);
   Config cfg;
   try {
     cfg = load_config_string(doc, "request");
@@ -71,15 +68,13 @@ std::optional<Deployment> validate_entry(const json& entry, std::string& error,
 
 }  // namespace model_admin_detail
 
-std::shared_ptr<const Config> merge_db_models(const Config& file_config,
-                                              const std::string& db_path) {
+std::shared_ptr<const Config> merge_db_models(const Config& file_config, const std::string& db_path) {
   LedgerSettings where;
   where.database_path = db_path;
   return merge_db_models(file_config, where);
 }
 
-std::shared_ptr<const Config> merge_db_models(const Config& file_config,
-                                              const LedgerSettings& db) {
+std::shared_ptr<const Config> merge_db_models(const Config& file_config, const LedgerSettings& db) {
   using namespace model_admin_detail;
   auto cfg = std::make_shared<Config>(file_config);
   std::erase_if(cfg->deployments, [](const Deployment& d) {

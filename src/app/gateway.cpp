@@ -6,14 +6,14 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
+#include "admin/builtin.hpp"
 #include "app/gateway.hpp"
 #include "app/logging.hpp"
 #include "app/signals.hpp"
 #include "app/stores.hpp"
-#include "admin/builtin.hpp"
 #include "llmgate/app.hpp"
 #include "llmgate/health.hpp"
 #include "llmgate/ui.hpp"
@@ -48,8 +48,7 @@ std::shared_ptr<Config> load_config(const GatewayArgs& a, const ConfigOverrides&
 void print_config(const Config& cfg) {
   for (const auto& w : cfg.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   std::printf("%s\n", describe_config(cfg).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-  std::printf("config OK: %zu deployment(s), %zu model alias(es)\n", cfg.deployments.size(),
-              cfg.model_names().size());
+  std::printf("config OK: %zu deployment(s), %zu model alias(es)\n", cfg.deployments.size(), cfg.model_names().size());
 }
 
 void log_startup(const Config& cfg, const std::string& path) {
@@ -58,8 +57,9 @@ void log_startup(const Config& cfg, const std::string& path) {
   for (const auto& w : cfg.warnings) spdlog::warn("config: {}", w);
   spdlog::info("llmgate {} starting with {} ({} deployment(s))", kVersion, path, cfg.deployments.size());
   if (cfg.master_key.empty())
-    spdlog::warn("NO MASTER KEY CONFIGURED: the gateway accepts requests from anyone. "
-                 "Set general_settings.master_key (e.g. os.environ/PROXY_MASTER_KEY).");
+    spdlog::warn(
+        "NO MASTER KEY CONFIGURED: the gateway accepts requests from anyone. "
+        "Set general_settings.master_key (e.g. os.environ/PROXY_MASTER_KEY).");
 }
 
 // A startup error: logged, flushed and printed; the exit code.

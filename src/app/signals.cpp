@@ -2,8 +2,8 @@
 
 #include <cstdlib>
 
-#include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/signal_set.hpp>
 
 #include "llmgate/app.hpp"
 #include "server/reload.hpp"
@@ -46,8 +46,8 @@ void SignalLoop::on_signal(int sig) {
     std::_Exit(1);
   }
   auto c = app_.config();
-  spdlog::info("signal {}: draining (readiness 503), accepting for {} s more, then finishing in-flight requests",
-               sig, c->server.drain_seconds);
+  spdlog::info("signal {}: draining (readiness 503), accepting for {} s more, then finishing in-flight requests", sig,
+               c->server.drain_seconds);
   app_.draining = true;
   timer_.expires_after(seconds_d(c->server.drain_seconds));
   timer_.async_wait([this, c](boost::system::error_code ec) {

@@ -1,7 +1,7 @@
 #pragma once
 // What the gateway keeps (src/app/stores.cpp): the limit store's counters, and in its database
-// the ledger, the virtual keys and the models added at runtime. Opened at startup before the workers run, closed after they
-// stopped; main thread only.
+// the ledger, the virtual keys and the models added at runtime. Opened at startup before the workers run, closed after
+// they stopped; main thread only.
 #include <memory>
 
 #include "llmgate/config.hpp"

@@ -47,7 +47,6 @@ namespace keys_detail {
 
 namespace {
 
-
 bool is_hex64(std::string_view s) {
   if (s.size() != 64) return false;
   for (char c : s)
@@ -182,8 +181,8 @@ Errc KeyStoreImpl::identify(std::string_view raw_key, std::string_view model_gro
   return Errc::ok;
 }
 
-Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_group,
-                             const UsageEstimate& estimate, Principal& out, std::string& message) {
+Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_group, const UsageEstimate& estimate,
+                             Principal& out, std::string& message) {
   if (const Errc e = identify(raw_key, model_group, out, message); e != Errc::ok) return e;
   AdmissionRequest req;
   req.add(out.key_check());
@@ -192,8 +191,7 @@ Errc KeyStoreImpl::authorize(std::string_view raw_key, std::string_view model_gr
   AdmissionResult res;
   // A store that cannot decide inline (a remote one) leaves the routes unlimited: only the
   // proxy path waits for it.
-  if (limits_->try_admit(req, out.lease, res) == LimitStore::Decision::pending || res.err == Errc::ok)
-    return Errc::ok;
+  if (limits_->try_admit(req, out.lease, res) == LimitStore::Decision::pending || res.err == Errc::ok) return Errc::ok;
   out.clear_identity();
   message = std::move(res.message);
   return res.err;
@@ -240,8 +238,7 @@ void KeyStoreImpl::flush() {
     for (const auto& [s, spend] : pending) rows.emplace_back(s->hash, spend);
     repo_->write_spend(rows);
   } catch (const std::exception& e) {
-    spdlog::warn("virtual keys: persisting spend of {} keys failed, will retry: {}",
-                 pending.size(), e.what());
+    spdlog::warn("virtual keys: persisting spend of {} keys failed, will retry: {}", pending.size(), e.what());
     for (const auto& [s, spend] : pending) {
       std::lock_guard slk(s->mu);
       s->dirty = true;

@@ -17,16 +17,14 @@ using json = nlohmann::json;
 // LiteLLM request fields we accept but whose behaviour we do not implement: refusing them is
 // better than silently not enforcing a limit the caller asked for.
 constexpr const char* kUnsupportedFields[] = {
-    "budget_duration", "max_parallel_requests", "model_max_budget", "model_rpm_limit",
-    "model_tpm_limit", "aliases",               "allowed_routes",   "permissions",
-    "soft_budget",     "enforced_params",       "guardrails",
+    "budget_duration", "max_parallel_requests", "model_max_budget", "model_rpm_limit", "model_tpm_limit", "aliases",
+    "allowed_routes",  "permissions",           "soft_budget",      "enforced_params", "guardrails",
 };
 
 std::string random_key() {
   unsigned char buf[24];
   if (RAND_bytes(buf, sizeof buf) != 1) return {};
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out = "sk-";
   // base64url without padding: 24 bytes -> 32 characters.
   for (std::size_t i = 0; i < sizeof buf; i += 3) {
@@ -53,16 +51,14 @@ KeyResult fail(Errc e, std::string msg) { return {e, std::move(msg), {}}; }
 // Applies the request's fields to `m`. Absent fields leave `m` unchanged; a field present with
 // null resets it (no alias, unlimited budget/limits, all models, never expires, no metadata).
 // `spend` is set when the request carries one (update only). Returns "" or an error message.
-std::string apply_fields(const json& req, KeyMeta& m, int64_t now_us, bool allow_spend,
-                         std::optional<double>& spend) {
+std::string apply_fields(const json& req, KeyMeta& m, int64_t now_us, bool allow_spend, std::optional<double>& spend) {
   for (const char* f : kUnsupportedFields)
     if (auto it = req.find(f); it != req.end() && !it->is_null())
       return std::string("'") + f + "' is not supported by llmgate (see docs/management-api.md)";
 
   if (auto it = req.find("key_alias"); it != req.end()) {
     if (it->is_null()) m.key_alias.clear();
-    else if (it->is_string() && it->get_ref<const std::string&>().size() <= 256)
-      m.key_alias = it->get<std::string>();
+    else if (it->is_string() && it->get_ref<const std::string&>().size() <= 256) m.key_alias = it->get<std::string>();
     else return "'key_alias' must be a string of at most 256 characters or null";
   }
   if (auto it = req.find("max_budget"); it != req.end()) {
@@ -98,8 +94,7 @@ std::string apply_fields(const json& req, KeyMeta& m, int64_t now_us, bool allow
       if (d == "-1" || d == "permanent" || d.empty()) m.expires_us = 0;
       else {
         int64_t secs = parse_duration_seconds(d);
-        if (secs <= 0)
-          return "'duration' must look like \"30s\", \"15m\", \"1h\", \"30d\", \"2w\" or \"1mo\"";
+        if (secs <= 0) return "'duration' must look like \"30s\", \"15m\", \"1h\", \"30d\", \"2w\" or \"1mo\"";
         m.expires_us = now_us + secs * 1'000'000;
       }
     }
@@ -174,8 +169,7 @@ json KeyStoreImpl::to_json(const KeyState& s) const {
   return to_json(s, *m, spend);
 }
 
-void KeyStoreImpl::write_meta(const std::string& hash, const KeyMeta& m, double spend,
-                              bool insert) {
+void KeyStoreImpl::write_meta(const std::string& hash, const KeyMeta& m, double spend, bool insert) {
   StoredKey k;
   k.hash = hash;
   k.key_name = m.key_name;
@@ -205,9 +199,7 @@ KeyResult KeyStoreImpl::generate(const json& req) {
     raw = it->get<std::string>();
     bool ok = raw.size() >= 12 && raw.size() <= 256 && raw.rfind("sk-", 0) == 0;
     for (char c : raw) ok = ok && c > ' ' && c < 127;
-    if (!ok)
-      return fail(Errc::bad_request,
-                  "'key' must start with \"sk-\" and be 12 to 256 printable characters");
+    if (!ok) return fail(Errc::bad_request, "'key' must start with \"sk-\" and be 12 to 256 printable characters");
   } else {
     raw = random_key();
     if (raw.empty()) return fail(Errc::internal, "could not generate a random key");
@@ -215,8 +207,7 @@ KeyResult KeyStoreImpl::generate(const json& req) {
   const int64_t now = now_us();
   auto m = std::make_shared<KeyMeta>();
   std::optional<double> spend;
-  if (std::string err = apply_fields(req, *m, now, false, spend); !err.empty())
-    return fail(Errc::bad_request, err);
+  if (std::string err = apply_fields(req, *m, now, false, spend); !err.empty()) return fail(Errc::bad_request, err);
   m->key_name = abbreviate(raw);
   m->created_us = m->updated_us = now;
 
@@ -293,8 +284,7 @@ KeyResult KeyStoreImpl::update(const json& req) {
   const int64_t now = now_us();
   auto m = std::make_shared<KeyMeta>(*s->meta);  // meta only changes under db_mu_
   std::optional<double> spend;
-  if (std::string err = apply_fields(req, *m, now, true, spend); !err.empty())
-    return fail(Errc::bad_request, err);
+  if (std::string err = apply_fields(req, *m, now, true, spend); !err.empty()) return fail(Errc::bad_request, err);
   m->updated_us = now;
   if (!m->key_alias.empty() && m->key_alias != s->meta->key_alias) {
     std::shared_lock lk(table_mu_);
@@ -342,8 +332,7 @@ KeyResult KeyStoreImpl::remove(const json& req) {
     if (have_keys)
       for (const auto& k : *keys) {
         std::string h = k.is_string() ? to_hash(k.get<std::string>()) : std::string();
-        if (h.empty() || !table_.count(h))
-          return fail(Errc::not_found, "key not found (nothing was deleted)");
+        if (h.empty() || !table_.count(h)) return fail(Errc::not_found, "key not found (nothing was deleted)");
         hashes.push_back(std::move(h));
       }
     if (have_aliases)
@@ -355,8 +344,7 @@ KeyResult KeyStoreImpl::remove(const json& req) {
               hashes.push_back(h);
               found = true;
             }
-        if (!found)
-          return fail(Errc::not_found, "key_alias not found (nothing was deleted)");
+        if (!found) return fail(Errc::not_found, "key_alias not found (nothing was deleted)");
       }
   }
   std::sort(hashes.begin(), hashes.end());

@@ -18,16 +18,16 @@ namespace llmgate::keys_detail {
 // Everything about a key that changes only through the management API. Immutable once
 // published: an update builds a new one and swaps the pointer under the table's unique lock.
 struct KeyMeta {
-  std::string key_name;                 // "sk-...abcd" (LiteLLM's display abbreviation)
-  std::string key_alias;                // "" = none
-  std::optional<double> max_budget;     // USD; nullopt = unlimited
-  std::vector<std::string> models;      // allowed aliases; empty = all
-  std::optional<int64_t> rpm_limit;     // nullopt = unlimited
+  std::string key_name;              // "sk-...abcd" (LiteLLM's display abbreviation)
+  std::string key_alias;             // "" = none
+  std::optional<double> max_budget;  // USD; nullopt = unlimited
+  std::vector<std::string> models;   // allowed aliases; empty = all
+  std::optional<int64_t> rpm_limit;  // nullopt = unlimited
   std::optional<int64_t> tpm_limit;
-  int64_t expires_us = 0;               // 0 = never
+  int64_t expires_us = 0;  // 0 = never
   bool blocked = false;
   nlohmann::json metadata = nlohmann::json::object();
-  std::string user_id, team_id;         // stored and returned; not enforced
+  std::string user_id, team_id;  // stored and returned; not enforced
   int64_t created_us = 0;
   int64_t updated_us = 0;
 };
@@ -48,10 +48,9 @@ class KeyStoreImpl final : public VirtualKeyStore {
   ~KeyStoreImpl() override;
 
   using KeyStore::authorize;
-  Errc identify(std::string_view raw_key, std::string_view model_group, Principal& out,
-                std::string& message) override;
-  Errc authorize(std::string_view raw_key, std::string_view model_group, const UsageEstimate& estimate,
-                 Principal& out, std::string& message) override;
+  Errc identify(std::string_view raw_key, std::string_view model_group, Principal& out, std::string& message) override;
+  Errc authorize(std::string_view raw_key, std::string_view model_group, const UsageEstimate& estimate, Principal& out,
+                 std::string& message) override;
   void record_usage(Principal& p, const RequestRecord& r) override;
 
   KeyResult generate(const nlohmann::json& req) override;
@@ -81,9 +80,9 @@ class KeyStoreImpl final : public VirtualKeyStore {
   mutable std::shared_mutex table_mu_;
   std::unordered_map<std::string, std::shared_ptr<KeyState>> table_;
 
-  std::mutex db_mu_;      // serialises repository writes: management calls and the flusher
+  std::mutex db_mu_;  // serialises repository writes: management calls and the flusher
   std::shared_ptr<KeyRepository> repo_;
-  std::mutex admin_mu_;   // serialises management operations (check-then-write)
+  std::mutex admin_mu_;  // serialises management operations (check-then-write)
 
   std::mutex flush_mu_;
   std::condition_variable flush_cv_;

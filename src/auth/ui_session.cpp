@@ -54,8 +54,7 @@ std::string_view trim(std::string_view s) {
 std::string normalize_authority(std::string_view authority, bool https) {
   std::string a = lower(trim(authority));
   const std::string def = https ? ":443" : ":80";
-  if (a.size() > def.size() && a.compare(a.size() - def.size(), def.size(), def) == 0)
-    a.resize(a.size() - def.size());
+  if (a.size() > def.size() && a.compare(a.size() - def.size(), def.size(), def) == 0) a.resize(a.size() - def.size());
   return a;
 }
 
@@ -228,8 +227,7 @@ bool UiSessionManager::authorize(const HttpRequest& req, Errc& err) {
 }
 
 UiSessionManager::LoginResult UiSessionManager::login(const HttpRequest& req, std::string_view username,
-                                                      std::string_view password,
-                                                      std::string_view master_key) {
+                                                      std::string_view password, std::string_view master_key) {
   LoginResult r;
   const double t = now();
   const std::string& ip = req.client_ip;
@@ -276,8 +274,9 @@ UiSessionManager::LoginResult UiSessionManager::login(const HttpRequest& req, st
   std::string old = cookie_value(req, kCookieName);
   if (!old.empty()) sessions_.erase(sha256_hex(old));
   if (sessions_.size() >= s_.max_sessions) {
-    auto oldest = std::min_element(sessions_.begin(), sessions_.end(),
-                                   [](const auto& a, const auto& b) { return a.second.last_seen < b.second.last_seen; });
+    auto oldest = std::min_element(sessions_.begin(), sessions_.end(), [](const auto& a, const auto& b) {
+      return a.second.last_seen < b.second.last_seen;
+    });
     if (oldest != sessions_.end()) sessions_.erase(oldest);
   }
   r.session_id = random_token();

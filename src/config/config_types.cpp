@@ -20,8 +20,7 @@ bool looks_like_credential_name(std::string_view name) {
   auto ends = [&](std::string_view tail) {
     return n.size() >= tail.size() && n.compare(n.size() - tail.size(), tail.size(), tail) == 0;
   };
-  if (has("secret") || has("password") || has("passwd") || has("credential") || has("authorization"))
-    return true;
+  if (has("secret") || has("password") || has("passwd") || has("credential") || has("authorization")) return true;
   if (n == "key" || ends("_key") || ends("apikey") || has("api_key") || has("access_key")) return true;
   // Token counts and prices (input_cost_per_token, max_tokens) are not tokens of that kind.
   if ((n == "token" || ends("_token")) && !has("cost") && !has("max_")) return true;
@@ -95,12 +94,10 @@ std::optional<Url> parse_url(const std::string& s) {
   }
   if (u.host.empty()) return std::nullopt;
   for (char c : u.host)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
-          c == ':'))
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':'))
       return std::nullopt;
   if (!port.empty()) {
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(),
-                                        [](char c) { return c >= '0' && c <= '9'; }))
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return std::nullopt;
     int p = std::stoi(port);
     if (p < 1 || p > 65535) return std::nullopt;

@@ -16,9 +16,20 @@ namespace {
 
 // Top-level LiteLLM sections we recognise but do not implement.
 const std::set<std::string> kTopUnsupported = {
-    "include", "credential_list", "guardrails", "mcp_servers", "mcp_tools", "files_settings",
-    "assistant_settings", "finetune_settings", "callback_settings", "vector_store_registry",
-    "search_tools", "prompts", "pass_through_endpoints", "model_group_settings",
+    "include",
+    "credential_list",
+    "guardrails",
+    "mcp_servers",
+    "mcp_tools",
+    "files_settings",
+    "assistant_settings",
+    "finetune_settings",
+    "callback_settings",
+    "vector_store_registry",
+    "search_tools",
+    "prompts",
+    "pass_through_endpoints",
+    "model_group_settings",
 };
 
 // YAML allows nothing of the sort, yet yaml-cpp (and PyYAML, which keeps the last one) accept
@@ -27,8 +38,7 @@ void check_keys(const Reader& r, const YAML::Node& n, const std::string& path) {
   if (n.IsMap()) {
     std::set<std::string> seen;
     for (auto it = n.begin(); it != n.end(); ++it) {
-      if (!it->first.IsScalar())
-        r.fail(it->first, path, "map keys must be plain strings");
+      if (!it->first.IsScalar()) r.fail(it->first, path, "map keys must be plain strings");
       const std::string key = it->first.Scalar();
       const std::string p = path.empty() ? key : path + "." + key;
       if (!seen.insert(key).second) r.fail(it->first, p, "duplicate key");
@@ -36,8 +46,7 @@ void check_keys(const Reader& r, const YAML::Node& n, const std::string& path) {
     }
   } else if (n.IsSequence()) {
     std::size_t i = 0;
-    for (auto it = n.begin(); it != n.end(); ++it, ++i)
-      check_keys(r, *it, path + "[" + std::to_string(i) + "]");
+    for (auto it = n.begin(); it != n.end(); ++it, ++i) check_keys(r, *it, path + "[" + std::to_string(i) + "]");
   }
 }
 
@@ -49,8 +58,7 @@ Config load_document(const YAML::Node& root, const std::string& source) {
   st.cfg.ledger.database_url = "";
 
   if (Reader::present(root) && !root.IsMap())
-    r.fail(root, "", std::string("the top level must be a map of sections, got ") +
-                         config_detail::node_kind(root));
+    r.fail(root, "", std::string("the top level must be a map of sections, got ") + config_detail::node_kind(root));
   check_keys(r, root, "");
   YAML::Node empty(YAML::NodeType::Map);
   const YAML::Node& doc = root.IsMap() ? root : empty;
@@ -72,8 +80,8 @@ Config load_document(const YAML::Node& root, const std::string& source) {
 
   for (auto it = doc.begin(); it != doc.end(); ++it) {
     const std::string key = it->first.Scalar();
-    if (key == "model_list" || key == "litellm_settings" || key == "general_settings" ||
-        key == "router_settings" || key == "environment_variables" || key == "llmgate_settings")
+    if (key == "model_list" || key == "litellm_settings" || key == "general_settings" || key == "router_settings" ||
+        key == "environment_variables" || key == "llmgate_settings")
       continue;
     if (kTopUnsupported.count(key)) r.not_supported(key);
     else r.unknown(key);
@@ -91,14 +99,11 @@ Config load_document(const YAML::Node& root, const std::string& source) {
 
   // Fallbacks naming models that are not configured cannot work: say so (never fatal).
   const auto names = c.model_names();
-  auto known = [&](const std::string& m) {
-    return std::find(names.begin(), names.end(), m) != names.end();
-  };
+  auto known = [&](const std::string& m) { return std::find(names.begin(), names.end(), m) != names.end(); };
   for (const auto& [alias, targets] : c.fallbacks) {
     if (!known(alias)) r.warn("fallbacks." + alias, "model '" + alias + "' is not in model_list");
     for (const auto& t : targets)
-      if (!known(t))
-        r.warn("fallbacks." + alias, "fallback model '" + t + "' is not in model_list");
+      if (!known(t)) r.warn("fallbacks." + alias, "fallback model '" + t + "' is not in model_list");
   }
   return std::move(st.cfg);
 }
@@ -141,20 +146,20 @@ Config load_config_string(const std::string& yaml, const std::string& source_nam
   // here with its position, rather than read as bytes that no JSON output could carry.
   if (const std::size_t bad = first_bad_utf8(yaml); bad != std::string_view::npos) {
     const std::size_t line_start = yaml.rfind('\n', bad == 0 ? 0 : bad - 1);
-    const std::size_t line = 1 + static_cast<std::size_t>(std::count(yaml.begin(), yaml.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
+    const std::size_t line = 1 + static_cast<std::size_t>(
+                                     std::count(yaml.begin(), yaml.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
     const std::size_t col = bad - (line_start == std::string::npos || bad == 0 ? 0 : line_start + 1) + 1;
     char hex[8];
     std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(yaml[bad]));
-    throw ConfigError(source_name + ":" + std::to_string(line) + ":" + std::to_string(col) + ": not valid UTF-8 (byte " +
-                      hex + "); save the file as UTF-8");
+    throw ConfigError(source_name + ":" + std::to_string(line) + ":" + std::to_string(col) +
+                      ": not valid UTF-8 (byte " + hex + "); save the file as UTF-8");
   }
   YAML::Node root;
   try {
     root = YAML::Load(yaml);
   } catch (const YAML::Exception& e) {
     std::string msg = source_name;
-    if (e.mark.line >= 0)
-      msg += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+    if (e.mark.line >= 0) msg += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
     msg += ": invalid YAML: " + e.msg;
     throw ConfigError(msg);
   }

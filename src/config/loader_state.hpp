@@ -11,13 +11,13 @@ namespace llmgate::config_detail {
 struct LoadState {
   Config cfg;
   // Defaults for deployments that do not set their own.
-  std::optional<double> request_timeout;  // litellm_settings.request_timeout
-  std::optional<double> router_timeout;   // router_settings.timeout (wins over request_timeout)
+  std::optional<double> request_timeout;        // litellm_settings.request_timeout
+  std::optional<double> router_timeout;         // router_settings.timeout (wins over request_timeout)
   std::optional<double> router_stream_timeout;  // router_settings.stream_timeout
-  std::optional<bool> ssl_verify;         // litellm_settings.ssl_verify
-  std::string ssl_ca_bundle;              // litellm_settings.ssl_verify: "/path/ca.pem"
-  bool store_prompts = false;             // general_settings.store_prompts_in_spend_logs
-  bool turn_off_message_logging = false;  // litellm_settings.turn_off_message_logging
+  std::optional<bool> ssl_verify;               // litellm_settings.ssl_verify
+  std::string ssl_ca_bundle;                    // litellm_settings.ssl_verify: "/path/ca.pem"
+  bool store_prompts = false;                   // general_settings.store_prompts_in_spend_logs
+  bool turn_off_message_logging = false;        // litellm_settings.turn_off_message_logging
   std::optional<int> litellm_num_retries, router_num_retries;
   std::map<std::string, std::vector<std::string>> litellm_fallbacks, router_fallbacks;
   YAML::Mark fallbacks_mark = YAML::Mark::null_mark();

@@ -14,21 +14,65 @@ namespace {
 
 // litellm_params keys LiteLLM knows that we do not implement: "not supported yet".
 const std::set<std::string> kParamsUnsupported = {
-    "organization", "max_retries", "num_retries", "custom_llm_provider", "headers",
-    "extra_headers", "extra_body", "drop_params", "tags",
-    "use_in_pass_through", "use_litellm_proxy", "merge_reasoning_content_in_choices",
-    "litellm_credential_name", "input_cost_per_second", "output_cost_per_second",
-    "region_name", "aws_access_key_id", "aws_secret_access_key", "aws_region_name",
-    "aws_session_token", "aws_role_name", "aws_session_name", "aws_profile_name",
-    "aws_bedrock_runtime_endpoint", "vertex_project", "vertex_location", "vertex_credentials",
-    "azure_ad_token_provider", "tenant_id", "client_id", "client_secret", "azure_username",
-    "azure_password", "azure_scope", "temperature", "max_tokens", "max_completion_tokens",
-    "top_p", "stop", "seed", "frequency_penalty", "presence_penalty", "response_format",
-    "api_type", "configurable_clientside_auth_params", "budget_duration", "max_budget",
-    "cache_control_injection_points", "auto_router_config",
-    "mock_timeout", "litellm_trace_id", "stream", "base_model", "model_info",
-    "additional_drop_params", "watsonx_region_name", "input_cost_per_token_above_128k_tokens",
-    "cache_read_input_token_cost", "cache_creation_input_token_cost",
+    "organization",
+    "max_retries",
+    "num_retries",
+    "custom_llm_provider",
+    "headers",
+    "extra_headers",
+    "extra_body",
+    "drop_params",
+    "tags",
+    "use_in_pass_through",
+    "use_litellm_proxy",
+    "merge_reasoning_content_in_choices",
+    "litellm_credential_name",
+    "input_cost_per_second",
+    "output_cost_per_second",
+    "region_name",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_region_name",
+    "aws_session_token",
+    "aws_role_name",
+    "aws_session_name",
+    "aws_profile_name",
+    "aws_bedrock_runtime_endpoint",
+    "vertex_project",
+    "vertex_location",
+    "vertex_credentials",
+    "azure_ad_token_provider",
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "azure_username",
+    "azure_password",
+    "azure_scope",
+    "temperature",
+    "max_tokens",
+    "max_completion_tokens",
+    "top_p",
+    "stop",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "response_format",
+    "api_type",
+    "configurable_clientside_auth_params",
+    "budget_duration",
+    "max_budget",
+    "cache_control_injection_points",
+    "auto_router_config",
+    "mock_timeout",
+    "litellm_trace_id",
+    "stream",
+    "base_model",
+    "model_info",
+    "additional_drop_params",
+    "watsonx_region_name",
+    "input_cost_per_token_above_128k_tokens",
+    "cache_read_input_token_cost",
+    "cache_creation_input_token_cost",
 };
 
 const char* env_or_null(const char* name) {
@@ -181,13 +225,11 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
       if (env) d.api_base = strip_trailing_slashes(env);
       else if (pref.api_base) d.api_base = pref.api_base;
       else
-        r.fail(params, pp + ".api_base",
-               "required for " + prefix + "/ deployments (e.g. api_base: https://host/v1)");
+        r.fail(params, pp + ".api_base", "required for " + prefix + "/ deployments (e.g. api_base: https://host/v1)");
     }
     auto url = parse_url(d.api_base);
     if (!url) {
-      std::string shown = d.api_base.find('@') == std::string::npos ? " (got '" + d.api_base + "')"
-                                                                     : std::string{};
+      std::string shown = d.api_base.find('@') == std::string::npos ? " (got '" + d.api_base + "')" : std::string{};
       r.fail(have_base ? base_n : params, pp + ".api_base",
              "must be an http:// or https:// URL without query or credentials" + shown);
     }
@@ -231,8 +273,9 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
     // /model/info and --check-config show model_info as it is: a credential there (a
     // mis-indented api_key, a token for a plugin) is shown masked, and said so.
     for (const std::string& at : mask_credential_members(d.model_info, ip))
-      r.warn(at, "looks like a credential; model_info is shown by /model/info, so its value is masked"
-                 " there (upstream credentials belong in litellm_params)");
+      r.warn(at,
+             "looks like a credential; model_info is shown by /model/info, so its value is masked"
+             " there (upstream credentials belong in litellm_params)");
   }
   int& idx = per_alias[d.model_name];
   if (!have_id) d.id = d.model_name + "-" + std::to_string(idx);
@@ -241,13 +284,11 @@ bool load_entry(Reader& r, const YAML::Node& e, const std::string& p, LoadState&
   for (const auto& other : st.cfg.deployments)
     if (other.id == d.id)
       r.fail(have_id ? info["id"] : e, have_id ? ip + ".id" : p,
-             "duplicate deployment id '" + d.id + "' (already used by a deployment of '" +
-                 other.model_name + "')");
+             "duplicate deployment id '" + d.id + "' (already used by a deployment of '" + other.model_name + "')");
 
   for (auto it = e.begin(); it != e.end(); ++it) {
     const std::string key = it->first.Scalar();
-    if (key != "model_name" && key != "litellm_params" && key != "model_info")
-      r.unknown(p + "." + key);
+    if (key != "model_name" && key != "litellm_params" && key != "model_info") r.unknown(p + "." + key);
   }
   st.cfg.deployments.push_back(std::move(d));
   return true;

@@ -11,7 +11,7 @@ namespace llmgate::config_detail {
 namespace {
 
 constexpr const char* kPolicyNames[kPolicyClasses] = {
-    "BadRequestError", "AuthenticationError", "TimeoutError",
+    "BadRequestError", "AuthenticationError",         "TimeoutError",
     "RateLimitError",  "ContentPolicyViolationError", "InternalServerError"};
 
 // retry_policy: {RateLimitErrorRetries: 3, ...}; allowed_fails_policy: {...AllowedFails: n}.
@@ -121,8 +121,8 @@ bool parse_key(Reader& r, const std::string& key, const std::string& path, const
 
 }  // namespace
 
-bool load_router_key(Reader& r, const std::string& key, const std::string& path, const YAML::Node& v, bool router_section,
-                     LoadState& st) {
+bool load_router_key(Reader& r, const std::string& key, const std::string& path, const YAML::Node& v,
+                     bool router_section, LoadState& st) {
   // Parsed into a copy so that an invalid value leaves the settings as they were.
   RouterSettings parsed = st.cfg.router;
   try {

@@ -76,8 +76,7 @@ void Reader::warn(const std::string& path, const std::string& msg) {
   if (warned_.insert(w).second) warnings_.push_back(std::move(w));
 }
 
-std::string Reader::resolve_env(const std::string& v, const YAML::Node& at,
-                                const std::string& path) const {
+std::string Reader::resolve_env(const std::string& v, const YAML::Node& at, const std::string& path) const {
   static const std::string kPrefix = "os.environ/";
   auto lookup = [&](const std::string& name) -> std::string {
     const char* val = std::getenv(name.c_str());
@@ -117,9 +116,7 @@ std::string Reader::scalar(const YAML::Node& n, const std::string& path, const c
   return resolve_env(n.Scalar(), n, path);
 }
 
-std::string Reader::str(const YAML::Node& n, const std::string& path) const {
-  return scalar(n, path, "a string");
-}
+std::string Reader::str(const YAML::Node& n, const std::string& path) const { return scalar(n, path, "a string"); }
 
 double Reader::number(const YAML::Node& n, const std::string& path) const {
   std::string s = trim(scalar(n, path, "a number"));
@@ -134,8 +131,7 @@ double Reader::non_negative(const YAML::Node& n, const std::string& path) const 
   return v;
 }
 
-std::int64_t Reader::integer(const YAML::Node& n, const std::string& path, std::int64_t min,
-                             std::int64_t max) const {
+std::int64_t Reader::integer(const YAML::Node& n, const std::string& path, std::int64_t min, std::int64_t max) const {
   std::string s = trim(scalar(n, path, "an integer"));
   const char* b = s.c_str();
   char* end = nullptr;
@@ -149,8 +145,8 @@ std::int64_t Reader::integer(const YAML::Node& n, const std::string& path, std::
     v = static_cast<long long>(d);
   }
   if (v < min || v > max)
-    fail(n, path, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                      ", got " + std::to_string(v));
+    fail(n, path,
+         "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + std::to_string(v));
   return v;
 }
 
@@ -168,8 +164,8 @@ double Reader::duration(const YAML::Node& n, const std::string& path) const {
     if (v < 0) fail(n, path, "must not be negative");
     return v;
   }
-  static const std::pair<const char*, double> units[] = {
-      {"ms", 0.001}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 7 * 86400}};
+  static const std::pair<const char*, double> units[] = {{"ms", 0.001}, {"s", 1},     {"m", 60},
+                                                         {"h", 3600},   {"d", 86400}, {"w", 7 * 86400}};
   for (const auto& [u, mult] : units) {
     std::string unit(u);
     if (s.size() > unit.size() && s.compare(s.size() - unit.size(), unit.size(), unit) == 0) {
@@ -181,17 +177,15 @@ double Reader::duration(const YAML::Node& n, const std::string& path) const {
       }
     }
   }
-  fail(n, path,
-       "expected a duration (seconds, or a number followed by ms, s, m, h, d or w), got " +
-           show_value(s));
+  fail(n, path, "expected a duration (seconds, or a number followed by ms, s, m, h, d or w), got " + show_value(s));
 }
 
 std::size_t Reader::size(const YAML::Node& n, const std::string& path) const {
   std::string s = trim(scalar(n, path, "a size in bytes"));
   std::string ls = lower(s);
-  static const std::pair<const char*, double> units[] = {
-      {"kib", 1024.0}, {"mib", 1048576.0}, {"gib", 1073741824.0},
-      {"kb", 1024.0},  {"mb", 1048576.0},  {"gb", 1073741824.0}, {"b", 1.0}};
+  static const std::pair<const char*, double> units[] = {{"kib", 1024.0}, {"mib", 1048576.0}, {"gib", 1073741824.0},
+                                                         {"kb", 1024.0},  {"mb", 1048576.0},  {"gb", 1073741824.0},
+                                                         {"b", 1.0}};
   double mult = 1;
   for (const auto& [u, m] : units) {
     std::string unit(u);
@@ -256,8 +250,9 @@ std::string sqlite_path_from_url(const std::string& url) {
     return p;
   }
   if (url.find("://") != std::string::npos)
-    throw std::invalid_argument("unsupported database URL scheme; use sqlite:///relative/path or "
-                                "sqlite:////absolute/path");
+    throw std::invalid_argument(
+        "unsupported database URL scheme; use sqlite:///relative/path or "
+        "sqlite:////absolute/path");
   if (url.empty()) throw std::invalid_argument("empty database URL");
   return url;  // a plain file path
 }

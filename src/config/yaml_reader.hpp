@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "llmgate/config.hpp"
 
@@ -15,8 +15,7 @@ namespace llmgate::config_detail {
 
 class Reader {
  public:
-  Reader(std::string source, std::vector<std::string>& warnings)
-      : source_(std::move(source)), warnings_(warnings) {}
+  Reader(std::string source, std::vector<std::string>& warnings) : source_(std::move(source)), warnings_(warnings) {}
 
   [[noreturn]] void fail(const YAML::Node& at, const std::string& path, const std::string& msg) const;
   [[noreturn]] void fail(const YAML::Mark& at, const std::string& path, const std::string& msg) const;
@@ -30,10 +29,9 @@ class Reader {
 
   // String scalar with os.environ/VAR and ${VAR} resolved.
   std::string str(const YAML::Node& n, const std::string& path) const;
-  double number(const YAML::Node& n, const std::string& path) const;       // finite
+  double number(const YAML::Node& n, const std::string& path) const;  // finite
   double non_negative(const YAML::Node& n, const std::string& path) const;
-  std::int64_t integer(const YAML::Node& n, const std::string& path, std::int64_t min,
-                       std::int64_t max) const;
+  std::int64_t integer(const YAML::Node& n, const std::string& path, std::int64_t min, std::int64_t max) const;
   bool boolean(const YAML::Node& n, const std::string& path) const;
   // Seconds: a number, or "<n>ms|s|m|h|d|w" ("30d", "90m", "1.5h"). Must be >= 0.
   double duration(const YAML::Node& n, const std::string& path) const;

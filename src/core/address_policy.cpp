@@ -208,8 +208,8 @@ std::optional<AddressClass> refused_upstream_host(std::string_view host, bool fr
   const std::string h = lower_host(host);
   const bool local_name = h == "localhost" || (h.size() > 10 && h.compare(h.size() - 10, 10, ".localhost") == 0);
   if (!local_name || !from_api) return std::nullopt;
-  if (allow && (allow->allows_host(h) || allow->allows_address(normalize_address(
-                                             std::array<std::uint8_t, 4>{127, 0, 0, 1}.data(), 4))))
+  if (allow && (allow->allows_host(h) ||
+                allow->allows_address(normalize_address(std::array<std::uint8_t, 4>{127, 0, 0, 1}.data(), 4))))
     return std::nullopt;
   return AddressClass::loopback;
 }
@@ -229,8 +229,7 @@ std::string address_refusal_message(std::string_view host, const IpBytes* addr, 
   m += to_string(c);
   m += " address; ";
   const bool api_only = c == AddressClass::loopback || c == AddressClass::private_net;
-  m += api_only && from_api ? "models added through the API may not use one"
-                            : "no model may use one";
+  m += api_only && from_api ? "models added through the API may not use one" : "no model may use one";
   m += " unless llmgate_settings.upstream_allowlist lists it";
   return m;
 }
@@ -245,8 +244,8 @@ bool is_url_name(std::string_view s) {
 bool is_url_path(std::string_view s) {
   if (!s.empty() && s.front() != '/') return false;
   for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '-' || c == '_' ||
-          c == '~' || c == ':' || c == '+' || c == ',' || c == '='))
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '-' || c == '_' || c == '~' ||
+          c == ':' || c == '+' || c == ',' || c == '='))
       return false;
   // No "." or ".." segment: an upstream (or a proxy before it) would resolve it to another path.
   std::size_t i = 0;

@@ -19,8 +19,8 @@ std::string iso8601(int64_t us, int digits) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[96];  // room for any int in each field (GCC checks the widest case)
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%0*lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, digits, static_cast<long long>(frac));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%0*lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, digits, static_cast<long long>(frac));
   return buf;
 }
 

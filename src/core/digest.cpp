@@ -38,8 +38,7 @@ std::string sha256_hex(std::string_view s) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (!ctx || !md_type || EVP_DigestInit_ex2(ctx.get(), md_type, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), s.data(), s.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
+      EVP_DigestUpdate(ctx.get(), s.data(), s.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
     return {};
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(static_cast<std::size_t>(len) * 2, '0');

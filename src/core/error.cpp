@@ -34,8 +34,7 @@ ErrorMapping map_error(Errc e) {
   return {500, "api_error", "internal_error", false};
 }
 
-std::string error_json(Errc e, std::string_view message, std::string_view param,
-                       std::string_view code_override) {
+std::string error_json(Errc e, std::string_view message, std::string_view param, std::string_view code_override) {
   const ErrorMapping m = map_error(e);
   nlohmann::json err = {
       {"message", message},
@@ -45,8 +44,7 @@ std::string error_json(Errc e, std::string_view message, std::string_view param,
                : m.code.empty()       ? nlohmann::json(nullptr)
                                       : nlohmann::json(m.code)},
   };
-  return nlohmann::json{{"error", std::move(err)}}.dump(-1, ' ', false,
-                                                         nlohmann::json::error_handler_t::replace);
+  return nlohmann::json{{"error", std::move(err)}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 namespace {

@@ -27,8 +27,8 @@ const unsigned char* next_stop(const unsigned char* p, const unsigned char* e) {
     } else {
       // '[' 0x5B and '{' 0x7B differ in one bit, as do ']' 0x5D and '}' 0x7D.
       const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-      stop = _mm_or_si128(stop, _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8(0x7B)),
-                                             _mm_cmpeq_epi8(folded, _mm_set1_epi8(0x7D))));
+      stop = _mm_or_si128(
+          stop, _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8(0x7B)), _mm_cmpeq_epi8(folded, _mm_set1_epi8(0x7D))));
     }
     const int mask = _mm_movemask_epi8(stop);
     if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));

@@ -93,12 +93,19 @@ struct Cursor {
         if (p >= e) return false;
         const unsigned char x = *p++;
         switch (x) {
-          case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': break;
+          case '"':
+          case '\\':
+          case '/':
+          case 'b':
+          case 'f':
+          case 'n':
+          case 'r':
+          case 't': break;
           case 'u': {
             unsigned cu;
             if (!u4(cu)) return false;
             if (cu >= 0xDC00 && cu <= 0xDFFF) return false;  // a low surrogate alone
-            if (cu >= 0xD800 && cu <= 0xDBFF) {                // must pair with a low one
+            if (cu >= 0xD800 && cu <= 0xDBFF) {              // must pair with a low one
               if (e - p < 2 || p[0] != '\\' || p[1] != 'u') return false;
               p += 2;
               if (!u4(cu) || cu < 0xDC00 || cu > 0xDFFF) return false;
@@ -201,8 +208,8 @@ JsonObjectScan::Result JsonObjectScan::scan(std::string_view text) {
   };
   auto in_object = [&] { return (stack[(depth - 1) / 64] >> ((depth - 1) % 64)) & 1u; };
 
-  std::string_view key;           // the top-level member being read
-  std::uint64_t seen = 0;         // a bit per top-level key read, from its length and last byte
+  std::string_view key;    // the top-level member being read
+  std::uint64_t seen = 0;  // a bit per top-level key read, from its length and last byte
   const unsigned char* vstart = nullptr;
   const auto* base = reinterpret_cast<const unsigned char*>(text.data());
   auto span = [&](const unsigned char* a, const unsigned char* b) {

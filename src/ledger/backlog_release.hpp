@@ -29,8 +29,7 @@ class BacklogRelease {
  public:
   using Clock = std::chrono::steady_clock;
 
-  explicit BacklogRelease(std::size_t usual_capacity,
-                          Clock::duration min_interval = std::chrono::seconds(10))
+  explicit BacklogRelease(std::size_t usual_capacity, Clock::duration min_interval = std::chrono::seconds(10))
       : usual_(usual_capacity), min_interval_(min_interval) {}
 
   std::size_t usual_capacity() const { return usual_; }

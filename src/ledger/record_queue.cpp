@@ -6,26 +6,23 @@
 #include <algorithm>
 
 #include "ledger/backlog_release.hpp"
+#include "ledger/text_util.hpp"
 #include "llmgate/clock.hpp"
 #include "llmgate/thread_name.hpp"
-#include "ledger/text_util.hpp"
 
 namespace llmgate::store {
 
 namespace {
 
 // Records the queue's vectors are sized for: a batch's worth, at most 4096.
-std::size_t usual_queue_capacity(const LedgerSettings& s) {
-  return std::min<std::size_t>(s.batch_max_records, 4096);
-}
+std::size_t usual_queue_capacity(const LedgerSettings& s) { return std::min<std::size_t>(s.batch_max_records, 4096); }
 
 }  // namespace
 
 std::size_t RecordQueue::record_bytes(const RequestRecord& r) {
-  return sizeof(RequestRecord) + r.request_id.size() + r.endpoint.size() + r.model.size() +
-         r.model_group.size() + r.deployment_id.size() + r.provider.size() +
-         r.upstream_model.size() + r.api_base.size() + r.key_hash.size() + r.key_alias.size() +
-         r.user.size() + r.client_ip.size() + r.error_type.size() + r.error_message.size() +
+  return sizeof(RequestRecord) + r.request_id.size() + r.endpoint.size() + r.model.size() + r.model_group.size() +
+         r.deployment_id.size() + r.provider.size() + r.upstream_model.size() + r.api_base.size() + r.key_hash.size() +
+         r.key_alias.size() + r.user.size() + r.client_ip.size() + r.error_type.size() + r.error_message.size() +
          r.fallback_from.size() + r.request_body.size() + r.response_body.size();
 }
 
@@ -55,8 +52,7 @@ void RecordQueue::submit(RequestRecord&& r) {
   {
     std::lock_guard lk(mu_);
     const std::size_t n = pending_.size() + inflight_;
-    if (shut_down_ || n >= s_.queue_max_records ||
-        pending_bytes_ + inflight_bytes_ + bytes > s_.queue_max_bytes) {
+    if (shut_down_ || n >= s_.queue_max_records || pending_bytes_ + inflight_bytes_ + bytes > s_.queue_max_bytes) {
       dropped = true;
     } else {
       pending_.push_back(std::move(r));
@@ -80,8 +76,8 @@ void RecordQueue::warn_drop_rate_limited() {
   if (now - last < 10'000'000) return;
   if (!last_drop_warn_us_.compare_exchange_strong(last, now)) return;
   uint64_t n = drops_since_warn_.exchange(0);
-  spdlog::warn("ledger: queue full (max {} records / {} bytes): dropped {} log records",
-               s_.queue_max_records, s_.queue_max_bytes, n);
+  spdlog::warn("ledger: queue full (max {} records / {} bytes): dropped {} log records", s_.queue_max_records,
+               s_.queue_max_bytes, n);
 }
 
 LedgerStats RecordQueue::stats() const {
@@ -113,8 +109,7 @@ std::size_t RecordQueue::write_slices(std::vector<RequestRecord>& batch, std::si
     const auto t0 = Clock::now();
     const std::optional<std::size_t> written = writer_.write(batch, done, end);
     if (!written) break;
-    last_batch_s_.store(std::chrono::duration<double>(Clock::now() - t0).count(),
-                        std::memory_order_relaxed);
+    last_batch_s_.store(std::chrono::duration<double>(Clock::now() - t0).count(), std::memory_order_relaxed);
     batches_.fetch_add(1, std::memory_order_relaxed);
     written_.fetch_add(*written, std::memory_order_relaxed);
     std::size_t bytes = 0;
@@ -134,12 +129,10 @@ std::size_t RecordQueue::write_slices(std::vector<RequestRecord>& batch, std::si
 
 // After a failed attempt while stopping: true (the records counted as lost) once the database
 // has failed for 3 s. Called with mu_ held.
-bool RecordQueue::give_up_at_shutdown(std::vector<RequestRecord>& batch,
-                                      std::optional<Clock::time_point>& deadline) {
+bool RecordQueue::give_up_at_shutdown(std::vector<RequestRecord>& batch, std::optional<Clock::time_point>& deadline) {
   if (!deadline) deadline = Clock::now() + std::chrono::seconds(3);
   if (Clock::now() < *deadline) return false;
-  spdlog::error("ledger: database unavailable at shutdown; {} queued records lost",
-                batch.size() + pending_.size());
+  spdlog::error("ledger: database unavailable at shutdown; {} queued records lost", batch.size() + pending_.size());
   dropped_.fetch_add(batch.size() + pending_.size());
   settled_ += batch.size() + pending_.size();
   batch.clear();
@@ -182,8 +175,9 @@ void RecordQueue::writer_loop() {
     const std::size_t done = write_slices(batch, batch_bytes_left);
     if (done == batch.size()) {
       if (failed_attempts > 0) {
-        spdlog::info("ledger: database writable again after {} failed attempt(s); writing the {} record(s) queued meanwhile",
-                     failed_attempts, stats().queued);
+        spdlog::info(
+            "ledger: database writable again after {} failed attempt(s); writing the {} record(s) queued meanwhile",
+            failed_attempts, stats().queued);
         failed_attempts = 0;
       }
       const bool backlog = release.oversized(batch.capacity());

@@ -27,8 +27,8 @@ class BatchWriter {
   // database refuses, or a repeated request_id, is skipped and not counted), or nullopt when
   // nothing was committed: the queue retries the same records with backoff (100 ms doubling
   // to 5 s), so a failed attempt must leave nothing of them behind.
-  virtual std::optional<std::size_t> write(const std::vector<RequestRecord>& batch,
-                                           std::size_t begin, std::size_t end) = 0;
+  virtual std::optional<std::size_t> write(const std::vector<RequestRecord>& batch, std::size_t begin,
+                                           std::size_t end) = 0;
   // Between batches and when the queue is empty: retention, checkpoints. `final` once at
   // shutdown, after the last batch (a last checkpoint, close the connection).
   virtual void idle(bool final) = 0;
@@ -71,8 +71,7 @@ class RecordQueue {
   void writer_loop();
   // Writes batch[done..) in slices; returns how far it got (batch.size() when all committed).
   std::size_t write_slices(std::vector<RequestRecord>& batch, std::size_t& bytes_left);
-  bool give_up_at_shutdown(std::vector<RequestRecord>& batch,
-                           std::optional<Clock::time_point>& deadline);
+  bool give_up_at_shutdown(std::vector<RequestRecord>& batch, std::optional<Clock::time_point>& deadline);
   void warn_drop_rate_limited();
   static void release_free_memory();  // glibc malloc_trim(0), as main.cpp uses glibc's mallopt
 
@@ -86,9 +85,9 @@ class RecordQueue {
   std::vector<RequestRecord> pending_;
   std::size_t pending_bytes_ = 0;
   bool stopping_ = false;
-  bool flush_now_ = false;  // flush_for_test(): do not wait for the timer
-  uint64_t submitted_ = 0;  // accepted into the queue
-  uint64_t settled_ = 0;    // committed, rejected or given up (writer)
+  bool flush_now_ = false;                         // flush_for_test(): do not wait for the timer
+  uint64_t submitted_ = 0;                         // accepted into the queue
+  uint64_t settled_ = 0;                           // committed, rejected or given up (writer)
   std::size_t inflight_ = 0, inflight_bytes_ = 0;  // swapped out, not yet committed
   bool shut_down_ = false;
 

@@ -13,8 +13,8 @@ namespace llmgate {
 namespace {
 
 const std::array kBackends = {
-    StorageBackend{"sqlite", {"sqlite"}, store::open_sqlite_storage, store::open_sqlite_keys,
-                   store::open_sqlite_models},
+    StorageBackend{
+        "sqlite", {"sqlite"}, store::open_sqlite_storage, store::open_sqlite_keys, store::open_sqlite_models},
 };
 
 // Schemes users write that no backend takes yet, with what to do instead.
@@ -32,8 +32,7 @@ std::string scheme_of(std::string_view url) {
   const auto p = url.find("://");
   if (p == std::string_view::npos) return {};
   std::string s(url.substr(0, p));
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -63,9 +62,7 @@ const StorageBackend* find_storage_backend(std::string_view database_url, std::s
 
 std::unique_ptr<Storage> open_storage(const LedgerSettings& s) { return backend_or_throw(s).open(s); }
 
-std::shared_ptr<KeyRepository> open_key_repository(const LedgerSettings& s) {
-  return backend_or_throw(s).open_keys(s);
-}
+std::shared_ptr<KeyRepository> open_key_repository(const LedgerSettings& s) { return backend_or_throw(s).open_keys(s); }
 
 std::shared_ptr<ModelRepository> open_model_repository(const LedgerSettings& s) {
   return backend_or_throw(s).open_models(s);

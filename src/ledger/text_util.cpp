@@ -106,7 +106,7 @@ std::optional<int64_t> parse_time_us(std::string_view s) {
   // Unix seconds (optionally fractional).
   auto dot = s.find('.');
   std::string_view ip = s.substr(0, dot);
-  if (all_digits(ip) && (dot == std::string_view::npos || all_digits(s.substr(dot + 1)) )) {
+  if (all_digits(ip) && (dot == std::string_view::npos || all_digits(s.substr(dot + 1)))) {
     double v = 0;
     std::string tmp(s);
     char* end = nullptr;
@@ -130,16 +130,16 @@ std::optional<int64_t> parse_time_us(std::string_view s) {
     return std::nullopt;
   std::string_view rest = s.substr(10);
   if (!rest.empty()) {
-    if (rest.size() < 9 || (rest[0] != 'T' && rest[0] != ' ') || !num(11, 2, h) || s[13] != ':' ||
-        !num(14, 2, m) || s[16] != ':' || !num(17, 2, sec))
+    if (rest.size() < 9 || (rest[0] != 'T' && rest[0] != ' ') || !num(11, 2, h) || s[13] != ':' || !num(14, 2, m) ||
+        s[16] != ':' || !num(17, 2, sec))
       return std::nullopt;
     std::string_view tail = rest.substr(1 + 8);
     if (!tail.empty() && tail != "Z" && tail != "+00:00") return std::nullopt;
   }
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
-  if (M < 1 || M > 12 || D < 1 || D > kDays[M - 1] + (M == 2 && leap) || h > 23 || m > 59 || sec > 60 ||
-      Y < 1970 || Y > 9999)
+  if (M < 1 || M > 12 || D < 1 || D > kDays[M - 1] + (M == 2 && leap) || h > 23 || m > 59 || sec > 60 || Y < 1970 ||
+      Y > 9999)
     return std::nullopt;
   std::tm tm{};
   tm.tm_year = Y - 1900;

@@ -26,6 +26,4 @@ bool truncate_utf8(std::string& s, std::size_t max_bytes);
 // "YYYY-MM-DD HH:MM:SS" (UTC) into unix microseconds. nullopt when unparseable.
 std::optional<int64_t> parse_time_us(std::string_view s);
 
-
-
 }  // namespace llmgate::store

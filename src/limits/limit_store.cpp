@@ -7,14 +7,10 @@ namespace llmgate {
 
 std::string_view to_string(ScopeKind k) {
   switch (k) {
-    case ScopeKind::key:
-      return "key";
-    case ScopeKind::deployment:
-      return "deployment";
-    case ScopeKind::team:
-      return "team";
-    case ScopeKind::user:
-      return "user";
+    case ScopeKind::key: return "key";
+    case ScopeKind::deployment: return "deployment";
+    case ScopeKind::team: return "team";
+    case ScopeKind::user: return "user";
   }
   return "scope";
 }

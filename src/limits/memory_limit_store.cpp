@@ -33,15 +33,14 @@ std::string budget_message(double spent, int64_t reserved_nano, double max_budge
                   "max budget %.6f",
                   spent, held, max_budget);
   else
-    std::snprintf(buf, sizeof buf, "Budget has been exceeded: current spend %.6f, max budget %.6f", spent,
-                  max_budget);
+    std::snprintf(buf, sizeof buf, "Budget has been exceeded: current spend %.6f, max budget %.6f", spent, max_budget);
   return buf;
 }
 
 // One scope's admission under its mutex: refused (out.err, message, retry_after) or admitted
 // (the request counted, its share reserved in `h`, the remaining values in `out`).
-Errc admit_scope(const std::shared_ptr<MemoryScope>& sp, const LimitCheck& c, const AdmissionRequest& req,
-                 LeaseHold& h, AdmissionResult& out) {
+Errc admit_scope(const std::shared_ptr<MemoryScope>& sp, const LimitCheck& c, const AdmissionRequest& req, LeaseHold& h,
+                 AdmissionResult& out) {
   MemoryScope& s = *sp;
   const ScopeLimits& l = c.limits;
   const std::string_view who = to_string(c.kind);
@@ -88,8 +87,8 @@ Errc admit_scope(const std::shared_ptr<MemoryScope>& sp, const LimitCheck& c, co
   if (h.slot) ++s.in_flight;
   if (l.rpm) out.add_status({c.kind, LimitKind::requests, *l.rpm, std::max<int64_t>(0, *l.rpm - s.requests_in_window)});
   if (l.tpm)
-    out.add_status({c.kind, LimitKind::tokens, *l.tpm,
-                    std::max<int64_t>(0, *l.tpm - s.tokens_in_window - s.reserved_tokens)});
+    out.add_status(
+        {c.kind, LimitKind::tokens, *l.tpm, std::max<int64_t>(0, *l.tpm - s.tokens_in_window - s.reserved_tokens)});
   if (l.max_parallel)
     out.add_status({c.kind, LimitKind::parallel, *l.max_parallel, std::max<int64_t>(0, *l.max_parallel - s.in_flight)});
   if (l.max_budget) {
@@ -154,8 +153,7 @@ std::size_t MemoryLimitStore::size() const {
   return n;
 }
 
-LimitStore::Decision MemoryLimitStore::try_admit(const AdmissionRequest& req, LimitLease& lease,
-                                                 AdmissionResult& out) {
+LimitStore::Decision MemoryLimitStore::try_admit(const AdmissionRequest& req, LimitLease& lease, AdmissionResult& out) {
   lease.release();  // a lease reused for another request gives back its old share
   out.err = Errc::ok;
   out.n_status = 0;

@@ -37,9 +37,8 @@ constexpr std::size_t kMaxLabelSets = 5000;
 // LiteLLM's LATENCY_BUCKETS (seconds).
 const std::array<double, 35>& latency_buckets() {
   static constexpr std::array<double, 35> b = {
-      0.005, 0.00625, 0.0125, 0.025, 0.05, 0.1, 0.5, 1.0,  1.5,  2.0,  2.5,   3.0,
-      3.5,   4.0,     4.5,    5.0,   5.5,  6.0, 6.5, 7.0,  7.5,  8.0,  8.5,   9.0,
-      9.5,   10.0,    15.0,   20.0,  25.0, 30.0, 60.0, 120.0, 180.0, 240.0, 300.0};
+      0.005, 0.00625, 0.0125, 0.025, 0.05, 0.1, 0.5, 1.0,  1.5,  2.0,  2.5,  3.0,  3.5,  4.0,   4.5,   5.0,   5.5,  6.0,
+      6.5,   7.0,     7.5,    8.0,   8.5,  9.0, 9.5, 10.0, 15.0, 20.0, 25.0, 30.0, 60.0, 120.0, 180.0, 240.0, 300.0};
   return b;
 }
 
@@ -115,11 +114,21 @@ struct HistogramFamily {
 
 std::string_view status_label(int s) {
   switch (s) {
-    case 200: return "200"; case 201: return "201"; case 400: return "400";
-    case 401: return "401"; case 403: return "403"; case 404: return "404";
-    case 405: return "405"; case 408: return "408"; case 413: return "413";
-    case 422: return "422"; case 429: return "429"; case 499: return "499";
-    case 500: return "500"; case 502: return "502"; case 503: return "503";
+    case 200: return "200";
+    case 201: return "201";
+    case 400: return "400";
+    case 401: return "401";
+    case 403: return "403";
+    case 404: return "404";
+    case 405: return "405";
+    case 408: return "408";
+    case 413: return "413";
+    case 422: return "422";
+    case 429: return "429";
+    case 499: return "499";
+    case 500: return "500";
+    case 502: return "502";
+    case 503: return "503";
     case 504: return "504";
     default: break;
   }
@@ -131,9 +140,8 @@ std::string_view status_label(int s) {
 
 std::string_view exception_class(std::string_view t) {
   static const std::array<std::string_view, 10> known = {
-      "invalid_request_error", "authentication_error", "permission_error", "rate_limit_error",
-      "api_error", "client_closed_request", "timeout_error", "server_error", "not_found_error",
-      "insufficient_quota"};
+      "invalid_request_error", "authentication_error", "permission_error", "rate_limit_error", "api_error",
+      "client_closed_request", "timeout_error",        "server_error",     "not_found_error",  "insufficient_quota"};
   for (auto k : known)
     if (t == k) return k;
   return t.empty() ? std::string_view("") : std::string_view("other");
@@ -179,12 +187,12 @@ struct Metrics::Impl {
 
   mutable std::shared_mutex mu;
   // Served by serialize(), outside the registry (see LatencyHistogram); guarded by mu.
-  HistogramFamily total_latency{"litellm_request_total_latency_metric",
-                                "Total latency (seconds) for a request to LiteLLM", {}};
-  HistogramFamily api_latency{"litellm_llm_api_latency_metric",
-                              "Total latency (seconds) for a model's LLM API call", {}};
-  HistogramFamily ttft{"litellm_llm_api_time_to_first_token_metric",
-                       "Time to first token for a model's LLM API call (seconds)", {}};
+  HistogramFamily total_latency{
+      "litellm_request_total_latency_metric", "Total latency (seconds) for a request to LiteLLM", {}};
+  HistogramFamily api_latency{
+      "litellm_llm_api_latency_metric", "Total latency (seconds) for a model's LLM API call", {}};
+  HistogramFamily ttft{
+      "litellm_llm_api_time_to_first_token_metric", "Time to first token for a model's LLM API call (seconds)", {}};
   HistogramFamily overhead{"litellm_overhead_latency_metric", "Latency overhead (seconds) added by the proxy", {}};
   std::unordered_map<std::string, DepInfo> deployments;  // by deployment id
   std::unordered_set<std::string> model_groups;
@@ -239,8 +247,7 @@ struct Metrics::Impl {
     model_groups.clear();
     for (const auto& d : cfg.deployments) {
       DepInfo info{d.model_name, d.upstream_model,
-                   d.provider_prefix.empty() ? to_string(d.provider) : d.provider_prefix,
-                   safe_api_base(d)};
+                   d.provider_prefix.empty() ? to_string(d.provider) : d.provider_prefix, safe_api_base(d)};
       deployments[d.id] = std::move(info);
       model_groups.insert(d.model_name);
       deployment_state.Add(state_labels(d));  // present (0 = healthy) from the start
@@ -253,16 +260,15 @@ struct Metrics::Impl {
     const std::string model = dep ? dep->litellm_model_name : "";
     auto user_labels = [&](const Labels& extra) {
       Labels l{{"end_user", ""}, {"hashed_api_key", kh}, {"api_key_alias", ka},
-               {"team", ""},     {"team_alias", ""},    {"user", ""}};
+               {"team", ""},     {"team_alias", ""},     {"user", ""}};
       for (auto& [k, v] : extra) l[k] = v;
       return l;
     };
     Series s;
     s.requests = &requests.Add(user_labels({{"requested_model", rm}, {"status_code", std::string(status)}}));
     if (!exc.empty())
-      s.failed = &failed.Add(user_labels({{"requested_model", rm},
-                                          {"exception_status", std::string(status)},
-                                          {"exception_class", std::string(exc)}}));
+      s.failed = &failed.Add(user_labels(
+          {{"requested_model", rm}, {"exception_status", std::string(status)}, {"exception_class", std::string(exc)}}));
     s.spend = &spend.Add(user_labels({{"model", model}}));
     const Labels tok = user_labels({{"requested_model", rm}, {"model", model}});
     s.total_tokens = &total_tokens.Add(tok);
@@ -316,7 +322,8 @@ void Metrics::observe(const RequestRecord& r) {
                 : std::string_view("");
     // The series key: the label values joined by a separator (no temporary strings).
     key.clear();
-    for (std::string_view part : {x.rm, x.dep ? std::string_view(r.deployment_id) : std::string_view(), x.kh, x.ka, x.st}) {
+    for (std::string_view part :
+         {x.rm, x.dep ? std::string_view(r.deployment_id) : std::string_view(), x.kh, x.ka, x.st}) {
       key += part;
       key += '\x1f';
     }
@@ -389,14 +396,13 @@ std::string Metrics::serialize(const LedgerStats* ledger) const {
         static_cast<double>(ledger->queued_bytes));
     add("llmgate_log_records_written_total", "counter", "Log records committed to the database",
         static_cast<double>(ledger->written));
-    add("llmgate_log_records_dropped_total", "counter",
-        "Log records dropped because the queue was full", static_cast<double>(ledger->dropped));
+    add("llmgate_log_records_dropped_total", "counter", "Log records dropped because the queue was full",
+        static_cast<double>(ledger->dropped));
     add("llmgate_log_batches_total", "counter", "Batches committed by the log writer",
         static_cast<double>(ledger->batches));
     add("llmgate_log_db_errors_total", "counter", "Failed database attempts of the log writer",
         static_cast<double>(ledger->db_errors));
-    add("llmgate_log_batch_commit_seconds", "gauge", "Duration of the last batch commit",
-        ledger->last_batch_seconds);
+    add("llmgate_log_batch_commit_seconds", "gauge", "Duration of the last batch commit", ledger->last_batch_seconds);
   }
   return out;
 }

@@ -1,12 +1,12 @@
 #pragma once
 // Beast/Asio aliases for the networking translation units only (keep out of public headers:
 // every TU including this costs 20-40 s to compile).
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <algorithm>
 #include <mutex>
@@ -139,7 +139,7 @@ class DeadlineService : public net::execution_context::service {
     if (head_) schedule(round_up(next));
   }
 
-  std::mutex mu_;  // a worker's context is single-threaded; other contexts may not be
+  std::mutex mu_;                           // a worker's context is single-threaded; other contexts may not be
   std::optional<net::steady_timer> timer_;  // made on first use, with a Deadline's executor
   Node* head_ = nullptr;
   bool waiting_ = false;  // the timer has a wait pending, due at wake_at_

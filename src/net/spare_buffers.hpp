@@ -9,7 +9,7 @@ namespace llmgate {
 
 class SpareBuffers {
  public:
-  static constexpr int kMax = 64;                          // buffers kept per thread
+  static constexpr int kMax = 64;                         // buffers kept per thread
   static constexpr std::size_t kMaxCapacity = 16 * 1024;  // larger ones are freed
 
   // An empty string with a spare buffer's capacity, when there is one.

@@ -29,9 +29,13 @@ struct PriceTable::Loader : json::json_sax_t {
 
   bool number(double v) {  // NOLINT
     if (depth != 2) return true;
-    if (field == "input_cost_per_token") { cur.input_cost_per_token = v; has_token_price = true; }
-    else if (field == "output_cost_per_token") { cur.output_cost_per_token = v; has_token_price = true; }
-    else if (field == "cache_read_input_token_cost") cur.cache_read_input_token_cost = v;
+    if (field == "input_cost_per_token") {
+      cur.input_cost_per_token = v;
+      has_token_price = true;
+    } else if (field == "output_cost_per_token") {
+      cur.output_cost_per_token = v;
+      has_token_price = true;
+    } else if (field == "cache_read_input_token_cost") cur.cache_read_input_token_cost = v;
     else if (field == "output_cost_per_reasoning_token") cur.output_cost_per_reasoning_token = v;
     else if (field == "max_input_tokens") cur.max_input_tokens = static_cast<int64_t>(v);
     else if (field == "max_output_tokens") cur.max_output_tokens = static_cast<int64_t>(v);
@@ -62,11 +66,16 @@ struct PriceTable::Loader : json::json_sax_t {
     --depth;
     return true;
   }
-  bool start_array(std::size_t) override { ++depth; return true; }
-  bool end_array() override { --depth; return true; }
+  bool start_array(std::size_t) override {
+    ++depth;
+    return true;
+  }
+  bool end_array() override {
+    --depth;
+    return true;
+  }
   bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception& e) override {
-    throw std::runtime_error("price table: invalid JSON at byte " + std::to_string(pos) + ": " +
-                             e.what());
+    throw std::runtime_error("price table: invalid JSON at byte " + std::to_string(pos) + ": " + e.what());
   }
 };
 
@@ -113,8 +122,7 @@ PriceTable PriceTable::load(const std::string& path) {
   t.entries_.reserve(4096);
   t.names_.reserve(128 * 1024);
   Loader sax(t);
-  if (!json::sax_parse(text.begin(), text.end(), &sax))
-    throw std::runtime_error("price table: invalid JSON");
+  if (!json::sax_parse(text.begin(), text.end(), &sax)) throw std::runtime_error("price table: invalid JSON");
   t.seal();
   if (t.entries_.empty()) throw std::runtime_error("price table: no model has a per-token price");
   if (embedded) release_pages(text.data(), text.size());
@@ -138,8 +146,7 @@ void PriceTable::add(std::string_view model, const ModelPrice& p) {
 
 void PriceTable::seal() {
   // Stable, so among equal names the later one comes last and is the one kept.
-  std::stable_sort(entries_.begin(), entries_.end(),
-                   [&](const Entry& a, const Entry& b) { return name(a) < name(b); });
+  std::stable_sort(entries_.begin(), entries_.end(), [&](const Entry& a, const Entry& b) { return name(a) < name(b); });
   std::vector<Entry> kept;
   kept.reserve(entries_.size());
   for (std::size_t i = 0; i < entries_.size(); ++i) {
@@ -169,8 +176,7 @@ std::optional<ModelPrice> PriceTable::find(const Deployment& d) const {
   // 1. Table entry: model_info.base_model (also with the provider prefix, e.g. azure/<base>),
   //    then "<provider>/<upstream_model>", then upstream_model.
   std::optional<ModelPrice> base;
-  const std::string& pfx = d.provider_prefix.empty() ? std::string(to_string(d.provider))
-                                                     : d.provider_prefix;
+  const std::string& pfx = d.provider_prefix.empty() ? std::string(to_string(d.provider)) : d.provider_prefix;
   if (!d.base_model.empty()) {
     base = find(d.base_model);
     if (!base) base = find(pfx + "/" + d.base_model);

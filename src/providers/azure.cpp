@@ -49,10 +49,8 @@ std::string azure_root(const Deployment& d) {
 }
 
 void add_auth(const Deployment& d, std::vector<std::pair<std::string, std::string>>& headers) {
-  if (!d.azure_ad_token.empty())
-    headers.emplace_back("Authorization", "Bearer " + d.azure_ad_token.reveal());
-  else if (!d.api_key.empty())
-    headers.emplace_back("api-key", d.api_key.reveal());
+  if (!d.azure_ad_token.empty()) headers.emplace_back("Authorization", "Bearer " + d.azure_ad_token.reveal());
+  else if (!d.api_key.empty()) headers.emplace_back("api-key", d.api_key.reveal());
 }
 
 // stream_options is accepted by Azure from api-version 2024-09-01(-preview) on (and by the
@@ -114,7 +112,9 @@ class AzureProvider final : public Provider {
   }
 
   static void set_target_and_auth(Endpoint ep, const Deployment& d, UpstreamRequest& out) {
-    const char* op = ep == Endpoint::chat ? "/chat/completions" : ep == Endpoint::completions ? "/completions" : "/embeddings";
+    const char* op = ep == Endpoint::chat          ? "/chat/completions"
+                     : ep == Endpoint::completions ? "/completions"
+                                                   : "/embeddings";
     out.method = "POST";
     out.target = azure_root(d) + "/deployments/" + pct_encode(d.upstream_model) + op;
     if (!d.api_version.empty()) out.target += "?api-version=" + pct_encode(d.api_version);
@@ -198,13 +198,15 @@ class AzureProvider final : public Provider {
     if (j.is_object() && j.contains("error") && j["error"].is_object()) {
       const json& e = j["error"];
       json o = json::object();
-      o["message"] = e.contains("message") && e["message"].is_string() ? e["message"]
-                                                                          : json("Azure OpenAI returned HTTP " + std::to_string(status));
+      o["message"] = e.contains("message") && e["message"].is_string()
+                         ? e["message"]
+                         : json("Azure OpenAI returned HTTP " + std::to_string(status));
       o["type"] = e.contains("type") && e["type"].is_string() ? e["type"] : json(error_type_for(status));
       o["param"] = e.contains("param") && e["param"].is_string() ? e["param"] : json(nullptr);
       // Azure's code is a string ("content_filter", "429", "DeploymentNotFound") or absent.
       if (e.contains("code") && e["code"].is_string()) o["code"] = e["code"];
-      else if (e.contains("code") && e["code"].is_number_integer()) o["code"] = std::to_string(e["code"].get<int64_t>());
+      else if (e.contains("code") && e["code"].is_number_integer())
+        o["code"] = std::to_string(e["code"].get<int64_t>());
       else o["code"] = nullptr;
       // Content filter details: kept (clients built for Azure read them), under Azure's name.
       if (e.contains("innererror") && e["innererror"].is_object()) o["innererror"] = e["innererror"];

@@ -39,8 +39,7 @@ void finish(const ParamsContext& c, Deployment& d) {
 
 void describe_effective(const Deployment& d, nlohmann::json& j) {
   j["api_version"] = d.api_version;
-  j["azure_ad_token"] = d.azure_ad_token.empty() ? nlohmann::json(nullptr)
-                                                 : nlohmann::json(d.azure_ad_token.masked());
+  j["azure_ad_token"] = d.azure_ad_token.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.azure_ad_token.masked());
 }
 
 void describe_params(const Deployment& d, nlohmann::json& p) {

@@ -18,7 +18,8 @@ std::string last_user_text(const nlohmann::json& body) {
       if (c->is_array()) {
         std::string s;
         for (auto& part : *c)
-          if (part.is_object() && string_field(part, "type") == "text" && part.contains("text") && part["text"].is_string())
+          if (part.is_object() && string_field(part, "type") == "text" && part.contains("text") &&
+              part["text"].is_string())
             s += part["text"].get<std::string>();
         return s;
       }
@@ -80,7 +81,8 @@ MockReply mock_reply(const Deployment& d, const nlohmann::json& body, Endpoint e
 }
 
 static nlohmann::json usage_json(const Usage& u) {
-  return {{"prompt_tokens", u.prompt_tokens}, {"completion_tokens", u.completion_tokens}, {"total_tokens", u.total_tokens}};
+  return {
+      {"prompt_tokens", u.prompt_tokens}, {"completion_tokens", u.completion_tokens}, {"total_tokens", u.total_tokens}};
 }
 
 std::string mock_response_body(const Deployment& d, const MockReply& r, Endpoint ep, const std::string& id,
@@ -96,19 +98,28 @@ std::string mock_response_body(const Deployment& d, const MockReply& r, Endpoint
       for (int k = 0; k < 8; ++k) vec.push_back(static_cast<double>((i * 8 + k) % 7) / 7.0);
       data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", vec}});
     }
-    out = {{"object", "list"}, {"data", data}, {"model", d.model_name},
+    out = {{"object", "list"},
+           {"data", data},
+           {"model", d.model_name},
            {"usage", {{"prompt_tokens", r.usage.prompt_tokens}, {"total_tokens", r.usage.prompt_tokens}}}};
   } else if (ep == Endpoint::completions) {
-    out = {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", d.model_name},
+    out = {{"id", id},
+           {"object", "text_completion"},
+           {"created", created},
+           {"model", d.model_name},
            {"choices", {{{"index", 0}, {"text", r.content}, {"logprobs", nullptr}, {"finish_reason", "stop"}}}},
            {"usage", usage_json(r.usage)}};
   } else {
-    out = {{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", d.model_name},
+    out = {{"id", id},
+           {"object", "chat.completion"},
+           {"created", created},
+           {"model", d.model_name},
            {"system_fingerprint", nullptr},
-           {"choices", {{{"index", 0},
-                         {"message", {{"role", "assistant"}, {"content", r.content}, {"refusal", nullptr}}},
-                         {"logprobs", nullptr},
-                         {"finish_reason", "stop"}}}},
+           {"choices",
+            {{{"index", 0},
+              {"message", {{"role", "assistant"}, {"content", r.content}, {"refusal", nullptr}}},
+              {"logprobs", nullptr},
+              {"finish_reason", "stop"}}}},
            {"usage", usage_json(r.usage)}};
   }
   std::string s = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -150,7 +161,8 @@ std::string mock_stream_event(const Deployment& d, const MockReply& r, Endpoint 
 namespace {
 class MockProvider final : public Provider {
  public:
-  Errc build_request(Endpoint, const Deployment&, nlohmann::json&, bool, UpstreamRequest&, std::string&) const override {
+  Errc build_request(Endpoint, const Deployment&, nlohmann::json&, bool, UpstreamRequest&,
+                     std::string&) const override {
     return Errc::ok;  // served in-process
   }
   // The mock's answers are OpenAI's shape: read as an OpenAI-compatible upstream's.

@@ -22,8 +22,8 @@ struct MockReply {
 // What the mock answers to this (already parsed) request.
 MockReply mock_reply(const Deployment& d, const nlohmann::json& body, Endpoint ep);
 // Full non-streaming OpenAI response body (embeddings in base64 when the client asks).
-std::string mock_response_body(const Deployment& d, const MockReply& r, Endpoint ep,
-                               const std::string& id, int64_t created, const nlohmann::json& body);
+std::string mock_response_body(const Deployment& d, const MockReply& r, Endpoint ep, const std::string& id,
+                               int64_t created, const nlohmann::json& body);
 // One SSE event ("data: {...}\n\n") for piece i (role on the first), the finish chunk
 // (i == pieces.size()), or the usage chunk (usage_chunk = true).
 std::string mock_stream_event(const Deployment& d, const MockReply& r, Endpoint ep, const std::string& id,

@@ -10,8 +10,7 @@ namespace {
 
 using config_detail::Reader;
 
-constexpr const char* kParams[] = {"mock_latency_ms", "mock_tokens_per_second", "mock_response",
-                                   "mock_stream_chunks"};
+constexpr const char* kParams[] = {"mock_latency_ms", "mock_tokens_per_second", "mock_response", "mock_stream_chunks"};
 
 void read_param(const ParamsContext& c, const std::string& key, const YAML::Node& v, Deployment& d) {
   if (!Reader::present(v)) return;

@@ -3,8 +3,8 @@
 // /v1/completions to /api/generate and /v1/embeddings to /api/embed, and probe GET /api/tags.
 // Pure translation, no I/O; stateless objects, per-stream state in StreamState; any thread.
 // The exact translation tables are in docs/providers/ollama.md.
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <random>
@@ -39,7 +39,8 @@ std::string random_hex(std::size_t n) {
 }
 
 std::string finish_reason(const json& j) {
-  std::string r = j.contains("done_reason") && j["done_reason"].is_string() ? j["done_reason"].get<std::string>() : "stop";
+  std::string r = j.contains("done_reason") && j["done_reason"].is_string() ? j["done_reason"].get<std::string>()
+                                                                            : "stop";
   return r == "length" ? "length" : "stop";  // stop, load, unload, (absent) -> stop
 }
 
@@ -51,9 +52,11 @@ json openai_tool_calls(const json& calls, bool with_index) {
     if (!c.is_object() || !c.contains("function") || !c["function"].is_object()) continue;
     const json& f = c["function"];
     std::string args = "{}";
-    if (f.contains("arguments")) args = f["arguments"].is_string() ? f["arguments"].get<std::string>() : dump(f["arguments"]);
+    if (f.contains("arguments"))
+      args = f["arguments"].is_string() ? f["arguments"].get<std::string>() : dump(f["arguments"]);
     std::string id = c.contains("id") && c["id"].is_string() ? c["id"].get<std::string>() : "call_" + random_hex(24);
-    json tc = {{"id", id}, {"type", "function"}, {"function", {{"name", string_field(f, "name")}, {"arguments", args}}}};
+    json tc = {
+        {"id", id}, {"type", "function"}, {"function", {{"name", string_field(f, "name")}, {"arguments", args}}}};
     if (with_index) tc["index"] = f.contains("index") && f["index"].is_number_integer() ? f["index"].get<int>() : idx;
     out.push_back(std::move(tc));
     ++idx;
@@ -77,7 +80,8 @@ bool read_counts(const json& j, Usage& u) {
 }
 
 json usage_json(const Usage& u) {
-  return {{"prompt_tokens", u.prompt_tokens}, {"completion_tokens", u.completion_tokens}, {"total_tokens", u.total_tokens}};
+  return {
+      {"prompt_tokens", u.prompt_tokens}, {"completion_tokens", u.completion_tokens}, {"total_tokens", u.total_tokens}};
 }
 
 std::string reported_model(const Deployment& d, const json& j) {
@@ -118,7 +122,8 @@ class OllamaProvider final : public Provider {
       json data = json::array();
       if (j.contains("embeddings") && j["embeddings"].is_array()) {
         int i = 0;
-        for (auto& e : j["embeddings"]) data.push_back({{"object", "embedding"}, {"index", i++}, {"embedding", std::move(e)}});
+        for (auto& e : j["embeddings"])
+          data.push_back({{"object", "embedding"}, {"index", i++}, {"embedding", std::move(e)}});
       }
       Usage u;
       read_counts(j, u);
@@ -137,7 +142,8 @@ class OllamaProvider final : public Provider {
     if (msg) {
       content = string_field(*msg, "content");
       thinking = string_field(*msg, "thinking");
-      if (msg->contains("tool_calls") && (*msg)["tool_calls"].is_array()) tool_calls = openai_tool_calls((*msg)["tool_calls"], false);
+      if (msg->contains("tool_calls") && (*msg)["tool_calls"].is_array())
+        tool_calls = openai_tool_calls((*msg)["tool_calls"], false);
     } else {
       content = string_field(j, "response");
       thinking = string_field(j, "thinking");
@@ -149,16 +155,20 @@ class OllamaProvider final : public Provider {
            {"object", "text_completion"},
            {"created", unix_seconds()},
            {"model", model},
-           {"choices", json::array({{{"text", content}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish}}})}};
+           {"choices",
+            json::array({{{"text", content}, {"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish}}})}};
     } else {
-      json m = {{"role", "assistant"}, {"content", tool_calls.empty() || !content.empty() ? json(content) : json(nullptr)}};
+      json m = {{"role", "assistant"},
+                {"content", tool_calls.empty() || !content.empty() ? json(content) : json(nullptr)}};
       if (!thinking.empty()) m["reasoning_content"] = thinking;
       if (!tool_calls.empty()) m["tool_calls"] = std::move(tool_calls);
-      o = {{"id", "chatcmpl-" + random_hex(24)},
-           {"object", "chat.completion"},
-           {"created", unix_seconds()},
-           {"model", model},
-           {"choices", json::array({{{"index", 0}, {"message", std::move(m)}, {"logprobs", nullptr}, {"finish_reason", finish}}})}};
+      o = {
+          {"id", "chatcmpl-" + random_hex(24)},
+          {"object", "chat.completion"},
+          {"created", unix_seconds()},
+          {"model", model},
+          {"choices",
+           json::array({{{"index", 0}, {"message", std::move(m)}, {"logprobs", nullptr}, {"finish_reason", finish}}})}};
     }
     if (has_usage) o["usage"] = usage_json(usage);
     out = dump(o);
@@ -189,7 +199,8 @@ class OllamaProvider final : public Provider {
     if (msg) {
       content = string_field(*msg, "content");
       thinking = string_field(*msg, "thinking");
-      if (msg->contains("tool_calls") && (*msg)["tool_calls"].is_array()) tool_calls = openai_tool_calls((*msg)["tool_calls"], true);
+      if (msg->contains("tool_calls") && (*msg)["tool_calls"].is_array())
+        tool_calls = openai_tool_calls((*msg)["tool_calls"], true);
     } else {
       content = string_field(j, "response");
       thinking = string_field(j, "thinking");
@@ -231,7 +242,8 @@ class OllamaProvider final : public Provider {
       return;
     }
     read_counts(j, st.usage);
-    std::string finish = (!tool_calls.empty() || saw_tool_calls(st)) && !text_completion ? "tool_calls" : finish_reason(j);
+    std::string finish = (!tool_calls.empty() || saw_tool_calls(st)) && !text_completion ? "tool_calls"
+                                                                                         : finish_reason(j);
     event(json::array({choice(finish)}), nullptr);
     if (st.include_usage && st.usage.present) {
       json u = usage_json(st.usage);
@@ -330,7 +342,9 @@ bool embeddings_floats_to_base64(std::string& openai_body) {
     std::string enc;
     enc.reserve((bytes.size() + 2) / 3 * 4);
     for (std::size_t k = 0; k < bytes.size(); k += 3) {
-      auto byte = [&](std::size_t i) -> uint32_t { return i < bytes.size() ? static_cast<unsigned char>(bytes[i]) : 0; };
+      auto byte = [&](std::size_t i) -> uint32_t {
+        return i < bytes.size() ? static_cast<unsigned char>(bytes[i]) : 0;
+      };
       uint32_t v = byte(k) << 16 | byte(k + 1) << 8 | byte(k + 2);
       enc += tbl[(v >> 18) & 63];
       enc += tbl[(v >> 12) & 63];

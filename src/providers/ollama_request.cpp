@@ -44,7 +44,8 @@ Errc content_text(const json& content, std::string& text, json& images, std::str
     } else if (type == "image_url") {
       std::string url;
       if (part.contains("image_url") && part["image_url"].is_string()) url = part["image_url"];
-      else if (part.contains("image_url") && part["image_url"].is_object()) url = string_field(part["image_url"], "url");
+      else if (part.contains("image_url") && part["image_url"].is_object())
+        url = string_field(part["image_url"], "url");
       std::string b64;
       if (!data_url_base64(url, b64)) {
         err = "Ollama accepts images only as base64 data: URLs (data:image/...;base64,...)";
@@ -171,7 +172,9 @@ Errc chat_messages(const json& messages, json& out, std::string& err) {
       if (!calls.empty()) om["tool_calls"] = std::move(calls);
     }
     if (role == "tool") {
-      std::string id = m.contains("tool_call_id") && m["tool_call_id"].is_string() ? m["tool_call_id"].get<std::string>() : "";
+      std::string id = m.contains("tool_call_id") && m["tool_call_id"].is_string()
+                           ? m["tool_call_id"].get<std::string>()
+                           : "";
       if (auto it = call_names.find(id); it != call_names.end()) om["tool_name"] = it->second;
       else if (m.contains("name") && m["name"].is_string()) om["tool_name"] = m["name"];
     }
@@ -186,9 +189,7 @@ Errc generate_prompt(const json& messages, std::string& prompt, json& images, st
   for (const auto& m : messages)
     if (!role_is_text(m, err)) return Errc::bad_request;
   std::size_t i = 0, n = messages.size();
-  auto role_of = [&](std::size_t k) {
-    return string_field(messages[k], "role");
-  };
+  auto role_of = [&](std::size_t k) { return string_field(messages[k], "role"); };
   while (i < n) {
     std::size_t start = i;
     std::string user;
@@ -218,7 +219,9 @@ Errc generate_prompt(const json& messages, std::string& prompt, json& images, st
           json args = parse_json_bounded(string_field(c["function"], "arguments", "{}"));
           calls.push_back({{"id", string_field(c, "id")},
                            {"type", "function"},
-                           {"function", {{"name", string_field(c["function"], "name")}, {"arguments", args.is_discarded() ? json::object() : args}}}});
+                           {"function",
+                            {{"name", string_field(c["function"], "name")},
+                             {"arguments", args.is_discarded() ? json::object() : args}}}});
         }
         assistant += "Tool Calls: " + calls.dump(2);
       }

@@ -18,8 +18,8 @@ class OpenAICompatible final : public Provider {
     splice_body(f, d.upstream_model, want_usage && !f.has_stream_options, out.body);
     return true;
   }
-  Errc build_request(Endpoint ep, const Deployment& d, nlohmann::json& body, bool stream,
-                     UpstreamRequest& out, std::string& err) const override {
+  Errc build_request(Endpoint ep, const Deployment& d, nlohmann::json& body, bool stream, UpstreamRequest& out,
+                     std::string& err) const override {
     for (const char* f : kForbiddenBodyFields) body.erase(f);
     body["model"] = d.upstream_model;
     set_target_and_auth(ep, d, out);

@@ -26,7 +26,8 @@ void read_openai_usage(const nlohmann::json& usage, Usage& u) {
   auto num = [](const nlohmann::json& j, const char* k) -> int64_t {
     auto it = j.find(k);
     if (it == j.end()) return 0;
-    if (it->is_number_unsigned()) return it->get<uint64_t>() > kMaxTokenCount ? 0 : static_cast<int64_t>(it->get<uint64_t>());
+    if (it->is_number_unsigned())
+      return it->get<uint64_t>() > kMaxTokenCount ? 0 : static_cast<int64_t>(it->get<uint64_t>());
     if (it->is_number_integer()) return sane_token_count(it->get<int64_t>());
     if (it->is_number_float()) {  // 12.0 from some servers; never cast an out-of-range double
       const double v = it->get<double>();
@@ -54,11 +55,11 @@ bool is_forbidden_body_field(std::string_view key) {
 void splice_body(const BodyFacts& f, std::string_view upstream_model, bool add_usage, std::string& out) {
   // A model name of printable ASCII without quotes or backslashes (all real ones) is its own
   // JSON string body; anything else is encoded by the JSON library (escapes, invalid UTF-8).
-  const bool plain = std::all_of(upstream_model.begin(), upstream_model.end(), [](char c) {
-    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-  });
+  const bool plain = std::all_of(upstream_model.begin(), upstream_model.end(),
+                                 [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
   const std::string encoded =
-      plain ? std::string() : nlohmann::json(upstream_model).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      plain ? std::string()
+            : nlohmann::json(upstream_model).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const std::string_view cb = f.text;
   const std::size_t m0 = static_cast<std::size_t>(f.model.data() - cb.data());
   const std::size_t m1 = m0 + f.model.size();
@@ -215,15 +216,19 @@ std::string Provider::translate_error(int status, std::string_view upstream_body
       return nlohmann::json{{"error", e}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     if (it != j.end() && it->is_string()) {  // {"error": "text"} (Ollama, vLLM)
-      nlohmann::json e = {{"message", *it}, {"type", status >= 500 ? "api_error" : "invalid_request_error"},
-                          {"param", nullptr}, {"code", std::to_string(status)}};
+      nlohmann::json e = {{"message", *it},
+                          {"type", status >= 500 ? "api_error" : "invalid_request_error"},
+                          {"param", nullptr},
+                          {"code", std::to_string(status)}};
       return nlohmann::json{{"error", e}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
   }
   std::string msg(upstream_body.substr(0, 1000));
   if (msg.empty()) msg = "upstream returned HTTP " + std::to_string(status);
-  nlohmann::json e = {{"message", msg}, {"type", status >= 500 ? "api_error" : "invalid_request_error"},
-                      {"param", nullptr}, {"code", std::to_string(status)}};
+  nlohmann::json e = {{"message", msg},
+                      {"type", status >= 500 ? "api_error" : "invalid_request_error"},
+                      {"param", nullptr},
+                      {"code", std::to_string(status)}};
   return nlohmann::json{{"error", e}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

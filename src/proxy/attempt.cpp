@@ -24,8 +24,8 @@ ProxyExchange::Built ProxyExchange::build_response(const Deployment& d, const Pr
   }
   Usage u;
   std::string translated;
-  const ResponseBody rb =
-      call && call->content_type_not_json() ? ResponseBody::invalid : prov.translate_response(ep_, d, ubody, translated, u);
+  const ResponseBody rb = call && call->content_type_not_json() ? ResponseBody::invalid
+                                                                : prov.translate_response(ep_, d, ubody, translated, u);
   if (rb == ResponseBody::invalid) return Built::invalid;
   if (rb == ResponseBody::translated) {
     res_body = std::move(translated);
@@ -121,10 +121,8 @@ awaitable<Outcome> ProxyExchange::attempt(const Deployment& d, bool last) {
   ResponseHead res(status);
   std::string res_body;
   switch (build_response(d, prov, &call, status, last, want_b64, ubody, res, res_body, o)) {
-    case Built::respond:
-      break;
-    case Built::retry:
-      co_return o;
+    case Built::respond: break;
+    case Built::retry: co_return o;
     case Built::invalid:  // the client's SDK could not read it; the ledger must not count it a success
       err = not_json_object_message(d, status);  // named: no temporary inside a co_await (GCC 12)
       co_return co_await upstream_failed(Errc::upstream_protocol, err, last, watch);

@@ -83,15 +83,13 @@ UsageEstimate ProxyExchange::admission_estimate(const std::vector<const Deployme
 
 bool ProxyExchange::event_is_json_object(std::string_view data) {
   switch (scan_.scan(data)) {
-    case JsonObjectScan::Result::object:
-      return true;
+    case JsonObjectScan::Result::object: return true;
     case JsonObjectScan::Result::unsupported: {  // rare (escaped or many keys): the full parser decides
       if (!nlohmann::json::accept(data)) return false;
       const auto first = data.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
       return first != std::string_view::npos && data[first] == '{';
     }
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -191,8 +189,7 @@ Errc ProxyExchange::prepare(std::string& msg, std::string_view& param, RoutePlan
 
   auto deployments = cfg_->find(model);
   if (deferred) {
-    if (const Errc e = w_.app.keys->identify(key, deployments.empty() ? "" : model, who_, msg); e != Errc::ok)
-      return e;
+    if (const Errc e = w_.app.keys->identify(key, deployments.empty() ? "" : model, who_, msg); e != Errc::ok) return e;
     if (const Errc e = admit(admission_estimate(deployments, scanned), msg); e != Errc::ok) return e;
   }
   if (deployments.empty()) {
@@ -260,8 +257,7 @@ awaitable<bool> ProxyExchange::run() {
   std::string msg;
   std::string_view param;
   RoutePlan plan;
-  if (const Errc e = prepare(msg, param, plan); e != Errc::ok)
-    co_return co_await fail(e, msg, param);
+  if (const Errc e = prepare(msg, param, plan); e != Errc::ok) co_return co_await fail(e, msg, param);
   if (pending_admission_) {  // a remote LimitStore (the in-memory one decides in prepare())
     const Errc e = co_await admit_remote(msg);
     if (e != Errc::ok) co_return co_await fail(e, msg);
@@ -281,10 +277,9 @@ awaitable<bool> ProxyExchange::run() {
     report_attempt(last);
     if (last.done) {
       finish();
-      co_return last.keep_alive && info_.keep_alive;
+      co_return last.keep_alive&& info_.keep_alive;
     }
-    spdlog::warn("req={} deployment {} failed ({}); trying the next one", info_.request_id, dep_->id,
-                 retry_message_);
+    spdlog::warn("req={} deployment {} failed ({}); trying the next one", info_.request_id, dep_->id, retry_message_);
   }
   co_return co_await fail(last.retry_error, retry_message_);
 }
@@ -308,7 +303,8 @@ awaitable<Outcome> ProxyExchange::answer_error(Errc e, const std::string& msg) {
 }
 
 awaitable<Outcome> ProxyExchange::upstream_failed(Errc e, const std::string& msg, bool last, ClientWatch& watch) {
-  if (watch.gone() || e == Errc::client_closed) co_return client_gone("client closed the connection before the response");
+  if (watch.gone() || e == Errc::client_closed)
+    co_return client_gone("client closed the connection before the response");
   if (map_error(e).retryable && !last) {
     Outcome o;
     o.retry_error = e;

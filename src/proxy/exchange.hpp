@@ -8,8 +8,8 @@
 #include <charconv>
 
 #include <fmt/compile.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "llmgate/embedding_encoding.hpp"
 #include "llmgate/fault_point.hpp"
@@ -18,12 +18,12 @@
 #include "llmgate/providers.hpp"
 #include "llmgate/router.hpp"
 #include "llmgate/sse.hpp"
-#include "providers/mock.hpp"
-#include "server/record_observers.hpp"
-#include "server/session.hpp"
 #include "net/spare_buffers.hpp"
+#include "providers/mock.hpp"
 #include "proxy/admission.hpp"
 #include "proxy/client_watch.hpp"
+#include "server/record_observers.hpp"
+#include "server/session.hpp"
 
 namespace llmgate::proxy {
 
@@ -48,7 +48,7 @@ struct StreamRelay;  // stream_relay.hpp
 std::string not_json_object_message(const Deployment& d, int status);
 
 struct Outcome {
-  bool done = false;       // a response was sent (or the client is gone): stop trying
+  bool done = false;  // a response was sent (or the client is gone): stop trying
   bool keep_alive = true;
   Errc retry_error = Errc::ok;  // retryable failure before anything reached the client
   // Its message is the exchange's retry_message_: a string here made each co_await of an
@@ -58,8 +58,7 @@ struct Outcome {
 class ProxyExchange {
  public:
   ProxyExchange(Worker& w, tcp::socket& sock, BeastRequest& req, Endpoint ep, RequestInfo& info)
-      : w_(w), sock_(sock), req_(req), ep_(ep), info_(info),
-        cfg_(w.config()) {
+      : w_(w), sock_(sock), req_(req), ep_(ep), info_(info), cfg_(w.config()) {
     rec_.request_id = info.record_id;
     if (info.record_id != info.request_id) rec_.client_request_id = info.request_id;
     rec_.endpoint = to_string(ep);
@@ -102,7 +101,7 @@ class ProxyExchange {
     bool ok = co_await write_error(sock_, e, msg, info_, param, code);
     if (!ok) rec_.status = 499;
     finish();
-    co_return ok && info_.keep_alive;
+    co_return ok&& info_.keep_alive;
   }
   awaitable<Outcome> attempt(const Deployment& d, bool last);
   // attempt()'s steps that do not wait, plain functions so that their locals stay out of
@@ -174,8 +173,7 @@ class ProxyExchange {
   awaitable<bool> mock_latency(const Deployment& d);
   awaitable<Outcome> answer_mock(const Deployment& d, const MockReply& r, const std::string& id, bool last);
   awaitable<Outcome> stream_mock(const Deployment& d, const MockReply& r, const std::string& id);
-  awaitable<Outcome> stream_upstream(const Deployment& d, UpstreamCall& call, const Provider& prov,
-                                     ClientWatch& watch);
+  awaitable<Outcome> stream_upstream(const Deployment& d, UpstreamCall& call, const Provider& prov, ClientWatch& watch);
   // A stream's decoders (stream_relay.cpp), one per format, none of which waits: they read the
   // relay's input and append the client's bytes. False: end the stream at once (nothing of
   // this read is written).
@@ -235,22 +233,22 @@ class ProxyExchange {
   const Deployment* dep_ = nullptr;
   bool stream_ = false;
   bool client_include_usage = false;
-  JsonObjectScan scan_;                  // the client's body, scanned once (then a stream's events)
-  BodyFacts facts_;                      // what the dialects need to splice it
-  std::size_t request_bytes_ = 0;        // the client's body size, kept when the body is released
-  bool fast_ = false;                    // facts_ describe the body: splicing is possible
-  std::optional<nlohmann::json> dom_;    // the body as a document, only when needed
+  JsonObjectScan scan_;                // the client's body, scanned once (then a stream's events)
+  BodyFacts facts_;                    // what the dialects need to splice it
+  std::size_t request_bytes_ = 0;      // the client's body size, kept when the body is released
+  bool fast_ = false;                  // facts_ describe the body: splicing is possible
+  std::optional<nlohmann::json> dom_;  // the body as a document, only when needed
   bool dom_dirty_ = false;
-  std::string stream_head_;  // a stream's response head, until the first chunk carries it
+  std::string stream_head_;                      // a stream's response head, until the first chunk carries it
   std::array<net::const_buffer, 4> chunk_bufs_;  // the chunk (or whole response) being written
   char chunk_size_line_[24];
   std::size_t chunk_sent_ = 0;
   bool head_pending_ = false;
   int64_t upstream_us_ = 0;
   clock_t_::time_point attempt_t0_{};  // the current attempt's start (for the router)
-  int retry_status_ = 0;       // the upstream's HTTP status when an attempt is retried on it
-  std::string retry_message_;  // why the last attempt failed, when it can be retried (Outcome)
-  UpstreamRequest ureq_;       // the attempt's request upstream (a member: attempt()'s frame)
+  int retry_status_ = 0;               // the upstream's HTTP status when an attempt is retried on it
+  std::string retry_message_;          // why the last attempt failed, when it can be retried (Outcome)
+  UpstreamRequest ureq_;               // the attempt's request upstream (a member: attempt()'s frame)
   bool finished_ = false;
   bool wrote_ = false;  // a write to the client began: an error can no longer be answered
 };

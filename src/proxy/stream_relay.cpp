@@ -1,7 +1,7 @@
 // A stream's relay: SSE passed through or translated, NDJSON translated, written to the client
 // as chunks (the first carries the response head).
-#include "proxy/exchange.hpp"
 #include "proxy/stream_relay.hpp"
+#include "proxy/exchange.hpp"
 
 namespace llmgate::proxy {
 
@@ -12,7 +12,8 @@ bool ProxyExchange::write_chunk_now(std::string_view data, bool& ok) {
   chunk_bufs_ = {net::buffer(stream_head_), net::buffer(chunk_size_line_, static_cast<std::size_t>(n)),
                  net::buffer(data.data(), data.size()), net::buffer("\r\n", 2)};
   if (!head_pending_) chunk_bufs_[0] = net::const_buffer();
-  if (data.empty()) chunk_bufs_[1] = chunk_bufs_[3] = net::const_buffer();  // the head alone (an empty chunk would end the body)
+  if (data.empty())
+    chunk_bufs_[1] = chunk_bufs_[3] = net::const_buffer();  // the head alone (an empty chunk would end the body)
   wrote_ = true;
   boost::system::error_code ec;
   if (!write_now(sock_, chunk_bufs_, ec, chunk_sent_)) return false;
@@ -190,8 +191,7 @@ void ProxyExchange::stream_read_failed(StreamRelay& s, const Deployment& d, Errc
 bool ProxyExchange::decode(StreamRelay& s, const Deployment& d, const Provider& prov, bool done) {
   s.out.clear();
   switch (s.format) {
-    case StreamRelay::Format::passthrough:
-      return decode_passthrough(s, d);
+    case StreamRelay::Format::passthrough: return decode_passthrough(s, d);
     case StreamRelay::Format::sse:
       if (!decode_sse(s, d, prov)) return false;
       break;
@@ -208,9 +208,9 @@ bool ProxyExchange::decode(StreamRelay& s, const Deployment& d, const Provider& 
 }
 
 void ProxyExchange::start_relay(StreamRelay& s, const Deployment& d, const Provider& prov) {
-  s.format = prov.passthrough_stream()                       ? StreamRelay::Format::passthrough
+  s.format = prov.passthrough_stream()                      ? StreamRelay::Format::passthrough
              : prov.stream_format(ep_) == StreamFormat::sse ? StreamRelay::Format::sse
-                                                             : StreamRelay::Format::ndjson;
+                                                            : StreamRelay::Format::ndjson;
   s.keepalive = seconds_d(cfg_->server.stream_keepalive_s);
   s.gap_limit = seconds_d(d.stream_timeout_s > 0 ? d.stream_timeout_s : d.timeout_s);
   s.st.include_usage = client_include_usage;

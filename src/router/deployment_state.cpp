@@ -70,7 +70,7 @@ void DeploymentRuntime::settle_cooldown(int64_t now_ms) const {
 }
 
 AvailabilityCheck DeploymentRuntime::check_locked(int64_t now_ms, const Deployment& d, int64_t tokens,
-                                                const RouterSettings& s) const {
+                                                  const RouterSettings& s) const {
   if (!s.disable_cooldowns) {
     settle_cooldown(now_ms);
     if (health_ == Health::cooling_down) return {Availability::cooling_down, cooldown_until_ms_ - now_ms};
@@ -89,13 +89,13 @@ AvailabilityCheck DeploymentRuntime::check_locked(int64_t now_ms, const Deployme
 }
 
 AvailabilityCheck DeploymentRuntime::check(int64_t now_ms, const Deployment& d, int64_t tokens,
-                                         const RouterSettings& s) const {
+                                           const RouterSettings& s) const {
   std::lock_guard lk(mu_);
   return check_locked(now_ms, d, tokens, s);
 }
 
 AvailabilityCheck DeploymentRuntime::acquire(int64_t now_ms, const Deployment& d, int64_t tokens,
-                                           const RouterSettings& s, bool& probe) {
+                                             const RouterSettings& s, bool& probe) {
   std::lock_guard lk(mu_);
   probe = false;
   const AvailabilityCheck c = check_locked(now_ms, d, tokens, s);

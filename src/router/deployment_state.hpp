@@ -36,8 +36,8 @@ struct DeploymentSnapshot {
   int64_t cooldown_until_ms = 0;  // cooling_down: when the half-open probe may start
   int in_flight = 0;
   int64_t requests_this_minute = 0, tokens_this_minute = 0;
-  int failures_this_minute = 0;     // the ones that count toward a cooldown
-  double latency_ms = -1;           // mean of the recent samples within ttl; < 0: none
+  int failures_this_minute = 0;  // the ones that count toward a cooldown
+  double latency_ms = -1;        // mean of the recent samples within ttl; < 0: none
   double latency_per_output_token_ms = -1;
   uint64_t successes = 0, failures = 0, cooldowns = 0;
 };
@@ -45,8 +45,8 @@ struct DeploymentSnapshot {
 // One attempt's end, as the state table records it.
 struct AttemptEnd {
   ErrorClass error = ErrorClass::none;
-  bool probe = false;           // the attempt was the half-open probe (acquire() said so)
-  int64_t latency_ms = 0;       // start of the attempt to its end
+  bool probe = false;      // the attempt was the half-open probe (acquire() said so)
+  int64_t latency_ms = 0;  // start of the attempt to its end
   int64_t output_tokens = 0;
   int64_t total_tokens = 0;     // replaces the estimate acquire() reserved
   int64_t reserved_tokens = 0;  // what acquire() was given
@@ -101,8 +101,8 @@ class DeploymentRuntime {
 // ids) keeps the counters and cooldowns. Addresses are stable.
 class DeploymentRuntimeTable {
  public:
-  DeploymentRuntime& get(std::string_view id);          // created on first use
-  DeploymentRuntime* find(std::string_view id) const;   // null when never used
+  DeploymentRuntime& get(std::string_view id);         // created on first use
+  DeploymentRuntime* find(std::string_view id) const;  // null when never used
   std::vector<std::string> ids() const;
 
  private:

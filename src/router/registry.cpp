@@ -3,12 +3,12 @@
 #include "llmgate/router.hpp"
 
 // X(LiteLLM name, factory, applied by the request path yet)
-#define LLMGATE_ROUTING_STRATEGIES(X)                        \
-  X("simple-shuffle", make_simple_shuffle, true)             \
-  X("least-busy", make_least_busy, false)                    \
-  X("latency-based-routing", make_latency_based, false)      \
-  X("usage-based-routing", make_usage_based, false)          \
-  X("usage-based-routing-v2", make_usage_based, false)       \
+#define LLMGATE_ROUTING_STRATEGIES(X)                   \
+  X("simple-shuffle", make_simple_shuffle, true)        \
+  X("least-busy", make_least_busy, false)               \
+  X("latency-based-routing", make_latency_based, false) \
+  X("usage-based-routing", make_usage_based, false)     \
+  X("usage-based-routing-v2", make_usage_based, false)  \
   X("cost-based-routing", make_cost_based, false)
 
 namespace llmgate {

@@ -138,7 +138,8 @@ Decision next_step(const AttemptOutcome& a, RetryState& st, int64_t now_ms, cons
 
 namespace {
 
-const std::vector<std::string>* targets(const std::map<std::string, std::vector<std::string>>& m, std::string_view model) {
+const std::vector<std::string>* targets(const std::map<std::string, std::vector<std::string>>& m,
+                                        std::string_view model) {
   for (const auto& [alias, t] : m)
     if (alias == model) return &t;
   return nullptr;

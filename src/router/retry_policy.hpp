@@ -18,10 +18,10 @@ namespace llmgate {
 inline constexpr int kDefaultNumRetries = 2;
 
 struct RetryLimits {
-  int64_t backoff_base_ms = 500;     // the first retry waits up to this (LiteLLM's initial delay)
-  int64_t backoff_max_ms = 8'000;    // the exponential bound stops growing here
+  int64_t backoff_base_ms = 500;        // the first retry waits up to this (LiteLLM's initial delay)
+  int64_t backoff_max_ms = 8'000;       // the exponential bound stops growing here
   int64_t retry_after_cap_ms = 60'000;  // a longer upstream Retry-After goes to the client
-  int max_attempts = 30;             // every attempt of a request, fallbacks included
+  int max_attempts = 30;                // every attempt of a request, fallbacks included
 };
 
 // The class of an attempt's outcome. `status` 0: no response (`timed_out` tells a timeout
@@ -53,15 +53,15 @@ struct RetryState {
 // One attempt's end, as the retry decision sees it.
 struct AttemptOutcome {
   ErrorClass error = ErrorClass::none;
-  bool first_byte_sent = false;            // some of the answer already went to the client
-  std::optional<int64_t> retry_after_ms;   // the upstream's Retry-After, parsed
+  bool first_byte_sent = false;           // some of the answer already went to the client
+  std::optional<int64_t> retry_after_ms;  // the upstream's Retry-After, parsed
 };
 
 enum class NextStep : std::uint8_t {
-  done,            // success
-  retry,           // the same group again after `delay_ms`
-  fallback,        // this group is finished; the next group of the plan, if any
-  fail,            // answer the client with this attempt's error now
+  done,      // success
+  retry,     // the same group again after `delay_ms`
+  fallback,  // this group is finished; the next group of the plan, if any
+  fail,      // answer the client with this attempt's error now
 };
 const char* to_string(NextStep n);
 

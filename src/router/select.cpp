@@ -67,8 +67,8 @@ Selection select_deployment(RoutingStrategy& strategy, std::span<const Candidate
     out.status = SelectStatus::ok;
     out.index = chosen;
     if (!group[chosen].state) return out;
-    const AvailabilityCheck c =
-        group[chosen].state->acquire(ctx.now_ms, *group[chosen].deployment, ctx.estimated_tokens, s, out.probe);
+    const AvailabilityCheck c = group[chosen].state->acquire(ctx.now_ms, *group[chosen].deployment,
+                                                             ctx.estimated_tokens, s, out.probe);
     if (c.availability == Availability::ok) return out;
     skip[chosen] = true;
     if (c.availability == Availability::at_capacity) any_capacity = true;

@@ -21,9 +21,9 @@ const char* to_string(SelectStatus s);
 
 struct Selection {
   SelectStatus status = SelectStatus::empty;
-  std::size_t index = 0;        // into the group
-  bool probe = false;           // the half-open probe of its deployment
-  int64_t retry_after_ms = 0;   // cooling_down / at_capacity: the soonest any may take traffic
+  std::size_t index = 0;       // into the group
+  bool probe = false;          // the half-open probe of its deployment
+  int64_t retry_after_ms = 0;  // cooling_down / at_capacity: the soonest any may take traffic
 };
 
 // Buffers select_deployment reuses (one per worker: no allocation per request).

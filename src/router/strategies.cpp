@@ -45,7 +45,7 @@ class LatencyBased final : public StatefulStrategy {
     keys_.resize(c.size());  // per output token
     alt_.resize(c.size());   // per attempt
     bool per_token = true;
-    tied_.clear();           // the unmeasured
+    tied_.clear();  // the unmeasured
     for (std::size_t i = 0; i < c.size(); ++i) {
       const DeploymentSnapshot x = snap(c[i], ctx);
       keys_[i] = x.latency_per_output_token_ms;

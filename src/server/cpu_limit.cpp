@@ -41,7 +41,8 @@ std::optional<double> parse_cpu_max(std::string_view contents) {
   const auto sp = contents.find(' ');
   const std::string_view quota = contents.substr(0, sp);
   // The period is optional in what the kernel accepts on write; it always prints it.
-  const std::string_view period = sp == std::string_view::npos ? std::string_view("100000") : trim(contents.substr(sp + 1));
+  const std::string_view period = sp == std::string_view::npos ? std::string_view("100000")
+                                                               : trim(contents.substr(sp + 1));
   double q = 0, p = 0;
   if (!parse_positive(quota, q) || !parse_positive(period, p)) return std::nullopt;
   return q / p;

@@ -38,11 +38,18 @@ class RequestLogLine final : public RecordObserver {
     const std::string_view ts = log_.timestamp();
     const int64_t latency = ctx.latency_us;
     if (ctx.cfg.json_logs) {
-      nlohmann::json j = {{"time", std::string(ts) + "Z"}, {"level", "info"}, {"worker", index_},
-                          {"message", "request"}, {"request_id", ctx.request_id}, {"model", rec.model_group},
-                          {"deployment", rec.deployment_id}, {"status", rec.status},
-                          {"latency_ms", latency / 1000.0}, {"overhead_ms", rec.overhead_us / 1000.0},
-                          {"stream", rec.stream}, {"total_tokens", rec.total_tokens}};
+      nlohmann::json j = {{"time", std::string(ts) + "Z"},
+                          {"level", "info"},
+                          {"worker", index_},
+                          {"message", "request"},
+                          {"request_id", ctx.request_id},
+                          {"model", rec.model_group},
+                          {"deployment", rec.deployment_id},
+                          {"status", rec.status},
+                          {"latency_ms", latency / 1000.0},
+                          {"overhead_ms", rec.overhead_us / 1000.0},
+                          {"stream", rec.stream},
+                          {"total_tokens", rec.total_tokens}};
       const std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       line.append(s.data(), s.data() + s.size());
     } else {

@@ -166,8 +166,8 @@ ReloadResult ConfigReloader::reload(const std::string& trigger) {
   }
   for (const auto& w : res.warnings) spdlog::warn("config: {}", w);
   for (const auto& n : res.needs_restart) spdlog::warn("config reload: {}", n);
-  spdlog::info("config reloaded ({}) from {}: {} deployment(s), {} model alias(es){}", trigger, path_,
-               res.deployments, res.models, res.prices_reloaded ? ", price table reloaded" : "");
+  spdlog::info("config reloaded ({}) from {}: {} deployment(s), {} model alias(es){}", trigger, path_, res.deployments,
+               res.models, res.prices_reloaded ? ", price table reloaded" : "");
   return res;
 }
 

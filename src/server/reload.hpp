@@ -38,7 +38,7 @@ struct ReloadResult {
   std::vector<std::string> needs_restart;  // from keep_restart_settings
   std::vector<std::string> warnings;       // the loader's and the stored models' warnings
   std::size_t deployments = 0;
-  std::size_t models = 0;                  // aliases
+  std::size_t models = 0;  // aliases
   bool prices_reloaded = false;
   // {"status":"ok", "config", "deployments", "models", "prices_reloaded", "needs_restart",
   // "warnings"}; failures are answered as an OpenAI-shaped error instead (see reload.cpp).

@@ -2,8 +2,8 @@
 #include <spdlog/spdlog.h>
 
 #include "llmgate/version.hpp"
-#include "server/session.hpp"
 #include "net/spare_buffers.hpp"
+#include "server/session.hpp"
 
 #include <array>
 #include <cstring>
@@ -96,8 +96,8 @@ std::string_view presented_key(const BeastRequest& req) {
   });
 }
 
-Errc authenticate(App& app, const Config& cfg, const BeastRequest& req, std::string_view model_group,
-                  Principal& who, std::string& message) {
+Errc authenticate(App& app, const Config& cfg, const BeastRequest& req, std::string_view model_group, Principal& who,
+                  std::string& message) {
   const std::string_view key = presented_key(req);
 
   if (cfg.master_key.empty()) {  // open gateway, as LiteLLM without a master key (warned at startup)
@@ -120,8 +120,7 @@ Errc authenticate(App& app, const Config& cfg, const BeastRequest& req, std::str
     message = err == Errc::forbidden ? "Cross-site request rejected." : "Your dashboard session has expired.";
     return err;
   }
-  message = key.empty() ? "Missing API key. Send it as 'Authorization: Bearer <key>'."
-                        : "Invalid API key.";
+  message = key.empty() ? "Missing API key. Send it as 'Authorization: Bearer <key>'." : "Invalid API key.";
   return Errc::unauthorized;
 }
 
@@ -198,8 +197,8 @@ awaitable<bool> run_route(Worker& w, tcp::socket& sock, const Route& route, Beas
   };
   if (route.blocking) {
     // Database work runs on the reader pool; the worker keeps serving other connections.
-    out = co_await net::co_spawn(w.readers, [&]() -> awaitable<HttpResponse> { co_return call(hr); },
-                                 net::use_awaitable);
+    out = co_await net::co_spawn(
+        w.readers, [&]() -> awaitable<HttpResponse> { co_return call(hr); }, net::use_awaitable);
   } else {
     out = call(hr);
   }
@@ -262,8 +261,7 @@ awaitable<void> lingering_close(tcp::socket& sock) {
 // Feeds the bytes already buffered to the parser; returns how many it used (`need_more` is not
 // an error). An async read that needs no I/O would complete through the scheduler (a posted
 // completion and an epoll_wait(0)), so buffered bytes are parsed here first.
-std::size_t parse_buffered(BeastRequestParser& parser, beast::flat_buffer& buffer,
-                           boost::system::error_code& ec) {
+std::size_t parse_buffered(BeastRequestParser& parser, beast::flat_buffer& buffer, boost::system::error_code& ec) {
   if (buffer.size() == 0) return 0;
   const std::size_t used = parser.put(buffer.data(), ec);
   buffer.consume(used);
@@ -433,7 +431,8 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
     BeastRequest& hdr = parser.get();
     info.record_id = w.new_request_id();
     if (const std::string_view rid = field_value(hdr, "x-request-id");
-        !rid.empty() && rid.size() <= 128 && std::all_of(rid.begin(), rid.end(), [](char c) { return c > 32 && c < 127; })) {
+        !rid.empty() && rid.size() <= 128 &&
+        std::all_of(rid.begin(), rid.end(), [](char c) { return c > 32 && c < 127; })) {
       info.request_id = std::string(rid);
     } else {
       info.request_id = info.record_id;
@@ -505,8 +504,8 @@ awaitable<void> serve_connection(Worker& w, tcp::socket sock) {
         } else if (bec == http::error::body_limit) {
           body_err = Errc::payload_too_large;
           body_msg = "The request body is larger than " + std::to_string(L.max_body_bytes) + " bytes.";
-        } else if (bec.category() == http::make_error_code(http::error::end_of_stream).category() && bec != http::error::end_of_stream &&
-                   bec != http::error::partial_message) {
+        } else if (bec.category() == http::make_error_code(http::error::end_of_stream).category() &&
+                   bec != http::error::end_of_stream && bec != http::error::partial_message) {
           body_err = Errc::bad_request;
           body_msg = "Malformed HTTP request body: " + bec.message() + ".";
         } else {

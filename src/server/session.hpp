@@ -29,7 +29,7 @@ struct RequestInfo {
   std::chrono::steady_clock::time_point t0;  // first byte of the request seen
   int64_t start_us = 0;                      // unix epoch microseconds
   bool keep_alive = true;
-  bool head_only = false;  // a HEAD request: responses carry their head (and length), no body
+  bool head_only = false;   // a HEAD request: responses carry their head (and length), no body
   std::string azure_model;  // the deployment name of an Azure-style proxy path, else empty
 };
 
@@ -68,8 +68,8 @@ std::string_view field_value(const BeastRequest& req, std::string_view lower_nam
 std::string_view presented_key(const BeastRequest& req);
 // Who is calling, for the proxy endpoints and master-key routes. `model_group` is checked
 // against a virtual key's allowed models ("" = no model check).
-Errc authenticate(App& app, const Config& cfg, const BeastRequest& req, std::string_view model_group,
-                  Principal& who, std::string& message);
+Errc authenticate(App& app, const Config& cfg, const BeastRequest& req, std::string_view model_group, Principal& who,
+                  std::string& message);
 // Beast-free copy of the request for Route handlers.
 HttpRequest to_http_request(const BeastRequest& req, const RequestInfo& info);
 

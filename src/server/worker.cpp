@@ -74,8 +74,10 @@ awaitable<void> Worker::accept_loop(tcp::acceptor& a) {
       // EMFILE/ENFILE etc.: pause instead of spinning; the connection waits in the backlog.
       ++failed;
       if (const auto now = std::chrono::steady_clock::now(); now - last_warn >= std::chrono::seconds(10)) {
-        spdlog::warn("worker {}: accept failed: {}; connections wait in the backlog, retried every 100 ms ({} failure(s) "
-                     "since the last warning)", index, ec.message(), failed);
+        spdlog::warn(
+            "worker {}: accept failed: {}; connections wait in the backlog, retried every 100 ms ({} failure(s) "
+            "since the last warning)",
+            index, ec.message(), failed);
         last_warn = now;
         failed = 0;
       }
@@ -149,9 +151,9 @@ std::string Worker::new_request_id() {
   // random page of a large index for every row.
   static const char* hex = "0123456789abcdef";
   std::string s(32, '0');
-  const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count());
+  const uint64_t ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
   const uint64_t a = rng(), b = rng();
   for (int i = 0; i < 12; ++i) s[i] = hex[(ms >> ((11 - i) * 4)) & 0xF];
   for (int i = 0; i < 16; ++i) s[12 + i] = hex[(a >> (i * 4)) & 0xF];
@@ -190,7 +192,8 @@ void Runtime::listen(const std::string& host, int port) {
     probe.open(ep.protocol());
     probe.set_option(net::socket_base::reuse_address(true));
     probe.bind(ep, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(ep.port()) + ": " + ec.message());
+    if (ec)
+      throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(ep.port()) + ": " + ec.message());
     ep.port(probe.local_endpoint().port());
   }
   for (auto& w : workers_) {
@@ -199,7 +202,8 @@ void Runtime::listen(const std::string& host, int port) {
     a.set_option(net::socket_base::reuse_address(true));
     a.set_option(reuse_port(true));
     a.bind(ep, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(ep.port()) + ": " + ec.message());
+    if (ec)
+      throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(ep.port()) + ": " + ec.message());
     a.listen(net::socket_base::max_listen_connections);
     w->add_acceptor(std::move(a));
   }

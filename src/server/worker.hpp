@@ -37,10 +37,10 @@ class Worker {
   net::io_context ioc{1};
   App& app;
   const std::vector<Route>& routes;
-  net::thread_pool& readers;   // blocking (database) handlers run here
-  bool stopping = false;       // worker thread only: finish current requests, then close
+  net::thread_pool& readers;  // blocking (database) handlers run here
+  bool stopping = false;      // worker thread only: finish current requests, then close
   std::mt19937_64 rng{std::random_device{}()};
-  RequestLog request_log;      // one line per request, flushed by the tick loop
+  RequestLog request_log;  // one line per request, flushed by the tick loop
   // The order of a request's candidate deployments (after rng: seeded from it). Per worker, so
   // a strategy's state needs no lock.
   Router router{"simple-shuffle", rng()};  // then router_settings.routing_strategy (config())
@@ -49,9 +49,9 @@ class Worker {
   uint64_t connections_total = 0;
 
   void add_acceptor(tcp::acceptor a);
-  void start();                // spawns the thread
-  void stop_accepting();       // thread-safe: posts to the worker
-  void stop();                 // thread-safe: stops the io_context
+  void start();           // spawns the thread
+  void stop_accepting();  // thread-safe: posts to the worker
+  void stop();            // thread-safe: stops the io_context
   void join();
   // New opaque request id (32 hex chars).
   std::string new_request_id();
@@ -100,7 +100,7 @@ class Worker {
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::shared_ptr<const Config> cfg_;
   uint64_t cfg_version_ = 0;
-  std::shared_ptr<const Config> price_cfg_;  // the config prices_ belongs to
+  std::shared_ptr<const Config> price_cfg_;                       // the config prices_ belongs to
   std::vector<std::optional<std::optional<ModelPrice>>> prices_;  // by deployment index; outer: looked up
   std::thread thread_;
 };

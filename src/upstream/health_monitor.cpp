@@ -50,7 +50,8 @@ struct HealthMonitor::Impl {
         if (e == Errc::ok) e = co_await call.read_all(std::chrono::seconds(10), body, 16u << 20);
         h.probed = true;
         h.checked_at = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch()).count();
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
         h.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         if (e != Errc::ok) {
           h.healthy = false;
@@ -58,7 +59,8 @@ struct HealthMonitor::Impl {
         } else {
           std::string detail;
           h.healthy = p.health_ok(d, call.status(), body, detail);
-          if (!h.healthy) h.error = detail.empty() ? "health probe answered HTTP " + std::to_string(call.status()) : detail;
+          if (!h.healthy)
+            h.error = detail.empty() ? "health probe answered HTTP " + std::to_string(call.status()) : detail;
           call.release();
         }
       }

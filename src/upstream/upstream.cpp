@@ -19,7 +19,7 @@ using namespace std::string_view_literals;  // "..."sv appends with a known leng
 
 namespace {
 constexpr std::size_t kReadChunkMax = 64 * 1024;  // body bytes per read when the length is unknown
-constexpr std::size_t kMaxRead = 1024 * 1024;   // ... and at most, when it is known
+constexpr std::size_t kMaxRead = 1024 * 1024;     // ... and at most, when it is known
 constexpr auto kFreshFor = std::chrono::milliseconds(250);
 
 bool socket_looks_alive(tcp::socket& s) {
@@ -384,8 +384,8 @@ std::size_t UpstreamResponseParser::put_body(beast::string_view body, boost::sys
   return n;
 }
 
-awaitable<Errc> UpstreamCall::start(const Deployment& d, const UpstreamRequest& req,
-                                    double header_timeout_s, std::string& err) {
+awaitable<Errc> UpstreamCall::start(const Deployment& d, const UpstreamRequest& req, double header_timeout_s,
+                                    std::string& err) {
   const auto header_timeout = seconds_d(header_timeout_s);
   Deadline dl(co_await net::this_coro::executor);
   for (int attempt = 0; attempt < 2; ++attempt) {

@@ -92,11 +92,8 @@ class UpstreamResponseParser : public http::basic_parser<false> {
   const std::string& retry_after() const { return retry_after_; }
 
  private:
-  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
-                       boost::system::error_code&) override {}
-  void on_response_impl(int code, beast::string_view, int, boost::system::error_code&) override {
-    status_ = code;
-  }
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int, boost::system::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, boost::system::error_code&) override { status_ = code; }
   void on_field_impl(http::field name, beast::string_view, beast::string_view value,
                      boost::system::error_code&) override;
   void on_header_impl(boost::system::error_code&) override {}
@@ -105,8 +102,7 @@ class UpstreamResponseParser : public http::basic_parser<false> {
     return put_body(body, ec);
   }
   void on_chunk_header_impl(std::uint64_t, beast::string_view, boost::system::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
-                                 boost::system::error_code& ec) override {
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, boost::system::error_code& ec) override {
     return put_body(body, ec);
   }
   void on_finish_impl(boost::system::error_code&) override {}
@@ -128,8 +124,7 @@ class UpstreamCall {
   ~UpstreamCall();
   // Sends the request and reads the response header within `header_timeout`. A pooled
   // connection that fails before any response byte is retried once on a fresh connection.
-  awaitable<Errc> start(const Deployment& d, const UpstreamRequest& req, double header_timeout_s,
-                        std::string& err);
+  awaitable<Errc> start(const Deployment& d, const UpstreamRequest& req, double header_timeout_s, std::string& err);
   int status() const { return status_; }
   // From the response header: Content-Type is an event stream; the Retry-After value ("" if none).
   bool event_stream() const { return parser_ && parser_->event_stream(); }
@@ -140,8 +135,7 @@ class UpstreamCall {
   // connection broke, client_closed after abort().
   awaitable<Errc> read_some(std::chrono::steady_clock::duration timeout, std::string& out, bool& done);
   // Reads the whole body (capped at `max_bytes`).
-  awaitable<Errc> read_all(std::chrono::steady_clock::duration timeout, std::string& out,
-                           std::size_t max_bytes);
+  awaitable<Errc> read_all(std::chrono::steady_clock::duration timeout, std::string& out, std::size_t max_bytes);
   // read_all's usual case without a coroutine frame: the rest of the body is already buffered
   // (it came with the header). Returns true with the outcome in `result` when it settled the
   // read; false when the socket must be read: co_await read_all, which goes on from here.

@@ -2,9 +2,9 @@
 // (src/providers/provider.cpp): the scan must accept exactly what nlohmann::json::parse accepts,
 // report the top-level members the parser sees, and a spliced body must be the client's object
 // with only "model" (and stream_options) changed.
+#include "llmgate/json_scan.hpp"
 #include "fuzz_support.hpp"
 #include "llmgate/json_limits.hpp"
-#include "llmgate/json_scan.hpp"
 #include "llmgate/provider.hpp"
 
 using namespace llmgate;
@@ -22,13 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case JsonObjectScan::Result::not_object:
       check(!doc.is_discarded() && !doc.is_object(), "scan: not_object disagrees with nlohmann", text);
       return 0;
-    case JsonObjectScan::Result::unsupported:
-      return 0;
+    case JsonObjectScan::Result::unsupported: return 0;
     case JsonObjectScan::Result::too_deep:  // refused before any parse: must really be too deep
       check(!json_depth_within(text), "scan: too_deep for a body within the depth limit", text);
       return 0;
-    case JsonObjectScan::Result::object:
-      break;
+    case JsonObjectScan::Result::object: break;
   }
   check(doc.is_object(), "scan accepted an object nlohmann refuses", text);
   check(doc.size() == scan.size(), "scan: member count differs", text);

@@ -84,7 +84,8 @@ World& world() {
 }
 
 bool matches(const Route& r, const std::string& path) {
-  if (!r.path.empty() && r.path.back() == '*') return path.compare(0, r.path.size() - 1, r.path, 0, r.path.size() - 1) == 0;
+  if (!r.path.empty() && r.path.back() == '*')
+    return path.compare(0, r.path.size() - 1, r.path, 0, r.path.size() - 1) == 0;
   return r.path == path;
 }
 

@@ -39,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (r == ResponseBody::forward) {
     check_usage(u, body);
     // Without a usage object the whole body is checked: only JSON objects are forwarded.
-    if (body.find("\"usage\"") == std::string_view::npos) check(doc.is_object(), "forwarded a body that is not JSON", body);
+    if (body.find("\"usage\"") == std::string_view::npos)
+      check(doc.is_object(), "forwarded a body that is not JSON", body);
   } else {
     // nlohmann reads a NUL byte as the end of the input; the gateway refuses what follows it.
     if (body.find('\0') == std::string_view::npos) check(!doc.is_object(), "refused a JSON object", body);

@@ -23,10 +23,13 @@ std::string config_for(const FakeUpstream& up, const std::string& db) {
   - model_name: gpt-test
     litellm_params:
       model: openai/gpt-4o-mini
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
 general_settings:
-  master_key: )" + kMasterKey + R"(
-  database_url: "sqlite:///)" + db + R"("
+  master_key: )" +
+         kMasterKey + R"(
+  database_url: "sqlite:///)" +
+         db + R"("
   background_health_checks: false
 llmgate_settings:
   drain_seconds: 0.1
@@ -50,8 +53,8 @@ Outcome run_until_exit(const std::string& config, milliseconds timeout) {
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     ::close_range(3, ~0U, 0);
-    ::execl(LLMGATE_BIN, LLMGATE_BIN, "--config", config.c_str(), "--host", "127.0.0.1", "--port", "0",
-            "--workers", "1", static_cast<char*>(nullptr));
+    ::execl(LLMGATE_BIN, LLMGATE_BIN, "--config", config.c_str(), "--host", "127.0.0.1", "--port", "0", "--workers",
+            "1", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   Outcome o;

@@ -160,7 +160,8 @@ std::string http_request(const std::string& method, const std::string& target, c
                          const std::vector<std::pair<std::string, std::string>>& headers, bool keep_alive) {
   std::string r = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   for (auto& [k, v] : headers) r += k + ": " + v + "\r\n";
-  if (!body.empty() || method == "POST") r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   if (!keep_alive) r += "Connection: close\r\n";
   r += "\r\n" + body;
   return r;
@@ -231,8 +232,8 @@ Daemon::Daemon(const std::string& yaml, std::vector<std::string> extra_args,
   pid_ = ::fork();
   if (pid_ == 0) {
     ::chdir(dir_.c_str());
-    std::vector<std::string> args = {"--config", dir_ + "/config.yaml", "--host", "127.0.0.1",
-                                     "--port", "0", "--workers", "2"};
+    std::vector<std::string> args = {"--config", dir_ + "/config.yaml", "--host", "127.0.0.1", "--port",
+                                     "0",        "--workers",           "2"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     exec_llmgate(logpath, env, args, binary);
   }
@@ -362,8 +363,9 @@ void ScriptedUpstream::serve() {
       req.append(b, static_cast<std::size_t>(n));
     }
     const std::size_t sp1 = req.find(' '), sp2 = req.find(' ', sp1 + 1);
-    const std::string target =
-        sp1 == std::string::npos || sp2 == std::string::npos ? "" : req.substr(sp1 + 1, sp2 - sp1 - 1);
+    const std::string target = sp1 == std::string::npos || sp2 == std::string::npos
+                                   ? ""
+                                   : req.substr(sp1 + 1, sp2 - sp1 - 1);
     const std::string out = answer_(target, hend == std::string::npos ? "" : req.substr(hend + 4));
     {
       std::lock_guard lk(mu_);

@@ -62,8 +62,7 @@ std::string lower(std::string s);
 
 // Builds a request. `headers` are added as given; Content-Length is added for a body.
 std::string http_request(const std::string& method, const std::string& target, const std::string& body = "",
-                         const std::vector<std::pair<std::string, std::string>>& headers = {},
-                         bool keep_alive = true);
+                         const std::vector<std::pair<std::string, std::string>>& headers = {}, bool keep_alive = true);
 std::string chat_body(const std::string& model, bool stream = false, const std::string& extra = "");
 
 // One request on a fresh connection.

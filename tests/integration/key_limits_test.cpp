@@ -35,29 +35,37 @@ std::string config_for(const FakeUpstream& paced, const FakeUpstream& up) {
   - model_name: priced
     litellm_params:
       model: openai/gpt-4o-mini
-      api_base: )" + paced.base_url() + prices + R"(  - model_name: hang-504
+      api_base: )" +
+         paced.base_url() + prices + R"(  - model_name: hang-504
     litellm_params:
       model: openai/hang
-      api_base: )" + up.base_url() + R"(
-      timeout: 1)" + prices + R"(  - model_name: hang
+      api_base: )" +
+         up.base_url() + R"(
+      timeout: 1)" +
+         prices + R"(  - model_name: hang
     litellm_params:
       model: openai/hang
-      api_base: )" + up.base_url() + prices + R"(  - model_name: malformed
+      api_base: )" +
+         up.base_url() + prices + R"(  - model_name: malformed
     litellm_params:
       model: openai/stream-malformed
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: malformed-azure
     litellm_params:
       model: azure/stream-malformed
-      api_base: )" + up.origin() + R"(
+      api_base: )" +
+         up.origin() + R"(
       api_version: "2024-10-21"
       api_key: sk-azure-fake
   - model_name: malformed-ollama
     litellm_params:
       model: ollama_chat/stream-malformed
-      api_base: )" + up.origin() + R"(
+      api_base: )" +
+         up.origin() + R"(
 general_settings:
-  master_key: )" + kMasterKey + R"(
+  master_key: )" +
+         kMasterKey + R"(
   database_url: "sqlite:///ledger.db"
   proxy_batch_write_at: 0.05
   background_health_checks: false
@@ -190,8 +198,7 @@ TEST_F(KeyLimits, ReservationIsReleasedWhenTheClientLeaves) {
     a.send(http_request("POST", "/v1/chat/completions", chat_body("hang", false, R"("max_tokens":100)"),
                         {auth_header(key)}));
     ASSERT_TRUE(up->wait_requests_at_least(before + 1, seconds(5)));
-    EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("priced"), {auth_header(key)}).status,
-              429);
+    EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("priced"), {auth_header(key)}).status, 429);
   }  // the client closes while the upstream hangs
   EXPECT_EQ(admitted_within(key, seconds(5)), 200);
 }
@@ -208,8 +215,9 @@ std::optional<LedgerRow> ledger_row(const std::string& db_path, const std::strin
   while (steady_clock::now() < deadline) {
     try {
       SQLite::Database db(db_path, SQLite::OPEN_READONLY);
-      SQLite::Statement q(db, "SELECT status_code, error_type, prompt_tokens, completion_tokens, tokens_estimated "
-                              "FROM spend_logs WHERE request_id = ?");
+      SQLite::Statement q(db,
+                          "SELECT status_code, error_type, prompt_tokens, completion_tokens, tokens_estimated "
+                          "FROM spend_logs WHERE request_id = ?");
       q.bind(1, request_id);
       if (q.executeStep()) {
         LedgerRow r;

@@ -11,8 +11,8 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -32,24 +32,29 @@ std::string config_for(const FakeUpstream& up, const std::string& extra_general 
   - model_name: gpt-test
     litellm_params:
       model: openai/gpt-4o-mini
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: err500
     litellm_params:
       model: openai/error-500
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: slow
     litellm_params:
       model: openai/slow-stream
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
     model_info:
       base_model: gpt-4o-mini
 general_settings:
-  master_key: )" + kMasterKey + R"(
+  master_key: )" +
+         kMasterKey + R"(
   database_url: "sqlite:///ledger.db"
   proxy_batch_write_at: 0.05
   store_prompts_in_spend_logs: true
   background_health_checks: false
-)" + extra_general + R"(llmgate_settings:
+)" + extra_general +
+         R"(llmgate_settings:
   drain_seconds: 0.1
 )";
 }
@@ -64,8 +69,9 @@ struct Row {
 
 std::vector<Row> rows(const std::string& db_path) {
   SQLite::Database db(db_path, SQLite::OPEN_READONLY);
-  SQLite::Statement q(db, "SELECT request_id, model, model_group, status_code, prompt_tokens, completion_tokens, "
-                          "spend IS NULL, messages FROM spend_logs ORDER BY id");
+  SQLite::Statement q(db,
+                      "SELECT request_id, model, model_group, status_code, prompt_tokens, completion_tokens, "
+                      "spend IS NULL, messages FROM spend_logs ORDER BY id");
   std::vector<Row> out;
   while (q.executeStep()) {
     Row r;
@@ -107,12 +113,12 @@ TEST(Ledger, OneRecordPerRequestOfEveryKind) {
     EXPECT_EQ(r.status, expect) << r.body;
     ids.push_back(r.header("x-request-id"));
   };
-  send(chat_body("gpt-test"), {auth_header()}, 200);                    // success
-  send(chat_body("gpt-test", true), {auth_header()}, 200);              // stream
-  send(chat_body("err500"), {auth_header()}, 500);                      // upstream error
-  send(chat_body("gpt-test"), {auth_header("sk-bad")}, 401);            // auth failure
-  send(chat_body("nope"), {auth_header()}, 404);                        // unknown model
-  send("{broken", {auth_header()}, 400);                                // malformed JSON
+  send(chat_body("gpt-test"), {auth_header()}, 200);          // success
+  send(chat_body("gpt-test", true), {auth_header()}, 200);    // stream
+  send(chat_body("err500"), {auth_header()}, 500);            // upstream error
+  send(chat_body("gpt-test"), {auth_header("sk-bad")}, 401);  // auth failure
+  send(chat_body("nope"), {auth_header()}, 404);              // unknown model
+  send("{broken", {auth_header()}, 400);                      // malformed JSON
   auto r = wait_rows(db, ids.size());
   ASSERT_EQ(r.size(), ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -139,8 +145,10 @@ TEST(Ledger, OneRecordPerRequestOfEveryKind) {
   }
   // No key ever reaches the database.
   SQLite::Database d(db, SQLite::OPEN_READONLY);
-  SQLite::Statement q(d, "SELECT count(*) FROM spend_logs WHERE messages LIKE '%sk-bad%' OR api_key LIKE '%sk-%' "
-                         "OR metadata LIKE '%" + std::string(kMasterKey) + "%'");
+  SQLite::Statement q(d,
+                      "SELECT count(*) FROM spend_logs WHERE messages LIKE '%sk-bad%' OR api_key LIKE '%sk-%' "
+                      "OR metadata LIKE '%" +
+                          std::string(kMasterKey) + "%'");
   q.executeStep();
   EXPECT_EQ(q.getColumn(0).getInt(), 0);
 }
@@ -178,7 +186,8 @@ TEST(Ledger, StreamWithoutUsageIsEstimatedFromTheRequestSize) {
   std::string yaml = config_for(up);
   yaml.replace(yaml.find("model_list:\n"), 12,
                "model_list:\n  - model_name: nousage\n    litellm_params:\n      model: openai/no-usage\n"
-               "      api_base: " + up.base_url() + "\n");
+               "      api_base: " +
+                   up.base_url() + "\n");
   Daemon gw(yaml);
   const std::string body = chat_body("nousage", true, R"("user":")" + std::string(40000, 'p') + R"(")");
   auto r = request(gw.port(), "POST", "/v1/chat/completions", body, {auth_header()});
@@ -213,7 +222,8 @@ TEST(Ledger, SigkillKeepsCommittedBatchesAndRestartWorks) {
   {
     Daemon gw(config_for(up));
     dir = gw.dir();
-    for (int i = 0; i < 10; ++i) request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()});
+    for (int i = 0; i < 10; ++i)
+      request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()});
     ASSERT_EQ(wait_rows(dir + "/ledger.db", 10).size(), 10u);
     gw.signal(SIGKILL);
     gw.wait_exit(seconds(5));
@@ -254,7 +264,10 @@ TEST(Ledger, FileSizeLimitDelaysRecordsLosesNoneAndKeepsServing) {
     ASSERT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()}).status, 200);
   ASSERT_EQ(wait_rows(db, 3).size(), 3u);
   std::error_code ec;
-  auto size_of = [&](const std::string& f) { auto s = std::filesystem::file_size(f, ec); return ec ? 0 : s; };
+  auto size_of = [&](const std::string& f) {
+    auto s = std::filesystem::file_size(f, ec);
+    return ec ? 0 : s;
+  };
   const auto largest = std::max({size_of(db), size_of(db + "-wal"), size_of(gw.dir() + "/llmgate.log")});
   // Room for a few rows, not for 60 rows of 8 KB prompts (the prompts are logged).
   rlimit lim{static_cast<rlim_t>(largest + 16 * 1024), RLIM_INFINITY};
@@ -262,7 +275,9 @@ TEST(Ledger, FileSizeLimitDelaysRecordsLosesNoneAndKeepsServing) {
   const std::string big = R"("user":")" + std::string(8000, 'u') + R"(")";
   const int n = 60;
   for (int i = 0; i < n; ++i)
-    ASSERT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test", false, big), {auth_header()}).status, 200)
+    ASSERT_EQ(
+        request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test", false, big), {auth_header()}).status,
+        200)
         << gw.log();
   // The writer failed and keeps the records.
   double errors = 0, queued = 0;
@@ -318,7 +333,8 @@ TEST(Ledger, DescriptorExhaustionIsAnsweredLoggedAndOutlived) {
   std::vector<std::unique_ptr<RawConn>> conns;
   for (int i = 0; i < n; ++i) {
     conns.push_back(std::make_unique<RawConn>(gw.port()));
-    ASSERT_TRUE(conns.back()->send(http_request("POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()})));
+    ASSERT_TRUE(
+        conns.back()->send(http_request("POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()})));
   }
   auto cpu_ticks = [&] { return process_cpu_ticks(gw.pid()); };
   // Some are answered; the rest wait. Waiting must not cost CPU (no accept loop spinning).
@@ -358,7 +374,8 @@ TEST(Ledger, DescriptorExhaustionIsAnsweredLoggedAndOutlived) {
 
   ASSERT_EQ(::prlimit(gw.pid(), RLIMIT_NOFILE, &orig, nullptr), 0);
   EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {auth_header()}).status, 200)
-      << "a descriptor shortage must not leave the deployment cooling down\n" << gw.log();
+      << "a descriptor shortage must not leave the deployment cooling down\n"
+      << gw.log();
   EXPECT_EQ(wait_rows(db, 2 + n).size(), 2u + n) << "every answered request has its row";
 }
 

@@ -19,13 +19,15 @@ std::string limits_yaml(const FakeUpstream& up) {
   - model_name: up
     litellm_params:
       model: openai/gpt-4o-mini
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
       api_key: sk-upstream
   - model_name: m
     litellm_params:
       model: mock/m
 general_settings:
-  master_key: )" + std::string(kMasterKey) + R"(
+  master_key: )" +
+         std::string(kMasterKey) + R"(
   background_health_checks: false
 llmgate_settings:
   limits:
@@ -59,7 +61,8 @@ TEST_F(LimitsHttpTest, SlowBodyMeetsTheWholeBodyDeadline) {
   // One byte every 100 ms never trips the 5 s gap timeout; the 1 s whole-body deadline must.
   const int before = up->requests();
   RawConn c(gw->port());
-  ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kMasterKey) +
+  ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                     std::string(kMasterKey) +
                      "\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\n\r\n{"));
   const auto t0 = steady_clock::now();
   std::optional<RawResponse> r;
@@ -78,8 +81,9 @@ TEST_F(LimitsHttpTest, SlowBodyMeetsTheWholeBodyDeadline) {
 TEST_F(LimitsHttpTest, ABodyThatArrivesInTimeIsServed) {
   RawConn c(gw->port());
   const std::string body = chat_body("m");
-  ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kMasterKey) +
-                     "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 10)));
+  ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                     std::string(kMasterKey) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                     body.substr(0, 10)));
   EXPECT_FALSE(c.read_response(milliseconds(300)));  // the rest comes later, within the deadline
   ASSERT_TRUE(c.send(body.substr(10)));
   auto r = c.read_response(seconds(5));
@@ -88,7 +92,8 @@ TEST_F(LimitsHttpTest, ABodyThatArrivesInTimeIsServed) {
 }
 
 TEST_F(LimitsHttpTest, ObsoleteLineFoldingIs400AndCloses) {
-  for (const std::string fold : {"X-F: a\r\n  b\r\n", "X-F: a\r\n\tb\r\n", "X-F:\r\n b\r\n", "X-A: 1\r\nX-F: a\r\n b\r\nX-B: 2\r\n"}) {
+  for (const std::string fold :
+       {"X-F: a\r\n  b\r\n", "X-F: a\r\n\tb\r\n", "X-F:\r\n b\r\n", "X-A: 1\r\nX-F: a\r\n b\r\nX-B: 2\r\n"}) {
     RawConn c(gw->port());
     ASSERT_TRUE(c.send("GET /health/liveliness HTTP/1.1\r\nHost: x\r\n" + fold + "\r\n"));
     auto r = c.read_response(seconds(5));
@@ -114,7 +119,8 @@ TEST_F(LimitsHttpTest, SpacesAndNewlinesThatAreNotFoldingAreServed) {
   // Spaces inside a value, and a body with newlines followed by spaces, are ordinary.
   auto r = request(gw->port(), "GET", "/health/liveliness", "", {{"X-F", "a  b\t c"}});
   EXPECT_EQ(r.status, 200) << r.body;
-  const std::string pretty = "{\n  \"model\": \"m\",\n  \"messages\": [\n    {\"role\": \"user\", \"content\": \"hi\"}\n  ]\n}";
+  const std::string pretty =
+      "{\n  \"model\": \"m\",\n  \"messages\": [\n    {\"role\": \"user\", \"content\": \"hi\"}\n  ]\n}";
   r = request(gw->port(), "POST", "/v1/chat/completions", pretty, {auth_header()});
   EXPECT_EQ(r.status, 200) << r.body;
   // Keep-alive: the second request's head follows the first body on one connection.
@@ -154,7 +160,8 @@ class HealthDetailTest : public ::testing::Test {
   - model_name: good
     litellm_params:
       model: openai/gpt-4o-mini
-      api_base: )" + up.base_url() + R"(
+      api_base: )" + up.base_url() +
+                                  R"(
       api_key: sk-upstream
   - model_name: broken
     litellm_params:
@@ -162,7 +169,8 @@ class HealthDetailTest : public ::testing::Test {
       api_base: )" + up.origin() + R"(/not-here/v1
       api_key: sk-upstream
 general_settings:
-  master_key: )" + std::string(kMasterKey) + R"(
+  master_key: )" + std::string(kMasterKey) +
+                                  R"(
   database_url: "sqlite:///ledger.db"
   background_health_checks: false
 )");
@@ -217,8 +225,8 @@ TEST_F(HealthDetailTest, WithoutTheMasterKeyCountsOnlyAndNoUpstreamCalls) {
 
 TEST_F(HealthDetailTest, AnAdminDashboardSessionGetsTheDetails) {
   // The dashboard's model page reads /health with its session cookie.
-  auto login = request(gw->port(), "POST", "/ui/login",
-                       json{{"username", "admin"}, {"password", kMasterKey}}.dump(), {{"Origin", "http://127.0.0.1"}});
+  auto login = request(gw->port(), "POST", "/ui/login", json{{"username", "admin"}, {"password", kMasterKey}}.dump(),
+                       {{"Origin", "http://127.0.0.1"}});
   ASSERT_EQ(login.status, 200) << login.body;
   std::string cookie = login.header("set-cookie");
   cookie = cookie.substr(0, cookie.find(';'));
@@ -233,8 +241,9 @@ TEST_F(HealthDetailTest, AnAdminDashboardSessionGetsTheDetails) {
 }
 
 TEST(HealthDetailOpen, AGatewayWithoutAMasterKeyShowsDetailsToEveryone) {
-  Daemon gw("model_list:\n  - model_name: m\n    litellm_params:\n      model: mock/m\n"
-            "general_settings:\n  background_health_checks: false\n");
+  Daemon gw(
+      "model_list:\n  - model_name: m\n    litellm_params:\n      model: mock/m\n"
+      "general_settings:\n  background_health_checks: false\n");
   auto r = request(gw.port(), "GET", "/health");
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("healthy_endpoints"), std::string::npos) << r.body;

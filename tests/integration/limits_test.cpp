@@ -18,7 +18,8 @@ const std::string kYaml = std::string(R"(model_list:
     litellm_params:
       model: mock/m
 general_settings:
-  master_key: )") + kMasterKey + R"(
+  master_key: )") + kMasterKey +
+                          R"(
 llmgate_settings:
   limits:
     max_body_bytes: 1024
@@ -111,7 +112,8 @@ TEST_F(LimitsTest, HeadIsGetWithoutABodyAndKeepsTheConnectionInStep) {
   // body would be read as the start of the next response on a keep-alive connection.
   for (const std::string path : {"/health/liveliness", "/v1/chat/completions", "/no/such/path"}) {
     RawConn c(gw->port());
-    c.send("HEAD " + path + " HTTP/1.1\r\nHost: x\r\n\r\nGET /health/liveliness HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    c.send("HEAD " + path +
+           " HTTP/1.1\r\nHost: x\r\n\r\nGET /health/liveliness HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     const std::string got = c.read_until_close(seconds(5));
     const std::size_t head_end = got.find("\r\n\r\n");
     ASSERT_NE(head_end, std::string::npos) << got;
@@ -165,7 +167,8 @@ TEST(Cli, ConfigFromEnvironmentVariable) {
 
 TEST(Cli, UnsupportedKeysWarnWithPath) {
   Daemon gw(kYaml + "litellm_settings:\n  success_callback: []\n  cache: true\n");
-  EXPECT_NE(gw.log().find("litellm_settings.success_callback: not supported yet, ignored"), std::string::npos) << gw.log();
+  EXPECT_NE(gw.log().find("litellm_settings.success_callback: not supported yet, ignored"), std::string::npos)
+      << gw.log();
   EXPECT_EQ(request(gw.port(), "GET", "/health/liveliness").status, 200);
 }
 
@@ -173,7 +176,8 @@ TEST(Cli, PortInUseIsAClearError) {
   Daemon a(kYaml);
   std::string dir = make_temp_dir();
   { std::ofstream(dir + "/c.yaml") << kYaml; }
-  auto [code, out] = run_binary({"--config", dir + "/c.yaml", "--host", "127.0.0.1", "--port", std::to_string(a.port())});
+  auto [code,
+        out] = run_binary({"--config", dir + "/c.yaml", "--host", "127.0.0.1", "--port", std::to_string(a.port())});
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("in use"), std::string::npos) << out;
 }
@@ -185,7 +189,8 @@ TEST(Auth, NoMasterKeyMeansOpenGateway) {
   Daemon gw("model_list:\n  - model_name: m\n    litellm_params:\n      model: mock/m\n");
   EXPECT_NE(gw.log().find("NO MASTER KEY CONFIGURED"), std::string::npos);
   EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("m")).status, 200);
-  EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("m"), {auth_header("sk-anything")}).status, 200);
+  EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("m"), {auth_header("sk-anything")}).status,
+            200);
   EXPECT_EQ(request(gw.port(), "GET", "/v1/models").status, 200);
 }
 }  // namespace

@@ -27,15 +27,18 @@ std::string config_for(const FakeUpstream& up) {
   - model_name: gpt-test
     litellm_params:
       model: openai/gpt-4o-mini
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: err500
     litellm_params:
       model: openai/error-500
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: mock-long
     litellm_params:
       model: mock/long
-      mock_response: )" + long_text() + R"(
+      mock_response: )" +
+         long_text() + R"(
       input_cost_per_token: 0.001
       output_cost_per_token: 0.002
   - model_name: mock-echo
@@ -47,7 +50,8 @@ std::string config_for(const FakeUpstream& up) {
       mock_tokens_per_second: 20
       mock_response: one two three four five six seven eight nine ten eleven twelve
 general_settings:
-  master_key: )" + kMasterKey + R"(
+  master_key: )" +
+         kMasterKey + R"(
   database_url: "sqlite:///ledger.db"
   proxy_batch_write_at: 0.05
   store_prompts_in_spend_logs: true

@@ -3,8 +3,8 @@
 // the worker's stack). Every JSON body of every endpoint, with 100,000 and 1,000,000 levels in
 // each field, must get a quick 400 invalid_request_error; an upstream answering that deep must
 // give the client a clean error; and the gateway must serve normally afterwards.
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -37,13 +37,14 @@ std::string objects(std::size_t n) {
 }
 
 std::string sized(const std::string& status, const std::string& body) {
-  return "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
+  return "HTTP/1.1 " + status +
+         "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
 }
 
 std::string streamed(const std::string& content_type, const std::string& body) {
-  return "HTTP/1.1 200 OK\r\nContent-Type: " + content_type + "\r\nConnection: close\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
+  return "HTTP/1.1 200 OK\r\nContent-Type: " + content_type +
+         "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 std::string config(const std::string& origin) {
@@ -54,35 +55,42 @@ std::string config(const std::string& origin) {
   - model_name: gpt-deep
     litellm_params:
       model: openai/deep
-      api_base: )" + origin + R"(/v1
+      api_base: )" +
+         origin + R"(/v1
       api_key: sk-upstream
   - model_name: gpt-deep-error
     litellm_params:
       model: openai/deep-error
-      api_base: )" + origin + R"(/v1
+      api_base: )" +
+         origin + R"(/v1
       api_key: sk-upstream
   - model_name: azure-deep
     litellm_params:
       model: azure/deep
-      api_base: )" + origin + R"(
+      api_base: )" +
+         origin + R"(
       api_key: azure-key
       api_version: "2024-10-21"
   - model_name: azure-deep-error
     litellm_params:
       model: azure/deep-error
-      api_base: )" + origin + R"(
+      api_base: )" +
+         origin + R"(
       api_key: azure-key
       api_version: "2024-10-21"
   - model_name: ollama-deep
     litellm_params:
       model: ollama_chat/deep
-      api_base: )" + origin + R"(
+      api_base: )" +
+         origin + R"(
   - model_name: ollama-deep-error
     litellm_params:
       model: ollama_chat/deep-error
-      api_base: )" + origin + R"(
+      api_base: )" +
+         origin + R"(
 general_settings:
-  master_key: )" + kMasterKey + R"(
+  master_key: )" +
+         kMasterKey + R"(
   database_url: "sqlite:///ledger.db"
   store_model_in_db: true
   background_health_checks: false
@@ -103,19 +111,26 @@ std::string deep_answer(const std::string& target, const std::string& body) {
   const bool error = body.find("deep-error") != std::string::npos || target.find("deep-error") != std::string::npos;
   if (target.find("/api/") != std::string::npos) {  // Ollama
     if (error) return sized("500 Internal Server Error", R"({"error":{"message":)" + d + "}}");
-    const std::string msg = R"({"model":"deep","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"hi","tool_calls":)" +
-                            d + R"(},"done":)" + (stream ? "false" : "true") + R"(,"prompt_eval_count":5,"eval_count":1})";
+    const std::string msg =
+        R"({"model":"deep","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"hi","tool_calls":)" +
+        d + R"(},"done":)" + (stream ? "false" : "true") + R"(,"prompt_eval_count":5,"eval_count":1})";
     return stream ? streamed("application/x-ndjson", msg + "\n") : sized("200 OK", msg);
   }
   if (error)
-    return sized("500 Internal Server Error",
-                 R"({"error":{"message":"failed","type":"server_error","param":null,"code":null,"innererror":)" + d + "}}");
+    return sized(
+        "500 Internal Server Error",
+        R"({"error":{"message":"failed","type":"server_error","param":null,"code":null,"innererror":)" + d + "}}");
   if (stream)
-    return streamed("text/event-stream",
-                    R"(data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"deep","choices":[{"index":0,"delta":{"content":)" +
-                        d + R"(},"finish_reason":null}]})" "\n\ndata: [DONE]\n\n");
-  return sized("200 OK", R"({"id":"c","object":"chat.completion","created":1,"model":"deep","choices":[{"index":0,"message":{"role":"assistant","content":)" +
-                             d + R"(},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}})");
+    return streamed(
+        "text/event-stream",
+        R"(data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"deep","choices":[{"index":0,"delta":{"content":)" +
+            d +
+            R"(},"finish_reason":null}]})"
+            "\n\ndata: [DONE]\n\n");
+  return sized(
+      "200 OK",
+      R"({"id":"c","object":"chat.completion","created":1,"model":"deep","choices":[{"index":0,"message":{"role":"assistant","content":)" +
+          d + R"(},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}})");
 }
 
 class NestingTest : public ::testing::Test {
@@ -172,7 +187,10 @@ std::vector<Case> client_cases(const std::string& d, const std::string& o) {
       cs.push_back({t, m + hi + R"(,"response_format":)" + o + "}"});
       cs.push_back({t, m + hi + R"(,"stream":true,"stream_options":)" + o + "}"});
       cs.push_back({t, m + hi + R"(,"metadata":)" + o + R"(,"stream":true})"});
-      cs.push_back({t, m + R"("messages":[{"role":"assistant","content":"","tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":)" + o + "}}]}]}"});
+      cs.push_back(
+          {t,
+           m + R"("messages":[{"role":"assistant","content":"","tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":)" +
+               o + "}}]}]}"});
     }
     for (const char* t : {"/v1/completions", "/completions"}) {
       cs.push_back({t, m + R"("prompt":)" + d + "}"});
@@ -196,7 +214,10 @@ std::vector<Case> client_cases(const std::string& d, const std::string& o) {
   cs.push_back({"/key/delete", R"({"keys":)" + d + "}"});
   cs.push_back({"/key/block", R"({"key":)" + d + "}"});
   cs.push_back({"/model/new", R"({"model_name":"n","litellm_params":)" + o + "}"});
-  cs.push_back({"/model/new", R"({"model_name":"n","litellm_params":{"model":"openai/x","api_base":"http://127.0.0.1:9/v1"},"model_info":)" + d + "}"});
+  cs.push_back(
+      {"/model/new",
+       R"({"model_name":"n","litellm_params":{"model":"openai/x","api_base":"http://127.0.0.1:9/v1"},"model_info":)" +
+           d + "}"});
   cs.push_back({"/model/update", R"({"model_info":{"id":"x"},"litellm_params":)" + o + "}"});
   cs.push_back({"/model/delete", R"({"id":)" + d + "}"});
   // The dashboard's JSON sign-in.
@@ -247,10 +268,11 @@ TEST_F(NestingTest, FiveHundredTwelveLevelsAreServedAndOneMoreIsNot) {
 // A tool call's arguments are a JSON document inside a string: the Ollama dialect parses them.
 TEST_F(NestingTest, DeepToolCallArgumentsInAStringAre400) {
   for (std::size_t n : kDepths) {
-    const auto r = post("/v1/chat/completions",
-                        R"({"model":"ollama-deep","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"",)"
-                        R"("tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":")" +
-                            arrays(n) + R"("}}]}]})");
+    const auto r = post(
+        "/v1/chat/completions",
+        R"({"model":"ollama-deep","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"",)"
+        R"("tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":")" +
+            arrays(n) + R"("}}]}]})");
     ASSERT_TRUE(gw->running()) << gw->log();
     EXPECT_EQ(r.status, 400) << r.body;
     EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["type"], "invalid_request_error") << r.body;
@@ -263,8 +285,8 @@ TEST_F(NestingTest, DeepToolCallArgumentsInAStringAre400) {
 TEST_F(NestingTest, DeepUpstreamAnswersGiveTheClientACleanError) {
   for (std::size_t n : kDepths) {
     g_upstream_depth = n;
-    for (const char* model : {"gpt-deep", "azure-deep", "ollama-deep", "gpt-deep-error", "azure-deep-error",
-                              "ollama-deep-error"}) {
+    for (const char* model :
+         {"gpt-deep", "azure-deep", "ollama-deep", "gpt-deep-error", "azure-deep-error", "ollama-deep-error"}) {
       for (bool stream : {false, true}) {
         SCOPED_TRACE(std::to_string(n) + " levels from " + model + (stream ? ", streamed" : ""));
         const auto r = post("/v1/chat/completions", chat_body(model, stream));

@@ -23,82 +23,102 @@ using nlohmann::json;
 
 namespace {
 
-std::string config_for(const FakeUpstream& up, const std::string& extra_llmgate = "", const std::string& extra_models = "") {
+std::string config_for(const FakeUpstream& up, const std::string& extra_llmgate = "",
+                       const std::string& extra_models = "") {
   return R"(model_list:
   - model_name: gpt-test
     litellm_params:
       model: openai/gpt-4o-mini
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
       api_key: sk-upstream-secret-key
   - model_name: hang
     litellm_params:
       model: openai/hang
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
       timeout: 1
   - model_name: echo
     litellm_params:
       model: openai/echo
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
       api_key: sk-upstream-secret-key
   - model_name: err500
     litellm_params:
       model: openai/error-500
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: cut
     litellm_params:
       model: openai/stream-cut
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: slow-first
     litellm_params:
       model: openai/slow-first
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: cut-early
     litellm_params:
       model: openai/stream-cut-early
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: slow
     litellm_params:
       model: openai/slow-stream
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: err429
     litellm_params:
       model: openai/error-429
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: split
     litellm_params:
       model: openai/split-chunks
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: split-paced
     litellm_params:
       model: openai/split-chunks-paced
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: stale
     litellm_params:
       model: openai/stale-once
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: nousage
     litellm_params:
       model: openai/no-usage
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: notjson
     litellm_params:
       model: openai/not-json
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: status900
     litellm_params:
       model: openai/status-900
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: slow-body
     litellm_params:
       model: openai/slow-body
-      api_base: )" + up.base_url() + R"(
+      api_base: )" +
+         up.base_url() + R"(
   - model_name: slow-chunked-body
     litellm_params:
       model: openai/slow-chunked-body
-      api_base: )" + up.base_url() + R"(
-)" + extra_models + R"(
+      api_base: )" +
+         up.base_url() + R"(
+)" + extra_models +
+         R"(
 general_settings:
-  master_key: )" + kMasterKey + R"(
+  master_key: )" +
+         kMasterKey + R"(
   background_health_checks: false
 llmgate_settings:
   drain_seconds: 0.3
@@ -166,7 +186,8 @@ TEST_F(ProxyTest, ClientRequestIdIsKept) {
 }
 
 TEST_F(ProxyTest, UnknownFieldsPassThroughAndRedirectFieldsDoNot) {
-  std::string extra = R"("tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"logprobs":true,"user":"u1","vendor_x":{"a":[1,2]},"api_base":"http://evil.example","base_url":"http://evil.example","api_key":"sk-client","extra_headers":{"X":"1"})";
+  std::string extra =
+      R"("tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"logprobs":true,"user":"u1","vendor_x":{"a":[1,2]},"api_base":"http://evil.example","base_url":"http://evil.example","api_key":"sk-client","extra_headers":{"X":"1"})";
   auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("echo", false, extra), {auth_header()});
   ASSERT_EQ(r.status, 200) << r.body;
   auto sent = json::parse(up->last_body());
@@ -230,16 +251,28 @@ TEST_F(ProxyTest, AuthFailures) {
   EXPECT_TRUE(j["error"].contains("param"));
   EXPECT_TRUE(j["error"].contains("code"));
   // Azure SDKs send api-key; others x-api-key.
-  EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"api-key", kMasterKey}}).status, 200);
-  EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"x-api-key", kMasterKey}}).status, 200);
-  EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"Api-Key", kMasterKey}}).status, 200);
-  EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"X-API-KEY", kMasterKey}}).status, 200);
+  EXPECT_EQ(
+      request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"api-key", kMasterKey}}).status,
+      200);
+  EXPECT_EQ(
+      request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"x-api-key", kMasterKey}}).status,
+      200);
+  EXPECT_EQ(
+      request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"Api-Key", kMasterKey}}).status,
+      200);
+  EXPECT_EQ(
+      request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"X-API-KEY", kMasterKey}}).status,
+      200);
   // The scheme is case-insensitive.
   EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
-                    {{"Authorization", std::string("BEARER ") + kMasterKey}}).status, 200);
+                    {{"Authorization", std::string("BEARER ") + kMasterKey}})
+                .status,
+            200);
   // An empty Authorization falls through to api-key.
   EXPECT_EQ(request(gw->port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
-                    {{"Authorization", ""}, {"api-key", kMasterKey}}).status, 200);
+                    {{"Authorization", ""}, {"api-key", kMasterKey}})
+                .status,
+            200);
   // LiteLLM's rule, on the proxy path and the routes: another scheme in Authorization presents
   // no key there, so api-key is read; a bare key without the scheme is not a key.
   for (const char* path : {"/v1/chat/completions", "/v1/models"}) {
@@ -300,7 +333,9 @@ TEST_F(ProxyTest, UpstreamStatusOutsideHttpsRangeIs502) {
   // "HTTP/1.1 900" was passed on to the client as is (found by the robustness test).
   auto r = request(gw->port(), "POST", "/v1/chat/completions", chat_body("status900"), {auth_header()});
   EXPECT_EQ(r.status, 502) << r.body;
-  EXPECT_NE(json::parse(r.body)["error"]["message"].get<std::string>().find("not a final HTTP status"), std::string::npos) << r.body;
+  EXPECT_NE(json::parse(r.body)["error"]["message"].get<std::string>().find("not a final HTTP status"),
+            std::string::npos)
+      << r.body;
 }
 
 TEST_F(ProxyTest, UpstreamRateLimitKeepsStatusAndRetryAfter) {
@@ -430,7 +465,7 @@ TEST_F(ProxyTest, ClientDisconnectDuringNonStreamingRequestIs499AndHarmless) {
     RawConn c(gw->port());
     c.send(http_request("POST", "/v1/chat/completions", chat_body("hang"), {auth_header()}));
     ASSERT_TRUE(up->wait_requests_at_least(sent + 1, seconds(5)));  // the gateway waits on the upstream
-  }  // each client leaves while the upstream hangs
+  }                                                                 // each client leaves while the upstream hangs
   EXPECT_TRUE(up->wait_open_connections_at_most(before, milliseconds(1500)));
   EXPECT_TRUE(gw->running());
   EXPECT_EQ(request(gw->port(), "GET", "/health/liveliness").status, 200);
@@ -504,8 +539,8 @@ TEST(ProxyLifecycle, SigtermDrainsThenExitsZero) {
 
 TEST(ProxyLifecycle, SecondSignalExitsAtOnce) {
   FakeUpstream up;
-  Daemon gw(config_for(up, "  shutdown_grace_seconds: 30\n").replace(
-      config_for(up).find("drain_seconds: 0.3"), 18, "drain_seconds: 30"));
+  Daemon gw(config_for(up, "  shutdown_grace_seconds: 30\n")
+                .replace(config_for(up).find("drain_seconds: 0.3"), 18, "drain_seconds: 30"));
   gw.signal(SIGTERM);
   // Wait until the first signal was handled (pending signals coalesce), then send the second.
   bool draining = false;
@@ -533,14 +568,17 @@ TEST(ProxyLifecycle, LogPipeWithoutReaderDoesNotStopTheGateway) {
     ::dup2(p[1], 1);
     ::dup2(p[1], 2);
     ::close_range(3, ~0U, 0);  // the pipe's own ends and whatever the test process holds
-    ::execl(LLMGATE_BIN, LLMGATE_BIN, "--config", (dir + "/config.yaml").c_str(), "--host", "127.0.0.1",
-            "--port", "0", "--workers", "2", static_cast<char*>(nullptr));
+    ::execl(LLMGATE_BIN, LLMGATE_BIN, "--config", (dir + "/config.yaml").c_str(), "--host", "127.0.0.1", "--port", "0",
+            "--workers", "2", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(p[1]);
   struct Reap {
     pid_t pid;
-    ~Reap() { ::kill(pid, SIGKILL); ::waitpid(pid, nullptr, 0); }
+    ~Reap() {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
   } reap{pid};
   std::string out;
   std::smatch m;
@@ -612,7 +650,8 @@ TEST(ProxyPricing, CustomPriceFollowsARuntimeModelUpdate) {
   FakeUpstream up;
   const std::string yaml = R"(model_list: []
 general_settings:
-  master_key: )" + std::string(kMasterKey) + R"(
+  master_key: )" + std::string(kMasterKey) +
+                           R"(
   store_model_in_db: true
   background_health_checks: false
 llmgate_settings:
@@ -621,8 +660,11 @@ llmgate_settings:
 )";
   Daemon gw(yaml);
   const json model = {{"model_name", "priced"},
-                      {"litellm_params", {{"model", "openai/house-model"}, {"api_base", up.base_url()},
-                                          {"input_cost_per_token", 0.001}, {"output_cost_per_token", 0.002}}},
+                      {"litellm_params",
+                       {{"model", "openai/house-model"},
+                        {"api_base", up.base_url()},
+                        {"input_cost_per_token", 0.001},
+                        {"output_cost_per_token", 0.002}}},
                       {"model_info", {{"id", "priced-1"}}}};
   ASSERT_EQ(request(gw.port(), "POST", "/model/new", model.dump(), {auth_header()}).status, 200);
   auto cost_now = [&] {
@@ -657,13 +699,16 @@ TEST(ProxyUpstreamAddress, AnAddressIsConnectedWithoutALookupAndANameIsResolved)
   - model_name: by-address
     litellm_params:
       model: openai/gpt-4o-mini
-      api_base: http://127.0.0.1:)" + port + R"(/v1
+      api_base: http://127.0.0.1:)" +
+                           port + R"(/v1
   - model_name: by-name
     litellm_params:
       model: openai/gpt-4o-mini
-      api_base: http://localhost:)" + port + R"(/v1
+      api_base: http://localhost:)" +
+                           port + R"(/v1
 general_settings:
-  master_key: )" + std::string(kMasterKey) + R"(
+  master_key: )" + std::string(kMasterKey) +
+                           R"(
   background_health_checks: false
 llmgate_settings:
   drain_seconds: 0.3

@@ -22,18 +22,22 @@ using nlohmann::json;
 namespace {
 
 std::string model(const std::string& alias, const std::string& id, const FakeUpstream& up) {
-  return "  - model_name: " + alias + "\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_base: " +
-         up.base_url() + "\n    model_info:\n      id: " + id + "\n";
+  return "  - model_name: " + alias +
+         "\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_base: " + up.base_url() +
+         "\n    model_info:\n      id: " + id + "\n";
 }
 
 std::string config(const std::string& models, const std::string& extra_general = "",
                    const std::string& extra_llmgate = "", const std::string& db = "ledger.db") {
   return "model_list:\n" + models + R"(general_settings:
-  master_key: )" + kMasterKey + R"(
-  database_url: "sqlite:///)" + db + R"("
+  master_key: )" +
+         kMasterKey + R"(
+  database_url: "sqlite:///)" +
+         db + R"("
   proxy_batch_write_at: 0.05
   background_health_checks: false
-)" + extra_general + R"(llmgate_settings:
+)" + extra_general +
+         R"(llmgate_settings:
   drain_seconds: 0.1
 )" + extra_llmgate;
 }
@@ -124,8 +128,8 @@ TEST(Reload, SighupSwapsModelsWhileInFlightRequestsFinishOnTheOld) {
 TEST(Reload, InvalidFileKeepsTheRunningConfig) {
   FakeUpstream up;
   Daemon gw(config(model("m", "m-1", up)));
-  write_config(gw, config(model("m", "m-1", up) +
-                          "  - model_name: broken\n    litellm_params:\n      model: azure/gpt-4o\n"));
+  write_config(
+      gw, config(model("m", "m-1", up) + "  - model_name: broken\n    litellm_params:\n      model: azure/gpt-4o\n"));
   gw.signal(SIGHUP);
   ASSERT_TRUE(wait_log(gw, "config reload (SIGHUP) refused")) << gw.log();
   const std::string log = gw.log();
@@ -146,8 +150,8 @@ TEST(Reload, InvalidFileKeepsTheRunningConfig) {
 TEST(Reload, PostConfigReload) {
   FakeUpstream up;
   Daemon gw(config(model("m", "m-1", up)));
-  write_config(gw, config(model("m", "m-1", up) + model("added", "a-1", up), "", "  pool_idle_seconds: 7\n",
-                          "elsewhere.db"));
+  write_config(
+      gw, config(model("m", "m-1", up) + model("added", "a-1", up), "", "  pool_idle_seconds: 7\n", "elsewhere.db"));
   EXPECT_EQ(request(gw.port(), "POST", "/config/reload").status, 401);
   EXPECT_EQ(request(gw.port(), "POST", "/config/reload", "", {auth_header("sk-wrong")}).status, 401);
   EXPECT_EQ(chat_status(gw.port(), "added"), 404);  // not reloaded by the refused calls

@@ -5,8 +5,8 @@
 // hangs, it is still serving at the end, and every request that reached the proxy has exactly
 // one ledger row. Deterministic (fixed seeds); a failure prints the request or the upstream
 // answer that caused it, escaped, for replay.
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -67,18 +67,65 @@ std::string escaped(const std::string& s, std::size_t max = 1500) {
 // ---------- mutations ----------
 
 const std::vector<std::string> kTokens = {
-    "\r\n", "\r\n\r\n", "\n", "\r", ":", " ", "\t", "\"", "\\", "{", "}", "[", "]", ",", "null", "true",
-    "-0", "1e999", "-1", "18446744073709551616", "0x10", std::string("\0", 1), "\xff", "\xc3", "\xf0\x9f\x98",
-    "\\u0000", "\\ud800", "\\u", "[[[[[[[[[[[[[[[[", "}}}}", "\"stream\":true,", "\"stream\":\"yes\",",
-    "\"model\":null,", "\"messages\":{},", "\"n\":-5,", "\"stream_options\":{\"include_usage\":true},",
-    "Content-Length: 0\r\n", "Content-Length: 99999999999999999999\r\n", "Transfer-Encoding: chunked\r\n",
-    "Transfer-Encoding: gzip, chunked\r\n", "Expect: 100-continue\r\n", "Connection: close\r\n",
-    "Authorization: Bearer x\r\n", "x-request-id: \x01\x02\r\n", "HTTP/1.1 ", "HTTP/1.0 ", "GET / HTTP/1.1\r\n",
-    "0\r\n\r\n", "ffffffffffffffff\r\n", "data: ", "data: [DONE]\n\n", "event: error\n", "\n\n",
-    "\"usage\":{\"prompt_tokens\":-1,\"completion_tokens\":1e308,\"total_tokens\":\"x\"}", "\"choices\":[]"};
+    "\r\n",
+    "\r\n\r\n",
+    "\n",
+    "\r",
+    ":",
+    " ",
+    "\t",
+    "\"",
+    "\\",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "null",
+    "true",
+    "-0",
+    "1e999",
+    "-1",
+    "18446744073709551616",
+    "0x10",
+    std::string("\0", 1),
+    "\xff",
+    "\xc3",
+    "\xf0\x9f\x98",
+    "\\u0000",
+    "\\ud800",
+    "\\u",
+    "[[[[[[[[[[[[[[[[",
+    "}}}}",
+    "\"stream\":true,",
+    "\"stream\":\"yes\",",
+    "\"model\":null,",
+    "\"messages\":{},",
+    "\"n\":-5,",
+    "\"stream_options\":{\"include_usage\":true},",
+    "Content-Length: 0\r\n",
+    "Content-Length: 99999999999999999999\r\n",
+    "Transfer-Encoding: chunked\r\n",
+    "Transfer-Encoding: gzip, chunked\r\n",
+    "Expect: 100-continue\r\n",
+    "Connection: close\r\n",
+    "Authorization: Bearer x\r\n",
+    "x-request-id: \x01\x02\r\n",
+    "HTTP/1.1 ",
+    "HTTP/1.0 ",
+    "GET / HTTP/1.1\r\n",
+    "0\r\n\r\n",
+    "ffffffffffffffff\r\n",
+    "data: ",
+    "data: [DONE]\n\n",
+    "event: error\n",
+    "\n\n",
+    "\"usage\":{\"prompt_tokens\":-1,\"completion_tokens\":1e308,\"total_tokens\":\"x\"}",
+    "\"choices\":[]"};
 
 // 1 to `max_ops` random edits; insertions take their tokens from `tokens`.
-std::string mutate(std::mt19937& rng, std::string s, int max_ops = 4, const std::vector<std::string>& tokens = kTokens) {
+std::string mutate(std::mt19937& rng, std::string s, int max_ops = 4,
+                   const std::vector<std::string>& tokens = kTokens) {
   auto pick = [&](std::size_t n) { return n == 0 ? std::size_t{0} : static_cast<std::size_t>(rng() % n); };
   const int n = 1 + static_cast<int>(rng() % static_cast<unsigned>(max_ops));
   for (int i = 0; i < n; ++i) {
@@ -113,7 +160,8 @@ std::string mutate(std::mt19937& rng, std::string s, int max_ops = 4, const std:
       case 6: {  // a run of digits becomes another number
         std::vector<std::size_t> starts;
         for (std::size_t k = 0; k < s.size(); ++k)
-          if (std::isdigit(static_cast<unsigned char>(s[k])) && (k == 0 || !std::isdigit(static_cast<unsigned char>(s[k - 1]))))
+          if (std::isdigit(static_cast<unsigned char>(s[k])) &&
+              (k == 0 || !std::isdigit(static_cast<unsigned char>(s[k - 1]))))
             starts.push_back(k);
         if (starts.empty()) break;
         const std::size_t at = starts[pick(starts.size())];
@@ -143,7 +191,7 @@ struct Response {
   int status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;                            // de-chunked
-  bool complete = true;  // false: a chunked or sized body cut by the close (an aborted stream)
+  bool complete = true;                        // false: a chunked or sized body cut by the close (an aborted stream)
 };
 
 // Parses every response in `raw` (all the bytes until the gateway closed). Returns "" when it is
@@ -161,7 +209,8 @@ std::string parse_responses(const std::string& raw, std::vector<Response>& out) 
     while (line_start < hend + 2) {
       const std::size_t le = raw.find("\r\n", line_start);
       const std::string line = raw.substr(line_start, le - line_start);
-      if (line.find('\n') != std::string::npos || line.find('\r') != std::string::npos) return "a bare CR or LF in the head";
+      if (line.find('\n') != std::string::npos || line.find('\r') != std::string::npos)
+        return "a bare CR or LF in the head";
       std::smatch m;
       if (first) {
         if (!std::regex_match(line, m, status_line)) return "bad status line: " + line;
@@ -239,7 +288,8 @@ std::string check_response(const Response& r, JsonBodies bodies) {
       if (json::parse(r.body, nullptr, false).is_discarded()) return "a 2xx JSON body that does not parse";
     } else {
       const auto b = r.body.find_first_not_of(" \t\r\n"), e = r.body.find_last_not_of(" \t\r\n");
-      if (b == std::string::npos || r.body[b] != '{' || r.body[e] != '}') return "a 2xx JSON body not shaped as an object";
+      if (b == std::string::npos || r.body[b] != '{' || r.body[e] != '}')
+        return "a 2xx JSON body not shaped as an object";
     }
   }
   return "";
@@ -264,7 +314,8 @@ std::optional<std::string> exchange(int port, const std::string& bytes, millisec
         if (half_close) return false;  // until the gateway closes
         std::vector<Response> rs;
         const std::string why = parse_responses(got, rs);
-        return why.empty() ? !rs.empty() && rs.back().complete : why.rfind("incomplete", 0) != 0;  // whole, or malformed
+        return why.empty() ? !rs.empty() && rs.back().complete
+                           : why.rfind("incomplete", 0) != 0;  // whole, or malformed
       },
       timeout);
 }
@@ -295,8 +346,8 @@ std::size_t settle_ledger(const std::string& db_path, std::size_t n) {
 }
 
 std::string http_post(const std::string& target, const std::string& body, bool stream_header = false) {
-  std::string r = "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + std::string(kMasterKey) +
-                  "\r\nContent-Type: application/json\r\n";
+  std::string r = "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                  std::string(kMasterKey) + "\r\nContent-Type: application/json\r\n";
   if (stream_header) r += "Accept: text/event-stream\r\n";
   return r + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
@@ -311,7 +362,7 @@ const std::vector<std::string> kBodies = {
     R"({"model":"ollama-test","messages":[{"role":"user","content":"hello"}]})",
 };
 const std::vector<std::string> kTargets = {"/v1/chat/completions", "/v1/chat/completions", "/chat/completions",
-                                           "/v1/embeddings", "/v1/completions", "/v1/chat/completions",
+                                           "/v1/embeddings",       "/v1/completions",      "/v1/chat/completions",
                                            "/v1/chat/completions"};
 
 std::string config(const std::string& openai_base, const std::string& ollama_base) {
@@ -319,14 +370,18 @@ std::string config(const std::string& openai_base, const std::string& ollama_bas
   - model_name: gpt-test
     litellm_params:
       model: openai/gpt-4o-mini
-      api_base: )" + openai_base + R"(
-      api_key: )" + kUpstreamKey + R"(
+      api_base: )" +
+         openai_base + R"(
+      api_key: )" +
+         kUpstreamKey + R"(
   - model_name: ollama-test
     litellm_params:
       model: ollama_chat/llama3.2
-      api_base: )" + ollama_base + R"(
+      api_base: )" +
+         ollama_base + R"(
 general_settings:
-  master_key: )" + kMasterKey + R"(
+  master_key: )" +
+         kMasterKey + R"(
   database_url: "sqlite:///ledger.db"
   proxy_batch_write_at: 0.05
   background_health_checks: false
@@ -344,7 +399,6 @@ void expect_still_serving(Daemon& gw) {
   EXPECT_EQ(request(gw.port(), "GET", "/health/readiness").status, 200);
 }
 
-
 }  // namespace
 
 // Malformed requests: anything in the request line, the head, the framing or the body.
@@ -354,7 +408,8 @@ TEST(Robustness, MutatedRequestsGetWellFormedAnswers) {
   std::mt19937 rng(fuzz_seed(20261202));
   std::vector<std::string> seeds;
   for (std::size_t i = 0; i < kBodies.size(); ++i) seeds.push_back(http_post(kTargets[i], kBodies[i], i == 1));
-  seeds.push_back("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kMasterKey) + "\r\n\r\n");
+  seeds.push_back("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kMasterKey) +
+                  "\r\n\r\n");
   seeds.push_back("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kMasterKey) +
                   "\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"model\":\"gpt-te\r\n" +
                   "2f\r\nst\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}\r\n0\r\n\r\n");
@@ -460,8 +515,8 @@ std::string chunked(const std::vector<std::string>& pieces) {
 
 std::string sized(const std::string& status, const std::string& ct, const std::string& body,
                   const std::string& extra = "") {
-  return "HTTP/1.1 " + status + "\r\nContent-Type: " + ct + "\r\n" + extra + "Content-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
+  return "HTTP/1.1 " + status + "\r\nContent-Type: " + ct + "\r\n" + extra +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 const std::string kCompletion =
@@ -470,9 +525,12 @@ const std::string kCompletion =
 std::string sse_answer() {
   std::vector<std::string> ev;
   for (int i = 0; i < 4; ++i)
-    ev.push_back(R"(data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"w)" +
-                 std::to_string(i) + R"("},"finish_reason":null}]})" + "\n\n");
-  ev.push_back(R"(data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}})" "\n\n");
+    ev.push_back(
+        R"(data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"w)" +
+        std::to_string(i) + R"("},"finish_reason":null}]})" + "\n\n");
+  ev.push_back(
+      R"(data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}})"
+      "\n\n");
   ev.push_back("data: [DONE]\n\n");
   return "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked(ev);
 }
@@ -480,9 +538,14 @@ std::string sse_answer() {
 std::string ollama_stream_answer() {
   std::vector<std::string> lines;
   for (int i = 0; i < 3; ++i)
-    lines.push_back(R"({"model":"llama3.2","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"w)" +
-                    std::to_string(i) + R"("},"done":false})" "\n");
-  lines.push_back(R"({"model":"llama3.2","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":5,"eval_count":3})" "\n");
+    lines.push_back(
+        R"({"model":"llama3.2","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"w)" +
+        std::to_string(i) +
+        R"("},"done":false})"
+        "\n");
+  lines.push_back(
+      R"({"model":"llama3.2","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":5,"eval_count":3})"
+      "\n");
   return "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked(lines);
 }
 
@@ -497,18 +560,25 @@ TEST(Robustness, MutatedUpstreamAnswersAreContainedAndEachRequestLogged) {
     std::lock_guard lk(rng_mu);
     std::string base;
     if (target.find("/api/chat") != std::string::npos) {
-      base = rng() % 2 ? ollama_stream_answer()
-                       : sized("200 OK", "application/json; charset=utf-8",
-                               R"({"model":"llama3.2","message":{"role":"assistant","content":"hi"},"done":true,"prompt_eval_count":5,"eval_count":1})");
+      base =
+          rng() % 2
+              ? ollama_stream_answer()
+              : sized(
+                    "200 OK", "application/json; charset=utf-8",
+                    R"({"model":"llama3.2","message":{"role":"assistant","content":"hi"},"done":true,"prompt_eval_count":5,"eval_count":1})");
     } else {
       switch (rng() % 4) {
         case 0: base = sized("200 OK", "application/json", kCompletion); break;
         case 1: base = sse_answer(); break;
-        case 2: base = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                       chunked({kCompletion.substr(0, 40), kCompletion.substr(40)}); break;
-        default: base = sized("429 Too Many Requests", "application/json",
-                              R"({"error":{"message":"slow down","type":"rate_limit","param":null,"code":"429"}})",
-                              "Retry-After: 0\r\n"); break;
+        case 2:
+          base = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                 chunked({kCompletion.substr(0, 40), kCompletion.substr(40)});
+          break;
+        default:
+          base = sized("429 Too Many Requests", "application/json",
+                       R"({"error":{"message":"slow down","type":"rate_limit","param":null,"code":"429"}})",
+                       "Retry-After: 0\r\n");
+          break;
       }
     }
     return rng() % 5 == 0 ? base : mutate(rng, base);
@@ -522,18 +592,21 @@ TEST(Robustness, MutatedUpstreamAnswersAreContainedAndEachRequestLogged) {
     const bool ollama = crng() % 3 == 0;
     const bool stream = crng() % 2 == 0;
     const std::string body = std::string(R"({"model":")") + (ollama ? "ollama-test" : "gpt-test") +
-                             R"(","messages":[{"role":"user","content":"hi"}])" + (stream ? R"(,"stream":true)" : "") + "}";
+                             R"(","messages":[{"role":"user","content":"hi"}])" + (stream ? R"(,"stream":true)" : "") +
+                             "}";
     const auto got = exchange(gw.port(), http_post("/v1/chat/completions", body), seconds(15), false);
     ASSERT_TRUE(got.has_value()) << "no answer within 15 s; the upstream's last answer:\n" << escaped(up.last_answer());
     ASSERT_EQ(leaked_secret(*got), "") << escaped(up.last_answer());
     std::vector<Response> rs;
     const std::string bad = parse_responses(*got, rs);
-    ASSERT_EQ(bad, "") << "request " << i << "; the upstream's last answer:\n" << escaped(up.last_answer())
-                       << "\nthe gateway's:\n" << escaped(*got);
+    ASSERT_EQ(bad, "") << "request " << i << "; the upstream's last answer:\n"
+                       << escaped(up.last_answer()) << "\nthe gateway's:\n"
+                       << escaped(*got);
     ASSERT_EQ(rs.size(), 1u) << "the gateway's answer:\n" << escaped(*got);
     const std::string why = check_response(rs[0], JsonBodies::object_shaped);
-    ASSERT_EQ(why, "") << "request " << i << "; the upstream's last answer:\n" << escaped(up.last_answer())
-                       << "\nthe gateway's:\n" << escaped(*got);
+    ASSERT_EQ(why, "") << "request " << i << "; the upstream's last answer:\n"
+                       << escaped(up.last_answer()) << "\nthe gateway's:\n"
+                       << escaped(*got);
   }
   ASSERT_TRUE(gw.running()) << gw.log();
   EXPECT_EQ(request(gw.port(), "GET", "/health/readiness").status, 200);
@@ -543,12 +616,53 @@ TEST(Robustness, MutatedUpstreamAnswersAreContainedAndEachRequestLogged) {
 
 namespace {
 
-const std::vector<std::string> kYamlTokens = {
-    ": ", "- ", "\n", "\n  ", "\n    - ", "\t", " ", "#", "&a ", "*a", "<<: *a\n", "!!binary ", "!!int ", "? ",
-    "|\n", ">-\n", "~", "null", "[", "]", "{", "}", ",", "'", "\"", "os.environ/", "os.environ/NOT_SET_FUZZ",
-    "%YAML 1.2\n---\n", "---\n", "...\n", "\xef\xbb\xbf", std::string("\0", 1), "\xff", "-1", "1e999",
-    "99999999999999999999", "0x", "true", "model_list", "litellm_params", "model: openai/", "model: azure/",
-    "model: ollama/", "api_base: ", "fallbacks: ", "[{\"a\": [\"b\"]}]", "workers: "};
+const std::vector<std::string> kYamlTokens = {": ",
+                                              "- ",
+                                              "\n",
+                                              "\n  ",
+                                              "\n    - ",
+                                              "\t",
+                                              " ",
+                                              "#",
+                                              "&a ",
+                                              "*a",
+                                              "<<: *a\n",
+                                              "!!binary ",
+                                              "!!int ",
+                                              "? ",
+                                              "|\n",
+                                              ">-\n",
+                                              "~",
+                                              "null",
+                                              "[",
+                                              "]",
+                                              "{",
+                                              "}",
+                                              ",",
+                                              "'",
+                                              "\"",
+                                              "os.environ/",
+                                              "os.environ/NOT_SET_FUZZ",
+                                              "%YAML 1.2\n---\n",
+                                              "---\n",
+                                              "...\n",
+                                              "\xef\xbb\xbf",
+                                              std::string("\0", 1),
+                                              "\xff",
+                                              "-1",
+                                              "1e999",
+                                              "99999999999999999999",
+                                              "0x",
+                                              "true",
+                                              "model_list",
+                                              "litellm_params",
+                                              "model: openai/",
+                                              "model: azure/",
+                                              "model: ollama/",
+                                              "api_base: ",
+                                              "fallbacks: ",
+                                              "[{\"a\": [\"b\"]}]",
+                                              "workers: "};
 
 // A secret, and the line of the seed that holds it (or its os.environ/ reference). A mutation
 // can copy a secret into a field that is not secret (api_version: "...sk-master-..."), which the
@@ -649,11 +763,42 @@ namespace {
 // A model's upstream key given through /model/new: never shown by any management answer.
 constexpr const char* kModelKey = "sk-model-secret-key-9c1e";
 
-const std::vector<std::string> kQueryTokens = {
-    "%", "%0", "%00", "%ff", "%zz", "&", "=", "&&", "==", "?", "#", "+", "..", "/", "//", "-1", "0", "1e999",
-    "99999999999999999999", "limit=100000000", "cursor=abc", "cursor=-5", "start=-1", "end=0",
-    "group_by=nonsense", "bucket=year", "status_class=9xx", "q=\"", "q=*", "q=AND", "model=%27", "key=",
-    "start_date=2026-02-30", "end_date=yesterday", "page=0", "size=-1"};
+const std::vector<std::string> kQueryTokens = {"%",
+                                               "%0",
+                                               "%00",
+                                               "%ff",
+                                               "%zz",
+                                               "&",
+                                               "=",
+                                               "&&",
+                                               "==",
+                                               "?",
+                                               "#",
+                                               "+",
+                                               "..",
+                                               "/",
+                                               "//",
+                                               "-1",
+                                               "0",
+                                               "1e999",
+                                               "99999999999999999999",
+                                               "limit=100000000",
+                                               "cursor=abc",
+                                               "cursor=-5",
+                                               "start=-1",
+                                               "end=0",
+                                               "group_by=nonsense",
+                                               "bucket=year",
+                                               "status_class=9xx",
+                                               "q=\"",
+                                               "q=*",
+                                               "q=AND",
+                                               "model=%27",
+                                               "key=",
+                                               "start_date=2026-02-30",
+                                               "end_date=yesterday",
+                                               "page=0",
+                                               "size=-1"};
 
 struct Call {
   std::string method, target, body;
@@ -672,18 +817,27 @@ std::vector<Call> management_calls(Daemon& gw, const FakeUpstream& up) {
   auto made = request(gw.port(), "POST", "/key/generate", R"({"key_alias":"fuzz-main"})", {auth_header()});
   EXPECT_EQ(made.status, 200) << made.body;
   const std::string key = json::parse(made.body, nullptr, false).value("key", std::string("sk-none"));
-  EXPECT_EQ(request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"),
-                    {{"Authorization", "Bearer " + key}}).status, 200);
-  const std::string model = json{{"model_name", "fuzz-model"},
-                                 {"litellm_params", {{"model", "openai/gpt-4o"}, {"api_base", up.base_url()},
-                                                     {"api_key", kModelKey}, {"rpm", 10},
-                                                     {"input_cost_per_token", 0.001}}},
-                                 {"model_info", {{"id", "fuzz-1"}}}}.dump();
+  EXPECT_EQ(
+      request(gw.port(), "POST", "/v1/chat/completions", chat_body("gpt-test"), {{"Authorization", "Bearer " + key}})
+          .status,
+      200);
+  const std::string model = json{
+      {"model_name", "fuzz-model"},
+      {"litellm_params",
+       {{"model", "openai/gpt-4o"},
+        {"api_base", up.base_url()},
+        {"api_key", kModelKey},
+        {"rpm", 10},
+        {"input_cost_per_token", 0.001}}},
+      {"model_info",
+       {{"id", "fuzz-1"}}}}.dump();
   EXPECT_EQ(request(gw.port(), "POST", "/model/new", model, {auth_header()}).status, 200);
   return {
-      {"POST", "/key/generate", R"({"key_alias":"fuzz-a","models":["gpt-test"],"max_budget":10.5,"duration":"30d",)"
-                                R"("metadata":{"team":"x"},"tpm_limit":1000,"rpm_limit":60,"budget_duration":"1d"})"},
-      {"POST", "/key/update", R"({"key":")" + key + R"(","max_budget":5,"models":[],"key_alias":"renamed","rpm_limit":null})"},
+      {"POST", "/key/generate",
+       R"({"key_alias":"fuzz-a","models":["gpt-test"],"max_budget":10.5,"duration":"30d",)"
+       R"("metadata":{"team":"x"},"tpm_limit":1000,"rpm_limit":60,"budget_duration":"1d"})"},
+      {"POST", "/key/update",
+       R"({"key":")" + key + R"(","max_budget":5,"models":[],"key_alias":"renamed","rpm_limit":null})"},
       {"POST", "/key/block", R"({"key":")" + key + R"("})"},
       {"POST", "/key/unblock", R"({"key":")" + key + R"("})"},
       {"POST", "/key/delete", R"({"keys":["sk-not-a-key"],"key_aliases":["nobody"]})"},
@@ -733,7 +887,9 @@ TEST(Robustness, MutatedManagementCallsGetWellFormedAnswers) {
     ASSERT_TRUE(got.has_value()) << "no answer within 10 s to call " << i << ":\n" << escaped(req);
     ASSERT_EQ(leaked_secret(*got), "") << "call " << i << ":\n" << escaped(req);
     if (model_key_secret) {
-      ASSERT_EQ(got->find(kModelKey), std::string::npos) << "call " << i << ":\n" << escaped(req) << "\n" << escaped(*got);
+      ASSERT_EQ(got->find(kModelKey), std::string::npos) << "call " << i << ":\n"
+                                                         << escaped(req) << "\n"
+                                                         << escaped(*got);
     }
     std::vector<Response> rs;
     const std::string bad = parse_responses(*got, rs);
@@ -793,17 +949,20 @@ TEST(Robustness, AnExceptionInsideTheProxyIsAnsweredLoggedAndRecorded) {
   - model_name: fault-before-upstream
     litellm_params:
       model: openai/gpt-4o-mini
-      api_base: )" + up.base_url() + R"(
+      api_base: )" + up.base_url() +
+                             R"(
   - model_name: fault-mid-stream
     litellm_params:
       model: openai/gpt-4o-mini
-      api_base: )" + up.base_url() + "\n";
+      api_base: )" + up.base_url() +
+                             "\n";
   yaml.replace(yaml.find("model_list:\n"), std::string("model_list:\n").size(), faulty);
   Daemon gw(yaml, {}, {}, LLMGATE_FAULT_BIN);
 
   // Nothing written yet: a 500 with an OpenAI error, then the connection closes.
   RawConn c1(gw.port());
-  ASSERT_TRUE(c1.send(http_post("/v1/chat/completions", R"({"model":"fault-before-upstream","messages":[{"role":"user","content":"hi"}]})")));
+  ASSERT_TRUE(c1.send(http_post("/v1/chat/completions",
+                                R"({"model":"fault-before-upstream","messages":[{"role":"user","content":"hi"}]})")));
   auto r1 = c1.read_response();
   ASSERT_TRUE(r1.has_value()) << gw.log();
   EXPECT_EQ(r1->status, 500);
@@ -817,8 +976,9 @@ TEST(Robustness, AnExceptionInsideTheProxyIsAnsweredLoggedAndRecorded) {
   // Inside a started stream: the client has the head and an event, then the connection closes
   // (no [DONE], no fabricated ending).
   RawConn c2(gw.port());
-  ASSERT_TRUE(c2.send(http_post("/v1/chat/completions",
-                                R"({"model":"fault-mid-stream","stream":true,"messages":[{"role":"user","content":"hi"}]})", true)));
+  ASSERT_TRUE(c2.send(
+      http_post("/v1/chat/completions",
+                R"({"model":"fault-mid-stream","stream":true,"messages":[{"role":"user","content":"hi"}]})", true)));
   const std::string got = c2.read_until_close(seconds(10));
   EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << escaped(got);
   EXPECT_NE(got.find("data: {"), std::string::npos) << escaped(got);

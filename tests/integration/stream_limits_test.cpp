@@ -16,9 +16,11 @@ std::string config(const std::string& origin) {
   - model_name: ollama-long
     litellm_params:
       model: ollama_chat/long
-      api_base: )" + origin + R"(
+      api_base: )" +
+         origin + R"(
 general_settings:
-  master_key: )" + kMasterKey + R"(
+  master_key: )" +
+         kMasterKey + R"(
   database_url: "sqlite:///ledger.db"
   background_health_checks: false
 llmgate_settings:

@@ -67,7 +67,8 @@ class TlsTest : public ::testing::Test {
     ASSERT_EQ(::access(nginx, X_OK), 0) << "nginx is needed (scripts/install-deps.sh --test installs nginx-light)";
     dir = make_temp_dir();
     // A CA, a server certificate for localhost/127.0.0.1, and one for another host name.
-    sh("cd " + dir + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=llmgate-test-ca");
+    sh("cd " + dir +
+       " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=llmgate-test-ca");
     for (std::string name : {"good", "wrong"}) {
       std::string san = name == "good" ? "DNS:localhost,IP:127.0.0.1" : "DNS:wrong.example";
       std::ofstream(dir + "/" + name + ".ext") << "subjectAltName=" << san << "\n";
@@ -78,7 +79,8 @@ class TlsTest : public ::testing::Test {
     up = new FakeUpstream();
     std::tie(good_port, wrong_port) = two_free_ports();
     ASSERT_NE(good_port, wrong_port);
-    std::ofstream(dir + "/nginx.conf") << "daemon off;\nmaster_process off;\npid " << dir << "/nginx.pid;\n"
+    std::ofstream(dir + "/nginx.conf")
+        << "daemon off;\nmaster_process off;\npid " << dir << "/nginx.pid;\n"
         << "error_log " << dir << "/nginx-error.log;\nevents {}\nhttp {\n  access_log off;\n"
         << "  client_body_temp_path " << dir << "/cb; proxy_temp_path " << dir << "/pt;\n"
         << "  fastcgi_temp_path " << dir << "/ft; uwsgi_temp_path " << dir << "/ut; scgi_temp_path " << dir << "/st;\n"
@@ -101,8 +103,9 @@ class TlsTest : public ::testing::Test {
     ASSERT_TRUE(port_open(good_port) && port_open(wrong_port)) << "nginx did not start";
 
     auto model = [](const std::string& name, const std::string& base, const std::string& verify) {
-      return "  - model_name: " + name + "\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_base: " + base +
-             "\n" + (verify.empty() ? "" : "      ssl_verify: " + verify + "\n");
+      return "  - model_name: " + name +
+             "\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_base: " + base + "\n" +
+             (verify.empty() ? "" : "      ssl_verify: " + verify + "\n");
     };
     const std::string good = "https://localhost:" + std::to_string(good_port) + "/v1";
     const std::string wrong = "https://127.0.0.1:" + std::to_string(wrong_port) + "/v1";

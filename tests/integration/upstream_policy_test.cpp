@@ -27,9 +27,11 @@ std::string config(const FakeUpstream& up, const std::string& llmgate_extra = ""
   - model_name: gpt-test
     litellm_params:
       model: openai/gpt-4o-mini
-      api_base: )" + up.base_url() + "\n" + models + R"(
+      api_base: )" +
+         up.base_url() + "\n" + models + R"(
 general_settings:
-  master_key: )" + kMasterKey + R"(
+  master_key: )" +
+         kMasterKey + R"(
   database_url: "sqlite:///ledger.db"
   proxy_batch_write_at: 0.05
   background_health_checks: false
@@ -48,7 +50,8 @@ RawResponse post(Daemon& gw, const std::string& path, const json& body) {
 }
 
 json new_model(const std::string& id, const std::string& model, const std::string& api_base) {
-  return {{"model_name", id}, {"litellm_params", {{"model", model}, {"api_base", api_base}, {"api_key", "sk-x"}}},
+  return {{"model_name", id},
+          {"litellm_params", {{"model", model}, {"api_base", api_base}, {"api_key", "sk-x"}}},
           {"model_info", {{"id", id}}}};
 }
 
@@ -61,19 +64,17 @@ void expect_refused_400(const RawResponse& r, const std::string& what, const std
     EXPECT_EQ(j["error"]["param"], param) << what << ": " << r.body;
     EXPECT_NE(j["error"]["message"].get<std::string>().find("upstream_allowlist"), std::string::npos) << r.body;
   }
-  EXPECT_NE(j["error"]["message"].get<std::string>().find(param.empty() ? "litellm_params" : param),
-            std::string::npos)
+  EXPECT_NE(j["error"]["message"].get<std::string>().find(param.empty() ? "litellm_params" : param), std::string::npos)
       << r.body;
 }
 
 // Each spelling of an internal address that the API must refuse.
 const std::vector<std::string> kBadBases = {
-    "http://169.254.169.254/v1", "http://[fd00:ec2::254]/v1", "http://127.1/v1",
-    "http://0x7f000001/v1",      "http://2130706433/v1",      "http://[::ffff:127.0.0.1]/v1",
-    "http://localhost:8000/v1",  "http://0177.0.0.1/v1",      "http://0.0.0.0:8000/v1",
-    "http://[fe80::1]/v1",       "http://[::1]:8000/v1",      "http://10.1.2.3/v1",
-    "http://192.168.0.10/v1",    "http://100.100.100.200/v1", "http://LocalHost./v1",
-    "https://api.localhost/v1",  "http://0xa9fea9fe/latest"};
+    "http://169.254.169.254/v1", "http://[fd00:ec2::254]/v1",    "http://127.1/v1",          "http://0x7f000001/v1",
+    "http://2130706433/v1",      "http://[::ffff:127.0.0.1]/v1", "http://localhost:8000/v1", "http://0177.0.0.1/v1",
+    "http://0.0.0.0:8000/v1",    "http://[fe80::1]/v1",          "http://[::1]:8000/v1",     "http://10.1.2.3/v1",
+    "http://192.168.0.10/v1",    "http://100.100.100.200/v1",    "http://LocalHost./v1",     "https://api.localhost/v1",
+    "http://0xa9fea9fe/latest"};
 
 TEST(UpstreamPolicy, ModelNewAndUpdateRefuseInternalApiBases) {
   FakeUpstream up;
@@ -92,7 +93,8 @@ TEST(UpstreamPolicy, ModelNewAndUpdateRefuseInternalApiBases) {
   EXPECT_EQ(json::parse(request(gw.port(), "GET", "/model/info", "", {auth_header()}).body)["data"].size(), 2u);
 
   // Names that become part of the upstream URL.
-  for (const char* name : {"azure/#@evil/", "azure/a#b", "azure/a@b", "azure/a/b", "azure/a?b", "azure/..", "azure/a..b"})
+  for (const char* name :
+       {"azure/#@evil/", "azure/a#b", "azure/a@b", "azure/a/b", "azure/a?b", "azure/..", "azure/a..b"})
     expect_refused_400(post(gw, "/model/new", new_model("az", name, "https://x.openai.azure.com")), name, "");
   json az = new_model("az", "azure/my-deploy", "https://x.openai.azure.com");
   az["litellm_params"]["api_version"] = "2024-10-21&x=1#";
@@ -133,9 +135,11 @@ std::string internal_host_name() {
   for (addrinfo* a = res; a; a = a->ai_next) {
     IpBytes n{};
     if (a->ai_family == AF_INET)
-      n = normalize_address(reinterpret_cast<const std::uint8_t*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr), 4);
+      n = normalize_address(
+          reinterpret_cast<const std::uint8_t*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr), 4);
     else if (a->ai_family == AF_INET6)
-      n = normalize_address(reinterpret_cast<const std::uint8_t*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr), 16);
+      n = normalize_address(
+          reinterpret_cast<const std::uint8_t*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr), 16);
     all_internal = all_internal && refused_upstream_address(n, name, true, nullptr).has_value();
   }
   ::freeaddrinfo(res);
@@ -183,8 +187,8 @@ TEST(UpstreamPolicy, UnspecifiedAddressIsRefusedForConfigFileModelsUnlessAllowli
   // Connecting to 0.0.0.0 reaches this host on Linux: a config-file model there is refused too.
   FakeUpstream up;
   const std::string port = up.base_url().substr(up.base_url().rfind(':') + 1);
-  const std::string models = "  - model_name: zero\n    litellm_params:\n      model: openai/x\n      api_base: http://0.0.0.0:" +
-                             port + "\n";
+  const std::string models =
+      "  - model_name: zero\n    litellm_params:\n      model: openai/x\n      api_base: http://0.0.0.0:" + port + "\n";
   {
     Daemon gw(config(up, "", models));
     auto r = request(gw.port(), "POST", "/v1/chat/completions", chat_body("zero"), {auth_header()});

@@ -88,8 +88,8 @@ size_t skip_value(std::string_view s, size_t i) {
     }
     return std::string_view::npos;
   }
-  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\n' &&
-         s[i] != '\r' && s[i] != '\t')
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\n' && s[i] != '\r' &&
+         s[i] != '\t')
     ++i;
   return i;
 }
@@ -226,8 +226,8 @@ std::string sse(std::string_view data) {
 // --- dialect bodies -----------------------------------------------------------------------------
 
 std::string usage_json(int prompt, int completion) {
-  return "{\"prompt_tokens\":" + std::to_string(prompt) + ",\"completion_tokens\":" +
-         std::to_string(completion) + ",\"total_tokens\":" + std::to_string(prompt + completion) +
+  return "{\"prompt_tokens\":" + std::to_string(prompt) + ",\"completion_tokens\":" + std::to_string(completion) +
+         ",\"total_tokens\":" + std::to_string(prompt + completion) +
          ",\"prompt_tokens_details\":{\"cached_tokens\":0,\"audio_tokens\":0}"
          ",\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0,"
          "\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}";
@@ -251,8 +251,7 @@ struct Style {
   std::string finish = "stop";
 };
 
-std::string chat_body(const std::string& model, int64_t created, std::string_view content_json,
-                      const Style& st) {
+std::string chat_body(const std::string& model, int64_t created, std::string_view content_json, const Style& st) {
   std::string s;
   if (st.completions) {
     s = "{\"id\":\"cmpl-fake\",\"object\":\"text_completion\",\"created\":" + std::to_string(created) +
@@ -261,11 +260,10 @@ std::string chat_body(const std::string& model, int64_t created, std::string_vie
     if (st.azure) s += ",\"content_filter_results\":" + std::string(kAzureFilterResults);
     s += "}]";
   } else {
-    s = "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":" +
-        std::to_string(created) + ",\"model\":" + jstr(model) +
-        ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":" +
-        std::string(content_json) + ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":" +
-        jstr(st.finish);
+    s = "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":" + std::to_string(created) +
+        ",\"model\":" + jstr(model) +
+        ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":" + std::string(content_json) +
+        ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":" + jstr(st.finish);
     if (st.azure) s += ",\"content_filter_results\":" + std::string(kAzureFilterResults);
     s += "}]";
   }
@@ -276,25 +274,23 @@ std::string chat_body(const std::string& model, int64_t created, std::string_vie
 }
 
 // Complete SSE events (without chunked framing) of an OpenAI/Azure stream.
-std::vector<std::string> chat_stream_events(const std::string& model, int64_t created, int events,
-                                            bool include_usage, const Style& st, int cut_after) {
+std::vector<std::string> chat_stream_events(const std::string& model, int64_t created, int events, bool include_usage,
+                                            const Style& st, int cut_after) {
   std::vector<std::string> out;
   std::string mj = jstr(model);
   std::string cr = std::to_string(created);
   std::string usage_null = include_usage && st.usage ? ",\"usage\":null" : "";
   std::string cfr = st.azure ? ",\"content_filter_results\":" + std::string(kAzureFilterResults) : "";
   if (st.azure) {
-    out.push_back(sse("{\"choices\":[],\"created\":0,\"id\":\"\",\"model\":\"\",\"object\":\"\"," +
-                      azure_prompt_filter() + "}"));
+    out.push_back(
+        sse("{\"choices\":[],\"created\":0,\"id\":\"\",\"model\":\"\",\"object\":\"\"," + azure_prompt_filter() + "}"));
   }
   auto chunk = [&](std::string_view choice) {
     if (st.completions)
-      return sse("{\"id\":\"cmpl-fake\",\"object\":\"text_completion\",\"created\":" + cr +
-                 ",\"model\":" + mj + ",\"choices\":[" + std::string(choice) + "]" + usage_null +
-                 ",\"system_fingerprint\":\"fp_fake\"}");
-    return sse("{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"created\":" + cr +
-               ",\"model\":" + mj + ",\"system_fingerprint\":\"fp_fake\",\"choices\":[" +
-               std::string(choice) + "]" + usage_null + "}");
+      return sse("{\"id\":\"cmpl-fake\",\"object\":\"text_completion\",\"created\":" + cr + ",\"model\":" + mj +
+                 ",\"choices\":[" + std::string(choice) + "]" + usage_null + ",\"system_fingerprint\":\"fp_fake\"}");
+    return sse("{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"created\":" + cr + ",\"model\":" + mj +
+               ",\"system_fingerprint\":\"fp_fake\",\"choices\":[" + std::string(choice) + "]" + usage_null + "}");
   };
   for (int i = 0; i < events; ++i) {
     if (cut_after >= 0 && i == cut_after) return out;
@@ -302,16 +298,17 @@ std::vector<std::string> chat_stream_events(const std::string& model, int64_t cr
     if (st.completions)
       out.push_back(chunk("{\"text\":" + piece + ",\"index\":0,\"logprobs\":null,\"finish_reason\":null" + cfr + "}"));
     else
-      out.push_back(chunk(std::string("{\"index\":0,\"delta\":{") +
-                          (i == 0 ? "\"role\":\"assistant\",\"content\":" : "\"content\":") + piece +
-                          (i == 0 ? ",\"refusal\":null" : "") + "},\"logprobs\":null,\"finish_reason\":null" +
-                          cfr + "}"));
+      out.push_back(chunk(
+          std::string("{\"index\":0,\"delta\":{") + (i == 0 ? "\"role\":\"assistant\",\"content\":" : "\"content\":") +
+          piece + (i == 0 ? ",\"refusal\":null" : "") + "},\"logprobs\":null,\"finish_reason\":null" + cfr + "}"));
   }
   if (cut_after >= 0) return out;
   if (st.completions)
-    out.push_back(chunk("{\"text\":\"\",\"index\":0,\"logprobs\":null,\"finish_reason\":" + jstr(st.finish) + cfr + "}"));
+    out.push_back(
+        chunk("{\"text\":\"\",\"index\":0,\"logprobs\":null,\"finish_reason\":" + jstr(st.finish) + cfr + "}"));
   else
-    out.push_back(chunk("{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":" + jstr(st.finish) + cfr + "}"));
+    out.push_back(
+        chunk("{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":" + jstr(st.finish) + cfr + "}"));
   if (include_usage && st.usage) {
     out.push_back(sse(std::string("{\"id\":\"") + (st.completions ? "cmpl-fake" : "chatcmpl-fake") +
                       "\",\"object\":\"" + (st.completions ? "text_completion" : "chat.completion.chunk") +
@@ -536,11 +533,13 @@ struct FakeUpstream::Impl {
     bool keep = req.keep_alive();
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
-    std::string_view query = target.find('?') == std::string_view::npos ? std::string_view{} : target.substr(target.find('?') + 1);
+    std::string_view query = target.find('?') == std::string_view::npos ? std::string_view{}
+                                                                        : target.substr(target.find('?') + 1);
     bool get = req.method() == http::verb::get;
     bool post = req.method() == http::verb::post;
 
-    auto reply = [&](int status, std::string_view ct, std::string_view body, std::string_view extra = {}) -> asio::awaitable<Next> {
+    auto reply = [&](int status, std::string_view ct, std::string_view body,
+                     std::string_view extra = {}) -> asio::awaitable<Next> {
       bool ok = co_await write(sock, response(status, ct, body, keep, extra));
       co_return ok ? Next::keep : Next::close;
     };
@@ -548,7 +547,8 @@ struct FakeUpstream::Impl {
     if (path.starts_with("/v1/")) path.remove_prefix(3);
     if (get && path == "/models") co_return co_await reply(200, "application/json", models_body());
     if (get && path == "/api/tags") co_return co_await reply(200, "application/json; charset=utf-8", tags_body());
-    if (get && path == "/api/version") co_return co_await reply(200, "application/json; charset=utf-8", R"({"version":"0.12.6"})");
+    if (get && path == "/api/version")
+      co_return co_await reply(200, "application/json; charset=utf-8", R"({"version":"0.12.6"})");
     if (get && path == "/health") co_return co_await reply(200, "application/json", R"({"status":"ok"})");
     if (get && path == "/openai/models") {  // Azure data-plane model list (health probes)
       if (req.find("api-key") == req.end() && req.find(http::field::authorization) == req.end())
@@ -573,7 +573,8 @@ struct FakeUpstream::Impl {
         co_return co_await reply(404, "application/json", kAzure404);
       co_return co_await openai(sock, req, op, n_on_conn, true, deployment);
     }
-    if (path == "/api/chat" || path == "/api/generate") co_return co_await ollama_generate(sock, req, path == "/api/chat", n_on_conn);
+    if (path == "/api/chat" || path == "/api/generate")
+      co_return co_await ollama_generate(sock, req, path == "/api/chat", n_on_conn);
     if (path == "/api/embed") co_return co_await ollama_embed(sock, req, n_on_conn);
     co_return co_await reply(404, "application/json", kNotFound);
   }
@@ -606,8 +607,8 @@ struct FakeUpstream::Impl {
   }
 
   // OpenAI and Azure dialects. `op` is "/chat/completions", "/completions" or "/embeddings".
-  asio::awaitable<Next> openai(tcp::socket& sock, const Req& req, std::string_view op, int n_on_conn,
-                               bool azure, const std::string& deployment) {
+  asio::awaitable<Next> openai(tcp::socket& sock, const Req& req, std::string_view op, int n_on_conn, bool azure,
+                               const std::string& deployment) {
     bool keep = req.keep_alive();
     ReqInfo info = scan_request(req.body());
     std::string behaviour = azure ? deployment : info.model;
@@ -625,7 +626,8 @@ struct FakeUpstream::Impl {
     if (behaviour == "error-400") co_return co_await reply(400, kErr400);
     if (behaviour == "status-900") co_return co_await reply(900, kErr500);  // not an HTTP status
     if (behaviour == "not-json") {  // a proxy's page in front of the upstream, with 200
-      bool ok = co_await write(sock, response(200, "text/html", "<html><body>Service temporarily moved</body></html>", keep, {}));
+      bool ok = co_await write(
+          sock, response(200, "text/html", "<html><body>Service temporarily moved</body></html>", keep, {}));
       co_return ok ? Next::keep : Next::close;
     }
     if (azure && behaviour == "content-filter") co_return co_await reply(400, kAzureContentFilter);
@@ -755,8 +757,8 @@ struct FakeUpstream::Impl {
     data += ']';
     int tokens = static_cast<int>(4 * n);
     return "{\"object\":\"list\",\"data\":" + data + ",\"model\":" + jstr(model) +
-           ",\"usage\":{\"prompt_tokens\":" + std::to_string(tokens) + ",\"total_tokens\":" +
-           std::to_string(tokens) + "}}";
+           ",\"usage\":{\"prompt_tokens\":" + std::to_string(tokens) + ",\"total_tokens\":" + std::to_string(tokens) +
+           "}}";
   }
 
   // --- Ollama ----------------------------------------------------------------------------------
@@ -774,7 +776,8 @@ struct FakeUpstream::Impl {
     if (auto nx = co_await common_behaviour(sock, model, n_on_conn)) co_return *nx;
     if (model.empty()) co_return co_await reply(400, ollama_error("model is required"));
     if (model == "error-500") co_return co_await reply(500, ollama_error("fake upstream failure"));
-    if (model == "error-429") co_return co_await reply(429, ollama_error("server busy, please try again.  maximum pending requests exceeded"));
+    if (model == "error-429")
+      co_return co_await reply(429, ollama_error("server busy, please try again.  maximum pending requests exceeded"));
     if (model == "error-400") co_return co_await reply(400, ollama_error("invalid options: fake"));
     if (model.starts_with("missing"))
       co_return co_await reply(404, ollama_error("model \"" + model + "\" not found, try pulling it first"));
@@ -858,7 +861,8 @@ struct FakeUpstream::Impl {
         lines.push_back(unit(FakeUpstream::stream_piece(i), "", false, 0) + "\n");
       }
     }
-    if (model == "stream-malformed") malformed_tail(lines, 2, "{\"model\":\"stream-malformed\",\"message\":{\"content\":\"cut\n");
+    if (model == "stream-malformed")
+      malformed_tail(lines, 2, "{\"model\":\"stream-malformed\",\"message\":{\"content\":\"cut\n");
     if (model == "stream-error") lines.push_back(ollama_error("fake upstream failure during the stream") + "\n");
     else if (cut_after < 0) lines.push_back(unit("", "", true, events) + "\n");
     bool ok = co_await write_stream(sock, stream_head("application/x-ndjson", keep), lines, interval,
@@ -885,8 +889,8 @@ struct FakeUpstream::Impl {
     if (j.contains("input") && j["input"].is_array()) n = std::max<size_t>(j["input"].size(), 1);
     json embs = json::array();
     for (size_t i = 0; i < n; ++i)
-      embs.push_back({0.010071029, -0.0017594862, 0.05007221, 0.04692972, 0.054916814, 0.008599704,
-                      0.105441414, -0.025878139});
+      embs.push_back(
+          {0.010071029, -0.0017594862, 0.05007221, 0.04692972, 0.054916814, 0.008599704, 0.105441414, -0.025878139});
     json out = {{"model", model},
                 {"embeddings", embs},
                 {"total_duration", 14143917},
@@ -936,9 +940,7 @@ FakeUpstream::~FakeUpstream() {
 
 unsigned short FakeUpstream::port() const { return impl_->port; }
 std::string FakeUpstream::base_url() const { return origin() + "/v1"; }
-std::string FakeUpstream::origin() const {
-  return "http://" + impl_->opts.host + ":" + std::to_string(impl_->port);
-}
+std::string FakeUpstream::origin() const { return "http://" + impl_->opts.host + ":" + std::to_string(impl_->port); }
 int FakeUpstream::connections_accepted() const { return impl_->accepted.load(); }
 int FakeUpstream::connections_open() const { return impl_->open.load(); }
 int FakeUpstream::requests() const { return impl_->nrequests.load(); }

@@ -1,12 +1,12 @@
 // llmgate-fake-upstream [--host H] [--port P] [--threads N] [--stream-events N]
 //                       [--stream-interval-ms MS] [--record]
 // Prints exactly one line "listening on <port>" once ready; runs until SIGTERM/SIGINT.
+#include <pthread.h>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <pthread.h>
 #include <string>
 
 #include "fake_upstream.hpp"

@@ -10,7 +10,7 @@ namespace llmgate::test {
 struct HttpResult {
   int status = 0;  // 0: connection or protocol failure (see error)
   std::string content_type;
-  std::string body;  // de-chunked
+  std::string body;                                          // de-chunked
   std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
   std::string error;
 };

@@ -23,7 +23,7 @@ void pointers(const json& j, const json::json_pointer& at, std::vector<json::jso
 }  // namespace
 
 std::vector<std::pair<std::string, json>> type_variants(const json& doc) {
-  static const json kValues[] = {nullptr, true, 7, -1.5, "text", json::array(), json::array({1, "a"}),
+  static const json kValues[] = {nullptr,        true,          7, -1.5, "text", json::array(), json::array({1, "a"}),
                                  json::object(), json{{"k", 1}}};
   std::vector<json::json_pointer> ps;
   pointers(doc, json::json_pointer(), ps);

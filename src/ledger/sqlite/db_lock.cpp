@@ -48,8 +48,7 @@ std::string holder_of(int fd) {
   if (n <= 0) return "another process";
   std::string pid(buf, static_cast<std::size_t>(n));
   while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-  if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos)
-    return "another process";
+  if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) return "another process";
   return "process " + pid;
 }
 
@@ -71,18 +70,20 @@ std::shared_ptr<const DbFileLock> lock_database_file(const std::string& db_path)
   if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM))
     fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    spdlog::warn("database lock: cannot open '{}' ({}); '{}' is used without the "
-                 "one-process lock",
-                 lock_path, std::strerror(errno), db_path);
+    spdlog::warn(
+        "database lock: cannot open '{}' ({}); '{}' is used without the "
+        "one-process lock",
+        lock_path, std::strerror(errno), db_path);
     return nullptr;
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int e = errno;
     ::close(fd);
-    spdlog::warn("database lock: cannot stat '{}' ({}); '{}' is used without the "
-                 "one-process lock",
-                 lock_path, std::strerror(e), db_path);
+    spdlog::warn(
+        "database lock: cannot stat '{}' ({}); '{}' is used without the "
+        "one-process lock",
+        lock_path, std::strerror(e), db_path);
     return nullptr;
   }
   const auto id = std::make_pair(st.st_dev, st.st_ino);
@@ -100,22 +101,21 @@ std::shared_ptr<const DbFileLock> lock_database_file(const std::string& db_path)
     const std::string holder = e == EWOULDBLOCK ? holder_of(fd) : std::string();
     ::close(fd);
     if (e != EWOULDBLOCK) {
-      spdlog::warn("database lock: cannot lock '{}' ({}); '{}' is used without the "
-                   "one-process lock",
-                   lock_path, std::strerror(e), db_path);
+      spdlog::warn(
+          "database lock: cannot lock '{}' ({}); '{}' is used without the "
+          "one-process lock",
+          lock_path, std::strerror(e), db_path);
       return nullptr;
     }
-    throw DatabaseInUse(
-        "database '" + db_path + "' is in use by " + holder + " (it holds '" + lock_path +
-        "'). Run one gateway per SQLite file: stop the other one, or give each replica its "
-        "own database_url. Several replicas sharing one ledger need PostgreSQL, which "
-        "llmgate does not support yet.");
+    throw DatabaseInUse("database '" + db_path + "' is in use by " + holder + " (it holds '" + lock_path +
+                        "'). Run one gateway per SQLite file: stop the other one, or give each replica its "
+                        "own database_url. Several replicas sharing one ledger need PostgreSQL, which "
+                        "llmgate does not support yet.");
   }
   // The holder's pid, for the message another process prints. The file's content is only
   // informative: the kernel's lock is what counts (a stale pid after a crash means nothing).
   const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 ||
-      ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
     spdlog::debug("database lock: cannot write the pid into '{}'", lock_path);
   auto held = std::make_shared<const DbFileLock>(fd, ::getpid());
   registry[id] = held;

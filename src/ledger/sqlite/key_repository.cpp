@@ -38,26 +38,32 @@ StoredKey read_key(SQLite::Statement& q) {
 }
 
 void write_key(SQLite::Database& db, const StoredKey& k, bool insert) {
-  SQLite::Statement st(
-      db, insert ? "INSERT INTO llmgate_keys (key_name, key_alias, spend, max_budget, models, "
-                   "rpm_limit, tpm_limit, expires_us, blocked, metadata, user_id, team_id, "
-                   "created_us, updated_us, token) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                 : "UPDATE llmgate_keys SET key_name=?, key_alias=?, spend=?, max_budget=?, "
-                   "models=?, rpm_limit=?, tpm_limit=?, expires_us=?, blocked=?, metadata=?, "
-                   "user_id=?, team_id=?, created_us=?, updated_us=? WHERE token=?");
+  SQLite::Statement st(db, insert ? "INSERT INTO llmgate_keys (key_name, key_alias, spend, max_budget, models, "
+                                    "rpm_limit, tpm_limit, expires_us, blocked, metadata, user_id, team_id, "
+                                    "created_us, updated_us, token) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                                  : "UPDATE llmgate_keys SET key_name=?, key_alias=?, spend=?, max_budget=?, "
+                                    "models=?, rpm_limit=?, tpm_limit=?, expires_us=?, blocked=?, metadata=?, "
+                                    "user_id=?, team_id=?, created_us=?, updated_us=? WHERE token=?");
   int i = 1;
   st.bind(i++, k.key_name);
-  if (k.key_alias.empty()) st.bind(i++); else st.bind(i++, k.key_alias);
+  if (k.key_alias.empty()) st.bind(i++);
+  else st.bind(i++, k.key_alias);
   st.bind(i++, k.spend);
-  if (k.max_budget) st.bind(i++, *k.max_budget); else st.bind(i++);
+  if (k.max_budget) st.bind(i++, *k.max_budget);
+  else st.bind(i++);
   st.bind(i++, json(k.models).dump());
-  if (k.rpm_limit) st.bind(i++, *k.rpm_limit); else st.bind(i++);
-  if (k.tpm_limit) st.bind(i++, *k.tpm_limit); else st.bind(i++);
-  if (k.expires_us) st.bind(i++, k.expires_us); else st.bind(i++);
+  if (k.rpm_limit) st.bind(i++, *k.rpm_limit);
+  else st.bind(i++);
+  if (k.tpm_limit) st.bind(i++, *k.tpm_limit);
+  else st.bind(i++);
+  if (k.expires_us) st.bind(i++, k.expires_us);
+  else st.bind(i++);
   st.bind(i++, k.blocked ? 1 : 0);
   st.bind(i++, k.metadata.dump(-1, ' ', false, json::error_handler_t::replace));
-  if (k.user_id.empty()) st.bind(i++); else st.bind(i++, k.user_id);
-  if (k.team_id.empty()) st.bind(i++); else st.bind(i++, k.team_id);
+  if (k.user_id.empty()) st.bind(i++);
+  else st.bind(i++, k.user_id);
+  if (k.team_id.empty()) st.bind(i++);
+  else st.bind(i++, k.team_id);
   st.bind(i++, k.created_us);
   st.bind(i++, k.updated_us);
   st.bind(i++, k.hash);

@@ -13,9 +13,9 @@
 
 #include "ledger/sqlite/query_util.hpp"
 #include "ledger/sqlite/schema.hpp"
+#include "ledger/sqlite/sqlite_ledger.hpp"
 #include "ledger/text_util.hpp"
 #include "llmgate/json_limits.hpp"
-#include "ledger/sqlite/sqlite_ledger.hpp"
 
 namespace llmgate::store {
 
@@ -80,10 +80,9 @@ LedgerDbStats SqliteLedger::db_stats() {
     out.database_bytes = file_size(path_);
     out.wal_bytes = file_size(path_ + "-wal");
     out.rows.push_back(
-        {"spend_logs",
-         db.execAndGet("SELECT v FROM ledger_meta WHERE k = 'spend_logs_rows'").getInt64()});
-    for (const char* t : {"usage_hourly_model", "usage_hourly_key", "usage_daily_model",
-                          "usage_daily_key", "usage_daily"})
+        {"spend_logs", db.execAndGet("SELECT v FROM ledger_meta WHERE k = 'spend_logs_rows'").getInt64()});
+    for (const char* t :
+         {"usage_hourly_model", "usage_hourly_key", "usage_daily_model", "usage_daily_key", "usage_daily"})
       out.rows.push_back({t, db.execAndGet(std::string("SELECT count(*) FROM ") + t).getInt64()});
     return out;
   });

@@ -9,9 +9,9 @@
 
 #include "ledger/sqlite/query_util.hpp"
 #include "ledger/sqlite/schema.hpp"
+#include "ledger/sqlite/sqlite_ledger.hpp"
 #include "ledger/text_util.hpp"
 #include "llmgate/json_limits.hpp"
-#include "ledger/sqlite/sqlite_ledger.hpp"
 
 namespace llmgate::store {
 
@@ -74,13 +74,11 @@ LogPage SqliteLedger::q_logs(SQLite::Database& db, const LogFilter& f) {
                            " ORDER BY startTime DESC LIMIT 1)");
       st.bind(1, static_cast<int64_t>(r.start_us - 3600LL * 1000000));
       st.bind(2, static_cast<int64_t>(r.end_us + 3600LL * 1000000));
-      if (!st.executeStep() || st.getColumn(0).isNull() || st.getColumn(1).isNull())
-        return {};
+      if (!st.executeStep() || st.getColumn(0).isNull() || st.getColumn(1).isNull()) return {};
       min_id = st.getColumn(0).getInt64();
       max_id = st.getColumn(1).getInt64();
     }
-    sql = std::string("SELECT ") + kListColumns +
-          " FROM spend_logs_fts f JOIN spend_logs l ON l.id = f.rowid" + where +
+    sql = std::string("SELECT ") + kListColumns + " FROM spend_logs_fts f JOIN spend_logs l ON l.id = f.rowid" + where +
           " AND spend_logs_fts MATCH ? AND f.rowid >= ? AND f.rowid <= ?";
     binds.emplace_back(fq);
     binds.emplace_back(min_id);
@@ -92,8 +90,9 @@ LogPage SqliteLedger::q_logs(SQLite::Database& db, const LogFilter& f) {
     sql += " ORDER BY f.rowid DESC LIMIT ?";
   } else if (q) {
     // No word characters at all (e.g. "';--"): literal substring scan, bounded by the range.
-    where += " AND (instr(l.messages, ?) > 0 OR instr(l.response, ?) > 0 OR"
-             " instr(l.error_message, ?) > 0)";
+    where +=
+        " AND (instr(l.messages, ?) > 0 OR instr(l.response, ?) > 0 OR"
+        " instr(l.error_message, ?) > 0)";
     binds.emplace_back(*q);
     binds.emplace_back(*q);
     binds.emplace_back(*q);
@@ -202,8 +201,7 @@ std::optional<LogDetail> SqliteLedger::q_log(SQLite::Database& db, const std::st
   return d;
 }
 
-std::vector<SpendLogRow> SqliteLedger::q_spend_logs(SQLite::Database& db,
-                                                    const SpendLogFilter& f) {
+std::vector<SpendLogRow> SqliteLedger::q_spend_logs(SQLite::Database& db, const SpendLogFilter& f) {
   std::string sql =
       "SELECT request_id, call_type, api_key, spend, total_tokens, prompt_tokens,"
       " completion_tokens, startTime, endTime, completionStartTime, model, model_id, model_group,"

@@ -9,9 +9,9 @@
 
 #include "ledger/sqlite/query_util.hpp"
 #include "ledger/sqlite/schema.hpp"
+#include "ledger/sqlite/sqlite_ledger.hpp"
 #include "ledger/text_util.hpp"
 #include "llmgate/json_limits.hpp"
-#include "ledger/sqlite/sqlite_ledger.hpp"
 
 namespace llmgate::store {
 
@@ -40,11 +40,9 @@ std::vector<UsagePoint> SqliteLedger::q_usage(SQLite::Database& db, const UsageF
   const int64_t s = f.range.start_us / 1000000;
   const int64_t from = s - ((s % span) + span) % span;
   const int64_t to = (f.range.end_us + 999999) / 1000000;
-  std::string sql = std::string("SELECT t, ") + gcol + ", max(key_alias), " + bucket_sums() +
-                    " FROM " + (hour ? "usage_hourly_" : "usage_daily_") +
-                    (f.group_by == UsageGroupBy::key ? "key" : "model") +
-                    " WHERE t >= ? AND t < ? GROUP BY t, " + gcol + " ORDER BY t, " + gcol +
-                    " LIMIT 100000";
+  std::string sql = std::string("SELECT t, ") + gcol + ", max(key_alias), " + bucket_sums() + " FROM " +
+                    (hour ? "usage_hourly_" : "usage_daily_") + (f.group_by == UsageGroupBy::key ? "key" : "model") +
+                    " WHERE t >= ? AND t < ? GROUP BY t, " + gcol + " ORDER BY t, " + gcol + " LIMIT 100000";
   SQLite::Statement st(db, sql);
   st.bind(1, from);
   st.bind(2, to);
@@ -81,8 +79,7 @@ UsageSummary SqliteLedger::q_summary(SQLite::Database& db, const LedgerTimeRange
                                  " sum(requests) DESC LIMIT 1000");
     bind_all(st, ksrc.binds);
     while (st.executeStep())
-      out.by_key.push_back(
-          KeyUsage{st.getColumn(0).getString(), st.getColumn(1).getString(), aggregate(st, 2)});
+      out.by_key.push_back(KeyUsage{st.getColumn(0).getString(), st.getColumn(1).getString(), aggregate(st, 2)});
   }
   return out;
 }

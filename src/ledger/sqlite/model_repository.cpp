@@ -26,24 +26,27 @@ class SqliteModelRepository final : public ModelRepository {
 
   std::vector<StoredModel> all() override {
     std::lock_guard lk(c_->mu);
-    SQLite::Statement q(c_->db(), "SELECT id, model_name, body, created_us, updated_us "
-                                  "FROM llmgate_models ORDER BY created_us, id");
+    SQLite::Statement q(c_->db(),
+                        "SELECT id, model_name, body, created_us, updated_us "
+                        "FROM llmgate_models ORDER BY created_us, id");
     std::vector<StoredModel> out;
     while (q.executeStep()) out.push_back(read_row(q));
     return out;
   }
   std::optional<StoredModel> get(const std::string& id) override {
     std::lock_guard lk(c_->mu);
-    SQLite::Statement q(c_->db(), "SELECT id, model_name, body, created_us, updated_us "
-                                  "FROM llmgate_models WHERE id = ?");
+    SQLite::Statement q(c_->db(),
+                        "SELECT id, model_name, body, created_us, updated_us "
+                        "FROM llmgate_models WHERE id = ?");
     q.bind(1, id);
     if (!q.executeStep()) return std::nullopt;
     return read_row(q);
   }
   void insert(const StoredModel& m) override {
     std::lock_guard lk(c_->mu);
-    SQLite::Statement st(c_->db(), "INSERT INTO llmgate_models (id, model_name, body, "
-                                   "created_us, updated_us) VALUES (?,?,?,?,?)");
+    SQLite::Statement st(c_->db(),
+                         "INSERT INTO llmgate_models (id, model_name, body, "
+                         "created_us, updated_us) VALUES (?,?,?,?,?)");
     st.bind(1, m.id);
     st.bind(2, m.model_name);
     st.bind(3, m.body.dump(-1, ' ', false, json::error_handler_t::replace));
@@ -53,8 +56,7 @@ class SqliteModelRepository final : public ModelRepository {
   }
   void update(const StoredModel& m) override {
     std::lock_guard lk(c_->mu);
-    SQLite::Statement st(c_->db(),
-                         "UPDATE llmgate_models SET model_name=?, body=?, updated_us=? WHERE id=?");
+    SQLite::Statement st(c_->db(), "UPDATE llmgate_models SET model_name=?, body=?, updated_us=? WHERE id=?");
     st.bind(1, m.model_name);
     st.bind(2, m.body.dump(-1, ' ', false, json::error_handler_t::replace));
     st.bind(3, m.updated_us);

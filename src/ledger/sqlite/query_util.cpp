@@ -67,9 +67,8 @@ RollupSource rollup_source(const Range& r, const char* dim /* "model" | "key" */
   if (d0 >= d1) d0 = d1 = e;
   RollupSource src;
   const std::string h = std::string("usage_hourly_") + dim, d = std::string("usage_daily_") + dim;
-  src.cte = "WITH r AS (SELECT * FROM " + h + " WHERE t >= ? AND t < ?" +
-            " UNION ALL SELECT * FROM " + d + " WHERE t >= ? AND t < ?" +
-            " UNION ALL SELECT * FROM " + h + " WHERE t >= ? AND t < ?) ";
+  src.cte = "WITH r AS (SELECT * FROM " + h + " WHERE t >= ? AND t < ?" + " UNION ALL SELECT * FROM " + d +
+            " WHERE t >= ? AND t < ?" + " UNION ALL SELECT * FROM " + h + " WHERE t >= ? AND t < ?) ";
   src.binds = {hs, d0, d0, d1, std::max(d1, hs), e};
   return src;
 }
@@ -111,7 +110,7 @@ void add_figures(UsageFigures& into, const UsageFigures& f) {
 }
 
 int64_t file_size(const std::string& p) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(p.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
 }
 

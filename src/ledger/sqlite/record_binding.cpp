@@ -82,7 +82,9 @@ BoundRecord bind_record(RawStmt& st, int k0, const RequestRecord& r, std::string
   st.i64(k++, r.response_truncated ? 1 : 0);
   // metadata: the client's own x-request-id, when it sent one (request_id is ours, unique).
   if (r.client_request_id.empty()) st.text_kept(k++, "{}");
-  else st.text_kept(k++, nlohmann::json{{"client_request_id", r.client_request_id}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  else
+    st.text_kept(k++, nlohmann::json{{"client_request_id", r.client_request_id}}.dump(
+                          -1, ' ', false, nlohmann::json::error_handler_t::replace));
   assert(k == k0 + 1 + kValuesPerRecord && si == kScratchPerRecord);
   return out;
 }

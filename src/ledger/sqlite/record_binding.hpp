@@ -115,8 +115,7 @@ inline bool has_fts_text(const RequestRecord& r) {
 
 // The sanitized text of a bound record that its rollups and FTS row use.
 struct BoundRecord {
-  std::string_view request_id, key_hash, key_alias, model_group, error_message, request_body,
-      response_body;
+  std::string_view request_id, key_hash, key_alias, model_group, error_message, request_body, response_body;
 };
 
 // Binds r's kValuesPerRecord values to parameters k0+1 .. k0+kValuesPerRecord. Text is bound

@@ -8,13 +8,14 @@
 namespace llmgate::store {
 
 std::string rollup_upsert_sql(const char* table) {
-  std::string cols = "t, model_group, key_hash, key_alias, requests, errors, prompt_tokens,"
-                     " completion_tokens, total_tokens, cost, cost_unknown, cache_hits,"
-                     " latency_ms_sum";
+  std::string cols =
+      "t, model_group, key_hash, key_alias, requests, errors, prompt_tokens,"
+      " completion_tokens, total_tokens, cost, cost_unknown, cache_hits,"
+      " latency_ms_sum";
   std::string vals = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
   std::string upd = "key_alias = excluded.key_alias";
-  for (const char* c : {"requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens",
-                        "cost", "cost_unknown", "cache_hits", "latency_ms_sum"})
+  for (const char* c : {"requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens", "cost",
+                        "cost_unknown", "cache_hits", "latency_ms_sum"})
     upd += std::string(", ") + c + " = " + c + " + excluded." + c;
   for (std::size_t i = 0; i < kLatencyBucketsMs.size(); ++i) {
     std::string b = "b" + std::to_string(i);
@@ -34,8 +35,7 @@ void add_to_rollups(HourCells& cells, uint64_t seq, const RequestRecord& r, cons
   const RollupKeyView key{sec - ((sec % 3600) + 3600) % 3600, v.model_group, v.key_hash};
   auto it = cells.find(key);
   if (it == cells.end())
-    it = cells.emplace(RollupKey{key.t, std::string(key.model_group), std::string(key.key_hash)},
-                       RollupVal{}).first;
+    it = cells.emplace(RollupKey{key.t, std::string(key.model_group), std::string(key.key_hash)}, RollupVal{}).first;
   RollupVal& b = it->second;
   if (!v.key_alias.empty()) {
     if (b.key_alias != v.key_alias) b.key_alias.assign(v.key_alias);
@@ -64,8 +64,7 @@ RollupMaps fold_rollups(const HourCells& cells) {
       auto& m = out[ri];
       auto it = m.find(k);
       if (it == m.end())
-        it = m.emplace(RollupKey{t, std::string(k.model_group), std::string(k.key_hash)},
-                       RollupVal{}).first;
+        it = m.emplace(RollupKey{t, std::string(k.model_group), std::string(k.key_hash)}, RollupVal{}).first;
       RollupVal& b = it->second;
       if (spec.by_key && !c.key_alias.empty() && c.alias_seq > b.alias_seq) {
         b.key_alias = c.key_alias;
@@ -86,9 +85,7 @@ RollupMaps fold_rollups(const HourCells& cells) {
   return out;
 }
 
-
-void upsert_rollups(const std::vector<std::unique_ptr<SQLite::Statement>>& stmts,
-                    const HourCells& cells) {
+void upsert_rollups(const std::vector<std::unique_ptr<SQLite::Statement>>& stmts, const HourCells& cells) {
   const RollupMaps rollups = fold_rollups(cells);
   for (std::size_t ri = 0; ri < kNumRollups; ++ri) {
     SQLite::Statement& st = *stmts[ri];

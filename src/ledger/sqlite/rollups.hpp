@@ -41,8 +41,7 @@ struct RollupLess {
 
 struct RollupVal {
   std::string key_alias;
-  int64_t requests = 0, errors = 0, prompt = 0, completion = 0, total = 0, cost_unknown = 0,
-          cache_hits = 0;
+  int64_t requests = 0, errors = 0, prompt = 0, completion = 0, total = 0, cost_unknown = 0, cache_hits = 0;
   double cost = 0, latency_ms_sum = 0;
   std::array<int64_t, 16> buckets{};
   uint64_t alias_seq = 0;  // the batch's record that set key_alias (fold_rollups)
@@ -53,7 +52,7 @@ std::string rollup_upsert_sql(const char* table);
 
 struct RollupSpec {
   const char* table;
-  int64_t span;     // seconds per bucket
+  int64_t span;  // seconds per bucket
   bool by_model, by_key;
 };
 constexpr RollupSpec kRollups[] = {{"usage_hourly_model", 3600, true, false},
@@ -78,7 +77,6 @@ RollupMaps fold_rollups(const HourCells& cells);
 
 // Upserts the buckets of `cells` into the rollup tables, one prepared statement per kRollups
 // entry (rollup_upsert_sql), inside the batch's transaction.
-void upsert_rollups(const std::vector<std::unique_ptr<SQLite::Statement>>& stmts,
-                    const HourCells& cells);
+void upsert_rollups(const std::vector<std::unique_ptr<SQLite::Statement>>& stmts, const HourCells& cells);
 
 }  // namespace llmgate::store

@@ -38,42 +38,42 @@ std::string rollup_table(const char* name) {
 void migrate_v1(SQLite::Database& db) {
   db.exec(
       "CREATE TABLE spend_logs ("
-      " id INTEGER PRIMARY KEY,"                 // rowid: keyset pagination, retention ranges
+      " id INTEGER PRIMARY KEY,"  // rowid: keyset pagination, retention ranges
       " request_id TEXT NOT NULL,"
-      " call_type TEXT NOT NULL DEFAULT '',"     // endpoint, e.g. /v1/chat/completions
-      " api_key TEXT NOT NULL DEFAULT '',"       // sha256 hex (prefix) of the key, never the key
+      " call_type TEXT NOT NULL DEFAULT '',"  // endpoint, e.g. /v1/chat/completions
+      " api_key TEXT NOT NULL DEFAULT '',"    // sha256 hex (prefix) of the key, never the key
       " key_alias TEXT NOT NULL DEFAULT '',"
-      " spend REAL,"                             // USD; NULL when the price is unknown
+      " spend REAL,"  // USD; NULL when the price is unknown
       " total_tokens INTEGER NOT NULL DEFAULT 0,"
       " prompt_tokens INTEGER NOT NULL DEFAULT 0,"
       " completion_tokens INTEGER NOT NULL DEFAULT 0,"
       " cached_tokens INTEGER NOT NULL DEFAULT 0,"
       " reasoning_tokens INTEGER NOT NULL DEFAULT 0,"
       " tokens_estimated INTEGER NOT NULL DEFAULT 0,"
-      " startTime INTEGER NOT NULL,"             // unix microseconds
+      " startTime INTEGER NOT NULL,"  // unix microseconds
       " endTime INTEGER NOT NULL,"
       " completionStartTime INTEGER NOT NULL DEFAULT 0,"  // first byte to the client, 0 = none
       " ttft_us INTEGER NOT NULL DEFAULT 0,"
       " upstream_us INTEGER NOT NULL DEFAULT 0,"
       " overhead_us INTEGER NOT NULL DEFAULT 0,"
-      " model TEXT NOT NULL DEFAULT '',"         // requested alias as sent
-      " model_group TEXT NOT NULL DEFAULT '',"   // configured alias, '' when unknown
-      " model_id TEXT NOT NULL DEFAULT '',"      // deployment id
+      " model TEXT NOT NULL DEFAULT '',"        // requested alias as sent
+      " model_group TEXT NOT NULL DEFAULT '',"  // configured alias, '' when unknown
+      " model_id TEXT NOT NULL DEFAULT '',"     // deployment id
       " custom_llm_provider TEXT NOT NULL DEFAULT '',"
       " upstream_model TEXT NOT NULL DEFAULT '',"
       " api_base TEXT NOT NULL DEFAULT '',"
       " \"user\" TEXT NOT NULL DEFAULT '',"
       " requester_ip_address TEXT NOT NULL DEFAULT '',"
       " status_code INTEGER NOT NULL DEFAULT 0,"
-      " status TEXT NOT NULL DEFAULT '',"        // 'success' | 'failure' (LiteLLM)
+      " status TEXT NOT NULL DEFAULT '',"  // 'success' | 'failure' (LiteLLM)
       " error_type TEXT NOT NULL DEFAULT '',"
       " error_message TEXT NOT NULL DEFAULT '',"
       " stream INTEGER NOT NULL DEFAULT 0,"
       " cache_hit INTEGER NOT NULL DEFAULT 0,"
       " retries INTEGER NOT NULL DEFAULT 0,"
       " fallback_from TEXT NOT NULL DEFAULT '',"
-      " messages TEXT NOT NULL DEFAULT '',"      // request body (capped, valid UTF-8)
-      " response TEXT NOT NULL DEFAULT '',"      // response body (capped, valid UTF-8)
+      " messages TEXT NOT NULL DEFAULT '',"  // request body (capped, valid UTF-8)
+      " response TEXT NOT NULL DEFAULT '',"  // response body (capped, valid UTF-8)
       " request_truncated INTEGER NOT NULL DEFAULT 0,"
       " response_truncated INTEGER NOT NULL DEFAULT 0,"
       " metadata TEXT NOT NULL DEFAULT '{}'"
@@ -92,8 +92,8 @@ void migrate_v1(SQLite::Database& db) {
   // Rollups (maintained in the batch's transaction). One dimension per table keeps charts cheap:
   // an hour holds one row per model (key_hash '') or per key (model_group ''), not their product.
   // usage_daily keeps the model x key product per day for finer reports.
-  for (const char* t : {"usage_hourly_model", "usage_hourly_key", "usage_daily_model",
-                        "usage_daily_key", "usage_daily"})
+  for (const char* t :
+       {"usage_hourly_model", "usage_hourly_key", "usage_daily_model", "usage_daily_key", "usage_daily"})
     db.exec(rollup_table(t));
   db.exec("CREATE INDEX usage_daily_key_hash ON usage_daily_key(key_hash)");
   db.exec("CREATE INDEX usage_daily_key_alias ON usage_daily_key(key_alias)");
@@ -112,8 +112,7 @@ void migrate_v1(SQLite::Database& db) {
 // in the pages each batch dirtied. The key index stays: a key filter over a week of rows is
 // the dashboard's rarest, and scanning for it took ~220 ms at 1M rows (6 ms with the index).
 void migrate_v2(SQLite::Database& db) {
-  for (const char* i : {"spend_logs_time", "spend_logs_model_time", "spend_logs_error_time",
-                        "spend_logs_user_time"})
+  for (const char* i : {"spend_logs_time", "spend_logs_model_time", "spend_logs_error_time", "spend_logs_user_time"})
     db.exec(std::string("DROP INDEX IF EXISTS ") + i);
   db.exec(
       "CREATE INDEX spend_logs_start ON spend_logs(startTime, id, status_code, model, api_key,"
@@ -125,15 +124,15 @@ void migrate_v2(SQLite::Database& db) {
 void migrate_v3(SQLite::Database& db) {
   db.exec(
       "CREATE TABLE IF NOT EXISTS llmgate_keys ("
-      " token TEXT PRIMARY KEY,"                 // SHA-256 hex of the key; never the key itself
-      " key_name TEXT NOT NULL,"                 // "sk-...abcd"
-      " key_alias TEXT,"                         // NULL = none; unique when set
-      " spend REAL NOT NULL DEFAULT 0,"          // USD, persisted about once a second
-      " max_budget REAL,"                        // NULL = unlimited
+      " token TEXT PRIMARY KEY,"         // SHA-256 hex of the key; never the key itself
+      " key_name TEXT NOT NULL,"         // "sk-...abcd"
+      " key_alias TEXT,"                 // NULL = none; unique when set
+      " spend REAL NOT NULL DEFAULT 0,"  // USD, persisted about once a second
+      " max_budget REAL,"                // NULL = unlimited
       " models TEXT NOT NULL DEFAULT '[]',"
       " rpm_limit INTEGER,"
       " tpm_limit INTEGER,"
-      " expires_us INTEGER,"                     // unix microseconds; NULL = never
+      " expires_us INTEGER,"  // unix microseconds; NULL = never
       " blocked INTEGER NOT NULL DEFAULT 0,"
       " metadata TEXT NOT NULL DEFAULT '{}',"
       " user_id TEXT,"
@@ -146,9 +145,9 @@ void migrate_v3(SQLite::Database& db) {
       " WHERE key_alias IS NOT NULL");
   db.exec(
       "CREATE TABLE IF NOT EXISTS llmgate_models ("
-      " id TEXT PRIMARY KEY,"                    // model_info.id
+      " id TEXT PRIMARY KEY,"  // model_info.id
       " model_name TEXT NOT NULL,"
-      " body TEXT NOT NULL,"                     // {"model_name","litellm_params","model_info"}
+      " body TEXT NOT NULL,"  // {"model_name","litellm_params","model_info"}
       " created_us INTEGER NOT NULL,"
       " updated_us INTEGER NOT NULL"
       ")");
@@ -186,8 +185,7 @@ void migrate(SQLite::Database& db) {
   int v = db.execAndGet("PRAGMA user_version").getInt();
   if (v > kSchemaVersion)
     throw SQLite::Exception("database schema version " + std::to_string(v) +
-                            " is newer than this llmgate understands (" +
-                            std::to_string(kSchemaVersion) + ")");
+                            " is newer than this llmgate understands (" + std::to_string(kSchemaVersion) + ")");
   if (v == kSchemaVersion) return;
   SQLite::Transaction tx(db);
   if (v < 1) migrate_v1(db);
@@ -219,9 +217,10 @@ int64_t fts_row_count(SQLite::Database& db) {
 void rebuild_fts(SQLite::Database& db) {
   // Not FTS5's 'rebuild': that indexes every row, the empty ones too.
   db.exec("INSERT INTO spend_logs_fts (spend_logs_fts) VALUES ('delete-all')");
-  db.exec("INSERT INTO spend_logs_fts (rowid, messages, response, error_message)"
-          " SELECT id, messages, response, error_message FROM spend_logs"
-          " WHERE messages <> '' OR response <> '' OR error_message <> '' ORDER BY id");
+  db.exec(
+      "INSERT INTO spend_logs_fts (rowid, messages, response, error_message)"
+      " SELECT id, messages, response, error_message FROM spend_logs"
+      " WHERE messages <> '' OR response <> '' OR error_message <> '' ORDER BY id");
 }
 
 }  // namespace llmgate::store

@@ -13,15 +13,13 @@
 
 #include "ledger/sqlite/record_binding.hpp"
 #include "ledger/sqlite/rollups.hpp"
-#include "llmgate/clock.hpp"
 #include "ledger/sqlite/schema.hpp"
 #include "ledger/sqlite/yielding_vfs.hpp"
+#include "llmgate/clock.hpp"
 
 namespace llmgate {
 
-std::unique_ptr<Ledger> Ledger::open(const LedgerSettings& s) {
-  return std::make_unique<store::SqliteLedger>(s);
-}
+std::unique_ptr<Ledger> Ledger::open(const LedgerSettings& s) { return std::make_unique<store::SqliteLedger>(s); }
 
 namespace store {
 
@@ -32,24 +30,36 @@ using Clock = std::chrono::steady_clock;
 // Errors that concern the whole database (retry the batch later), as opposed to one record.
 bool is_db_level_error(int code) {
   switch (code & 0xff) {
-    case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_FULL: case SQLITE_IOERR:
-    case SQLITE_READONLY: case SQLITE_CANTOPEN: case SQLITE_NOMEM: case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: case SQLITE_PERM: case SQLITE_PROTOCOL: case SQLITE_INTERRUPT:
-    case SQLITE_ABORT: case SQLITE_SCHEMA: case SQLITE_MISUSE:
-      return true;
-    default:
-      return false;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_PERM:
+    case SQLITE_PROTOCOL:
+    case SQLITE_INTERRUPT:
+    case SQLITE_ABORT:
+    case SQLITE_SCHEMA:
+    case SQLITE_MISUSE: return true;
+    default: return false;
   }
 }
 
 // Errors after which the connection is reopened.
 bool needs_reopen(int code) {
   switch (code & 0xff) {
-    case SQLITE_CANTOPEN: case SQLITE_CORRUPT: case SQLITE_NOTADB: case SQLITE_IOERR:
-    case SQLITE_READONLY: case SQLITE_PERM: case SQLITE_MISUSE:
-      return true;
-    default:
-      return false;
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_MISUSE: return true;
+    default: return false;
   }
 }
 
@@ -76,7 +86,6 @@ std::string resolve_database_path(const LedgerSettings& s) {
   return u;  // a plain path
 }
 
-
 struct SqliteBatchWriter::WriterDb {
   SQLite::Database db;
   RawStmt insert, insert_many, fts_insert;
@@ -86,10 +95,8 @@ struct SqliteBatchWriter::WriterDb {
   explicit WriterDb(const std::string& path)
       // One thread uses this connection: no SQLite mutex per call. Its file writes go through
       // the yielding VFS (store/yielding_vfs.hpp): a COMMIT or a checkpoint offers the CPU too.
-      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, 0,
-           yielding_vfs_name()),
-        insert((configure_connection(db, 1000, true), migrate(db), db),
-               insert_sql(1, true).c_str()),
+      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, 0, yielding_vfs_name()),
+        insert((configure_connection(db, 1000, true), migrate(db), db), insert_sql(1, true).c_str()),
         // OR IGNORE here too: a statement that cannot abort needs no statement journal (a plain
         // multi-row INSERT copied every page it touched into one; dropping it took the writer
         // bench from 63k to 49k instructions per row). A duplicate request_id is skipped;
@@ -102,8 +109,7 @@ struct SqliteBatchWriter::WriterDb {
         max_id(db, "SELECT coalesce(max(id), 0) FROM spend_logs"),
         // A new row's id is the largest one + 1: the rows after `top` are the ones written since.
         written_since(db, "SELECT id, request_id FROM spend_logs WHERE id > ? ORDER BY id"),
-        retention_ids(db,
-                      "SELECT id FROM spend_logs WHERE startTime < ? ORDER BY startTime LIMIT ?"),
+        retention_ids(db, "SELECT id FROM spend_logs WHERE startTime < ? ORDER BY startTime LIMIT ?"),
         // Only a row the index holds is removed from it: FTS5's 'delete' of a row it never
         // indexed (no bodies, no error message) still lowers its row count, and once that count
         // would go below zero every statement on the index fails with "database disk image is
@@ -149,14 +155,13 @@ bool SqliteBatchWriter::ensure_writer_db() {
     return true;
   } catch (const std::exception& e) {
     count_error();
-    spdlog::error("ledger: cannot open database '{}': {} (will retry; requests are not affected)",
-                  path_, e.what());
+    spdlog::error("ledger: cannot open database '{}': {} (will retry; requests are not affected)", path_, e.what());
     return false;
   }
 }
 
-std::optional<std::size_t> SqliteBatchWriter::write(const std::vector<RequestRecord>& batch,
-                                                     std::size_t begin, std::size_t end) {
+std::optional<std::size_t> SqliteBatchWriter::write(const std::vector<RequestRecord>& batch, std::size_t begin,
+                                                    std::size_t end) {
   // Fine yields inside the batch while the core has idle time, coarse ones when it is
   // saturated (store/yielding_vfs.hpp).
   const bool yields = yields_.next_batch_yields();
@@ -233,8 +238,7 @@ struct SqliteBatchWriter::BatchRun {
     } catch (const SQLite::Exception& ex) {
       if (is_db_level_error(ex.getErrorCode())) throw;
       // One bad record never loses the batch: skip it and keep going.
-      spdlog::warn("ledger: record rejected by the database ({}); the rest of the batch is kept",
-                   ex.what());
+      spdlog::warn("ledger: record rejected by the database ({}); the rest of the batch is kept", ex.what());
       return false;
     }
   }
@@ -304,8 +308,8 @@ struct SqliteBatchWriter::BatchRun {
   }
 };
 
-std::optional<std::size_t> SqliteBatchWriter::write_batch(const std::vector<RequestRecord>& batch,
-                                                          std::size_t b, std::size_t e) {
+std::optional<std::size_t> SqliteBatchWriter::write_batch(const std::vector<RequestRecord>& batch, std::size_t b,
+                                                          std::size_t e) {
   if (!ensure_writer_db()) return std::nullopt;
   take_failed_io_errno();  // only this batch's failures are reported with it
   BatchRun run(*wdb_, batch);
@@ -387,7 +391,10 @@ void SqliteBatchWriter::idle(bool final) {
     } catch (const std::exception& ex) {
       spdlog::debug("ledger: checkpoint skipped: {}", ex.what());
     }
-    try { w.db.setBusyTimeout(1000); } catch (...) {}
+    try {
+      w.db.setBusyTimeout(1000);
+    } catch (...) {
+    }
   }
   if (final) wdb_.reset();
 }
@@ -420,31 +427,28 @@ void SqliteBatchWriter::verify_fts_once() {
     }
     if (damage.empty()) {
       const int64_t counted = fts_row_count(w.db);
-      const int64_t held =
-          w.db.execAndGet("SELECT count(*) FROM spend_logs_fts_docsize").getInt64();
-      if (counted != held)
-        damage = "it counts " + std::to_string(counted) + " rows and holds " + std::to_string(held);
+      const int64_t held = w.db.execAndGet("SELECT count(*) FROM spend_logs_fts_docsize").getInt64();
+      if (counted != held) damage = "it counts " + std::to_string(counted) + " rows and holds " + std::to_string(held);
     }
     if (!damage.empty())
-      spdlog::warn("ledger: the full-text index of '{}' is damaged ({}); rebuilding it from "
-                   "spend_logs",
-                   path_, damage);
+      spdlog::warn(
+          "ledger: the full-text index of '{}' is damaged ({}); rebuilding it from "
+          "spend_logs",
+          path_, damage);
     SQLite::Transaction tx(w.db, SQLite::TransactionBehavior::IMMEDIATE);
     if (!damage.empty()) rebuild_fts(w.db);
     w.db.exec("INSERT OR REPLACE INTO ledger_meta (k, v) VALUES ('fts_checked', 1)");
     tx.commit();
     fts_verified_ = true;
-    if (!damage.empty())
-      spdlog::warn("ledger: full-text index of '{}' rebuilt in {:.1f} s", path_, secs());
-    else
-      spdlog::info("ledger: full-text index of '{}' is sound ({:.1f} s)", path_, secs());
+    if (!damage.empty()) spdlog::warn("ledger: full-text index of '{}' rebuilt in {:.1f} s", path_, secs());
+    else spdlog::info("ledger: full-text index of '{}' is sound ({:.1f} s)", path_, secs());
   } catch (const std::exception& ex) {
     count_error();
     // The check reads the whole index: a failing one is not repeated every pass.
     fts_retry_delay_ = std::min(fts_retry_delay_ * 2, std::chrono::seconds(3600));
     fts_retry_at_ = Clock::now() + fts_retry_delay_;
-    spdlog::warn("ledger: full-text index check of '{}' failed ({}); retrying in {} s", path_,
-                 ex.what(), fts_retry_delay_.count());
+    spdlog::warn("ledger: full-text index check of '{}' failed ({}); retrying in {} s", path_, ex.what(),
+                 fts_retry_delay_.count());
   }
 }
 

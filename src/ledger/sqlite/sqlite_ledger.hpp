@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "ledger/record_queue.hpp"
-#include "llmgate/ledger.hpp"
 #include "ledger/sqlite/db_lock.hpp"
 #include "ledger/sqlite/yielding_vfs.hpp"
+#include "llmgate/ledger.hpp"
 
 namespace llmgate::store {
 
@@ -45,8 +45,7 @@ class SqliteBatchWriter final : public BatchWriter {
  private:
   struct WriterDb;  // writer connection + prepared statements
   struct BatchRun;  // one write_batch()
-  std::optional<std::size_t> write_batch(const std::vector<RequestRecord>& batch, std::size_t b,
-                                         std::size_t e);
+  std::optional<std::size_t> write_batch(const std::vector<RequestRecord>& batch, std::size_t b, std::size_t e);
   bool ensure_writer_db();
   void run_retention(WriterDb& w);
   void verify_fts_once();
@@ -57,9 +56,9 @@ class SqliteBatchWriter final : public BatchWriter {
   YieldGovernor yields_;  // yield inside batches or not
   std::chrono::steady_clock::time_point last_maintenance_{};
   std::chrono::steady_clock::time_point last_checkpoint_{};
-  bool fts_verified_ = false;                             // verify_fts_once() is done
+  bool fts_verified_ = false;  // verify_fts_once() is done
   std::chrono::steady_clock::time_point fts_retry_at_{};
-  std::chrono::seconds fts_retry_delay_{15};              // doubled before each retry
+  std::chrono::seconds fts_retry_delay_{15};  // doubled before each retry
 };
 
 class SqliteLedger final : public Ledger, private LedgerReader {

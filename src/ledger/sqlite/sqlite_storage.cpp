@@ -31,8 +31,7 @@ SQLite::Database open_file(const std::string& path, const char* what) {
     migrate(db);
     return db;
   } catch (const SQLite::Exception& e) {
-    throw std::runtime_error(std::string(what) + ": cannot open database '" + path + "': " +
-                             e.what());
+    throw std::runtime_error(std::string(what) + ": cannot open database '" + path + "': " + e.what());
   }
 }
 
@@ -63,8 +62,7 @@ std::shared_ptr<KeyRepository> open_sqlite_keys(const LedgerSettings& s) {
 }
 
 std::shared_ptr<ModelRepository> open_sqlite_models(const LedgerSettings& s) {
-  return make_sqlite_model_repository(
-      std::make_shared<SqliteConnection>(sqlite_path(s), "runtime models"));
+  return make_sqlite_model_repository(std::make_shared<SqliteConnection>(sqlite_path(s), "runtime models"));
 }
 
 }  // namespace llmgate::store

@@ -123,10 +123,24 @@ int y_unfetch(sqlite3_file* f, sqlite3_int64 off, void* p) {
 
 const sqlite3_io_methods kMethods = {
     3,
-    y_close, y_read, y_write, y_truncate, y_sync, y_file_size, y_lock, y_unlock, y_check_reserved,
-    y_file_control, y_sector_size, y_device_characteristics,
-    y_shm_map, y_shm_lock, y_shm_barrier, y_shm_unmap,
-    y_fetch, y_unfetch,
+    y_close,
+    y_read,
+    y_write,
+    y_truncate,
+    y_sync,
+    y_file_size,
+    y_lock,
+    y_unlock,
+    y_check_reserved,
+    y_file_control,
+    y_sector_size,
+    y_device_characteristics,
+    y_shm_map,
+    y_shm_lock,
+    y_shm_barrier,
+    y_shm_unmap,
+    y_fetch,
+    y_unfetch,
 };
 
 sqlite3_vfs g_vfs;

@@ -3,13 +3,13 @@
 // the storage backends and src/admin.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
-#include "llmgate/app.hpp"
 #include "../ledger/store_test_util.hpp"
+#include "llmgate/app.hpp"
 
 using namespace llmgate;
 using namespace llmgate::testing_store;

@@ -43,8 +43,7 @@ class ModelAdminTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("llmgate-models-" + std::to_string(::getpid()) + "-" + info->name());
+    dir_ = fs::temp_directory_path() / ("llmgate-models-" + std::to_string(::getpid()) + "-" + info->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     file_config_ = load_config_string(kConfig, "config.yaml");
@@ -73,8 +72,7 @@ class ModelAdminTest : public ::testing::Test {
     ADD_FAILURE() << "no route " << method << " " << req.path;
     return {};
   }
-  json call_json(const std::string& method, const std::string& target, const json& body,
-                 int expect_status = 200) {
+  json call_json(const std::string& method, const std::string& target, const json& body, int expect_status = 200) {
     HttpResponse r = call(method, target, body.is_null() ? std::string() : body.dump());
     EXPECT_EQ(r.status, expect_status) << target << " -> " << r.body;
     return json::parse(r.body, nullptr, false);
@@ -214,11 +212,10 @@ TEST_F(ModelAdminTest, NewModelRejectsWhatTheConfigFileWouldReject) {
 TEST_F(ModelAdminTest, UpdateMergesParamsAndKeepsWriteOnlyCredentials) {
   call_json("POST", "/model/new", new_llama());
   // What /model/info shows ("****") sent back means: keep the stored key.
-  json u = call_json("POST", "/model/update",
-                     {{"model_info", {{"id", "llama-1"}}},
-                      {"litellm_params", {{"api_base", "https://vllm.internal:8443/v1"},
-                                          {"api_key", "****"},
-                                          {"rpm", nullptr}}}});
+  json u = call_json(
+      "POST", "/model/update",
+      {{"model_info", {{"id", "llama-1"}}},
+       {"litellm_params", {{"api_base", "https://vllm.internal:8443/v1"}, {"api_key", "****"}, {"rpm", nullptr}}}});
   EXPECT_EQ(u["litellm_params"]["api_base"], "https://vllm.internal:8443/v1");
   const Deployment* d = deployment("llama-1");
   ASSERT_NE(d, nullptr);
@@ -242,19 +239,15 @@ TEST_F(ModelAdminTest, UpdateMergesParamsAndKeepsWriteOnlyCredentials) {
 
   // An invalid update changes nothing.
   json e = call_json("POST", "/model/update",
-                     {{"model_info", {{"id", "llama-1"}}},
-                      {"litellm_params", {{"api_base", "not a url"}}}},
-                     400);
+                     {{"model_info", {{"id", "llama-1"}}}, {"litellm_params", {{"api_base", "not a url"}}}}, 400);
   EXPECT_NE(error_message(e).find("api_base"), std::string::npos);
   EXPECT_EQ(deployment("llama-1")->url.host, "vllm.internal");
   e = call_json("POST", "/model/update",
-                {{"model_info", {{"id", "llama-1"}}},
-                 {"litellm_params", {{"api_base", "os.environ/HOME"}}}},
-                400);
+                {{"model_info", {{"id", "llama-1"}}}, {"litellm_params", {{"api_base", "os.environ/HOME"}}}}, 400);
 
   // Config-file models are read-only here; unknown ids are 404.
-  e = call_json("POST", "/model/update",
-                {{"model_info", {{"id", "file-gpt4o"}}}, {"litellm_params", {{"rpm", 5}}}}, 400);
+  e = call_json("POST", "/model/update", {{"model_info", {{"id", "file-gpt4o"}}}, {"litellm_params", {{"rpm", 5}}}},
+                400);
   EXPECT_NE(error_message(e).find("config file"), std::string::npos);
   call_json("POST", "/model/update", {{"model_info", {{"id", "nope"}}}}, 404);
   call_json("POST", "/model/update", {{"litellm_params", {{"rpm", 5}}}}, 400);
@@ -279,8 +272,7 @@ TEST_F(ModelAdminTest, DeleteRemovesRuntimeModelsOnly) {
 
 TEST_F(ModelAdminTest, RuntimeModelsSurviveRestart) {
   call_json("POST", "/model/new", new_llama());
-  call_json("POST", "/model/update",
-            {{"model_info", {{"id", "llama-1"}}}, {"litellm_params", {{"rpm", 99}}}});
+  call_json("POST", "/model/update", {{"model_info", {{"id", "llama-1"}}}, {"litellm_params", {{"rpm", 99}}}});
   // A restart: the file config is loaded again and the stored models are merged in.
   Config reloaded = load_config_string(kConfig, "config.yaml");
   reloaded.ledger.database_path = file_config_.ledger.database_path;
@@ -300,18 +292,18 @@ TEST_F(ModelAdminTest, BrokenStoredRowIsSkippedWithAWarning) {
   call_json("POST", "/model/new", new_llama());
   {
     SQLite::Database db(file_config_.ledger.database_path, SQLite::OPEN_READWRITE);
-    db.exec("INSERT INTO llmgate_models (id, model_name, body, created_us, updated_us) VALUES "
-            "('bad', 'x', '{\"model_name\":\"x\",\"litellm_params\":{\"model\":\"hosted_vllm/x\","
-            "\"api_base\":\"http://h/v1\",\"api_key\":\"os.environ/LLMGATE_TEST_UNSET_VAR\"},"
-            "\"model_info\":{\"id\":\"bad\"}}', 9e18, 9e18)");
+    db.exec(
+        "INSERT INTO llmgate_models (id, model_name, body, created_us, updated_us) VALUES "
+        "('bad', 'x', '{\"model_name\":\"x\",\"litellm_params\":{\"model\":\"hosted_vllm/x\","
+        "\"api_base\":\"http://h/v1\",\"api_key\":\"os.environ/LLMGATE_TEST_UNSET_VAR\"},"
+        "\"model_info\":{\"id\":\"bad\"}}', 9e18, 9e18)");
   }
   ::unsetenv("LLMGATE_TEST_UNSET_VAR");
   auto cfg = merge_db_models(file_config_, file_config_.ledger.database_path);
   EXPECT_EQ(cfg->deployments.size(), 3u);  // file models + llama-1, not "bad"
   bool warned = false;
   for (const auto& w : cfg->warnings)
-    warned = warned || (w.find("'bad'") != std::string::npos &&
-                        w.find("LLMGATE_TEST_UNSET_VAR") != std::string::npos);
+    warned = warned || (w.find("'bad'") != std::string::npos && w.find("LLMGATE_TEST_UNSET_VAR") != std::string::npos);
   EXPECT_TRUE(warned);
 }
 
@@ -346,9 +338,10 @@ TEST_F(ModelAdminTest, InternalApiBasesAreRefusedUnlessAllowlisted) {
   // warning: its connections are refused.
   {
     SQLite::Database db(file_config_.ledger.database_path, SQLite::OPEN_READWRITE);
-    db.exec("INSERT INTO llmgate_models (id, model_name, body, created_us, updated_us) VALUES "
-            "('old', 'old', '{\"model_name\":\"old\",\"litellm_params\":{\"model\":\"openai/x\","
-            "\"api_base\":\"http://169.254.169.254/v1\"},\"model_info\":{\"id\":\"old\"}}', 9e18, 9e18)");
+    db.exec(
+        "INSERT INTO llmgate_models (id, model_name, body, created_us, updated_us) VALUES "
+        "('old', 'old', '{\"model_name\":\"old\",\"litellm_params\":{\"model\":\"openai/x\","
+        "\"api_base\":\"http://169.254.169.254/v1\"},\"model_info\":{\"id\":\"old\"}}', 9e18, 9e18)");
   }
   auto cfg = merge_db_models(file_config_, file_config_.ledger.database_path);
   bool warned = false;
@@ -361,7 +354,8 @@ TEST_F(ModelAdminTest, InternalApiBasesAreRefusedUnlessAllowlisted) {
 TEST_F(ModelAdminTest, AzureNamesInTheUrlAreValidated) {
   json b = {{"model_name", "az"},
             {"litellm_params", {{"model", "azure/#@evil/"}, {"api_base", "https://x.openai.azure.com"}}}};
-  for (const char* name : {"azure/#@evil/", "azure/a#b", "azure/a@b", "azure/a/b", "azure/a?b", "azure/..", "azure/a..b"}) {
+  for (const char* name :
+       {"azure/#@evil/", "azure/a#b", "azure/a@b", "azure/a/b", "azure/a?b", "azure/..", "azure/a..b"}) {
     b["litellm_params"]["model"] = name;
     json e = call_json("POST", "/model/new", b, 400);
     EXPECT_NE(error_message(e).find("litellm_params.model"), std::string::npos) << error_message(e);
@@ -395,10 +389,10 @@ TEST_F(ModelAdminTest, RuntimeModelsNeedStoreModelInDb) {
   EXPECT_TRUE(warned);
   // The change endpoints refuse with a message naming the setting; /model/info still works.
   app_.set_config(cfg);
-  for (const auto& [path, body] : std::vector<std::pair<std::string, json>>{
-           {"/model/new", new_llama()},
-           {"/model/update", {{"model_info", {{"id", "llama-1"}}}}},
-           {"/model/delete", {{"id", "llama-1"}}}}) {
+  for (const auto& [path, body] :
+       std::vector<std::pair<std::string, json>>{{"/model/new", new_llama()},
+                                                 {"/model/update", {{"model_info", {{"id", "llama-1"}}}}},
+                                                 {"/model/delete", {{"id", "llama-1"}}}}) {
     json e = call_json("POST", path, body, 400);
     EXPECT_NE(error_message(e).find("store_model_in_db"), std::string::npos) << path;
   }

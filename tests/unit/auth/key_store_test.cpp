@@ -32,8 +32,7 @@ class KeyStoreTest : public ::testing::Test {
   LimitStore* limits_ = nullptr;  // null: the key store's own in-memory store
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("llmgate-keys-" + std::to_string(::getpid()) + "-" + info->name());
+    dir_ = fs::temp_directory_path() / ("llmgate-keys-" + std::to_string(::getpid()) + "-" + info->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     db_path_ = (dir_ / "llmgate.db").string();
@@ -63,8 +62,7 @@ class KeyStoreTest : public ::testing::Test {
     open(flush_interval_s);
   }
 
-  HttpResponse call(const std::string& method, const std::string& target,
-                    const std::string& body = {}) {
+  HttpResponse call(const std::string& method, const std::string& target, const std::string& body = {}) {
     HttpRequest req;
     req.method = method;
     req.target = target;
@@ -81,8 +79,7 @@ class KeyStoreTest : public ::testing::Test {
     ADD_FAILURE() << "no route " << method << " " << req.path;
     return {};
   }
-  json call_json(const std::string& method, const std::string& target, const json& body,
-                 int expect_status = 200) {
+  json call_json(const std::string& method, const std::string& target, const json& body, int expect_status = 200) {
     HttpResponse r = call(method, target, body.is_null() ? std::string() : body.dump());
     EXPECT_EQ(r.status, expect_status) << target << " -> " << r.body;
     json j = json::parse(r.body, nullptr, false);
@@ -300,7 +297,7 @@ TEST_F(KeyStoreTest, UpdateChangesLimitsAndKeepsUnsentFields) {
                      {{"key", key}, {"models", {"m2"}}, {"rpm_limit", 7}, {"metadata", {{"x", 1}}}});
   EXPECT_EQ(u["models"], json({"m2"}));
   EXPECT_EQ(u["rpm_limit"], 7);
-  EXPECT_EQ(u["key_alias"], "a");     // not sent: unchanged
+  EXPECT_EQ(u["key_alias"], "a");  // not sent: unchanged
   EXPECT_EQ(u["max_budget"], 1.0);
   EXPECT_EQ(authorize(key, "m1"), Errc::forbidden);
   EXPECT_EQ(authorize(key, "m2"), Errc::ok);
@@ -476,8 +473,8 @@ TEST_F(KeyStoreTest, TpmCountsReservationsAcrossTheMinute) {
   r.total_tokens = 17;
   for (auto& p : in_flight) store_->record_usage(p, r);  // 68 tokens this minute
   Principal a, b, c;
-  EXPECT_EQ(store_->authorize(key, "m", est, a, msg), Errc::ok) << msg;  // 68 < 100
-  EXPECT_EQ(store_->authorize(key, "m", est, b, msg), Errc::ok) << msg;  // 68 + 30 < 100
+  EXPECT_EQ(store_->authorize(key, "m", est, a, msg), Errc::ok) << msg;     // 68 < 100
+  EXPECT_EQ(store_->authorize(key, "m", est, b, msg), Errc::ok) << msg;     // 68 + 30 < 100
   EXPECT_EQ(store_->authorize(key, "m", est, c, msg), Errc::rate_limited);  // 68 + 60
 }
 
@@ -549,8 +546,8 @@ TEST_F(KeyStoreTest, DeletedKeysLeaveNoCountersInTheLimitStore) {
 }
 
 TEST_F(KeyStoreTest, KeysAndSpendSurviveReopen) {
-  auto [key, g] = generate({{"key_alias", "persist"}, {"max_budget", 5}, {"models", {"m"}},
-                            {"duration", "2d"}, {"rpm_limit", 9}});
+  auto [key, g] = generate(
+      {{"key_alias", "persist"}, {"max_budget", 5}, {"models", {"m"}}, {"duration", "2d"}, {"rpm_limit", 9}});
   auto [blocked, g2] = generate({{"key_alias", "blocked"}});
   call_json("POST", "/key/block", {{"key", blocked}});
   use(key, 1.25, 10);

@@ -20,7 +20,9 @@ constexpr const char* kOrigin = "http://127.0.0.1:4000";
 
 struct Clock {
   double t = 1'700'000'000;
-  std::function<double()> fn() { return [this] { return t; }; }
+  std::function<double()> fn() {
+    return [this] { return t; };
+  }
 };
 
 HttpRequest make_req(std::string method, std::string path, std::string ip = "10.0.0.1") {
@@ -257,7 +259,10 @@ class UiRoutesTest : public ::testing::Test {
     for (const auto& r : routes) {
       if (r.method != req.method) continue;
       bool prefix = !r.path.empty() && r.path.back() == '*';
-      if (!prefix && r.path == req.path) { best = &r; break; }
+      if (!prefix && r.path == req.path) {
+        best = &r;
+        break;
+      }
       if (prefix && !best && req.path.rfind(r.path.substr(0, r.path.size() - 1), 0) == 0) best = &r;
     }
     EXPECT_NE(best, nullptr) << req.method << " " << req.path;

@@ -150,8 +150,9 @@ TEST_F(ConfigEnv, MissingVariableNamesVariableFileLineAndPath) {
             "config.yaml:5: model_list[0].litellm_params.api_base: environment variable "
             "LLM_API_BASE is not set");
   std::string e = load_error("general_settings:\n  master_key: \"x-${NOPE_NOT_SET_42}\"\n");
-  EXPECT_EQ(e, "config.yaml:2: general_settings.master_key: environment variable "
-               "NOPE_NOT_SET_42 is not set");
+  EXPECT_EQ(e,
+            "config.yaml:2: general_settings.master_key: environment variable "
+            "NOPE_NOT_SET_42 is not set");
 }
 
 TEST_F(ConfigEnv, EnvironmentVariablesSectionIsAppliedFirst) {
@@ -183,16 +184,19 @@ TEST_F(ConfigEnv, TextThatIsNotUtf8IsRefusedWithItsPosition) {
   EXPECT_EQ(e, "l1.yaml:3:18: not valid UTF-8 (byte 0xE9); save the file as UTF-8");
   const std::string nul = load_error(std::string("model_list: []\n#") + '\0' + "\n");
   EXPECT_NE(nul.find(":2:2: not valid UTF-8 (byte 0x00)"), std::string::npos) << nul;
-  for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"})  // overlong, surrogate, > U+10FFFF, cut
-    EXPECT_NE(load_error(std::string("model_list: []\n# ") + bad + "\n").find("not valid UTF-8"), std::string::npos) << bad;
+  for (const char* bad :
+       {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"})  // overlong, surrogate, > U+10FFFF, cut
+    EXPECT_NE(load_error(std::string("model_list: []\n# ") + bad + "\n").find("not valid UTF-8"), std::string::npos)
+        << bad;
   // UTF-8, a byte order mark included, is fine.
-  EXPECT_EQ(load_error("\xef\xbb\xbfmodel_list:\n  - model_name: caf\xc3\xa9-\xf0\x9f\x98\x80\n    litellm_params:\n      model: mock/x\n"),
-            "(no error)");
+  EXPECT_EQ(
+      load_error(
+          "\xef\xbb\xbfmodel_list:\n  - model_name: caf\xc3\xa9-\xf0\x9f\x98\x80\n    litellm_params:\n      model: mock/x\n"),
+      "(no error)");
 }
 
 TEST_F(ConfigEnv, MalformedYamlNamesFileAndLine) {
-  std::string e = load_error("model_list:\n  - model_name: a\n    litellm_params: [unclosed\n",
-                             "bad.yaml");
+  std::string e = load_error("model_list:\n  - model_name: a\n    litellm_params: [unclosed\n", "bad.yaml");
   EXPECT_EQ(e.rfind("bad.yaml:", 0), 0u) << e;
   EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
   // The line number is the one yaml-cpp reports for the broken construct (3 or 4 here).
@@ -213,16 +217,13 @@ TEST_F(ConfigEnv, WrongTypesNamePathAndLine) {
             "got a list");
   EXPECT_EQ(load_error("litellm_settings:\n  json_logs: maybe\n"),
             "config.yaml:2: litellm_settings.json_logs: expected true or false, got 'maybe'");
-  EXPECT_EQ(load_error("model_list: {a: 1}\n"),
-            "config.yaml:1: model_list: expected a list, got a map");
-  EXPECT_EQ(load_error("general_settings: 5\n"),
-            "config.yaml:1: general_settings: expected a map, got a scalar");
+  EXPECT_EQ(load_error("model_list: {a: 1}\n"), "config.yaml:1: model_list: expected a list, got a map");
+  EXPECT_EQ(load_error("general_settings: 5\n"), "config.yaml:1: general_settings: expected a map, got a scalar");
   EXPECT_EQ(load_error("llmgate_settings:\n  port: 70000\n"),
             "config.yaml:2: llmgate_settings.port: must be between 0 and 65535, got 70000");
   EXPECT_EQ(load_error("llmgate_settings:\n  busy_poll_microseconds: -1\n"),
             "config.yaml:2: llmgate_settings.busy_poll_microseconds: must be between 0 and 1000000, got -1");
-  EXPECT_EQ(load_error("- a\n- b\n"),
-            "config.yaml:1: the top level must be a map of sections, got a list");
+  EXPECT_EQ(load_error("- a\n- b\n"), "config.yaml:1: the top level must be a map of sections, got a list");
 }
 
 TEST_F(ConfigEnv, MissingRequiredKeys) {
@@ -410,11 +411,10 @@ TEST_F(ConfigEnv, UnsupportedProviderIsSkippedWithWarning) {
   ASSERT_EQ(c.deployments.size(), 1u);
   EXPECT_EQ(c.deployments[0].model_name, "ok");
   EXPECT_EQ(c.warnings,
-            (std::vector<std::string>{
-                "model_list[0].litellm_params.model: provider 'anthropic' not supported yet, "
-                "deployment skipped",
-                "model_list[1].litellm_params.model: provider 'bedrock' not supported yet, "
-                "deployment skipped"}));
+            (std::vector<std::string>{"model_list[0].litellm_params.model: provider 'anthropic' not supported yet, "
+                                      "deployment skipped",
+                                      "model_list[1].litellm_params.model: provider 'bedrock' not supported yet, "
+                                      "deployment skipped"}));
 }
 
 TEST_F(ConfigEnv, ModelInfoIdsAndOverrides) {
@@ -443,9 +443,7 @@ TEST_F(ConfigEnv, ModelInfoIdsAndOverrides) {
     litellm_params: {model: mock/b}
     model_info: {id: same}
 )");
-  EXPECT_EQ(e.rfind("config.yaml:7: model_list[1].model_info.id: duplicate deployment id 'same'", 0),
-            0u)
-      << e;
+  EXPECT_EQ(e.rfind("config.yaml:7: model_list[1].model_info.id: duplicate deployment id 'same'", 0), 0u) << e;
 }
 
 TEST_F(ConfigEnv, SslVerifyAcceptsBoolOrCaBundlePath) {
@@ -500,8 +498,7 @@ router_settings:
 
 TEST_F(ConfigEnv, DatabaseUrlForms) {
   auto path = [](const std::string& url) {
-    return load_config_string("general_settings:\n  database_url: \"" + url + "\"\n")
-        .ledger.database_path;
+    return load_config_string("general_settings:\n  database_url: \"" + url + "\"\n").ledger.database_path;
   };
   EXPECT_EQ(path("sqlite:///rel/path.db"), "rel/path.db");
   EXPECT_EQ(path("sqlite:////abs/path.db"), "/abs/path.db");
@@ -509,8 +506,7 @@ TEST_F(ConfigEnv, DatabaseUrlForms) {
   EXPECT_EQ(load_error("general_settings:\n  database_url: postgresql://u:p@db/litellm\n"),
             "config.yaml:2: general_settings.database_url: PostgreSQL is not supported yet; use "
             "sqlite:///path");
-  EXPECT_NE(load_error("general_settings:\n  database_url: postgres://db\n").find("PostgreSQL"),
-            std::string::npos);
+  EXPECT_NE(load_error("general_settings:\n  database_url: postgres://db\n").find("PostgreSQL"), std::string::npos);
   {
     ScopedEnv db("DATABASE_URL", "sqlite:////from/env.db");
     EXPECT_EQ(load_config_string("{}").ledger.database_path, "/from/env.db");
@@ -568,8 +564,7 @@ llmgate_settings:
 
 TEST_F(ConfigEnv, BodyLoggingFollowsLiteLLMSwitches) {
   EXPECT_FALSE(load_config_string("{}").ledger.store_bodies);  // LiteLLM default: off
-  EXPECT_TRUE(load_config_string("general_settings: {store_prompts_in_spend_logs: true}")
-                  .ledger.store_bodies);
+  EXPECT_TRUE(load_config_string("general_settings: {store_prompts_in_spend_logs: true}").ledger.store_bodies);
   EXPECT_FALSE(load_config_string("general_settings: {store_prompts_in_spend_logs: true}\n"
                                   "litellm_settings: {turn_off_message_logging: true}")
                    .ledger.store_bodies);
@@ -598,9 +593,9 @@ TEST_F(ConfigEnv, LoadConfigFileSetsSourcePathAndReportsMissingFile) {
     load_config_file(dir + "bad_type.yaml");
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              dir + "bad_type.yaml:6: model_list[0].litellm_params.timeout: expected a duration "
-                    "(seconds, or a number followed by ms, s, m, h, d or w), got 'soon'");
+    EXPECT_EQ(std::string(e.what()), dir +
+                                         "bad_type.yaml:6: model_list[0].litellm_params.timeout: expected a duration "
+                                         "(seconds, or a number followed by ms, s, m, h, d or w), got 'soon'");
   }
 }
 
@@ -680,7 +675,8 @@ TEST(ConfigLoad, CredentialsInModelInfoAreShownMaskedAndWarnedAbout) {
       plugin: {auth_token: os.environ/PLUGIN_TOKEN_MI, hosts: [a, b], Client_Secret: [s3cret-one-xyz], password: 73914682055}
 )");
   const std::string out = describe_config(c).dump();
-  for (const std::string s : {"sk-real-upstream-key-123", "sk-misplaced-secret-456", "tok-9f8e7d6c5b4a3210", "s3cret-one-xyz", "73914682055"})
+  for (const std::string s :
+       {"sk-real-upstream-key-123", "sk-misplaced-secret-456", "tok-9f8e7d6c5b4a3210", "s3cret-one-xyz", "73914682055"})
     EXPECT_EQ(out.find(s), std::string::npos) << s << " leaked: " << out;
   const auto& mi = c.deployments.at(0).model_info;
   EXPECT_EQ(mi["api_key"], "sk-m****");
@@ -690,18 +686,20 @@ TEST(ConfigLoad, CredentialsInModelInfoAreShownMaskedAndWarnedAbout) {
   EXPECT_EQ(mi["plugin"]["hosts"], nlohmann::json::array({"a", "b"}));
   EXPECT_EQ(mi["input_cost_per_token"], 0.0000025);
   EXPECT_EQ(mi["max_tokens"], 4096);
-  const std::string why = ": looks like a credential; model_info is shown by /model/info, so its value is masked"
-                          " there (upstream credentials belong in litellm_params)";
-  for (const std::string at : {"model_list[0].model_info.api_key", "model_list[0].model_info.plugin.auth_token",
-                               "model_list[0].model_info.plugin.Client_Secret[0]", "model_list[0].model_info.plugin.password"})
+  const std::string why =
+      ": looks like a credential; model_info is shown by /model/info, so its value is masked"
+      " there (upstream credentials belong in litellm_params)";
+  for (const std::string at :
+       {"model_list[0].model_info.api_key", "model_list[0].model_info.plugin.auth_token",
+        "model_list[0].model_info.plugin.Client_Secret[0]", "model_list[0].model_info.plugin.password"})
     EXPECT_EQ(count(c.warnings, at + why), 1) << join(c.warnings);
   EXPECT_EQ(c.warnings.size(), 4u) << join(c.warnings);
 }
 
 TEST(ConfigLoad, CredentialNamesAreToldFromTokenCountsAndPrices) {
-  for (const char* n : {"api_key", "API_KEY", "x-api-key", "access_key", "aws_secret_access_key", "key", "openai_apikey",
-                        "auth_token", "token", "azure_ad_token", "client_secret", "password", "vertex_credentials",
-                        "Authorization"})
+  for (const char* n :
+       {"api_key", "API_KEY", "x-api-key", "access_key", "aws_secret_access_key", "key", "openai_apikey", "auth_token",
+        "token", "azure_ad_token", "client_secret", "password", "vertex_credentials", "Authorization"})
     EXPECT_TRUE(looks_like_credential_name(n)) << n;
   for (const char* n : {"id", "base_model", "input_cost_per_token", "output_cost_per_reasoning_token", "max_tokens",
                         "max_input_tokens", "max_token", "tokenizer", "key_alias", "mode", "access_groups", "db_model"})
@@ -723,9 +721,8 @@ TEST(ParseUrl, AcceptsHttpAndHttpsOnly) {
   ASSERT_TRUE(u);
   EXPECT_EQ(u->host, "::1");
   EXPECT_EQ(u->port, "9000");
-  for (const char* bad : {"ftp://h", "h:80", "http://", "http://:80", "http://h:0", "http://h:65536",
-                          "http://h:x", "http://u:p@h/", "http://h/v1?x=1", "http://h#f",
-                          "http://h:", "http://a b", ""})
+  for (const char* bad : {"ftp://h", "h:80", "http://", "http://:80", "http://h:0", "http://h:65536", "http://h:x",
+                          "http://u:p@h/", "http://h/v1?x=1", "http://h#f", "http://h:", "http://a b", ""})
     EXPECT_FALSE(parse_url(bad)) << bad;
 }
 

@@ -18,8 +18,9 @@ std::optional<AddressClass> file(std::string_view host, const UpstreamAllowlist*
 TEST(AddressPolicy, OddIpv4SpellingsAreReadAsTheResolverReadsThem) {
   const auto loop = parse_ip_literal("127.0.0.1");
   ASSERT_TRUE(loop);
-  for (const char* s : {"127.1", "0x7f000001", "2130706433", "0177.0.0.1", "0x7f.1", "127.0.1", "0x7F.0.0.01",
-                        "::ffff:127.0.0.1", "::ffff:7f00:1", "::127.0.0.1", "64:ff9b::127.0.0.1", "0:0:0:0:0:ffff:7f00:0001"}) {
+  for (const char* s :
+       {"127.1", "0x7f000001", "2130706433", "0177.0.0.1", "0x7f.1", "127.0.1", "0x7F.0.0.01", "::ffff:127.0.0.1",
+        "::ffff:7f00:1", "::127.0.0.1", "64:ff9b::127.0.0.1", "0:0:0:0:0:ffff:7f00:0001"}) {
     auto a = parse_ip_literal(s);
     ASSERT_TRUE(a) << s;
     EXPECT_EQ(*a, *loop) << s;
@@ -66,10 +67,28 @@ TEST(AddressPolicy, ClassesOfAddresses) {
 }
 
 TEST(AddressPolicy, ApiModelsAreRefusedInternalAddressesInAnySpelling) {
-  for (const char* h : {"169.254.169.254", "fd00:ec2::254", "127.1", "0x7f000001", "2130706433", "0177.0.0.1",
-                        "::ffff:127.0.0.1", "localhost", "LOCALHOST", "localhost.", "api.localhost", "10.0.0.5",
-                        "192.168.1.10", "172.20.0.1", "100.64.1.1", "::1", "fd00::1", "0.0.0.0", "::", "fe80::1",
-                        "100.100.100.200", "224.0.0.1"})
+  for (const char* h : {"169.254.169.254",
+                        "fd00:ec2::254",
+                        "127.1",
+                        "0x7f000001",
+                        "2130706433",
+                        "0177.0.0.1",
+                        "::ffff:127.0.0.1",
+                        "localhost",
+                        "LOCALHOST",
+                        "localhost.",
+                        "api.localhost",
+                        "10.0.0.5",
+                        "192.168.1.10",
+                        "172.20.0.1",
+                        "100.64.1.1",
+                        "::1",
+                        "fd00::1",
+                        "0.0.0.0",
+                        "::",
+                        "fe80::1",
+                        "100.100.100.200",
+                        "224.0.0.1"})
     EXPECT_TRUE(api(h)) << h;
   EXPECT_EQ(api("127.1"), AddressClass::loopback);
   for (const char* h : {"api.openai.com", "8.8.8.8", "2606:4700::1111", "my-vllm.internal", "localhost.example.com"})
@@ -148,7 +167,8 @@ TEST(AddressPolicy, ConfigLoaderValidatesUrlPiecesAndReadsTheAllowlist) {
   };
   const std::string azure = "      model: azure/my-deploy\n      api_base: https://x.openai.azure.com\n";
   EXPECT_NO_THROW(load(azure));
-  for (const char* bad : {"azure/#@evil/", "azure/a@b", "azure/a/b", "azure/a?b", "azure/..", "azure/a..b", "azure/a#b"}) {
+  for (const char* bad :
+       {"azure/#@evil/", "azure/a@b", "azure/a/b", "azure/a?b", "azure/..", "azure/a..b", "azure/a#b"}) {
     try {
       load(std::string("      model: \"") + bad + "\"\n      api_base: https://x.openai.azure.com\n");
       ADD_FAILURE() << bad << " accepted";
@@ -169,7 +189,8 @@ TEST(AddressPolicy, ConfigLoaderValidatesUrlPiecesAndReadsTheAllowlist) {
   EXPECT_FALSE(c.deployments[0].from_api);
   EXPECT_EQ(c.server.upstream_allowlist->nets.size(), 2u);
   EXPECT_TRUE(c.server.upstream_allowlist->allows_host("ollama.lan"));
-  EXPECT_THROW(load("      model: mock/x\n", "llmgate_settings:\n  upstream_allowlist: [\"10.0.0.0/40\"]\n"), ConfigError);
+  EXPECT_THROW(load("      model: mock/x\n", "llmgate_settings:\n  upstream_allowlist: [\"10.0.0.0/40\"]\n"),
+               ConfigError);
   EXPECT_THROW(load("      model: mock/x\n", "llmgate_settings:\n  upstream_allowlist: 10.0.0.0/8\n"), ConfigError);
 }
 

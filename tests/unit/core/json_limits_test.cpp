@@ -73,7 +73,7 @@ TEST(JsonLimits, BracketsInsideStringsDoNotCount) {
   EXPECT_TRUE(json_depth_within(R"(["[[[[{{{{"])", 1));
   EXPECT_TRUE(json_depth_within(R"(["\"[[[[", "\\", "]]]]"])", 1));
   EXPECT_FALSE(json_depth_within(R"(["\\"[[])", 2));  // the string ends after the escaped backslash
-  EXPECT_TRUE(json_depth_within(R"(["abc\)", 1));      // cut inside an escape
+  EXPECT_TRUE(json_depth_within(R"(["abc\)", 1));     // cut inside an escape
   EXPECT_TRUE(json_depth_within(R"(["unterminated [[[[)", 1));
   // Long strings, where 16 bytes are skipped at a time.
   const std::string text(40, 'x');

@@ -22,8 +22,11 @@ R check(const std::string& text) {
   SCOPED_TRACE(text);
   switch (r) {
     case R::invalid: EXPECT_TRUE(j.is_discarded()); break;
-    case R::not_object: EXPECT_FALSE(j.is_discarded()); EXPECT_FALSE(j.is_object()); break;
-    case R::unsupported: break;  // the caller parses: nothing to compare
+    case R::not_object:
+      EXPECT_FALSE(j.is_discarded());
+      EXPECT_FALSE(j.is_object());
+      break;
+    case R::unsupported: break;                                               // the caller parses: nothing to compare
     case R::too_deep: EXPECT_FALSE(llmgate::json_depth_within(text)); break;  // refused, never parsed
     case R::object: {
       EXPECT_FALSE(j.is_discarded());
@@ -67,21 +70,80 @@ TEST(JsonScan, ReadsTheTopLevelMembersOfAChatBody) {
 
 TEST(JsonScan, AgreesWithTheParserOnEdgeCases) {
   const std::vector<std::string> cases = {
-      "", " ", "{", "}", "{}", " { } ", "[]", "1", "\"s\"", "null", "true", "nul", "{} x", "{}{}",
-      R"({"a":1,})", R"({"a":1 "b":2})", R"({"a"})", R"({"a":})", R"({a:1})", R"({"a":1}})", R"({"a":[1,]})",
-      R"({"a":[1 2]})", R"({"a":[[[]]]})", R"({"a":{"b":{"c":{}}}})", R"({"a":01})", R"({"a":-})", R"({"a":-0})",
-      R"({"a":1.})", R"({"a":.5})", R"({"a":1e})", R"({"a":1e+})", R"({"a":1e5})", R"({"a":1e999})",
-      R"({"a":-1e999})", R"({"a":1e-999})", R"({"a":+1})", R"({"a":0x10})", R"({"a":1.5E-3})",
-      R"({"a":tru})", R"({"a":truex})", R"({"a":nulll})", R"({"a":"\x"})", R"({"a":"\u12"})", R"({"a":"\u12g4"})",
-      R"({"a":"\ud800"})", R"({"a":"\udc00"})", R"({"a":"\ud800\u0041"})", R"({"a":"\ud800\udc00"})",
-      R"({"a":"\u0000"})", "{\"a\":\"\t\"}", "{\"a\":\"\x01\"}", "{\"a\":\"\x7f\"}", "{\"a\":\"\xc3\xa9\"}",
-      "{\"a\":\"\xc3\"}", "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xe0\x80\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}",
-      "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\xf0\x9f\x98\x80\"}", "{\"a\":\"\xff\"}", "{\"a\":\"\x80\"}",
-      R"({"a":"unterminated)", R"({"a":1,"a":2})", R"({"m\u006fdel":"x"})", "\xef\xbb\xbf{}",
-      R"({"a" : 1 , "b" : [ 1 , { "c" : "d" } ] })", "\n{\r\n\t\"a\"\t:\n1\r}\n", R"({"":1})",
-      std::string(R"({"a":"x)") + '\0' + R"("})", std::string("{\"a\":1}") + '\0',
-      std::string(3000, '[') + std::string(3000, ']'), "{\"a\":" + std::string(5000, '[') + std::string(5000, ']') + "}",
-      "{\"a\":" + std::string(400, '9') + "}", "{\"a\":1" + std::string(400, '0') + "}",
+      "",
+      " ",
+      "{",
+      "}",
+      "{}",
+      " { } ",
+      "[]",
+      "1",
+      "\"s\"",
+      "null",
+      "true",
+      "nul",
+      "{} x",
+      "{}{}",
+      R"({"a":1,})",
+      R"({"a":1 "b":2})",
+      R"({"a"})",
+      R"({"a":})",
+      R"({a:1})",
+      R"({"a":1}})",
+      R"({"a":[1,]})",
+      R"({"a":[1 2]})",
+      R"({"a":[[[]]]})",
+      R"({"a":{"b":{"c":{}}}})",
+      R"({"a":01})",
+      R"({"a":-})",
+      R"({"a":-0})",
+      R"({"a":1.})",
+      R"({"a":.5})",
+      R"({"a":1e})",
+      R"({"a":1e+})",
+      R"({"a":1e5})",
+      R"({"a":1e999})",
+      R"({"a":-1e999})",
+      R"({"a":1e-999})",
+      R"({"a":+1})",
+      R"({"a":0x10})",
+      R"({"a":1.5E-3})",
+      R"({"a":tru})",
+      R"({"a":truex})",
+      R"({"a":nulll})",
+      R"({"a":"\x"})",
+      R"({"a":"\u12"})",
+      R"({"a":"\u12g4"})",
+      R"({"a":"\ud800"})",
+      R"({"a":"\udc00"})",
+      R"({"a":"\ud800\u0041"})",
+      R"({"a":"\ud800\udc00"})",
+      R"({"a":"\u0000"})",
+      "{\"a\":\"\t\"}",
+      "{\"a\":\"\x01\"}",
+      "{\"a\":\"\x7f\"}",
+      "{\"a\":\"\xc3\xa9\"}",
+      "{\"a\":\"\xc3\"}",
+      "{\"a\":\"\xc0\xaf\"}",
+      "{\"a\":\"\xe0\x80\xaf\"}",
+      "{\"a\":\"\xed\xa0\x80\"}",
+      "{\"a\":\"\xf4\x90\x80\x80\"}",
+      "{\"a\":\"\xf0\x9f\x98\x80\"}",
+      "{\"a\":\"\xff\"}",
+      "{\"a\":\"\x80\"}",
+      R"({"a":"unterminated)",
+      R"({"a":1,"a":2})",
+      R"({"m\u006fdel":"x"})",
+      "\xef\xbb\xbf{}",
+      R"({"a" : 1 , "b" : [ 1 , { "c" : "d" } ] })",
+      "\n{\r\n\t\"a\"\t:\n1\r}\n",
+      R"({"":1})",
+      std::string(R"({"a":"x)") + '\0' + R"("})",
+      std::string("{\"a\":1}") + '\0',
+      std::string(3000, '[') + std::string(3000, ']'),
+      "{\"a\":" + std::string(5000, '[') + std::string(5000, ']') + "}",
+      "{\"a\":" + std::string(400, '9') + "}",
+      "{\"a\":1" + std::string(400, '0') + "}",
   };
   for (const auto& c : cases) check(c);
   JsonObjectScan s;
@@ -98,8 +160,9 @@ TEST(JsonScan, AgreesWithTheParserOnEdgeCases) {
 // control, DEL's neighbours, UTF-8 lead bytes valid or not) is tried at every offset of a block,
 // and at the end of the input, against the parser.
 TEST(JsonScan, StopBytesAtEveryOffsetOfAStringAgreeWithTheParser) {
-  const std::vector<std::string> stops = {"\"", "\\", "\\n", "\\u00e9", "\x01", "\x1f", "\x7f", "\x80",
-                                          "\xc3\xa9", "\xc3", "\xe2\x80\x93", "\xf0\x9f\x98\x80", "\xff", " ", "~"};
+  const std::vector<std::string> stops = {"\"",   "\\",   "\\n",      "\\u00e9", "\x01",         "\x1f",
+                                          "\x7f", "\x80", "\xc3\xa9", "\xc3",    "\xe2\x80\x93", "\xf0\x9f\x98\x80",
+                                          "\xff", " ",    "~"};
   for (std::size_t before = 0; before < 40; ++before) {
     for (const auto& stop : stops) {
       const std::string s = std::string(before, 'a') + stop + std::string(40 - before, 'b');

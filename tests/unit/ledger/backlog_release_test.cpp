@@ -22,27 +22,27 @@ TEST(BacklogRelease, OnlyAVectorThatGrewTwiceIsOversized) {
 TEST(BacklogRelease, TrimsOnceTheBacklogIsWrittenAtMostOncePerInterval) {
   BacklogRelease r(2000, 10s);
   const auto t0 = BacklogRelease::Clock::time_point{} + 1h;
-  EXPECT_FALSE(r.trim_now(false, t0));        // no backlog yet
-  EXPECT_FALSE(r.trim_now(true, t0 + 1s));    // still writing the backlog
+  EXPECT_FALSE(r.trim_now(false, t0));      // no backlog yet
+  EXPECT_FALSE(r.trim_now(true, t0 + 1s));  // still writing the backlog
   EXPECT_FALSE(r.trim_now(true, t0 + 2s));
-  EXPECT_TRUE(r.trim_now(false, t0 + 3s));    // written: the first trim is not delayed
-  EXPECT_FALSE(r.trim_now(false, t0 + 4s));   // nothing new to give back
+  EXPECT_TRUE(r.trim_now(false, t0 + 3s));   // written: the first trim is not delayed
+  EXPECT_FALSE(r.trim_now(false, t0 + 4s));  // nothing new to give back
   EXPECT_FALSE(r.trim_now(true, t0 + 5s));
-  EXPECT_FALSE(r.trim_now(false, t0 + 6s));   // due, but only 3 s since the last trim
+  EXPECT_FALSE(r.trim_now(false, t0 + 6s));  // due, but only 3 s since the last trim
   EXPECT_FALSE(r.trim_now(false, t0 + 12s));
-  EXPECT_TRUE(r.trim_now(false, t0 + 13s));   // 10 s after the last one
+  EXPECT_TRUE(r.trim_now(false, t0 + 13s));  // 10 s after the last one
   EXPECT_FALSE(r.trim_now(false, t0 + 60s));
 }
 
 TEST(BacklogRelease, GivesBackVectorPagesForTwoBatchesEveryHalfInterval) {
   BacklogRelease r(2000, 10s);
   const auto t0 = BacklogRelease::Clock::time_point{} + 1h;
-  EXPECT_TRUE(r.release_pages_now(t0));          // the batch in hand
-  EXPECT_TRUE(r.release_pages_now(t0 + 10ms));   // and the other vector, written next
+  EXPECT_TRUE(r.release_pages_now(t0));         // the batch in hand
+  EXPECT_TRUE(r.release_pages_now(t0 + 10ms));  // and the other vector, written next
   EXPECT_FALSE(r.release_pages_now(t0 + 1s));
   EXPECT_FALSE(r.release_pages_now(t0 + 4s));
-  EXPECT_TRUE(r.release_pages_now(t0 + 5s));     // half the trim interval later
-  EXPECT_TRUE(r.release_pages_now(t0 + 9s));     // the next batch, however late it comes
+  EXPECT_TRUE(r.release_pages_now(t0 + 5s));  // half the trim interval later
+  EXPECT_TRUE(r.release_pages_now(t0 + 9s));  // the next batch, however late it comes
   EXPECT_FALSE(r.release_pages_now(t0 + 9500ms));
   EXPECT_TRUE(r.release_pages_now(t0 + 10s));
 }

@@ -170,7 +170,7 @@ TEST_P(StorageConformance, LedgerRowsComeBackThroughQueries) {
   failed.status = StatusClass::server_5xx;
   EXPECT_EQ(reader.logs(failed).rows.size(), 2u);
   LogFilter by_key = recent(200);
-  by_key.key = "team-b";  // a key alias
+  by_key.key = "team-b";                           // a key alias
   EXPECT_EQ(reader.logs(by_key).rows.size(), 7u);  // 0, 3, ..., 18
   LogFilter text = recent(200);
   text.text = "refused";
@@ -240,11 +240,10 @@ TEST_P(StorageConformance, SchemaVersionIsRecordedAndReopenKeepsEverything) {
   EXPECT_EQ(st->ledger->reader().logs(recent(50)).rows.size(), 3u);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, StorageConformance,
-    ::testing::Values(BackendCase{"sqlite",
-                                  [](const TempDir& d) { return "sqlite:///" + d.file("storage.db"); }}),
-    [](const ::testing::TestParamInfo<BackendCase>& i) { return i.param.name; });
+INSTANTIATE_TEST_SUITE_P(Backends, StorageConformance,
+                         ::testing::Values(BackendCase{
+                             "sqlite", [](const TempDir& d) { return "sqlite:///" + d.file("storage.db"); }}),
+                         [](const ::testing::TestParamInfo<BackendCase>& i) { return i.param.name; });
 
 // The registry: one place names the schemes.
 TEST(StorageRegistry, PlainPathsAndSqliteUrlsAreSqlite) {
@@ -264,8 +263,7 @@ TEST(StorageRegistry, PostgresIsAClearStartupError) {
       open_storage(s);
       ADD_FAILURE() << url << " opened";
     } catch (const std::runtime_error& e) {
-      EXPECT_NE(std::string(e.what()).find("PostgreSQL is not supported yet"), std::string::npos)
-          << e.what();
+      EXPECT_NE(std::string(e.what()).find("PostgreSQL is not supported yet"), std::string::npos) << e.what();
       EXPECT_EQ(std::string(e.what()).find("u:p"), std::string::npos) << "no credentials";
     }
   }

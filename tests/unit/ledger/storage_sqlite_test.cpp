@@ -87,8 +87,7 @@ TEST(StorageSqlite, NewerSchemaIsRefused) {
     open_storage(sqlite_settings(dir));
     ADD_FAILURE() << "opened";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("newer than this llmgate understands"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("newer than this llmgate understands"), std::string::npos) << e.what();
   }
 }
 
@@ -97,12 +96,12 @@ TEST(StorageSqlite, MergeDbModelsOpensTheDatabaseUrl) {
   TempDir dir;
   LedgerSettings by_url;
   by_url.database_url = "sqlite:///" + dir.file("models.db");
-  open_model_repository(by_url)->insert(StoredModel{
-      "m-1", "gpt",
-      json{{"model_name", "gpt"},
-           {"litellm_params", {{"model", "openai/gpt-4o"}, {"api_key", "sk-test"}}},
-           {"model_info", {{"id", "m-1"}}}},
-      1, 1});
+  open_model_repository(by_url)->insert(
+      StoredModel{"m-1", "gpt",
+                  json{{"model_name", "gpt"},
+                       {"litellm_params", {{"model", "openai/gpt-4o"}, {"api_key", "sk-test"}}},
+                       {"model_info", {{"id", "m-1"}}}},
+                  1, 1});
   Config file;
   file.store_model_in_db = true;
   auto merged = merge_db_models(file, by_url);

@@ -94,8 +94,7 @@ TEST(StoreDbLock, HolderKilledFreesTheLock) {
     store::lock_database_file(path);
     ADD_FAILURE() << "a second process took the lock";
   } catch (const store::DatabaseInUse& e) {
-    EXPECT_NE(std::string(e.what()).find("process " + std::to_string(holder)), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("process " + std::to_string(holder)), std::string::npos) << e.what();
   }
   ::kill(holder, SIGKILL);
   int st = 0;
@@ -116,8 +115,7 @@ TEST(StoreDbLock, LedgerOpenIsRefusedWhileAnotherProcessHoldsTheFile) {
                 open_ledger(settings_for(path));
                 return 0;
               } catch (const std::runtime_error& e) {
-                return std::string(e.what()).find("one gateway per SQLite file") != std::string::npos ? 1
-                                                                                                      : 2;
+                return std::string(e.what()).find("one gateway per SQLite file") != std::string::npos ? 1 : 2;
               }
             }),
             1);

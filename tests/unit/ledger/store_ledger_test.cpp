@@ -30,9 +30,7 @@ int64_t count_rows(const std::string& path, const std::string& where = "1") {
   return db.execAndGet("SELECT count(*) FROM spend_logs WHERE " + where).getInt64();
 }
 
-json get_log(Ledger& l, const std::string& id) {
-  return admin::ledger_query(l, "log", {{"request_id", id}});
-}
+json get_log(Ledger& l, const std::string& id) { return admin::ledger_query(l, "log", {{"request_id", id}}); }
 
 // Polls a condition that another thread makes true (bounded; not a sleep-as-synchronisation).
 template <class F>
@@ -267,7 +265,8 @@ TEST(StoreLedger, DiskFullThenSpaceFreedResumesWithoutLoss) {
   };
   const rlim_t limit = std::max(file_size("l.db"), file_size("l.db-wal")) + 1024;
 
-  struct sigaction ignore {}, old_action {};
+  struct sigaction ignore {
+  }, old_action{};
   ignore.sa_handler = SIG_IGN;
   ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
   struct rlimit old_limit {};
@@ -425,7 +424,7 @@ TEST(StoreLedger, MultiRowInsertsKeepEveryFieldAndFallBackOneByOne) {
     if (i == 70) r.request_id = "req-65";  // duplicates within one statement
     if (i == 80) r.request_id = "req-3";   // duplicate of an earlier statement's row
     if (i == 50) r.user = "\xc3\x28";      // invalid UTF-8 bound as its sanitised copy
-    if (i == 51) r.user = "\xff-51";        // (two in one statement: two copies)
+    if (i == 51) r.user = "\xff-51";       // (two in one statement: two copies)
     if (i == 45) r.client_request_id = "client-45";
     sent.push_back(r);
     l->submit(std::move(r));
@@ -454,9 +453,7 @@ TEST(StoreLedger, MultiRowInsertsKeepEveryFieldAndFallBackOneByOne) {
   EXPECT_EQ(db.execAndGet("SELECT metadata FROM spend_logs WHERE request_id = 'req-45'").getString(),
             R"({"client_request_id":"client-45"})");
   // The full-text index has the error rows (i % 10 == 9), each pointing at its own row.
-  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM spend_logs_fts WHERE spend_logs_fts MATCH 'refused'")
-                .getInt64(),
-            10);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM spend_logs_fts WHERE spend_logs_fts MATCH 'refused'").getInt64(), 10);
   EXPECT_EQ(db.execAndGet("SELECT count(*) FROM spend_logs WHERE status_code = 502 AND id IN (SELECT "
                           "rowid FROM spend_logs_fts WHERE spend_logs_fts MATCH 'refused')")
                 .getInt64(),
@@ -504,8 +501,9 @@ TEST(StoreLedger, BodiesGoInManyToAStatementWithTheirOwnTextRows) {
   SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READWRITE);
   for (int i = 0; i < 100; ++i) {
     if (i == 40) continue;
-    SQLite::Statement st(db, "SELECT l.request_id FROM spend_logs_fts f JOIN spend_logs l"
-                             " ON l.id = f.rowid WHERE spend_logs_fts MATCH ?");
+    SQLite::Statement st(db,
+                         "SELECT l.request_id FROM spend_logs_fts f JOIN spend_logs l"
+                         " ON l.id = f.rowid WHERE spend_logs_fts MATCH ?");
     st.bind(1, "\"" + std::to_string(i) + "\"");
     const bool has_body = i % 10 != 3;
     ASSERT_EQ(st.executeStep(), has_body) << i;
@@ -519,9 +517,11 @@ TEST(StoreLedger, BodiesGoInManyToAStatementWithTheirOwnTextRows) {
   EXPECT_EQ(store::fts_row_count(db), 89);
   EXPECT_NO_THROW(db.exec("INSERT INTO spend_logs_fts (spend_logs_fts) VALUES ('integrity-check')"));
   for (const char* t : {"usage_hourly_key", "usage_daily_key", "usage_daily"})
-    EXPECT_EQ(db.execAndGet(std::string("SELECT group_concat(a) FROM (SELECT DISTINCT key_alias a, t FROM ") +
-                            t + " ORDER BY t)").getString(),
-              std::string(t) == "usage_hourly_key" ? "first,renamed" : "renamed") << t;
+    EXPECT_EQ(db.execAndGet(std::string("SELECT group_concat(a) FROM (SELECT DISTINCT key_alias a, t FROM ") + t +
+                            " ORDER BY t)")
+                  .getString(),
+              std::string(t) == "usage_hourly_key" ? "first,renamed" : "renamed")
+        << t;
   EXPECT_EQ(db.execAndGet("SELECT count(*) FROM usage_daily_model WHERE key_alias <> ''").getInt(), 0);
 }
 
@@ -538,8 +538,7 @@ TEST(StoreLedger, RetentionDeletesOldRowsAndKeepsRollups) {
   }
   for (int i = 1500; i < 1600; ++i) l->submit(make_record(i));
   ASSERT_TRUE(l->flush_for_test(std::chrono::seconds(10)));
-  ASSERT_TRUE(eventually([&] { return count_rows(dir.file("l.db")) == 100; },
-                         std::chrono::seconds(20)));
+  ASSERT_TRUE(eventually([&] { return count_rows(dir.file("l.db")) == 100; }, std::chrono::seconds(20)));
   auto stats = admin::ledger_query(*l, "stats", {});
   EXPECT_EQ(stats["rows"]["spend_logs"], 100);
   // Rollups keep the history.
@@ -589,7 +588,8 @@ TEST(StoreLedger, VersionOneDatabaseIsMigrated) {
   SQLite::Database db(dir.file("l.db"), SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), store::kSchemaVersion);
   EXPECT_EQ(db.execAndGet("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE"
-                          " type = 'index' AND tbl_name = 'spend_logs' ORDER BY name)").getString(),
+                          " type = 'index' AND tbl_name = 'spend_logs' ORDER BY name)")
+                .getString(),
             "spend_logs_key_time,spend_logs_request_id,spend_logs_start");
   EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
 }
@@ -621,9 +621,9 @@ TEST(StoreTextUtil, SanitizeUtf8) {
   EXPECT_FALSE(changed);
   EXPECT_EQ(sanitize_utf8(std::string("a\0b", 3), &changed), "a\\x00b");
   EXPECT_TRUE(changed);
-  EXPECT_EQ(sanitize_utf8("\xc0\xaf"), "\\xc0\\xaf");          // overlong
+  EXPECT_EQ(sanitize_utf8("\xc0\xaf"), "\\xc0\\xaf");                    // overlong
   EXPECT_EQ(sanitize_utf8("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // > U+10FFFF
-  EXPECT_EQ(sanitize_utf8("\xed\xbf\xbf"), "\\xed\\xbf\\xbf");  // surrogate
+  EXPECT_EQ(sanitize_utf8("\xed\xbf\xbf"), "\\xed\\xbf\\xbf");           // surrogate
 }
 
 TEST(StoreTextUtil, AsciiRunsAreCheckedEightBytesAtATime) {

@@ -22,9 +22,7 @@ using Params = std::multimap<std::string, std::string>;
 
 class StoreQuery : public ::testing::Test {
  protected:
-  void SetUp() override {
-    l_ = open_ledger(settings_for(dir_.file("q.db")));
-  }
+  void SetUp() override { l_ = open_ledger(settings_for(dir_.file("q.db"))); }
   void fill(int n, int64_t start) {
     for (int i = 0; i < n; ++i) {
       auto r = make_record(i, start + static_cast<int64_t>(i / 3) * 1000000);  // ties by 3
@@ -88,7 +86,7 @@ TEST_F(StoreQuery, FiltersSelectTheRightRows) {
   EXPECT_EQ(count({{"key", "fedcba98"}}), 34u);          // hash prefix
   EXPECT_EQ(count({{"key", "abcdef0123456789"}}), 66u);  // full hash
   EXPECT_EQ(count({{"q", "number 42"}}), 1u);
-  EXPECT_EQ(count({{"q", "refused"}}), 10u);             // error message
+  EXPECT_EQ(count({{"q", "refused"}}), 10u);                            // error message
   EXPECT_EQ(count({{"model", "llama"}, {"status_class", "5xx"}}), 0u);  // odd i -> gpt-4o
   EXPECT_EQ(count({{"model", "gpt-4o"}, {"status_class", "5xx"}}), 10u);
   // Time range: only the first 30 seconds (ids 0..89 have start + i/3 s).
@@ -100,19 +98,27 @@ TEST_F(StoreQuery, FiltersSelectTheRightRows) {
   ASSERT_TRUE(l_->flush_for_test(std::chrono::seconds(10)));
   EXPECT_EQ(count({}), 100u);
   json row = admin::ledger_query(*l_, "logs", {{"limit", "1"}})["data"][0];
-  for (const char* f : {"request_id", "start_time", "end_time", "model", "model_group",
-                        "deployment_id", "provider", "status", "latency_ms", "ttft_ms",
-                        "overhead_ms", "prompt_tokens", "completion_tokens", "total_tokens", "cost",
-                        "key_hash", "key_alias", "user", "stream", "cache_hit", "error_type",
-                        "error_message"})
+  for (const char* f :
+       {"request_id",   "start_time", "end_time",  "model",       "model_group",   "deployment_id",     "provider",
+        "status",       "latency_ms", "ttft_ms",   "overhead_ms", "prompt_tokens", "completion_tokens", "total_tokens",
+        "cost",         "key_hash",   "key_alias", "user",        "stream",        "cache_hit",         "error_type",
+        "error_message"})
     EXPECT_TRUE(row.contains(f)) << f;
   EXPECT_FALSE(row.contains("request_body"));
 }
 
 TEST_F(StoreQuery, SqlInjectionStringsAreMatchedLiterally) {
-  const std::vector<std::string> evil = {
-      "x' OR '1'='1", "'; DROP TABLE spend_logs; --", "\" OR \"\"=\"", "%", "_", "*", "NEAR(a b)",
-      "a\" OR b", "1) UNION SELECT * FROM usage_daily --", "\\", "' OR 1=1 --"};
+  const std::vector<std::string> evil = {"x' OR '1'='1",
+                                         "'; DROP TABLE spend_logs; --",
+                                         "\" OR \"\"=\"",
+                                         "%",
+                                         "_",
+                                         "*",
+                                         "NEAR(a b)",
+                                         "a\" OR b",
+                                         "1) UNION SELECT * FROM usage_daily --",
+                                         "\\",
+                                         "' OR 1=1 --"};
   int i = 0;
   for (const auto& e : evil) {
     RequestRecord r = make_record(i++);
@@ -258,15 +264,32 @@ TEST_F(StoreQuery, SpendLogsUsesLiteLLMShape) {
   fill(12, now_us() - 60 * 1000000LL);
   json one = admin::ledger_query(*l_, "spend_logs", {{"request_id", "req-4"}});
   ASSERT_EQ(one.size(), 1u);
-  for (const char* f : {"request_id", "call_type", "api_key", "spend", "total_tokens",
-                        "prompt_tokens", "completion_tokens", "startTime", "endTime",
-                        "completionStartTime", "model", "model_id", "model_group",
-                        "custom_llm_provider", "api_base", "user", "metadata", "cache_hit",
-                        "requester_ip_address", "messages", "response", "status"})
+  for (const char* f : {"request_id",
+                        "call_type",
+                        "api_key",
+                        "spend",
+                        "total_tokens",
+                        "prompt_tokens",
+                        "completion_tokens",
+                        "startTime",
+                        "endTime",
+                        "completionStartTime",
+                        "model",
+                        "model_id",
+                        "model_group",
+                        "custom_llm_provider",
+                        "api_base",
+                        "user",
+                        "metadata",
+                        "cache_hit",
+                        "requester_ip_address",
+                        "messages",
+                        "response",
+                        "status"})
     EXPECT_TRUE(one[0].contains(f)) << f;
   EXPECT_EQ(one[0]["status"], "success");
   EXPECT_EQ(one[0]["startTime"].get<std::string>().back(), 'Z');
-  EXPECT_EQ(admin::ledger_query(*l_, "spend_logs", {{"user_id", "user-1"}}).size(), 3u);  // 1, 6, 11
+  EXPECT_EQ(admin::ledger_query(*l_, "spend_logs", {{"user_id", "user-1"}}).size(), 3u);            // 1, 6, 11
   EXPECT_EQ(admin::ledger_query(*l_, "spend_logs", {{"api_key", "fedcba9876543210"}}).size(), 4u);  // 0,3,6,9
   EXPECT_EQ(admin::ledger_query(*l_, "spend_logs", {}).size(), 12u);
   double spend = 0;
@@ -335,8 +358,7 @@ TEST_F(StoreQuery, EveryQueryReadsSpendLogsThroughAnIndex) {
   const int64_t start = now_us() - 3600LL * 1000000;
   fill(60, start);
   const std::string wk = std::to_string(now_us() / 1000000 - 7 * 86400);
-  const std::string cursor =
-      admin::ledger_query(*l_, "logs", {{"limit", "5"}})["next_cursor"].get<std::string>();
+  const std::string cursor = admin::ledger_query(*l_, "logs", {{"limit", "5"}})["next_cursor"].get<std::string>();
   const std::vector<std::pair<std::string, Params>> queries = {
       {"logs", {}},
       {"logs", {{"cursor", cursor}}},
@@ -364,8 +386,7 @@ TEST_F(StoreQuery, EveryQueryReadsSpendLogsThroughAnIndex) {
   };
   std::set<std::string> used;
   for (const auto& [name, params] : queries) {
-    const auto plans =
-        l_->query_plans_for_test([&] { admin::ledger_query(*l_, name, params); });
+    const auto plans = l_->query_plans_for_test([&] { admin::ledger_query(*l_, name, params); });
     EXPECT_FALSE(plans.empty()) << name;
     for (const auto& plan : plans) {
       std::istringstream lines(plan);
@@ -381,14 +402,12 @@ TEST_F(StoreQuery, EveryQueryReadsSpendLogsThroughAnIndex) {
             EXPECT_EQ(line.rfind("SEARCH", 0), 0u) << name << ": " << line << "\n" << sql;
             for (const char* how :
                  {"USING INDEX spend_logs_start", "USING COVERING INDEX spend_logs_start",
-                  "USING INDEX spend_logs_request_id", "USING INDEX spend_logs_key_time",
-                  "USING INTEGER PRIMARY KEY"})
+                  "USING INDEX spend_logs_request_id", "USING INDEX spend_logs_key_time", "USING INTEGER PRIMARY KEY"})
               through_index |= line.find(how) != std::string::npos;
           }
         }
-        for (const char* idx : {"spend_logs_start", "spend_logs_request_id",
-                                "spend_logs_key_time", "usage_daily_key_hash",
-                                "usage_daily_key_alias"})
+        for (const char* idx : {"spend_logs_start", "spend_logs_request_id", "spend_logs_key_time",
+                                "usage_daily_key_hash", "usage_daily_key_alias"})
           if (line.find(idx) != std::string::npos) used.insert(idx);
       }
       if (reads_spend_logs) {

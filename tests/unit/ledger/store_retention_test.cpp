@@ -46,8 +46,7 @@ std::string fts_check(const std::string& path) {
   }
   const int64_t counted = store::fts_row_count(db);
   const int64_t held = db.execAndGet("SELECT count(*) FROM spend_logs_fts_docsize").getInt64();
-  if (counted != held)
-    return "counts " + std::to_string(counted) + " rows, holds " + std::to_string(held);
+  if (counted != held) return "counts " + std::to_string(counted) + " rows, holds " + std::to_string(held);
   return "ok";
 }
 
@@ -55,19 +54,19 @@ std::string fts_check(const std::string& path) {
 // the rows with text, no trace of the old rows, the row counter right.
 void expect_sound(const std::string& path, int64_t expected_rows) {
   EXPECT_EQ(rows(path), expected_rows);
-  EXPECT_EQ(count(path, "SELECT count(*) FROM spend_logs WHERE startTime < " +
-                            std::to_string(now_us() - kDayUs)),
-            0);
+  EXPECT_EQ(count(path, "SELECT count(*) FROM spend_logs WHERE startTime < " + std::to_string(now_us() - kDayUs)), 0);
   {
     SQLite::Database db(path, SQLite::OPEN_READONLY);
     EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
   }
   EXPECT_EQ(fts_check(path), "ok");
   EXPECT_EQ(count(path, "SELECT count(*) FROM spend_logs_fts_docsize"),
-            count(path, "SELECT count(*) FROM spend_logs WHERE messages <> '' OR response <> ''"
-                        " OR error_message <> ''"));
-  EXPECT_EQ(count(path, "SELECT count(*) FROM spend_logs_fts WHERE spend_logs_fts MATCH "
-                        "'ancientword'"),
+            count(path,
+                  "SELECT count(*) FROM spend_logs WHERE messages <> '' OR response <> ''"
+                  " OR error_message <> ''"));
+  EXPECT_EQ(count(path,
+                  "SELECT count(*) FROM spend_logs_fts WHERE spend_logs_fts MATCH "
+                  "'ancientword'"),
             0);
   EXPECT_EQ(count(path, "SELECT v FROM ledger_meta WHERE k = 'spend_logs_rows'"), expected_rows);
 }
@@ -177,8 +176,8 @@ TEST(StoreRetention, TruncatedAndSanitizedBodiesAreDeletedCleanly) {
   const int64_t old_start = now_us() - 3 * kDayUs;
   for (int i = 0; i < 1200; ++i) {
     RequestRecord r = make_record(i, old_start + i);
-    r.request_body = "ancientword h\xc3\xa9llo w\xc3\xb6rld \xe2\x82\xac\xe2\x82\xac\xe2\x82\xac " +
-                     std::to_string(i) + std::string(200, 'x');
+    r.request_body = "ancientword h\xc3\xa9llo w\xc3\xb6rld \xe2\x82\xac\xe2\x82\xac\xe2\x82\xac " + std::to_string(i) +
+                     std::string(200, 'x');
     r.response_body = std::string("ancientword \xff\xfe broken ") + std::to_string(i);
     l->submit(std::move(r));
   }
@@ -229,8 +228,10 @@ TEST(StoreRetention, DamagedIndexIsRebuiltOnceThenRetentionWorks) {
     // rowids with no row at all), committed; and no 'fts_checked' mark.
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
     for (int id = 1000000; id < 1000005; ++id)
-      db.exec("INSERT INTO spend_logs_fts (spend_logs_fts, rowid, messages, response, "
-              "error_message) VALUES ('delete', " + std::to_string(id) + ", '', '', '')");
+      db.exec(
+          "INSERT INTO spend_logs_fts (spend_logs_fts, rowid, messages, response, "
+          "error_message) VALUES ('delete', " +
+          std::to_string(id) + ", '', '', '')");
     db.exec("DELETE FROM ledger_meta WHERE k = 'fts_checked'");
   }
   ASSERT_NE(fts_check(path), "ok");  // the damage is there

@@ -8,14 +8,13 @@
 #include <memory>
 #include <string>
 
-#include "llmgate/ledger.hpp"
 #include "ledger/sqlite/sqlite_ledger.hpp"
+#include "llmgate/ledger.hpp"
 
 namespace llmgate::testing_store {
 
 inline int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -46,8 +45,7 @@ inline LedgerSettings settings_for(const std::string& db_path) {
 }
 
 inline std::unique_ptr<store::SqliteLedger> open_ledger(const LedgerSettings& s) {
-  return std::unique_ptr<store::SqliteLedger>(
-      static_cast<store::SqliteLedger*>(Ledger::open(s).release()));
+  return std::unique_ptr<store::SqliteLedger>(static_cast<store::SqliteLedger*>(Ledger::open(s).release()));
 }
 
 inline RequestRecord make_record(int i, int64_t start_us = 0) {
@@ -81,8 +79,8 @@ inline RequestRecord make_record(int i, int64_t start_us = 0) {
   r.cost_usd = i % 4 == 3 ? std::nullopt : std::optional<double>(0.0001 * (1 + i % 3));
   r.stream = i % 2 == 0;
   r.cache_hit = i % 8 == 0;
-  r.request_body = R"({"model":"gpt-4o","messages":[{"role":"user","content":"hello number )" +
-                   std::to_string(i) + R"("}]})";
+  r.request_body = R"({"model":"gpt-4o","messages":[{"role":"user","content":"hello number )" + std::to_string(i) +
+                   R"("}]})";
   r.response_body = R"({"choices":[{"message":{"content":"general kenobi"}}]})";
   return r;
 }

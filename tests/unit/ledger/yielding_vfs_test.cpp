@@ -30,8 +30,7 @@ std::string temp_db(const char* name) {
 
 TEST(YieldingVfs, WalWritesCheckpointsAndReadersOnTheDefaultVfs) {
   const std::string path = temp_db("wal.db");
-  SQLite::Database w(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, 0,
-                     yielding_vfs_name());
+  SQLite::Database w(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, 0, yielding_vfs_name());
   EXPECT_EQ(w.execAndGet("PRAGMA journal_mode=WAL").getString(), "wal");
   w.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
   w.exec("CREATE INDEX t_v ON t(v)");
@@ -55,8 +54,8 @@ TEST(YieldingVfs, WalWritesCheckpointsAndReadersOnTheDefaultVfs) {
 }
 
 TEST(YieldingVfs, AFailedOpenIsAnErrorNotACrash) {
-  EXPECT_THROW(SQLite::Database("/nonexistent-dir-for-llmgate/x.db",
-                                SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0, yielding_vfs_name()),
+  EXPECT_THROW(SQLite::Database("/nonexistent-dir-for-llmgate/x.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0,
+                                yielding_vfs_name()),
                SQLite::Exception);
   EXPECT_STREQ(yielding_vfs_name(), "llmgate-yield");  // registered once, same name
 }

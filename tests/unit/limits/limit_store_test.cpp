@@ -99,7 +99,8 @@ TEST_F(LimitStoreTest, TpmCountsReservationsAndSettledTokens) {
     in_flight.push_back(std::move(lease));
   }
   EXPECT_EQ(in_flight.size(), 4u);  // 0, 30, 60, 90 < 100
-  EXPECT_EQ(res.message, "Rate limit exceeded: key tpm_limit 100 tokens per minute (120 reserved by requests in flight)");
+  EXPECT_EQ(res.message,
+            "Rate limit exceeded: key tpm_limit 100 tokens per minute (120 reserved by requests in flight)");
   EXPECT_EQ(res.retry_after_s, 60);
   now_ += kMinute;  // reservations outlive the minute; their tokens land where they finish
   for (auto& p : in_flight) p.settle(17, 0, now_);  // 68 tokens this minute
@@ -108,7 +109,8 @@ TEST_F(LimitStoreTest, TpmCountsReservationsAndSettledTokens) {
   EXPECT_EQ(admit(r2, a), Errc::ok);
   EXPECT_EQ(admit(r2, b), Errc::ok);
   EXPECT_EQ(admit(r2, c, &res), Errc::rate_limited);
-  EXPECT_EQ(res.message, "Rate limit exceeded: key tpm_limit 100 tokens per minute (60 reserved by requests in flight)");
+  EXPECT_EQ(res.message,
+            "Rate limit exceeded: key tpm_limit 100 tokens per minute (60 reserved by requests in flight)");
 }
 
 TEST_F(LimitStoreTest, BudgetWithOwnSpendAndWithOwnersSpend) {
@@ -142,7 +144,7 @@ TEST_F(LimitStoreTest, BudgetWithOwnSpendAndWithOwnersSpend) {
   LimitLease a, b;
   EXPECT_EQ(admit(k, a, &res), Errc::ok);
   EXPECT_EQ(res.find(ScopeKind::key, LimitKind::budget)->remaining, 3'000'000);  // .03 - .02 - .007
-  EXPECT_EQ(admit(k, b), Errc::ok);  // .02 + .007 < .03
+  EXPECT_EQ(admit(k, b), Errc::ok);                                              // .02 + .007 < .03
   a.settle(10, 5.0, now_);
   b.release();
   EXPECT_EQ(admit(k, a), Errc::ok);  // still .02: the owner adds its own spend

@@ -89,8 +89,8 @@ TEST(Metrics, ExposesLiteLLMNamesAndLabels) {
         "litellm_request_total_latency_metric_bucket{", "litellm_llm_api_latency_metric_bucket{",
         "litellm_llm_api_time_to_first_token_metric_bucket{", "litellm_overhead_latency_metric_bucket{",
         "litellm_deployment_state{", "llmgate_log_queue_depth 7", "llmgate_log_records_dropped_total 3",
-        "llmgate_log_db_errors_total 1", "llmgate_log_records_written_total",
-        "llmgate_log_batch_commit_seconds", "llmgate_log_queue_bytes"})
+        "llmgate_log_db_errors_total 1", "llmgate_log_records_written_total", "llmgate_log_batch_commit_seconds",
+        "llmgate_log_queue_bytes"})
     EXPECT_NE(t.find(name), std::string::npos) << name;
   EXPECT_NE(t.find("litellm_in_flight_requests 1"), std::string::npos);
   EXPECT_NE(t.find("status_code=\"200\""), std::string::npos);
@@ -102,8 +102,10 @@ TEST(Metrics, ExposesLiteLLMNamesAndLabels) {
   EXPECT_NE(t.find("api_provider=\"openai\""), std::string::npos);
   EXPECT_NE(t.find("model_id=\"gpt4o-east\""), std::string::npos);
   EXPECT_NE(t.find("exception_class=\"api_error\""), std::string::npos);
-  EXPECT_NE(t.find("litellm_spend_metric_total{api_key_alias=\"team-a\",end_user=\"\",hashed_api_key=\"a1b2c3d4\",model=\"gpt-4o-2024-08-06\",team=\"\",team_alias=\"\",user=\"\"} 0.5"),
-            std::string::npos)
+  EXPECT_NE(
+      t.find(
+          "litellm_spend_metric_total{api_key_alias=\"team-a\",end_user=\"\",hashed_api_key=\"a1b2c3d4\",model=\"gpt-4o-2024-08-06\",team=\"\",team_alias=\"\",user=\"\"} 0.5"),
+      std::string::npos)
       << t;
 }
 
@@ -142,12 +144,14 @@ TEST(Metrics, NoSecretsInLabels) {
   m.observe(rec("gpt-4o"));
   m.set_deployment_state(make_config().deployments[0], DeploymentState::outage);
   const std::string t = m.serialize(nullptr);
-  for (const char* secret : {"sk-supersecretkey", "sk-master-secret", "hunter2", "sk-querysecret",
-                             "hash-of-a-wrong-key"})
+  for (const char* secret :
+       {"sk-supersecretkey", "sk-master-secret", "hunter2", "sk-querysecret", "hash-of-a-wrong-key"})
     EXPECT_EQ(t.find(secret), std::string::npos) << secret;
   EXPECT_NE(t.find("api_base=\"https://api.example.com:443/v1\""), std::string::npos) << t;
-  EXPECT_NE(t.find("litellm_deployment_state{api_base=\"https://api.example.com:443/v1\",api_provider=\"openai\",litellm_model_name=\"gpt-4o-2024-08-06\",model_id=\"gpt4o-east\"} 2"),
-            std::string::npos)
+  EXPECT_NE(
+      t.find(
+          "litellm_deployment_state{api_base=\"https://api.example.com:443/v1\",api_provider=\"openai\",litellm_model_name=\"gpt-4o-2024-08-06\",model_id=\"gpt4o-east\"} 2"),
+      std::string::npos)
       << t;
 }
 
@@ -169,7 +173,8 @@ TEST(Metrics, ObserveIsCheapAndThreadSafe) {
   for (auto& t : threads) t.join();
   const std::string t = m.serialize(nullptr);
   std::smatch mt;
-  ASSERT_TRUE(std::regex_search(t, mt, std::regex("litellm_proxy_total_requests_metric_total\\{[^}]*status_code=\"429\"[^}]*\\} ([0-9]+)")));
+  ASSERT_TRUE(std::regex_search(
+      t, mt, std::regex("litellm_proxy_total_requests_metric_total\\{[^}]*status_code=\"429\"[^}]*\\} ([0-9]+)")));
   EXPECT_EQ(mt[1], "40000");
   // The latency histogram is shared by both statuses (its labels have none): no lost counts.
   ASSERT_TRUE(std::regex_search(t, mt, std::regex("litellm_request_total_latency_metric_count\\{[^}]*\\} ([0-9]+)")));
@@ -249,8 +254,13 @@ TEST(Metrics, LatencyHistogramsMatchPrometheusCpp) {
   // The same observations through prometheus-cpp's Histogram, same labels: the same text.
   prometheus::Registry reg;
   auto& family = prometheus::BuildHistogram().Name(name).Help("x").Register(reg);
-  auto& h = family.Add({{"end_user", ""}, {"hashed_api_key", "a1b2c3d4"}, {"api_key_alias", "team-a"},
-                        {"team", ""}, {"team_alias", ""}, {"user", ""}, {"requested_model", "gpt-4o"},
+  auto& h = family.Add({{"end_user", ""},
+                        {"hashed_api_key", "a1b2c3d4"},
+                        {"api_key_alias", "team-a"},
+                        {"team", ""},
+                        {"team_alias", ""},
+                        {"user", ""},
+                        {"requested_model", "gpt-4o"},
                         {"model", "gpt-4o-2024-08-06"}},
                        bounds);
   for (int64_t us : totals_us) h.Observe(static_cast<double>(us) / 1e6);

@@ -142,12 +142,15 @@ TEST(Deadline, ContextDestroyedWithArmedDeadlinesInSuspendedCoroutines) {
   // Coroutine frames (holding armed Deadlines) are destroyed while the context shuts down.
   auto p = std::make_unique<Pair>();
   for (int i = 0; i < 3; ++i) {
-    net::co_spawn(p->ioc, [&s = p->a]() -> awaitable<void> {
-      Deadline dl(co_await net::this_coro::executor);
-      dl.arm(s, std::chrono::seconds(60));
-      char c;
-      co_await s.async_read_some(net::buffer(&c, 1), use_nothrow);
-    }, net::detached);
+    net::co_spawn(
+        p->ioc,
+        [&s = p->a]() -> awaitable<void> {
+          Deadline dl(co_await net::this_coro::executor);
+          dl.arm(s, std::chrono::seconds(60));
+          char c;
+          co_await s.async_read_some(net::buffer(&c, 1), use_nothrow);
+        },
+        net::detached);
   }
   p->ioc.run_for(std::chrono::milliseconds(30));
   p.reset();  // must neither crash nor hang (run under ASan/valgrind to see freed nodes)
@@ -174,10 +177,13 @@ TEST(WriteNow, SendsAtOnceAndWriteRestFinishesWhenTheSocketWasFull) {
   EXPECT_LT(n2, big.size());
   ec2 = net::error::would_block;
   bool rest_done = false;
-  net::co_spawn(p.ioc, [&]() -> awaitable<void> {
-    ec2 = co_await write_rest(p.a, bigbuf, n2);
-    rest_done = true;
-  }, net::detached);
+  net::co_spawn(
+      p.ioc,
+      [&]() -> awaitable<void> {
+        ec2 = co_await write_rest(p.a, bigbuf, n2);
+        rest_done = true;
+      },
+      net::detached);
   std::vector<char> sink(1 << 16);
   std::function<void()> pump = [&] {
     p.b.async_read_some(net::buffer(sink), [&](boost::system::error_code ec, std::size_t n) {
@@ -195,12 +201,15 @@ TEST(WriteNow, SendsAtOnceAndWriteRestFinishesWhenTheSocketWasFull) {
   std::array<net::const_buffer, 1> again{net::buffer(big)};
   boost::system::error_code ec3;
   p.ioc.restart();
-  net::co_spawn(p.ioc, [&]() -> awaitable<void> {
-    for (int i = 0; i < 4 && !ec3; ++i) {
-      std::size_t sent = 0;
-      if (!write_now(p.a, again, ec3, sent)) ec3 = co_await write_rest(p.a, again, sent);
-    }
-  }, net::detached);
+  net::co_spawn(
+      p.ioc,
+      [&]() -> awaitable<void> {
+        for (int i = 0; i < 4 && !ec3; ++i) {
+          std::size_t sent = 0;
+          if (!write_now(p.a, again, ec3, sent)) ec3 = co_await write_rest(p.a, again, sent);
+        }
+      },
+      net::detached);
   p.ioc.run_for(std::chrono::seconds(10));
   EXPECT_TRUE(ec3);
 }

@@ -28,7 +28,7 @@ TEST(SpareBuffers, AGivenBufferIsTakenBackEmptyWithItsCapacity) {
   std::string t = SpareBuffers::take();
   EXPECT_TRUE(t.empty());
   EXPECT_EQ(t.capacity(), cap);
-  EXPECT_EQ(t.data(), data);  // the same buffer, not a copy
+  EXPECT_EQ(t.data(), data);                        // the same buffer, not a copy
   EXPECT_LE(SpareBuffers::take().capacity(), 15u);  // nothing else was kept
 }
 

@@ -102,15 +102,12 @@ TEST(Pricing, DeploymentOverridesWin) {
 TEST(Pricing, CachedAndReasoningTokens) {
   Deployment d = dep(ProviderKind::openai, "openai", "gpt-4o");
   // 1000 prompt tokens of which 400 cached: 600 at the input rate + 400 at the cached rate.
-  EXPECT_NEAR(*table().cost(d, usage(1000, 100, 400)),
-              600 * 2.5e-06 + 400 * 1.25e-06 + 100 * 1e-05, 1e-15);
+  EXPECT_NEAR(*table().cost(d, usage(1000, 100, 400)), 600 * 2.5e-06 + 400 * 1.25e-06 + 100 * 1e-05, 1e-15);
   // Reasoning tokens priced at their own rate when the table has one.
   Deployment r = dep(ProviderKind::openai, "openai", "private-reasoner");
-  r.model_info = {{"input_cost_per_token", 1e-06},
-                  {"output_cost_per_token", 2e-06},
-                  {"output_cost_per_reasoning_token", 5e-06}};
-  EXPECT_NEAR(*table().cost(r, usage(10, 100, 0, 60)), 10 * 1e-06 + 40 * 2e-06 + 60 * 5e-06,
-              1e-15);
+  r.model_info = {
+      {"input_cost_per_token", 1e-06}, {"output_cost_per_token", 2e-06}, {"output_cost_per_reasoning_token", 5e-06}};
+  EXPECT_NEAR(*table().cost(r, usage(10, 100, 0, 60)), 10 * 1e-06 + 40 * 2e-06 + 60 * 5e-06, 1e-15);
   // Without a reasoning rate they are ordinary completion tokens.
   EXPECT_NEAR(*table().cost(d, usage(0, 100, 0, 60)), 100 * 1e-05, 1e-15);
   // A gateway cache hit costs nothing; an unknown price stays unknown.

@@ -86,11 +86,14 @@ TEST(BodyFacts, StreamOptionsAndForbiddenFields) {
 }
 
 TEST(OpenAISplice, NonStreamingKeepsEveryOtherByte) {
-  std::string raw = R"({"model":"alias","messages":[{"role":"user","content":"h\u00e9 \"q\""}],"vendor":{"k":[1,2.50]}})";
+  std::string raw =
+      R"({"model":"alias","messages":[{"role":"user","content":"h\u00e9 \"q\""}],"vendor":{"k":[1,2.50]}})";
   bool spliced = false;
   auto out = build(raw, false, Endpoint::chat, &spliced);
   EXPECT_TRUE(spliced);
-  EXPECT_EQ(out.body, R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"h\u00e9 \"q\""}],"vendor":{"k":[1,2.50]}})");
+  EXPECT_EQ(
+      out.body,
+      R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"h\u00e9 \"q\""}],"vendor":{"k":[1,2.50]}})");
   EXPECT_EQ(out.target, "/v1/chat/completions");
   ASSERT_EQ(out.headers.size(), 1u);
   EXPECT_EQ(out.headers[0].second, "Bearer sk-upstream");

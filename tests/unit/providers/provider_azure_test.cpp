@@ -72,7 +72,8 @@ TEST(AzureProvider, ChatTargetsTheDeploymentWithApiVersionAndApiKey) {
 TEST(AzureProvider, CompletionsEmbeddingsAndBasePaths) {
   const Provider& p = azure_provider();
   std::string err;
-  for (auto [ep, op] : {std::pair{Endpoint::completions, "/completions"}, std::pair{Endpoint::embeddings, "/embeddings"}}) {
+  for (auto [ep, op] :
+       {std::pair{Endpoint::completions, "/completions"}, std::pair{Endpoint::embeddings, "/embeddings"}}) {
     Deployment d = azure_deployment();
     json body = {{"model", "x"}, {"input", "hi"}};
     UpstreamRequest r;
@@ -80,7 +81,8 @@ TEST(AzureProvider, CompletionsEmbeddingsAndBasePaths) {
     EXPECT_EQ(r.target, std::string("/openai/deployments/my-gpt4o") + op + "?api-version=2024-10-21");
   }
   // An api_base behind a path prefix keeps it; one that already ends in /openai is not doubled.
-  for (auto [base, want] : {std::pair{"/gw", "/gw/openai/deployments/"}, std::pair{"/openai", "/openai/deployments/"}}) {
+  for (auto [base, want] :
+       {std::pair{"/gw", "/gw/openai/deployments/"}, std::pair{"/openai", "/openai/deployments/"}}) {
     Deployment d = azure_deployment(base);
     json body = {{"messages", json::array()}};
     UpstreamRequest r;
@@ -117,7 +119,9 @@ TEST(AzureProvider, StreamsAskForUsageOnlyWhereTheApiVersionSupportsIt) {
 TEST(AzureProvider, NonStreamingResponseIsForwardedWithUsage) {
   Usage u;
   std::string out;
-  EXPECT_EQ(azure_provider().translate_response(Endpoint::chat, azure_deployment(), provider_fixture("azure_chat_response.json"), out, u), ResponseBody::forward);
+  EXPECT_EQ(azure_provider().translate_response(Endpoint::chat, azure_deployment(),
+                                                provider_fixture("azure_chat_response.json"), out, u),
+            ResponseBody::forward);
   EXPECT_TRUE(u.present);
   EXPECT_EQ(u.prompt_tokens, 13);
   EXPECT_EQ(u.completion_tokens, 5);
@@ -125,7 +129,8 @@ TEST(AzureProvider, NonStreamingResponseIsForwardedWithUsage) {
 }
 
 TEST(AzureProvider, ContentFilterErrorBecomesAnOpenAIError) {
-  json e = json::parse(azure_provider().translate_error(400, provider_fixture("azure_content_filter_error.json")))["error"];
+  json e = json::parse(
+      azure_provider().translate_error(400, provider_fixture("azure_content_filter_error.json")))["error"];
   EXPECT_EQ(e["code"], "content_filter");
   EXPECT_EQ(e["type"], "invalid_request_error");  // Azure sends type: null
   EXPECT_EQ(e["param"], "prompt");
@@ -197,12 +202,14 @@ TEST(AzureProvider, StreamKeepsTheUsageEventWhenTheClientAskedAndForwardsBytesUn
 TEST(AzureProvider, StreamUnitMayAlsoBeAnEventsDataAndErrorsAreReported) {
   StreamState st;
   std::string out;
-  azure_provider().translate_stream_unit(Endpoint::chat, azure_deployment(), st,
-                                         R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]})",
-                                         out);
+  azure_provider().translate_stream_unit(
+      Endpoint::chat, azure_deployment(), st,
+      R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]})",
+      out);
   EXPECT_EQ(sse_data(out).size(), 1u);
-  azure_provider().translate_stream_unit(Endpoint::chat, azure_deployment(), st,
-                                         R"(data: {"error":{"message":"The server had an error","type":"server_error"}})", out);
+  azure_provider().translate_stream_unit(
+      Endpoint::chat, azure_deployment(), st,
+      R"(data: {"error":{"message":"The server had an error","type":"server_error"}})", out);
   EXPECT_NE(st.error.find("The server had an error"), std::string::npos);
 }
 
@@ -260,13 +267,14 @@ TEST(AzureProvider, AnEventWhoseDataSpansLinesReachesTheClientWhole) {
   st.include_usage = true;
   std::string out;
   SseParser upstream;
-  upstream.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]\n"
-                "data: }\n\n"
-                "data: {\"choices\":[],\n"
-                "data: \"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}\n\n",
-                [&](const SseEvent& ev) {
-                  azure_provider().translate_stream_unit(Endpoint::chat, azure_deployment(), st, ev.data, out);
-                });
+  upstream.feed(
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]\n"
+      "data: }\n\n"
+      "data: {\"choices\":[],\n"
+      "data: \"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}\n\n",
+      [&](const SseEvent& ev) {
+        azure_provider().translate_stream_unit(Endpoint::chat, azure_deployment(), st, ev.data, out);
+      });
   std::vector<json> got;  // what the client's SSE parser reads
   SseParser client;
   client.feed(out, [&](const SseEvent& ev) { got.push_back(json::parse(ev.data, nullptr, false)); });
@@ -283,10 +291,9 @@ TEST(AzureProvider, NothingFollowsDone) {
   StreamState st;
   std::string out;
   const auto& d = azure_deployment();
-  for (std::string_view unit : {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}]}",
-                                "data: [DONE]",
-                                "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"late\"},\"finish_reason\":null}]}",
-                                "data: [DONE]"})
+  for (std::string_view unit :
+       {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}]}", "data: [DONE]",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"late\"},\"finish_reason\":null}]}", "data: [DONE]"})
     azure_provider().translate_stream_unit(Endpoint::chat, d, st, unit, out);
   EXPECT_EQ(out.find("late"), std::string::npos) << out;
   const std::size_t done = out.find("data: [DONE]");

@@ -258,9 +258,9 @@ TEST_P(ProviderConformance, OtherProvidersParamsAreIgnoredWithAWarning) {
       for (const char* k : e.params) own = own || std::string(k) == key;
       if (own) continue;
       const Config c = load_config_string(std::string("model_list:\n  - model_name: alias\n    litellm_params:\n") +
-                                               "      model: " + e.name + "/m\n      api_base: http://127.0.0.1:9\n" +
-                                               "      " + key + ": \"42\"\n",
-                                           "conformance");
+                                              "      model: " + e.name + "/m\n      api_base: http://127.0.0.1:9\n" +
+                                              "      " + key + ": \"42\"\n",
+                                          "conformance");
       const std::string want = std::string("model_list[0].litellm_params.") + key + ": only used by " + other->name +
                                "/ deployments, ignored";
       ASSERT_EQ(c.warnings.size(), 1u) << key;
@@ -279,9 +279,8 @@ TEST(ProviderRegistry, NamesAreUnique) {
 
 std::string param_name(const ::testing::TestParamInfo<const ProviderEntry*>& info) { return info.param->name; }
 
-INSTANTIATE_TEST_SUITE_P(Registry, ProviderConformance, ::testing::ValuesIn(provider_entries().begin(),
-                                                                           provider_entries().end()),
-                         param_name);
+INSTANTIATE_TEST_SUITE_P(Registry, ProviderConformance,
+                         ::testing::ValuesIn(provider_entries().begin(), provider_entries().end()), param_name);
 
 }  // namespace
 }  // namespace llmgate

@@ -76,19 +76,22 @@ TEST(OllamaProvider, ChatRequestTranslation) {
       {"max_tokens", 50},
       {"max_completion_tokens", 64},
       {"response_format", {{"type", "json_object"}}},
-      {"tools", {{{"type", "function"}, {"function", {{"name", "get_weather"}, {"parameters", {{"type", "object"}}}}}}}},
+      {"tools",
+       {{{"type", "function"}, {"function", {{"name", "get_weather"}, {"parameters", {{"type", "object"}}}}}}}},
       {"stream_options", {{"include_usage", true}}},
       {"user", "u-1"}};
   UpstreamRequest r;
   std::string err;
-  ASSERT_EQ(ollama_chat_provider().build_request(Endpoint::chat, ollama_deployment(), body, true, r, err), Errc::ok) << err;
+  ASSERT_EQ(ollama_chat_provider().build_request(Endpoint::chat, ollama_deployment(), body, true, r, err), Errc::ok)
+      << err;
   EXPECT_EQ(r.method, "POST");
   EXPECT_EQ(r.target, "/api/chat");
   EXPECT_TRUE(r.headers.empty());  // no api_key configured: no Authorization
   json s = json::parse(r.body);
   EXPECT_EQ(s["model"], "llama3.2");
   EXPECT_EQ(s["stream"], true);
-  EXPECT_EQ(s["options"], json({{"temperature", 0.2}, {"top_p", 0.9}, {"seed", 7}, {"stop", {"END"}}, {"num_predict", 64}}));
+  EXPECT_EQ(s["options"],
+            json({{"temperature", 0.2}, {"top_p", 0.9}, {"seed", 7}, {"stop", {"END"}}, {"num_predict", 64}}));
   EXPECT_EQ(s["format"], "json");
   EXPECT_EQ(s["tools"][0]["function"]["name"], "get_weather");
   EXPECT_FALSE(s.contains("stream_options"));
@@ -105,7 +108,8 @@ TEST(OllamaProvider, ChatRequestTranslation) {
 
 TEST(OllamaProvider, JsonSchemaToolChoiceNoneAndReasoning) {
   json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}},
-               {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "x"}, {"schema", {{"type", "object"}}}}}}},
+               {"response_format",
+                {{"type", "json_schema"}, {"json_schema", {{"name", "x"}, {"schema", {{"type", "object"}}}}}}},
                {"tools", {{{"type", "function"}, {"function", {{"name", "f"}}}}}},
                {"tool_choice", "none"},
                {"reasoning_effort", "high"},
@@ -125,20 +129,24 @@ TEST(OllamaProvider, JsonSchemaToolChoiceNoneAndReasoning) {
 TEST(OllamaProvider, RejectsWhatOllamaCannotTake) {
   std::string err;
   UpstreamRequest r;
-  json remote_image = {{"messages",
-                        {{{"role", "user"},
-                          {"content", {{{"type", "image_url"}, {"image_url", {{"url", "https://example.com/cat.png"}}}}}}}}}};
+  json remote_image = {
+      {"messages",
+       {{{"role", "user"},
+         {"content", {{{"type", "image_url"}, {"image_url", {{"url", "https://example.com/cat.png"}}}}}}}}}};
   EXPECT_EQ(ollama_chat_provider().build_request(Endpoint::chat, ollama_deployment(), remote_image, false, r, err),
             Errc::unsupported);
   EXPECT_NE(err.find("data:"), std::string::npos);
   json n2 = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"n", 2}};
-  EXPECT_EQ(ollama_chat_provider().build_request(Endpoint::chat, ollama_deployment(), n2, false, r, err), Errc::unsupported);
+  EXPECT_EQ(ollama_chat_provider().build_request(Endpoint::chat, ollama_deployment(), n2, false, r, err),
+            Errc::unsupported);
   json tokens = {{"input", {1, 2, 3}}};
   EXPECT_EQ(ollama_chat_provider().build_request(Endpoint::embeddings, ollama_deployment(), tokens, false, r, err),
             Errc::unsupported);
-  json bad_args = {{"messages",
-                    {{{"role", "assistant"},
-                      {"tool_calls", {{{"id", "c"}, {"type", "function"}, {"function", {{"name", "f"}, {"arguments", "{not json"}}}}}}}}}};
+  json bad_args = {
+      {"messages",
+       {{{"role", "assistant"},
+         {"tool_calls",
+          {{{"id", "c"}, {"type", "function"}, {"function", {{"name", "f"}, {"arguments", "{not json"}}}}}}}}}};
   EXPECT_EQ(ollama_chat_provider().build_request(Endpoint::chat, ollama_deployment(), bad_args, false, r, err),
             Errc::bad_request);
 }
@@ -148,8 +156,9 @@ TEST(OllamaProvider, GenerateBuildsLiteLLMsPrompt) {
                 {{{"role", "system"}, {"content", "Be brief."}},
                  {{"role", "user"}, {"content", "Hi"}},
                  {{"role", "user"},
-                  {"content", {{{"type", "text"}, {"text", " there"}},
-                               {{"type", "image_url"}, {"image_url", std::string("data:image/png;base64,") + kPng}}}}},
+                  {"content",
+                   {{{"type", "text"}, {"text", " there"}},
+                    {{"type", "image_url"}, {"image_url", std::string("data:image/png;base64,") + kPng}}}}},
                  {{"role", "assistant"}, {"content", "Hello!"}},
                  {{"role", "user"}, {"content", "Bye"}}}},
                {"max_tokens", 5}};
@@ -196,7 +205,9 @@ TEST(OllamaProvider, CompletionsUseGenerateAndEmbeddingsUseEmbed) {
 TEST(OllamaProvider, ChatResponseTranslation) {
   std::string out;
   Usage u;
-  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::chat, ollama_deployment(), provider_fixture("ollama_chat_response.json"), out, u), ResponseBody::translated);
+  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::chat, ollama_deployment(),
+                                                      provider_fixture("ollama_chat_response.json"), out, u),
+            ResponseBody::translated);
   json j = json::parse(out);
   EXPECT_EQ(j["object"], "chat.completion");
   EXPECT_EQ(j["id"].get<std::string>().rfind("chatcmpl-", 0), 0u);
@@ -212,7 +223,9 @@ TEST(OllamaProvider, ChatResponseTranslation) {
 TEST(OllamaProvider, ToolCallResponseTranslation) {
   std::string out;
   Usage u;
-  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::chat, ollama_deployment(), provider_fixture("ollama_chat_tools_response.json"), out, u), ResponseBody::translated);
+  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::chat, ollama_deployment(),
+                                                      provider_fixture("ollama_chat_tools_response.json"), out, u),
+            ResponseBody::translated);
   json c = json::parse(out)["choices"][0];
   EXPECT_EQ(c["finish_reason"], "tool_calls");
   EXPECT_TRUE(c["message"]["content"].is_null());
@@ -220,19 +233,25 @@ TEST(OllamaProvider, ToolCallResponseTranslation) {
   EXPECT_EQ(tc["type"], "function");
   EXPECT_EQ(tc["id"].get<std::string>().rfind("call_", 0), 0u);
   EXPECT_EQ(tc["function"]["name"], "get_current_weather");
-  EXPECT_EQ(json::parse(tc["function"]["arguments"].get<std::string>()), json({{"format", "celsius"}, {"location", "Paris, FR"}}));
+  EXPECT_EQ(json::parse(tc["function"]["arguments"].get<std::string>()),
+            json({{"format", "celsius"}, {"location", "Paris, FR"}}));
   EXPECT_EQ(u.prompt_tokens, 122);
 }
 
 TEST(OllamaProvider, GenerateAndCompletionsResponses) {
   std::string out;
   Usage u;
-  ASSERT_EQ(ollama_generate_provider().translate_response(Endpoint::chat, ollama_deployment(ProviderKind::ollama), provider_fixture("ollama_generate_response.json"), out, u), ResponseBody::translated);
+  ASSERT_EQ(ollama_generate_provider().translate_response(Endpoint::chat, ollama_deployment(ProviderKind::ollama),
+                                                          provider_fixture("ollama_generate_response.json"), out, u),
+            ResponseBody::translated);
   json j = json::parse(out);
   EXPECT_EQ(j["choices"][0]["message"]["content"], "The sky is blue because of Rayleigh scattering.");
   EXPECT_EQ(j["choices"][0]["finish_reason"], "length");
   EXPECT_EQ(j["usage"]["completion_tokens"], 290);
-  ASSERT_EQ(ollama_generate_provider().translate_response(Endpoint::completions, ollama_deployment(ProviderKind::ollama), provider_fixture("ollama_generate_response.json"), out, u), ResponseBody::translated);
+  ASSERT_EQ(
+      ollama_generate_provider().translate_response(Endpoint::completions, ollama_deployment(ProviderKind::ollama),
+                                                    provider_fixture("ollama_generate_response.json"), out, u),
+      ResponseBody::translated);
   j = json::parse(out);
   EXPECT_EQ(j["object"], "text_completion");
   EXPECT_EQ(j["choices"][0]["text"], "The sky is blue because of Rayleigh scattering.");
@@ -242,7 +261,9 @@ TEST(OllamaProvider, GenerateAndCompletionsResponses) {
 TEST(OllamaProvider, EmbedResponseTranslationAndBase64) {
   std::string out;
   Usage u;
-  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::embeddings, ollama_deployment(), provider_fixture("ollama_embed_response.json"), out, u), ResponseBody::translated);
+  ASSERT_EQ(ollama_chat_provider().translate_response(Endpoint::embeddings, ollama_deployment(),
+                                                      provider_fixture("ollama_embed_response.json"), out, u),
+            ResponseBody::translated);
   json j = json::parse(out);
   EXPECT_EQ(j["object"], "list");
   ASSERT_EQ(j["data"].size(), 2u);
@@ -298,7 +319,8 @@ TEST(OllamaProvider, StreamBecomesOpenAIChunksWithUsageWhenAsked) {
 TEST(OllamaProvider, StreamWithoutIncludeUsageStillCountsTokens) {
   StreamState st;
   st.include_usage = false;
-  auto ev = sse_data(run_stream(ollama_chat_provider(), Endpoint::chat, st, provider_fixture("ollama_chat_stream.ndjson")));
+  auto ev = sse_data(
+      run_stream(ollama_chat_provider(), Endpoint::chat, st, provider_fixture("ollama_chat_stream.ndjson")));
   ASSERT_EQ(ev.size(), 5u);
   for (auto& e : ev) EXPECT_EQ(e.find("\"usage\""), std::string::npos);
   EXPECT_TRUE(st.usage.present);
@@ -308,7 +330,8 @@ TEST(OllamaProvider, StreamWithoutIncludeUsageStillCountsTokens) {
 
 TEST(OllamaProvider, ThinkingStreamsAsReasoningContent) {
   StreamState st;
-  auto ev = sse_data(run_stream(ollama_chat_provider(), Endpoint::chat, st, provider_fixture("ollama_chat_thinking_stream.ndjson")));
+  auto ev = sse_data(
+      run_stream(ollama_chat_provider(), Endpoint::chat, st, provider_fixture("ollama_chat_thinking_stream.ndjson")));
   ASSERT_EQ(ev.size(), 5u);
   json first = json::parse(ev[0])["choices"][0]["delta"];
   EXPECT_EQ(first["role"], "assistant");
@@ -344,11 +367,13 @@ TEST(OllamaProvider, StreamErrorLineAndTextCompletionChunks) {
 }
 
 TEST(OllamaProvider, ErrorsBecomeOpenAIErrors) {
-  json e = json::parse(ollama_chat_provider().translate_error(404, provider_fixture("ollama_error_not_found.json")))["error"];
+  json e = json::parse(
+      ollama_chat_provider().translate_error(404, provider_fixture("ollama_error_not_found.json")))["error"];
   EXPECT_EQ(e["code"], "model_not_found");
   EXPECT_EQ(e["type"], "invalid_request_error");
   EXPECT_NE(e["message"].get<std::string>().find("try pulling it first"), std::string::npos);
-  json s = json::parse(ollama_chat_provider().translate_error(500, R"({"error":"llama runner process has terminated"})"))["error"];
+  json s = json::parse(
+      ollama_chat_provider().translate_error(500, R"({"error":"llama runner process has terminated"})"))["error"];
   EXPECT_EQ(s["type"], "api_error");
 }
 
@@ -404,7 +429,8 @@ TEST(OllamaProvider, RoundTripAgainstTheFakeUpstream) {
   auto tags = test::http_call(up.port(), probe->method, probe->target, probe->headers);
   std::string detail;
   EXPECT_TRUE(ollama_chat_provider().health_ok(ollama_deployment(), tags.status, tags.body, detail)) << detail;
-  EXPECT_FALSE(ollama_chat_provider().health_ok(ollama_deployment(ProviderKind::ollama_chat, "mistral"), tags.status, tags.body, detail));
+  EXPECT_FALSE(ollama_chat_provider().health_ok(ollama_deployment(ProviderKind::ollama_chat, "mistral"), tags.status,
+                                                tags.body, detail));
 }
 
 // Found by tests/fuzz/ollama_stream: lines after the final one ("done": true) were translated

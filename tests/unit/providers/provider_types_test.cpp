@@ -72,8 +72,8 @@ TEST(ProviderTypes, WronglyTypedRequestFieldsAreAnsweredNotThrown) {
   const struct {
     Endpoint ep;
     const char* body;
-  } cases[] = {{Endpoint::chat, kChatBody}, {Endpoint::completions, kCompletionBody},
-               {Endpoint::embeddings, kEmbeddingBody}};
+  } cases[] = {
+      {Endpoint::chat, kChatBody}, {Endpoint::completions, kCompletionBody}, {Endpoint::embeddings, kEmbeddingBody}};
   std::size_t calls = 0;
   for (const auto& c : cases) {
     for (const auto& [what, doc] : type_variants(json::parse(c.body))) {
@@ -93,7 +93,8 @@ TEST(ProviderTypes, WronglyTypedRequestFieldsAreAnsweredNotThrown) {
         const MockReply r = mock_reply(m, doc, c.ep);
         (void)mock_response_body(m, r, c.ep, "id-1", 1, doc);
         for (std::size_t i = 0; i <= r.pieces.size(); ++i) (void)mock_stream_event(m, r, c.ep, "id-1", 1, i, false);
-      }) << "mock " << to_string(c.ep) << " with " << what;
+      }) << "mock "
+         << to_string(c.ep) << " with " << what;
     }
   }
   EXPECT_GT(calls, 5000u);

@@ -46,11 +46,12 @@ using llmgate::ResponseBody;
 
 TEST(ReadOpenAIResponse, ReadsUsageFromAnObject) {
   Usage u;
-  EXPECT_EQ(read_openai_response(
-                R"({"id":"x","choices":[{"message":{"content":"\"usage\":{\"prompt_tokens\":99}"}}],)"
-                R"("usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"prompt_tokens_details":{"cached_tokens":3}}})",
-                u),
-            ResponseBody::forward);
+  EXPECT_EQ(
+      read_openai_response(
+          R"({"id":"x","choices":[{"message":{"content":"\"usage\":{\"prompt_tokens\":99}"}}],)"
+          R"("usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"prompt_tokens_details":{"cached_tokens":3}}})",
+          u),
+      ResponseBody::forward);
   EXPECT_TRUE(u.present);
   EXPECT_EQ(u.prompt_tokens, 12);
   EXPECT_EQ(u.total_tokens, 17);
@@ -59,7 +60,8 @@ TEST(ReadOpenAIResponse, ReadsUsageFromAnObject) {
   EXPECT_EQ(read_openai_response(R"({"data":[{"embedding":[0.1,-2e-3]}],"usage":null})", none), ResponseBody::forward);
   EXPECT_FALSE(none.present);
   Usage spaced;
-  EXPECT_EQ(read_openai_response(" \n{\"usage\" : {\"prompt_tokens\":4,\"completion_tokens\":1}}\r\n", spaced), ResponseBody::forward);
+  EXPECT_EQ(read_openai_response(" \n{\"usage\" : {\"prompt_tokens\":4,\"completion_tokens\":1}}\r\n", spaced),
+            ResponseBody::forward);
   EXPECT_EQ(spaced.total_tokens, 5);
 }
 
@@ -84,13 +86,15 @@ TEST(ReadOpenAIResponse, AnObjectWithUsageIsNotCheckedByteByByte) {
 
 TEST(ReadOpenAIResponse, AbsurdTokenCountsReadAsZero) {
   Usage u;
-  ASSERT_EQ(read_openai_response(R"({"usage":{"prompt_tokens":-5,"completion_tokens":1e300,"total_tokens":99999999999999999999}})", u),
+  ASSERT_EQ(read_openai_response(
+                R"({"usage":{"prompt_tokens":-5,"completion_tokens":1e300,"total_tokens":99999999999999999999}})", u),
             ResponseBody::forward);
   EXPECT_EQ(u.prompt_tokens, 0);
   EXPECT_EQ(u.completion_tokens, 0);
   EXPECT_EQ(u.total_tokens, 0);
   Usage v;
-  ASSERT_EQ(read_openai_response(R"({"usage":{"prompt_tokens":3,"completion_tokens":2.0,"total_tokens":-1}})", v), ResponseBody::forward);
+  ASSERT_EQ(read_openai_response(R"({"usage":{"prompt_tokens":3,"completion_tokens":2.0,"total_tokens":-1}})", v),
+            ResponseBody::forward);
   EXPECT_EQ(v.prompt_tokens, 3);
   EXPECT_EQ(v.completion_tokens, 2);
   EXPECT_EQ(v.total_tokens, 5);  // the sum when the reported total is unusable

@@ -43,7 +43,8 @@ class RemoteStore final : public LimitStore {
 };
 
 // Runs one await_admission on `ioc` (the worker) and returns the thread it resumed on.
-std::thread::id admit_on(asio::io_context& ioc, RemoteStore& store, const std::shared_ptr<proxy::PendingAdmission>& st) {
+std::thread::id admit_on(asio::io_context& ioc, RemoteStore& store,
+                         const std::shared_ptr<proxy::PendingAdmission>& st) {
   std::thread::id resumed_on;
   auto guard = asio::make_work_guard(ioc);  // the answer may come after the context ran dry
   asio::co_spawn(

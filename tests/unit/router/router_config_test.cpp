@@ -96,14 +96,16 @@ router_settings:
   EXPECT_TRUE(r.enable_pre_call_checks);
   EXPECT_EQ(r.default_priority, 3);
   EXPECT_DOUBLE_EQ(r.queue_timeout_s, 12);
-  for (const char* key : {"routing_strategy_args", "retry_policy", "allowed_fails", "allowed_fails_policy",
-                          "cooldown_time", "disable_cooldowns", "retry_after", "context_window_fallbacks",
-                          "content_policy_fallbacks", "default_fallbacks", "max_fallbacks", "enable_pre_call_checks",
-                          "default_priority", "queue_timeout_seconds"})
+  for (const char* key :
+       {"routing_strategy_args", "retry_policy", "allowed_fails", "allowed_fails_policy", "cooldown_time",
+        "disable_cooldowns", "retry_after", "context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks",
+        "max_fallbacks", "enable_pre_call_checks", "default_priority", "queue_timeout_seconds"})
     EXPECT_TRUE(has(c.warnings, std::string("router_settings.") + key + ": not supported yet, ignored"))
-        << key << "\n" << joined(c.warnings);
-  EXPECT_TRUE(has(c.warnings, "router_settings.routing_strategy: 'usage-based-routing-v2' not supported yet, using "
-                              "simple-shuffle"))
+        << key << "\n"
+        << joined(c.warnings);
+  EXPECT_TRUE(has(c.warnings,
+                  "router_settings.routing_strategy: 'usage-based-routing-v2' not supported yet, using "
+                  "simple-shuffle"))
       << joined(c.warnings);
   // The applied keys are not warned.
   for (const char* key : {"num_retries", "timeout", "fallbacks"})
@@ -136,7 +138,8 @@ router_settings:
   for (const char* key : {"allowed_fails", "cooldown_time", "max_fallbacks", "context_window_fallbacks",
                           "priority_reservation", "retry_policy"})
     EXPECT_TRUE(has(c.warnings, std::string("litellm_settings.") + key + ": not supported yet, ignored"))
-        << key << "\n" << joined(c.warnings);
+        << key << "\n"
+        << joined(c.warnings);
 }
 
 TEST(RouterConfig, AnInvalidUnappliedValueIsAWarningAndKeepsTheDefault) {
@@ -180,7 +183,8 @@ model_list:
   EXPECT_EQ(c.deployments[1].order, 0);  // invalid: unset, with a warning
   for (const char* key : {"weight", "order", "max_parallel_requests"})
     EXPECT_TRUE(has(c.warnings, std::string("model_list[0].litellm_params.") + key + ": not supported yet, ignored"))
-        << key << "\n" << joined(c.warnings);
+        << key << "\n"
+        << joined(c.warnings);
   EXPECT_TRUE(std::any_of(c.warnings.begin(), c.warnings.end(), [](const std::string& w) {
     return w.rfind("model_list[1].litellm_params.order: invalid value ignored", 0) == 0;
   })) << joined(c.warnings);

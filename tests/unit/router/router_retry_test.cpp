@@ -12,7 +12,8 @@ TEST(RouterRetry, ClassifiesIntoLiteLLMsErrorClasses) {
   EXPECT_EQ(classify(0, "", ""), ErrorClass::connection);
   EXPECT_EQ(classify(0, "", "", true), ErrorClass::timeout);
   EXPECT_EQ(classify(400, "context_length_exceeded", ""), ErrorClass::context_window_exceeded);
-  EXPECT_EQ(classify(400, "", "This model's maximum context length is 8192 tokens"), ErrorClass::context_window_exceeded);
+  EXPECT_EQ(classify(400, "", "This model's maximum context length is 8192 tokens"),
+            ErrorClass::context_window_exceeded);
   EXPECT_EQ(classify(400, "content_filter", ""), ErrorClass::content_policy_violation);
   EXPECT_EQ(classify(400, "content_policy_violation", ""), ErrorClass::content_policy_violation);
   EXPECT_EQ(classify(400, "invalid_request_error", "bad"), ErrorClass::bad_request);
@@ -49,7 +50,8 @@ TEST(RouterRetry, RetriesPerClassDefaultAndNeverRetried) {
 TEST(RouterRetry, NeverRetriedClassesGoStraightToTheFallbacks) {
   RouterSettings s;
   s.num_retries = 5;
-  for (ErrorClass e : {ErrorClass::context_window_exceeded, ErrorClass::authentication, ErrorClass::permission_denied}) {
+  for (ErrorClass e :
+       {ErrorClass::context_window_exceeded, ErrorClass::authentication, ErrorClass::permission_denied}) {
     RetryState st;
     const Decision d = next_step(AttemptOutcome{e, false, std::nullopt}, st, 0, s, 0.5);
     EXPECT_EQ(d.step, NextStep::fallback) << to_string(e);

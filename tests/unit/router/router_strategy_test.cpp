@@ -37,7 +37,8 @@ AttemptEnd end_at(int64_t t) {
 }
 
 // How often each id is chosen over `n` picks (choose() only: no slots are taken).
-std::map<std::string, int> spread(RoutingStrategy& s, std::span<const Candidate> c, int n, const ChooseContext& ctx = {}) {
+std::map<std::string, int> spread(RoutingStrategy& s, std::span<const Candidate> c, int n,
+                                  const ChooseContext& ctx = {}) {
   std::map<std::string, int> out;
   for (int i = 0; i < n; ++i) ++out[c[s.choose(c, ctx)].deployment->id];
   return out;

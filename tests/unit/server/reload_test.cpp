@@ -20,8 +20,7 @@ std::string temp_dir() {
 
 std::string yaml(const std::string& aliases, const std::string& llmgate_settings = "") {
   std::string y = "model_list:\n";
-  for (char a : aliases)
-    y += std::string("  - model_name: ") + a + "\n    litellm_params:\n      model: mock/x\n";
+  for (char a : aliases) y += std::string("  - model_name: ") + a + "\n    litellm_params:\n      model: mock/x\n";
   y += "general_settings:\n  database_url: \"sqlite:///ledger.db\"\n";
   if (!llmgate_settings.empty()) y += "llmgate_settings:\n" + llmgate_settings;
   return y;

@@ -5,10 +5,10 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <gtest/gtest.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace {

@@ -22,9 +22,8 @@ TEST(UpstreamHead, PostCarriesHostAgentTypeAndLength) {
   r.headers = {{"Authorization", "Bearer sk-x"}};
   std::string h;
   serialize_request_head(r, dep(), h);
-  EXPECT_EQ(h,
-            "POST /v1/chat/completions HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: llmgate/" LLMGATE_VERSION
-            "\r\nAuthorization: Bearer sk-x\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n");
+  EXPECT_EQ(h, "POST /v1/chat/completions HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: llmgate/" LLMGATE_VERSION
+               "\r\nAuthorization: Bearer sk-x\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n");
 }
 
 TEST(UpstreamHead, HostCarriesANonDefaultPort) {
