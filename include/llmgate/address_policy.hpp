@@ -2,7 +2,7 @@
 // The upstream address policy: which addresses a deployment may connect to, and which names may
 // become part of an upstream URL. Pure (no sockets, no DNS); callable from any thread. The
 // connect-time check is in src/upstream/upstream.cpp, the creation-time check in
-// src/handlers/model_admin.cpp; docs/operations.md "Upstream address policy" states the rules.
+// src/admin/model_admin.cpp; docs/operations.md "Upstream address policy" states the rules.
 #include <array>
 #include <cstdint>
 #include <optional>

@@ -21,7 +21,7 @@ class HealthMonitor;
 class ConfigReloader;
 
 // Serialises changes to the published config: a reload (src/server/reload.cpp) and runtime
-// model changes (src/handlers/model_admin.cpp) each read the current snapshot, build the next one
+// model changes (src/admin/model_admin.cpp) each read the current snapshot, build the next one
 // and publish it, so one must not publish in the middle of the other.
 std::mutex& config_change_mutex();
 
@@ -68,11 +68,11 @@ struct Route {
   std::function<HttpResponse(const HttpRequest&, App&)> handler;
 };
 
-// Each module appends its routes here (called once at startup, src/server/routes.cpp).
-void register_ledger_routes(std::vector<Route>& routes);  // src/store/   (issue: ledger)
-void register_ui_routes(std::vector<Route>& routes);      // src/handlers/ui* (issue: dashboard)
-void register_key_routes(std::vector<Route>& routes);     // src/auth/key_* (LiteLLM /key/*)
-void register_model_routes(std::vector<Route>& routes);   // src/handlers/model_admin* (/model/*)
+// Each module appends its routes here (called once at startup, src/app/gateway.cpp).
+void register_ledger_routes(std::vector<Route>& routes);  // src/admin/ledger_routes.cpp
+void register_ui_routes(std::vector<Route>& routes);      // src/admin/ui.cpp (dashboard)
+void register_key_routes(std::vector<Route>& routes);     // src/admin/key_routes.cpp (/key/*)
+void register_model_routes(std::vector<Route>& routes);   // src/admin/model_admin* (/model/*)
 void register_reload_routes(std::vector<Route>& routes);  // src/server/reload.cpp (POST /config/reload)
 
 }  // namespace llmgate

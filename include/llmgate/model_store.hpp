@@ -2,7 +2,7 @@
 // Runtime models (LiteLLM's store_model_in_db): deployments added through /model/new are kept as
 // JSON rows in the database's model repository (llmgate/storage.hpp) and merged into the config
 // snapshot. Implemented in
-// src/handlers/model_admin*.cpp. No Asio here.
+// src/admin/model_admin*.cpp. No Asio here.
 #include <memory>
 #include <string>
 

@@ -1,6 +1,6 @@
 #pragma once
 // The admin dashboard (/ui): server-side login sessions and the embedded static assets.
-// Sessions: src/auth/ui_session*.cpp; routes and asset serving: src/handlers/ui*.cpp.
+// Sessions: src/auth/ui_session*.cpp; routes and asset serving: src/admin/ui.cpp.
 // No Asio here. Design (docs/dashboard.md):
 //   - POST /ui/login checks Origin, per-client-IP backoff, then user name + password (the master
 //     key, or UI_USERNAME / UI_PASSWORD) in constant time; it issues a random 256-bit session id

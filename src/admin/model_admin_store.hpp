@@ -1,5 +1,5 @@
 #pragma once
-// Internal to src/handlers/model_admin*.cpp: the runtime-model repository and entry validation.
+// Internal to src/admin/model_admin*.cpp: the runtime-model repository and entry validation.
 #include <optional>
 #include <string>
 #include <vector>

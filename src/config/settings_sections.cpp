@@ -311,7 +311,7 @@ void load_general_settings(Reader& r, const YAML::Node& n, LoadState& st) {
         // No per-request records in the ledger (metrics, keys and the dashboard still work).
         if (Reader::present(v)) c.ledger.disabled = r.boolean(v, path);
       } else if (key == "store_model_in_db") {
-        // Runtime models (/model/new) kept in the ledger database (src/handlers/model_admin*).
+        // Runtime models (/model/new) kept in the ledger database (src/admin/model_admin*).
         if (Reader::present(v)) c.store_model_in_db = r.boolean(v, path);
       } else if (kGeneralUnsupported.count(key)) {
         r.not_supported(path);

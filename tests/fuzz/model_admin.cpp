@@ -1,4 +1,4 @@
-// Runtime model management (src/handlers/model_admin.cpp): /model/new, /model/update,
+// Runtime model management (src/admin/model_admin.cpp): /model/new, /model/update,
 // /model/delete and /model/info through the Beast-free route handlers, with the models table in
 // a temporary directory. An input is "METHOD /model/...?query" on the first line, then the body.
 // The answer is JSON, an OpenAI error when it is one, never a 500 and never a credential; the
