@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "llmgate/auth.hpp"
@@ -67,6 +68,14 @@ struct Route {
   bool needs_key = false;        // any valid key (master or virtual) when !needs_master_key
   std::function<HttpResponse(const HttpRequest&, App&)> handler;
 };
+
+// Whether `path` is the route's: equal, or starting with the prefix of a path ending in '*'. The
+// server's dispatch and the fuzz targets match with it.
+inline bool route_matches(const Route& r, std::string_view path) {
+  if (!r.path.empty() && r.path.back() == '*')
+    return path.starts_with(std::string_view(r.path).substr(0, r.path.size() - 1));
+  return path == r.path;
+}
 
 // Each module appends its routes here (called once at startup, src/app/gateway.cpp).
 void register_ledger_routes(std::vector<Route>& routes);  // src/admin/ledger_routes.cpp

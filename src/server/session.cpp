@@ -166,12 +166,6 @@ std::optional<Endpoint> proxy_endpoint(std::string_view path, std::string& azure
   return std::nullopt;
 }
 
-bool route_matches(const Route& r, std::string_view path) {
-  if (!r.path.empty() && r.path.back() == '*')
-    return path.starts_with(std::string_view(r.path).substr(0, r.path.size() - 1));
-  return path == r.path;
-}
-
 awaitable<bool> run_route(Worker& w, tcp::socket& sock, const Route& route, BeastRequest& req, RequestInfo& info) {
   auto cfg = w.config();
   Principal who;

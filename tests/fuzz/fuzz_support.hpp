@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "llmgate/app.hpp"
 #include "llmgate/http_types.hpp"
 #include "llmgate/sse.hpp"
 
@@ -129,6 +131,28 @@ inline RouteInput route_input(std::string_view in) {
   if (q != std::string::npos) r.req.query = parse_query(std::string_view(r.req.target).substr(q + 1));
   r.ok = true;
   return r;
+}
+
+// The route of `routes` that the server would run for `req` (path as the server matches it,
+// then the method); null when none.
+inline const Route* find_route(const std::vector<Route>& routes, const HttpRequest& req) {
+  for (const Route& r : routes)
+    if (route_matches(r, req.path) && (r.method == "*" || r.method == req.method)) return &r;
+  return nullptr;
+}
+
+// Runs `r` as the server would and checks the answer (check_response): a handler that throws
+// fails the target (`what`: the server would answer 500).
+inline HttpResponse call_route(const Route& r, const HttpRequest& req, App& app, std::string_view input,
+                               const char* what) {
+  HttpResponse res;
+  try {
+    res = r.handler(req, app);
+  } catch (const std::exception& e) {
+    fail(what, e.what());
+  }
+  check_response(res, input);
+  return res;
 }
 
 }  // namespace llmgate::fuzz

@@ -63,17 +63,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   World& w = world();
   RouteInput in = route_input(as_text(data, size));
   if (!in.ok) return 0;
-  for (const Route& r : w.routes) {
-    if (r.method != in.req.method || r.path != in.req.path) continue;
-    HttpResponse res;
-    try {
-      res = r.handler(in.req, w.app);
-    } catch (const std::exception& e) {
-      fail("a key route threw (the client gets a 500)", e.what());
-    }
-    check_response(res, as_text(data, size));
-    if (++w.inputs % 2000 == 0) w.reopen();
-    return 0;
-  }
+  const Route* r = find_route(w.routes, in.req);
+  if (!r) return 0;
+  call_route(*r, in.req, w.app, as_text(data, size), "a key route threw (the client gets a 500)");
+  if (++w.inputs % 2000 == 0) w.reopen();
   return 0;
 }

@@ -83,12 +83,6 @@ World& world() {
   return *w;
 }
 
-bool matches(const Route& r, const std::string& path) {
-  if (!r.path.empty() && r.path.back() == '*')
-    return path.compare(0, r.path.size() - 1, r.path, 0, r.path.size() - 1) == 0;
-  return r.path == path;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -101,17 +95,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   World& w = world();
   RouteInput in = route_input(as_text(data, size));
   if (!in.ok || in.req.method != "GET") return 0;
-  for (const Route& r : w.routes) {
-    if (!matches(r, in.req.path)) continue;
-    HttpResponse res;
-    try {
-      res = r.handler(in.req, w.app);
-    } catch (const std::exception& e) {
-      fail("a ledger route threw", e.what());
-    }
-    check_response(res, as_text(data, size));
-    check(res.status == 200 || res.status == 400 || res.status == 404, "a ledger query failed", res.body);
-    return 0;
-  }
+  const Route* r = find_route(w.routes, in.req);
+  if (!r) return 0;
+  const HttpResponse res = call_route(*r, in.req, w.app, as_text(data, size), "a ledger route threw");
+  check(res.status == 200 || res.status == 400 || res.status == 404, "a ledger query failed", res.body);
   return 0;
 }

@@ -73,31 +73,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   World& w = world();
   RouteInput in = route_input(as_text(data, size));
   if (!in.ok) return 0;
-  for (const Route& r : w.routes) {
-    if (r.method != in.req.method || r.path != in.req.path) continue;
-    HttpResponse res;
-    try {
-      res = r.handler(in.req, w.app);
-    } catch (const std::exception& e) {
-      fail("a model route threw (the client gets a 500)", e.what());
-    }
-    check_response(res, as_text(data, size));
-    // (Unless an input held it: an unknown key's name is echoed in a warning, a model's name is
-    // shown.)
-    if (as_text(data, size).find(kFileSecret) != std::string_view::npos) w.secret_typed = true;
-    if (!w.secret_typed)
-      check(res.body.find(kFileSecret) == std::string::npos, "a model route shows a credential", res.body);
-    auto cfg = w.app.config();
-    check(cfg && !cfg->find("gpt-4o").empty() && !cfg->find("fake").empty(), "the config file's models are gone");
-    for (const auto& name : cfg->model_names()) check(!cfg->find(name).empty(), "an alias without deployments", name);
-    // Every stored model is revalidated on each change: keep the table small.
-    ++w.inputs;
-    if (cfg->deployments.size() > 12) {
-      std::error_code ec;
-      std::filesystem::remove(w.file_config.ledger.database_path, ec);
-      w.reset();
-    }
-    return 0;
+  const Route* r = find_route(w.routes, in.req);
+  if (!r) return 0;
+  const HttpResponse res = call_route(*r, in.req, w.app, as_text(data, size),
+                                      "a model route threw (the client gets a 500)");
+  // (Unless an input held it: an unknown key's name is echoed in a warning, a model's name is
+  // shown.)
+  if (as_text(data, size).find(kFileSecret) != std::string_view::npos) w.secret_typed = true;
+  if (!w.secret_typed)
+    check(res.body.find(kFileSecret) == std::string::npos, "a model route shows a credential", res.body);
+  auto cfg = w.app.config();
+  check(cfg && !cfg->find("gpt-4o").empty() && !cfg->find("fake").empty(), "the config file's models are gone");
+  for (const auto& name : cfg->model_names()) check(!cfg->find(name).empty(), "an alias without deployments", name);
+  // Every stored model is revalidated on each change: keep the table small.
+  ++w.inputs;
+  if (cfg->deployments.size() > 12) {
+    std::error_code ec;
+    std::filesystem::remove(w.file_config.ledger.database_path, ec);
+    w.reset();
   }
   return 0;
 }
